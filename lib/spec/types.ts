@@ -1,0 +1,422 @@
+/**
+ * The fleet declaration: the public, jsii-friendly props a platform team writes.
+ *
+ * Props are interfaces of readonly fields; choices are string enums. No field
+ * carries a secret value: secrets are named, and fetched at boot by the machine's
+ * own cloud identity.
+ */
+
+/** The cloud a node group runs in. */
+export enum Cloud {
+  /** Amazon Web Services. */
+  AWS = 'aws',
+  /** Google Cloud. */
+  GCP = 'gcp',
+}
+
+/** The operating system image of a node group's machines. */
+export enum ImageFlavour {
+  /** Ubuntu 24.04 LTS (cloud-init built in; Patroni 3.2.2 and PostgreSQL 16 in the distro). */
+  UBUNTU_24_04 = 'ubuntu-24.04',
+  /** Debian 12 (AWS only: Debian's GCE images do not run cloud-init; Patroni 3.0.2 and PostgreSQL 15 in the distro). */
+  DEBIAN_12 = 'debian-12',
+}
+
+/** Where PostgreSQL, Patroni and the replication extension are installed from. */
+export enum PackageSource {
+  /** The image's own distribution packages (`postgresql-N`, `patroni`, `etcd-server`, `postgresql-N-pglogical`). */
+  DISTRO = 'distro',
+  /** The PostgreSQL Global Development Group apt repository (apt.postgresql.org). */
+  PGDG = 'pgdg',
+  /** pgEdge's repository: patched PostgreSQL with Spock and snowflake, and `pgedge-patroni`. Required by Spock. */
+  PGEDGE = 'pgedge',
+}
+
+/** The multi-master replication engine between node groups. */
+export enum ReplicationEngine {
+  /** pgEdge Spock (production default; needs pgEdge's packages). */
+  SPOCK = 'spock',
+  /** 2ndQuadrant pglogical 2 (unpatched PostgreSQL). */
+  PGLOGICAL = 'pglogical',
+  /** PostgreSQL's built-in logical replication with `origin = none` (PG 16+; no conflict resolution). */
+  NATIVE = 'native',
+}
+
+/** How a replication conflict (the same row changed in two node groups) is resolved. */
+export enum ConflictPolicy {
+  /** The change with the latest commit timestamp wins (needs `track_commit_timestamp`). */
+  LAST_UPDATE_WINS = 'last_update_wins',
+  /** The change with the earliest commit timestamp wins (pglogical only). */
+  FIRST_UPDATE_WINS = 'first_update_wins',
+  /** The incoming change always wins (pglogical only). */
+  APPLY_REMOTE = 'apply_remote',
+  /** The local row always wins (pglogical only). */
+  KEEP_LOCAL = 'keep_local',
+  /** A conflict stops the subscription until an operator resolves it (the only behaviour of native replication). */
+  ERROR = 'error',
+}
+
+/** Where a node group's etcd quorum runs. */
+export enum EtcdPlacement {
+  /** On the Postgres members themselves (one etcd per member, up to the quorum size). */
+  CO_LOCATED = 'co-located',
+  /** On dedicated small machines next to the Postgres members. */
+  DEDICATED = 'dedicated',
+}
+
+/** The round-trip time class between the members of one etcd quorum; it sets etcd's heartbeat and election timeout. */
+export enum LatencyClass {
+  /** Members inside one region (RTT up to ~10 ms): heartbeat 100 ms, election 1000 ms (etcd's defaults). */
+  IN_REGION = 'in-region',
+  /** Members in nearby regions (RTT up to ~150 ms): heartbeat 200 ms, election 2000 ms. */
+  NEARBY_REGIONS = 'nearby-regions',
+  /** Members across continents (RTT up to ~300 ms): heartbeat 300 ms, election 3000 ms. */
+  INTERCONTINENTAL = 'intercontinental',
+}
+
+/** Patroni's synchronous replication mode. */
+export enum SynchronousMode {
+  /** Asynchronous replication inside the node group. */
+  OFF = 'off',
+  /** `synchronous_mode: on`: commits wait for the synchronous standbys while they are healthy. */
+  ON = 'on',
+  /** `synchronous_mode_strict`: commits never proceed without a synchronous standby. */
+  STRICT = 'strict',
+}
+
+/** A named Patroni timing profile (ttl / loop_wait / retry_timeout, in seconds). */
+export enum TimingProfile {
+  /** Patroni's defaults 30 / 10 / 10: failover in about 20-40 s. */
+  DEFAULT = 'default',
+  /** 20 / 2 / 9, the fastest setting within Patroni's documented minimums: failover in about 20 s. */
+  FAST = 'fast',
+}
+
+/** How a subscriber reaches the current leader of a remote node group. */
+export enum LeaderEndpoint {
+  /** A libpq multi-host connection string over all members with `target_session_attrs=read-write`. */
+  MULTI_HOST_DSN = 'multi-host-dsn',
+  /** The node group's internal load balancer, whose health check is Patroni's `GET :8008/primary`. */
+  LOAD_BALANCER = 'load-balancer',
+}
+
+/** How AWS and Google Cloud networks are joined when a fleet spans both clouds. */
+export enum Interconnect {
+  /** GCP HA VPN to AWS site-to-site VPN: 4 IPsec tunnels with BGP. */
+  HA_VPN = 'ha-vpn',
+  /** No interconnect is created: the platform team provides routing (e.g. a dedicated interconnect). */
+  EXTERNAL = 'external',
+}
+
+/** The etcd quorum of one node group. */
+export interface EtcdQuorumProps {
+  /**
+   * Number of etcd members: 3 or 5. Spread over the node group's zones so that losing one zone keeps quorum.
+   * @default 3
+   */
+  readonly size?: number;
+  /**
+   * Where the etcd members run.
+   * @default EtcdPlacement.CO_LOCATED
+   */
+  readonly placement?: EtcdPlacement;
+  /**
+   * Machine type of dedicated etcd members (ignored when co-located).
+   * @default `t3.small` on AWS, `e2-small` on GCP
+   */
+  readonly machineType?: string;
+  /**
+   * Round-trip class between the quorum's members; it sets etcd's heartbeat interval and election timeout.
+   * @default LatencyClass.IN_REGION
+   */
+  readonly latency?: LatencyClass;
+}
+
+/** The data disk of every Postgres member of a node group (a separate volume, so a replaced machine keeps its data). */
+export interface DataDiskProps {
+  /**
+   * Size in GiB (10 to 65536).
+   * @default 100
+   */
+  readonly sizeGiB?: number;
+  /**
+   * Disk type: an EBS volume type on AWS (`gp3`, `io2`, ...) or a persistent disk type on GCP (`pd-ssd`, `pd-balanced`, ...).
+   * @default `gp3` on AWS, `pd-ssd` on GCP
+   */
+  readonly type?: string;
+}
+
+/** One node group: a Patroni cluster in one region and one member of the multi-master mesh. */
+export interface NodeGroupProps {
+  /**
+   * Name of the node group: a DNS label of lower-case letters, digits and `-`, at most 20 characters, starting with a letter.
+   * It names the Patroni scope, the machines and the replication node.
+   */
+  readonly name: string;
+  /**
+   * Stable number of the node group (1-100). It picks the group's CIDR out of the fleet CIDR and its snowflake ids,
+   * so give it explicitly before reordering node groups.
+   * @default the group's position in `nodeGroups`, starting at 1
+   */
+  readonly number?: number;
+  /** The cloud the node group runs in. */
+  readonly cloud: Cloud;
+  /** The cloud region, e.g. `us-east-1` (AWS) or `europe-west3` (GCP). */
+  readonly region: string;
+  /**
+   * Availability zones the members spread over, in order, e.g. `['us-east-1a', 'us-east-1b', 'us-east-1c']`.
+   * @default the first three zones the library knows for the region
+   */
+  readonly zones?: string[];
+  /**
+   * Number of Postgres members (a primary and standbys), 1 to 9.
+   * @default 3
+   */
+  readonly members?: number;
+  /**
+   * Machine type of the Postgres members.
+   * @default `m6i.large` on AWS, `n2-standard-2` on GCP
+   */
+  readonly machineType?: string;
+  /**
+   * The data disk of each Postgres member.
+   * @default 100 GiB `gp3` (AWS) / `pd-ssd` (GCP)
+   */
+  readonly dataDisk?: DataDiskProps;
+  /**
+   * Operating system image.
+   * @default ImageFlavour.UBUNTU_24_04
+   */
+  readonly image?: ImageFlavour;
+  /**
+   * The node group's private CIDR (prefix /23 or larger), split into one block per zone.
+   * @default a /20 carved out of `network.fleetCidr` by the group's `number`
+   */
+  readonly cidr?: string;
+  /**
+   * Extra Patroni tags for every member of the group (e.g. `{ nofailover: 'false' }`).
+   * @default no extra tags
+   */
+  readonly patroniTags?: { [key: string]: string };
+  /**
+   * Snowflake node ids of the members, one per member, unique in the fleet, 1 to 1023 (Spock only).
+   * @default (number - 1) * 10 + member ordinal (1-based)
+   */
+  readonly snowflakeNodeIds?: number[];
+  /**
+   * The group's etcd quorum.
+   * @default the fleet's `etcd`
+   */
+  readonly etcd?: EtcdQuorumProps;
+}
+
+/** PostgreSQL settings of the whole fleet (every node group runs the same major version). */
+export interface PostgresProps {
+  /**
+   * Major version.
+   * @default 17 with pgEdge packages; with distro packages the distro's own (16 on Ubuntu 24.04, 15 on Debian 12)
+   */
+  readonly version?: number;
+  /**
+   * Where PostgreSQL and Patroni come from.
+   * @default PackageSource.PGEDGE for Spock, PackageSource.DISTRO otherwise
+   */
+  readonly packageSource?: PackageSource;
+  /**
+   * The application database that is replicated.
+   * @default 'app'
+   */
+  readonly database?: string;
+  /**
+   * Extra postgresql.conf parameters (names are lower-case identifiers; values are plain strings without quotes or `;`).
+   * Parameters the library manages for replication cannot be set here.
+   * @default none
+   */
+  readonly parameters?: { [name: string]: string };
+}
+
+/** High-availability policy inside each node group (Patroni). */
+export interface HaProps {
+  /**
+   * Synchronous replication inside the group.
+   * @default SynchronousMode.ON
+   */
+  readonly synchronousMode?: SynchronousMode;
+  /**
+   * `synchronous_node_count`: how many standbys confirm each commit. Must leave one standby spare, so losing a standby never blocks commits.
+   * @default 1
+   */
+  readonly synchronousStandbys?: number;
+  /**
+   * Patroni timing profile.
+   * @default TimingProfile.DEFAULT
+   */
+  readonly timingProfile?: TimingProfile;
+  /**
+   * Leader key TTL in seconds (overrides the profile; at least 20, and `loopWait + 2 * retryTimeout <= ttl`).
+   * @default from `timingProfile`
+   */
+  readonly ttl?: number;
+  /**
+   * Seconds between Patroni's HA loops (overrides the profile; at least 1).
+   * @default from `timingProfile`
+   */
+  readonly loopWait?: number;
+  /**
+   * Seconds Patroni retries DCS and Postgres operations (overrides the profile; at least 3).
+   * @default from `timingProfile`
+   */
+  readonly retryTimeout?: number;
+  /**
+   * Bytes a standby may lag and still be promoted.
+   * @default 1048576 (1 MiB)
+   */
+  readonly maximumLagOnFailoverBytes?: number;
+  /**
+   * Patroni's `failsafe_mode`: keep the primary running while etcd is unreachable but all members can see each other.
+   * @default true
+   */
+  readonly failsafeMode?: boolean;
+}
+
+/** A column whose updates are applied as deltas (`new = local + (remote_new - remote_old)`) instead of overwriting (Spock only). */
+export interface DeltaApplyColumnProps {
+  /** Table, optionally schema-qualified (`ledger.accounts`). */
+  readonly table: string;
+  /** Numeric column, e.g. `balance`. */
+  readonly column: string;
+}
+
+/** Multi-master replication between node groups. */
+export interface ReplicationProps {
+  /**
+   * The replication engine.
+   * @default ReplicationEngine.SPOCK
+   */
+  readonly engine?: ReplicationEngine;
+  /**
+   * Conflict resolution.
+   * @default LAST_UPDATE_WINS for Spock and pglogical; ERROR for native (it has no resolution)
+   */
+  readonly conflictPolicy?: ConflictPolicy;
+  /**
+   * Columns updated as deltas (Spock only).
+   * @default none
+   */
+  readonly deltaApplyColumns?: DeltaApplyColumnProps[];
+  /**
+   * Give every member a snowflake node id for conflict-free ids (Spock only; pgEdge `snowflake` extension).
+   * @default true for Spock, false otherwise
+   */
+  readonly snowflakeIds?: boolean;
+  /**
+   * How subscribers reach a remote group's leader.
+   * @default LeaderEndpoint.MULTI_HOST_DSN
+   */
+  readonly leaderEndpoint?: LeaderEndpoint;
+  /**
+   * Tables replicated to every node group (schema-qualified or in `public`).
+   * @default none
+   */
+  readonly globalTables?: string[];
+}
+
+/** One partition of a partitioned table that belongs to a geography. */
+export interface GeoshardTableProps {
+  /** The partitioned parent table (LIST partitioned on a geography column), e.g. `ledger.entries`. */
+  readonly table: string;
+  /** The partition holding this geography's rows, e.g. `ledger.entries_eu`. */
+  readonly partition: string;
+  /** The LIST values of the partition key owned by this geography, e.g. `['eu']`. */
+  readonly values: string[];
+}
+
+/** A geography whose partitions replicate only between the node groups inside it (data residency). */
+export interface GeoshardProps {
+  /** Name of the geography: lower-case letters, digits and `_`, at most 20 characters, e.g. `eu`. */
+  readonly name: string;
+  /** Names of the node groups inside the geography (at least one). */
+  readonly nodeGroups: string[];
+  /** The partitions that must stay inside the geography (at least one). */
+  readonly tables: GeoshardTableProps[];
+}
+
+/** Fleet networking. */
+export interface NetworkProps {
+  /**
+   * The private range node group CIDRs are carved from (a /20 per group by its `number`).
+   * @default '10.64.0.0/12'
+   */
+  readonly fleetCidr?: string;
+  /**
+   * How AWS and GCP are joined when the fleet spans both clouds.
+   * @default Interconnect.HA_VPN
+   */
+  readonly interconnect?: Interconnect;
+  /**
+   * Private DNS zone for member and node group records.
+   * @default `<fleet name>.db.internal`
+   */
+  readonly privateDnsZone?: string;
+  /**
+   * Client CIDRs (private ranges of the applications) allowed to reach Postgres on 5432. Never `0.0.0.0/0`.
+   * @default none: only the fleet itself
+   */
+  readonly clientCidrs?: string[];
+}
+
+/** Where the fleet's secrets live. Values never pass through the declaration, user-data or Terraform JSON. */
+export interface SecretsProps {
+  /**
+   * Prefix of every secret's name in AWS Secrets Manager and GCP Secret Manager (letters, digits, `-`, `_`).
+   * @default `<fleet name>-`
+   */
+  readonly namePrefix?: string;
+}
+
+/** The whole fleet. */
+export interface DistributedPostgresProps {
+  /**
+   * Name of the fleet: a DNS label of lower-case letters, digits and `-`, at most 16 characters, starting with a letter.
+   * It prefixes machine names, secret names and the DNS zone.
+   * @default the construct id
+   */
+  readonly name?: string;
+  /** The node groups (at least one); each is a Patroni cluster and a member of the mesh. */
+  readonly nodeGroups: NodeGroupProps[];
+  /**
+   * Default etcd quorum of every node group.
+   * @default 3 co-located members, in-region timings
+   */
+  readonly etcd?: EtcdQuorumProps;
+  /**
+   * PostgreSQL settings.
+   * @default see `PostgresProps`
+   */
+  readonly postgres?: PostgresProps;
+  /**
+   * HA policy inside each node group.
+   * @default see `HaProps`
+   */
+  readonly ha?: HaProps;
+  /**
+   * Multi-master replication.
+   * @default see `ReplicationProps`
+   */
+  readonly replication?: ReplicationProps;
+  /**
+   * Geographies with resident partitions.
+   * @default none
+   */
+  readonly geoshards?: GeoshardProps[];
+  /**
+   * Networking.
+   * @default see `NetworkProps`
+   */
+  readonly network?: NetworkProps;
+  /**
+   * Secrets.
+   * @default see `SecretsProps`
+   */
+  readonly secrets?: SecretsProps;
+}

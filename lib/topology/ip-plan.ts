@@ -1,0 +1,35 @@
+/**
+ * The deterministic address plan of a node group. A group CIDR is split into 8 equal blocks, one per zone
+ * (in zone order). Inside a zone's block: offset 5 is the load balancer, 10+ the Postgres members,
+ * 30+ dedicated etcd members. Offsets stay clear of the addresses AWS (first 4, last) and GCP
+ * (first 2, last 2) reserve.
+ */
+import { formatCidr, hostAt, Ipv4Cidr, subnet } from '../spec/cidr';
+
+export const ZONE_BLOCKS = 8;
+export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as const;
+
+export interface GroupAddressPlan {
+  readonly zoneBlocks: Ipv4Cidr[];
+  /** `zoneIndex(k)`: zone index of 1-based member k, round-robin so members spread over zones. */
+  memberZoneIndex(ordinal: number): number;
+  memberIp(ordinal: number): string;
+  dedicatedEtcdIp(ordinal: number): string;
+  loadBalancerIp(zoneIndex: number): string;
+}
+
+export function planGroupAddresses(groupCidr: Ipv4Cidr, zoneCount: number): GroupAddressPlan {
+  const blockPrefix = groupCidr.prefix + Math.log2(ZONE_BLOCKS);
+  const zoneBlocks = Array.from({ length: zoneCount }, (_, i) => subnet(groupCidr, blockPrefix, i)!);
+  const zoneIndex = (ordinal: number) => (ordinal - 1) % zoneCount;
+  const slotInZone = (ordinal: number) => Math.floor((ordinal - 1) / zoneCount);
+  return {
+    zoneBlocks,
+    memberZoneIndex: zoneIndex,
+    memberIp: (ordinal) => hostAt(zoneBlocks[zoneIndex(ordinal)], OFFSETS.member + slotInZone(ordinal)),
+    dedicatedEtcdIp: (ordinal) => hostAt(zoneBlocks[zoneIndex(ordinal)], OFFSETS.dedicatedEtcd + slotInZone(ordinal)),
+    loadBalancerIp: (zone) => hostAt(zoneBlocks[zone], OFFSETS.loadBalancer),
+  };
+}
+
+export { formatCidr };

@@ -1,0 +1,240 @@
+/**
+ * Resolves a validated declaration into the Topology: pure, deterministic, JSON-serialisable.
+ */
+import { FleetSpec, GroupSpec } from '../spec/normalize';
+import { formatCidr } from '../spec/cidr';
+import { groupCidr, qualify, snowflakeIdsOf } from '../spec/rules';
+import { Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../spec/types';
+import { planGroupAddresses } from './ip-plan';
+import {
+  EtcdMember, FleetNetwork, Geoshard, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
+} from './topology';
+
+const ETCD_TIMINGS: Record<LatencyClass, { heartbeat: number; election: number }> = {
+  [LatencyClass.IN_REGION]: { heartbeat: 100, election: 1000 },
+  [LatencyClass.NEARBY_REGIONS]: { heartbeat: 200, election: 2000 },
+  [LatencyClass.INTERCONTINENTAL]: { heartbeat: 300, election: 3000 },
+};
+
+export const GLOBAL_REPLICATION_SET = 'default';
+const ROLES = { superuser: 'postgres', replication: 'replicator', rewind: 'rewind_user', mesh: 'mesh', restApi: 'patroni' };
+
+/** `sub_<subscriber>_<provider>` etc: group names as Postgres identifiers. */
+export function replicationNodeName(group: string): string {
+  return group.replace(/-/g, '_');
+}
+
+function byNumber(a: GroupSpec, b: GroupSpec): number {
+  return a.number - b.number;
+}
+
+function sortedRecord(record: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(record).sort().map((k) => [k, record[k]]));
+}
+
+/** libpq keyword/value string; connect and keepalive settings so a dead leader is noticed within seconds. */
+export function leaderDsn(hosts: string[], database: string, user: string): string {
+  return [
+    `host=${hosts.join(',')}`,
+    `port=${PORTS.postgres}`,
+    `dbname=${database}`,
+    `user=${user}`,
+    'target_session_attrs=read-write',
+    'sslmode=verify-full',
+    `sslrootcert=${PATHS.caCert}`,
+    'connect_timeout=5',
+    'keepalives=1',
+    'keepalives_idle=5',
+    'keepalives_interval=2',
+    'keepalives_count=3',
+    'tcp_user_timeout=10000',
+  ].join(' ');
+}
+
+function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string[]>): NodeGroup {
+  const cidr = groupCidr(spec, g)!;
+  const plan = planGroupAddresses(cidr, g.zones.length);
+  const zone = spec.network.privateDnsZone;
+  const snowflake = snowflakeIdsOf(g);
+  const etcdOnMembers = g.etcd.placement === EtcdPlacement.CO_LOCATED;
+  const members: Member[] = Array.from({ length: g.members }, (_, i) => {
+    const ordinal = i + 1;
+    const name = `${spec.name}-${g.name}-pg${ordinal}`;
+    return {
+      name,
+      ordinal,
+      zone: g.zones[plan.memberZoneIndex(ordinal)],
+      privateIp: plan.memberIp(ordinal),
+      fqdn: `${name}.${zone}`,
+      snowflakeNodeId: spec.replication.snowflakeIds ? snowflake[i] : 0,
+      runsEtcd: etcdOnMembers && ordinal <= g.etcd.size,
+    };
+  });
+  const etcdMembers: EtcdMember[] = Array.from({ length: g.etcd.size }, (_, i) => {
+    const ordinal = i + 1;
+    const host = etcdOnMembers ? members[i] : undefined;
+    const ip = host ? host.privateIp : plan.dedicatedEtcdIp(ordinal);
+    return {
+      name: host ? host.name : `${spec.name}-${g.name}-etcd${ordinal}`,
+      zone: host ? host.zone : g.zones[plan.memberZoneIndex(ordinal)],
+      privateIp: ip,
+      hostMember: host ? host.name : '',
+      peerUrl: `https://${ip}:${PORTS.etcdPeer}`,
+      clientUrl: `https://${ip}:${PORTS.etcdClient}`,
+    };
+  });
+  const timing = ETCD_TIMINGS[g.etcd.latency];
+  const loadBalancerIps = g.cloud === Cloud.AWS ? g.zones.map((_, i) => plan.loadBalancerIp(i)) : [plan.loadBalancerIp(0)];
+  const dsnHosts = spec.replication.leaderEndpoint === LeaderEndpoint.LOAD_BALANCER ? loadBalancerIps : members.map((m) => m.privateIp);
+  return {
+    name: g.name,
+    number: g.number,
+    cloud: g.cloud,
+    region: g.region,
+    zones: [...g.zones],
+    cidr: formatCidr(cidr),
+    subnets: g.zones.map((z, i) => ({ zone: z, cidr: formatCidr(plan.zoneBlocks[i]) })),
+    image: g.image,
+    machineType: g.machineType,
+    dataDisk: { ...g.dataDisk },
+    patroniScope: `${spec.name}-${g.name}`,
+    replicationNodeName: replicationNodeName(g.name),
+    patroniTags: sortedRecord(g.patroniTags),
+    members,
+    etcd: {
+      placement: g.etcd.placement,
+      heartbeatIntervalMs: timing.heartbeat,
+      electionTimeoutMs: timing.election,
+      clusterToken: `${spec.name}-${g.name}-etcd`,
+      members: etcdMembers,
+      initialCluster: etcdMembers.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+      clientHosts: etcdMembers.map((m) => `${m.privateIp}:${PORTS.etcdClient}`),
+      machineType: etcdOnMembers ? '' : (g.etcd.machineType ?? ''),
+    },
+    loadBalancerIps,
+    endpointFqdn: `${g.name}.${zone}`,
+    leaderDsn: leaderDsn(dsnHosts, spec.postgres.database, ROLES.mesh),
+    replicationSets: [GLOBAL_REPLICATION_SET, ...(geoSets.get(g.name) ?? [])],
+  };
+}
+
+function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
+  const aws = groups.filter((g) => g.cloud === Cloud.AWS);
+  const gcp = groups.filter((g) => g.cloud === Cloud.GCP);
+  const awsRegions = [...new Set(aws.map((g) => g.region))].sort();
+  const bothClouds = aws.length > 0 && gcp.length > 0;
+  const interconnect = !bothClouds ? 'none' : spec.network.interconnect === Interconnect.HA_VPN ? 'ha-vpn' : 'external';
+  // A link's ASN and inside addresses derive from the lowest group number in its AWS region, so adding
+  // a region never renumbers (and so never replaces) the tunnels of the others.
+  const vpnLinks: VpnLink[] = interconnect !== 'ha-vpn' ? [] : awsRegions.map((awsRegion) => {
+    const n = Math.min(...aws.filter((g) => g.region === awsRegion).map((g) => g.number));
+    return {
+      awsRegion,
+      gcpRegion: gcp[0].region,
+      gcpAsn: 65000,
+      awsAsn: 65000 + n,
+      // Inside addresses 169.254.(20+n).(4t)/30 stay clear of the /30s AWS reserves (169.254.0-5.0/30, 169.254.169.252/30).
+      // AWS connection c uses the customer gateway of GCP interface c; each connection has tunnels 1 and 2.
+      tunnels: [0, 1, 2, 3].map((t) => ({
+        gcpInterface: Math.floor(t / 2),
+        awsConnection: Math.floor(t / 2),
+        awsTunnel: (t % 2) + 1,
+        insideCidr: `169.254.${20 + n}.${t * 4}/30`,
+      })),
+    };
+  });
+  return {
+    fleetCidr: spec.network.fleetCidr,
+    clientCidrs: [...spec.network.clientCidrs].sort(),
+    fleetCidrs: groups.map((g) => g.cidr).sort(),
+    privateDnsZone: spec.network.privateDnsZone,
+    interconnect,
+    awsVpcs: awsRegions.map((region) => {
+      const inRegion = aws.filter((g) => g.region === region);
+      return { region, cidrs: inRegion.map((g) => g.cidr), nodeGroups: inRegion.map((g) => g.name) };
+    }),
+    gcpSubnetworks: gcp.map((g) => ({ region: g.region, nodeGroup: g.name, cidr: g.cidr })),
+    awsPeerings: awsRegions.flatMap((a, i) => awsRegions.slice(i + 1).map((b) => ({ requesterRegion: a, accepterRegion: b }))),
+    vpnLinks,
+  };
+}
+
+function resolveSecrets(prefix: string): SecretNames {
+  const names = {
+    superuserPassword: `${prefix}postgres-superuser`,
+    replicationPassword: `${prefix}postgres-replication`,
+    rewindPassword: `${prefix}postgres-rewind`,
+    meshPassword: `${prefix}postgres-mesh`,
+    restApiPassword: `${prefix}patroni-restapi`,
+    tlsCa: `${prefix}tls-ca`,
+  };
+  return { ...names, all: Object.values(names).sort() };
+}
+
+/** The topology of a validated spec. Same spec in, deep-equal topology out. */
+export function resolveTopology(spec: FleetSpec): Topology {
+  const geoshards: Geoshard[] = spec.geoshards.map((s) => ({
+    name: s.name,
+    nodeGroups: [...s.nodeGroups].sort(),
+    replicationSet: `geo_${s.name}`,
+    tables: s.tables.map((t) => ({ table: qualify(t.table), partition: qualify(t.partition), values: [...t.values] })),
+  }));
+  const geoSets = new Map<string, string[]>();
+  for (const s of geoshards) {
+    for (const g of s.nodeGroups) geoSets.set(g, [...(geoSets.get(g) ?? []), s.replicationSet].sort());
+  }
+  const groupSpecs = [...spec.nodeGroups].sort(byNumber);
+  const nodeGroups = groupSpecs.map((g) => resolveGroup(spec, g, geoSets));
+  const subscriptions: Subscription[] = nodeGroups.flatMap((subscriber) => nodeGroups
+    .filter((provider) => provider.name !== subscriber.name)
+    .map((provider) => ({
+      name: `sub_${subscriber.replicationNodeName}_${provider.replicationNodeName}`,
+      subscriber: subscriber.name,
+      provider: provider.name,
+      providerDsn: provider.leaderDsn,
+      replicationSets: provider.replicationSets.filter((set) => subscriber.replicationSets.includes(set)),
+      forwardOrigins: [],
+    })))
+    .sort((a, b) => a.name.localeCompare(b.name));
+  const sync = spec.ha.synchronousMode;
+  return {
+    schemaVersion: 1,
+    fleetName: spec.name,
+    postgres: {
+      version: spec.postgres.version,
+      packageSource: spec.postgres.packageSource,
+      database: spec.postgres.database,
+      port: PORTS.postgres,
+      parameters: sortedRecord(spec.postgres.parameters),
+      superuser: ROLES.superuser,
+      replicationUser: ROLES.replication,
+      rewindUser: ROLES.rewind,
+      meshUser: ROLES.mesh,
+    },
+    patroni: {
+      ttl: spec.ha.ttl,
+      loopWait: spec.ha.loopWait,
+      retryTimeout: spec.ha.retryTimeout,
+      synchronousMode: sync,
+      synchronousNodeCount: sync === SynchronousMode.OFF ? 0 : spec.ha.synchronousStandbys,
+      maximumLagOnFailover: spec.ha.maximumLagOnFailoverBytes,
+      failsafeMode: spec.ha.failsafeMode,
+      restApiPort: PORTS.patroniRest,
+      restApiUser: ROLES.restApi,
+    },
+    replication: {
+      engine: spec.replication.engine,
+      conflictPolicy: spec.replication.conflictPolicy,
+      deltaApplyColumns: spec.replication.deltaApplyColumns.map((c) => ({ table: qualify(c.table), column: c.column })),
+      snowflakeIds: spec.replication.snowflakeIds,
+      leaderEndpoint: spec.replication.leaderEndpoint,
+      globalReplicationSet: GLOBAL_REPLICATION_SET,
+      globalTables: spec.replication.globalTables.map(qualify).sort(),
+    },
+    nodeGroups,
+    geoshards,
+    subscriptions,
+    network: resolveNetwork(spec, nodeGroups),
+    secrets: resolveSecrets(spec.secrets.namePrefix),
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The resolved topology: a plain, JSON-serialisable description of the whole fleet with every
+ * decision made (names, placement, addresses, quorums, the replication mesh). No cdktf inside.
+ * Renderers and cloud constructs read only this.
+ */
+
+export type CloudName = 'aws' | 'gcp';
+export type ImageName = 'ubuntu-24.04' | 'debian-12';
+export type PackageSourceName = 'distro' | 'pgdg' | 'pgedge';
+export type EngineName = 'spock' | 'pglogical' | 'native';
+export type ConflictPolicyName = 'last_update_wins' | 'first_update_wins' | 'apply_remote' | 'keep_local' | 'error';
+export type SynchronousModeName = 'off' | 'on' | 'strict';
+export type LeaderEndpointName = 'multi-host-dsn' | 'load-balancer';
+
+/** Well-known ports. */
+export const PORTS = {
+  postgres: 5432,
+  patroniRest: 8008,
+  etcdClient: 2379,
+  etcdPeer: 2380,
+} as const;
+
+/** Where member files live on every machine; the renderer writes them, DSNs refer to them. */
+export const PATHS = {
+  root: '/etc/distributed-postgres',
+  tlsDir: '/etc/distributed-postgres/tls',
+  caCert: '/etc/distributed-postgres/tls/ca.crt',
+  bootstrapScript: '/usr/local/sbin/distributed-postgres-bootstrap',
+  bootstrapLog: '/var/log/distributed-postgres-bootstrap.log',
+} as const;
+
+export interface Topology {
+  /** Version of this document's shape; bumped when a field changes meaning. */
+  readonly schemaVersion: 1;
+  readonly fleetName: string;
+  readonly postgres: PostgresSettings;
+  readonly patroni: PatroniSettings;
+  readonly replication: ReplicationSettings;
+  readonly nodeGroups: NodeGroup[];
+  readonly geoshards: Geoshard[];
+  /** The full mesh: every node group subscribes to every other one. Sorted by name. */
+  readonly subscriptions: Subscription[];
+  readonly network: FleetNetwork;
+  readonly secrets: SecretNames;
+}
+
+export interface PostgresSettings {
+  readonly version: number;
+  readonly packageSource: PackageSourceName;
+  readonly database: string;
+  readonly port: number;
+  /** User parameters (sorted by name), on top of what the renderer sets for replication. */
+  readonly parameters: Record<string, string>;
+  /** Roles the renderer creates; passwords come from the secret store. */
+  readonly superuser: string;
+  readonly replicationUser: string;
+  readonly rewindUser: string;
+  /** The role subscriptions of other node groups connect as (password from the secret store). */
+  readonly meshUser: string;
+}
+
+export interface PatroniSettings {
+  readonly ttl: number;
+  readonly loopWait: number;
+  readonly retryTimeout: number;
+  readonly synchronousMode: SynchronousModeName;
+  /** `synchronous_node_count` (0 when synchronous mode is off). */
+  readonly synchronousNodeCount: number;
+  readonly maximumLagOnFailover: number;
+  readonly failsafeMode: boolean;
+  readonly restApiPort: number;
+  /** Patroni REST API user (password from the secret store). */
+  readonly restApiUser: string;
+}
+
+export interface ReplicationSettings {
+  readonly engine: EngineName;
+  readonly conflictPolicy: ConflictPolicyName;
+  readonly deltaApplyColumns: { table: string; column: string }[];
+  readonly snowflakeIds: boolean;
+  readonly leaderEndpoint: LeaderEndpointName;
+  /** The replication set every node group subscribes to. */
+  readonly globalReplicationSet: string;
+  /** Tables in the global set, schema-qualified, sorted. */
+  readonly globalTables: string[];
+}
+
+export interface NodeGroup {
+  readonly name: string;
+  readonly number: number;
+  readonly cloud: CloudName;
+  readonly region: string;
+  readonly zones: string[];
+  readonly cidr: string;
+  /** One block of the group CIDR per zone, in zone order (AWS: one subnet each; GCP: one subnetwork of `cidr`). */
+  readonly subnets: ZoneSubnet[];
+  readonly image: ImageName;
+  readonly machineType: string;
+  readonly dataDisk: { sizeGiB: number; type: string };
+  /** Patroni `scope` (cluster name), unique in the fleet. */
+  readonly patroniScope: string;
+  /** The group's node name in the replication mesh (a Postgres identifier). */
+  readonly replicationNodeName: string;
+  readonly patroniTags: Record<string, string>;
+  readonly members: Member[];
+  readonly etcd: EtcdQuorum;
+  /** Private IP of the group's internal load balancer (GCP forwarding rule; AWS NLB in the first subnet). */
+  readonly loadBalancerIps: string[];
+  /** DNS name of the group's leader endpoint (the load balancer), in the private zone. */
+  readonly endpointFqdn: string;
+  /** libpq connection string that follows this group's leader, without password (the subscriber reads it from `.pgpass`). */
+  readonly leaderDsn: string;
+  /** Replication sets this group's rows are published in (global + its geoshards). */
+  readonly replicationSets: string[];
+}
+
+export interface ZoneSubnet {
+  readonly zone: string;
+  readonly cidr: string;
+}
+
+export interface Member {
+  /** Machine name, unique in the fleet: `<fleet>-<group>-pg<ordinal>`. */
+  readonly name: string;
+  /** 1-based position in the group. */
+  readonly ordinal: number;
+  readonly zone: string;
+  readonly privateIp: string;
+  readonly fqdn: string;
+  /** Snowflake node id (1..1023), or 0 when snowflake ids are off. */
+  readonly snowflakeNodeId: number;
+  /** True when this member also runs an etcd member of the group's quorum. */
+  readonly runsEtcd: boolean;
+}
+
+export interface EtcdQuorum {
+  readonly placement: 'co-located' | 'dedicated';
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  /** `--initial-cluster-token`, unique per group. */
+  readonly clusterToken: string;
+  readonly members: EtcdMember[];
+  /** `--initial-cluster` value: `name=https://ip:2380,...`. */
+  readonly initialCluster: string;
+  /** Client endpoints `ip:2379` Patroni's `etcd3.hosts` uses. */
+  readonly clientHosts: string[];
+  /** Machine type of dedicated members ('' when co-located). */
+  readonly machineType: string;
+}
+
+export interface EtcdMember {
+  readonly name: string;
+  readonly zone: string;
+  readonly privateIp: string;
+  /** Name of the Postgres member this etcd runs on, or '' for a dedicated machine. */
+  readonly hostMember: string;
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+}
+
+export interface Geoshard {
+  readonly name: string;
+  readonly nodeGroups: string[];
+  readonly replicationSet: string;
+  readonly tables: { table: string; partition: string; values: string[] }[];
+}
+
+export interface Subscription {
+  /** Subscription name (a Postgres identifier): `sub_<subscriber>_<provider>`. */
+  readonly name: string;
+  readonly subscriber: string;
+  readonly provider: string;
+  readonly providerDsn: string;
+  /** Replication sets: the global set plus every geoshard both groups belong to. */
+  readonly replicationSets: string[];
+  /** Always empty: changes are never forwarded, so nothing echoes back. */
+  readonly forwardOrigins: string[];
+}
+
+export interface FleetNetwork {
+  readonly fleetCidr: string;
+  readonly clientCidrs: string[];
+  /** Every CIDR inside the fleet (the only sources allowed to the database, etcd and Patroni ports), sorted. */
+  readonly fleetCidrs: string[];
+  readonly privateDnsZone: string;
+  readonly interconnect: 'ha-vpn' | 'external' | 'none';
+  readonly awsVpcs: { region: string; cidrs: string[]; nodeGroups: string[] }[];
+  readonly gcpSubnetworks: { region: string; nodeGroup: string; cidr: string }[];
+  /** One peering per pair of AWS regions (requester < accepter alphabetically). */
+  readonly awsPeerings: { requesterRegion: string; accepterRegion: string }[];
+  /** One HA VPN per AWS region when the fleet spans both clouds. */
+  readonly vpnLinks: VpnLink[];
+}
+
+export interface VpnLink {
+  readonly awsRegion: string;
+  /** Region of the GCP Cloud Router and HA VPN gateway. */
+  readonly gcpRegion: string;
+  readonly gcpAsn: number;
+  readonly awsAsn: number;
+  /** 4 tunnels: GCP interface 0/1 x AWS connection tunnel 1/2, each with its own /30 inside 169.254.0.0/16. */
+  readonly tunnels: { gcpInterface: number; awsConnection: number; awsTunnel: number; insideCidr: string }[];
+}
+
+export interface SecretNames {
+  /** Secret names (identical in AWS Secrets Manager and GCP Secret Manager). */
+  readonly superuserPassword: string;
+  readonly replicationPassword: string;
+  readonly rewindPassword: string;
+  readonly meshPassword: string;
+  readonly restApiPassword: string;
+  /** PEM CA certificate and key (JSON `{ "cert": ..., "key": ... }`): members issue their own certificates at boot. */
+  readonly tlsCa: string;
+  /** Every secret name, sorted. */
+  readonly all: string[];
+}
