@@ -85,8 +85,9 @@ export function packageProblems(source: PackageSource, image: ImageFlavour, vers
   if (source === PackageSource.PGDG && !isInt(version, 13, 18)) {
     problems.push(`the PGDG repository ships PostgreSQL 13 to 18, not ${version}. Fix: choose a version in 13..18.`);
   }
-  if (source === PackageSource.PGEDGE && !isInt(version, 15, 18)) {
-    problems.push(`pgEdge's packages (Spock 5) support PostgreSQL 15 to 18, not ${version}. Fix: choose a version in 15..18.`);
+  // pgEdge Enterprise Postgres packages: Spock 5.0.4 is supported on PG 16, 17 and 18 (docs.pgedge.com, "Upgrading Spock").
+  if (source === PackageSource.PGEDGE && !isInt(version, 16, 18)) {
+    problems.push(`pgEdge's Enterprise Postgres packages (Spock 5) support PostgreSQL 16 to 18, not ${version}. Fix: choose a version in 16..18.`);
   }
   if (engine === ReplicationEngine.SPOCK && source !== PackageSource.PGEDGE) {
     problems.push(`Spock needs pgEdge's patched PostgreSQL, but packageSource is '${source}'. ` +

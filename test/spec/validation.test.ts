@@ -57,6 +57,7 @@ describe('each rule rejects what it guards', () => {
       p.nodeGroups[0].image = 'debian-12';
     }, /DPG-PACKAGES postgres: debian-12 ships only PostgreSQL 15 \(and Patroni 3\.0\.2, which supports PostgreSQL <= 15\)/],
     ['distro Patroni too old for PG 17 on Ubuntu', (p) => { p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'distro', version: 17 }; }, /ubuntu-24\.04 ships only PostgreSQL 16 \(and Patroni 3\.2\.2/],
+    ['pgEdge packages for PG 15', (p) => { p.postgres = { version: 15 }; }, /DPG-PACKAGES postgres: pgEdge's Enterprise Postgres packages \(Spock 5\) support PostgreSQL 16 to 18, not 15/],
     ['pglogical from pgEdge', (p) => { p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'pgedge' }; }, /pgEdge's repository ships Spock, not pglogical/],
     ['geoshard naming a missing node group', (p) => { p.geoshards[0].nodeGroups = ['euw1', 'fra1']; }, /DPG-GEOSHARD geoshards\[0\] \(eu\)\.nodeGroups: 'fra1' is not a node group of this fleet/],
     ['geography with no node group', (p) => { p.geoshards[0].nodeGroups = []; }, /DPG-GEOSHARD geoshards\[0\] \(eu\)\.nodeGroups: is empty: a geography with no node group/],
