@@ -5,6 +5,8 @@
  * carries a secret value: secrets are named, and fetched at boot by the machine's
  * own cloud identity.
  */
+import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import type { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 
 /** The cloud a node group runs in. */
 export enum Cloud {
@@ -419,4 +421,25 @@ export interface DistributedPostgresProps {
    * @default see `SecretsProps`
    */
   readonly secrets?: SecretsProps;
+  /**
+   * Provider wiring: the AWS provider of each AWS region the fleet uses (where it deviates from the default lookup).
+   * Platform teams own provider configuration (assume-role, default tags); the construct only picks providers.
+   * Per region, the lookup is: the entry here; else the stack's AWS provider configured with exactly that `region`;
+   * else the stack's only AWS provider (resources then carry their own `region` argument, AWS provider 6+).
+   * @default looked up in the stack as described
+   */
+  readonly awsProviders?: AwsRegionProviderProps[];
+  /**
+   * Provider wiring: the Google provider (its project holds every GCP resource of the fleet).
+   * @default the stack's only Google provider
+   */
+  readonly googleProvider?: GoogleProvider;
+}
+
+/** Provider wiring: the AWS provider that manages one AWS region of the fleet. */
+export interface AwsRegionProviderProps {
+  /** The AWS region, e.g. `eu-west-1`. */
+  readonly region: string;
+  /** The provider for that region (its own `region` may differ: resources carry their region explicitly). */
+  readonly provider: AwsProvider;
 }

@@ -8,6 +8,8 @@ import { formatCidr, hostAt, Ipv4Cidr, subnet } from '../spec/cidr';
 
 export const ZONE_BLOCKS = 8;
 export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as const;
+/** Prefix of the AWS egress (NAT) subnet, carved from the last zone block, which no AWS group uses (<= 6 zones). */
+export const EGRESS_SUBNET_PREFIX = 28;
 
 export interface GroupAddressPlan {
   readonly zoneBlocks: Ipv4Cidr[];
@@ -16,6 +18,8 @@ export interface GroupAddressPlan {
   memberIp(ordinal: number): string;
   dedicatedEtcdIp(ordinal: number): string;
   loadBalancerIp(zoneIndex: number): string;
+  /** The /28 egress subnet at the start of the last zone block (AWS only). */
+  egressSubnet(): Ipv4Cidr;
 }
 
 export function planGroupAddresses(groupCidr: Ipv4Cidr, zoneCount: number): GroupAddressPlan {
@@ -29,6 +33,7 @@ export function planGroupAddresses(groupCidr: Ipv4Cidr, zoneCount: number): Grou
     memberIp: (ordinal) => hostAt(zoneBlocks[zoneIndex(ordinal)], OFFSETS.member + slotInZone(ordinal)),
     dedicatedEtcdIp: (ordinal) => hostAt(zoneBlocks[zoneIndex(ordinal)], OFFSETS.dedicatedEtcd + slotInZone(ordinal)),
     loadBalancerIp: (zone) => hostAt(zoneBlocks[zone], OFFSETS.loadBalancer),
+    egressSubnet: () => subnet(subnet(groupCidr, blockPrefix, ZONE_BLOCKS - 1)!, Math.max(blockPrefix, EGRESS_SUBNET_PREFIX), 0)!,
   };
 }
 

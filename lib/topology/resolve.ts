@@ -2,7 +2,7 @@
  * Resolves a validated declaration into the Topology: pure, deterministic, JSON-serialisable.
  */
 import { FleetSpec, GroupSpec } from '../spec/normalize';
-import { formatCidr } from '../spec/cidr';
+import { formatCidr, parseCidr } from '../spec/cidr';
 import { groupCidr, qualify, snowflakeIdsOf } from '../spec/rules';
 import { Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../spec/types';
 import { planGroupAddresses } from './ip-plan';
@@ -151,7 +151,13 @@ function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
     interconnect,
     awsVpcs: awsRegions.map((region) => {
       const inRegion = aws.filter((g) => g.region === region);
-      return { region, cidrs: inRegion.map((g) => g.cidr), nodeGroups: inRegion.map((g) => g.name) };
+      const egressSubnet = planGroupAddresses(parseCidr(inRegion[0].cidr)!, inRegion[0].zones.length).egressSubnet();
+      return {
+        region,
+        cidrs: inRegion.map((g) => g.cidr),
+        nodeGroups: inRegion.map((g) => g.name),
+        egressSubnetCidr: formatCidr(egressSubnet),
+      };
     }),
     gcpSubnetworks: gcp.map((g) => ({ region: g.region, nodeGroup: g.name, cidr: g.cidr })),
     awsPeerings: awsRegions.flatMap((a, i) => awsRegions.slice(i + 1).map((b) => ({ requesterRegion: a, accepterRegion: b }))),

@@ -184,7 +184,12 @@ export interface FleetNetwork {
   readonly fleetCidrs: string[];
   readonly privateDnsZone: string;
   readonly interconnect: 'ha-vpn' | 'external' | 'none';
-  readonly awsVpcs: { region: string; cidrs: string[]; nodeGroups: string[] }[];
+  /**
+   * One VPC per AWS region: `cidrs[0]` (the lowest-numbered group's) is the primary block. `egressSubnetCidr` is the small
+   * public subnet holding the region's NAT gateway (machines download packages at boot; they have no public IP):
+   * a /28 at the start of the last zone block of the primary group, which AWS regions (at most 6 zones) never use.
+   */
+  readonly awsVpcs: { region: string; cidrs: string[]; nodeGroups: string[]; egressSubnetCidr: string }[];
   readonly gcpSubnetworks: { region: string; nodeGroup: string; cidr: string }[];
   /** One peering per pair of AWS regions (requester < accepter alphabetically). */
   readonly awsPeerings: { requesterRegion: string; accepterRegion: string }[];
