@@ -1,24 +1,267 @@
-import { Annotations } from 'cdktf';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { Annotations, DataResource, Fn, TerraformProvider, TerraformStack } from 'cdktf';
+// Not re-exported by the package index; TerraformAsset writes its files through the same hook.
+import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 import { Construct } from 'constructs';
+import * as fs from 'fs';
+import * as path from 'path';
+import { AwsPrivateZone } from './aws/dns';
+import { AwsNodeGroup } from './aws/node-group';
+import { AwsRegionNetwork } from './aws/network';
+import { AwsRegionTarget } from './aws/region';
+import { AwsFleetSecrets } from './aws/secrets';
+import { topologyToMermaid } from './diagram/mermaid';
 import { resolveFleet } from './fleet';
+import { GcpPrivateZone } from './gcp/dns';
+import { GcpFleetNetwork } from './gcp/network';
+import { GcpNodeGroup } from './gcp/node-group';
+import { GcpFleetSecrets } from './gcp/secrets';
+import { AwsGcpHaVpn, vpnRouter } from './interconnect/ha-vpn';
+import { AwsRegionPeering } from './interconnect/peering';
+import { Finding } from './spec/normalize';
 import { DistributedPostgresProps } from './spec/types';
-import { Topology } from './topology/topology';
+import { FleetValidationError } from './spec/validate';
+import { CloudName, Topology } from './topology/topology';
+
+/** The leader endpoint of one node group, for outputs and applications. */
+export interface NodeGroupEndpoint {
+  readonly nodeGroup: string;
+  readonly cloud: CloudName;
+  readonly region: string;
+  /** DNS name in the fleet's private zone; resolves to `addresses`. */
+  readonly fqdn: string;
+  /** Private addresses of the group's internal load balancer (Postgres on 5432, always the current leader). */
+  readonly addresses: string[];
+}
 
 /**
  * A globally distributed, highly available PostgreSQL fleet: node groups (Patroni clusters with etcd
  * quorums) in AWS and GCP regions, joined by multi-master logical replication.
  *
  * The declaration is validated in the constructor: every problem is reported at once, naming this
- * construct, and nothing is synthesized.
+ * construct, and nothing is synthesized. Then it creates the cloud resources: networks, secrets, machines, load
+ * balancers, DNS, and the interconnect between regions and clouds. Synth also writes a Mermaid picture of the
+ * topology next to the stack's Terraform JSON (`topology.mmd`).
  */
 export class DistributedPostgres extends Construct {
   /** The resolved topology: names, placement, addresses, quorums and the replication mesh. */
   public readonly topology: Topology;
+  /** The Mermaid picture of the topology (what synth writes to `topology.mmd`). */
+  public readonly diagram: string;
+  /** Leader endpoints of every node group, in node group order. */
+  public readonly endpoints: NodeGroupEndpoint[];
 
   constructor(scope: Construct, id: string, props: DistributedPostgresProps) {
     super(scope, id);
     const fleet = resolveFleet(props, this.node.path, id.toLowerCase());
-    this.topology = fleet.topology;
+    const topology = fleet.topology;
+    this.topology = topology;
     for (const warning of fleet.warnings) Annotations.of(this).addWarning(warning);
+    const providers = resolveProviders(this, props, topology);
+
+    const generated = generatedPasswords(this, topology);
+    const awsNetworks = new Map<string, AwsRegionNetwork>();
+    const awsSecrets = new Map<string, AwsFleetSecrets>();
+    for (const vpc of topology.network.awsVpcs) {
+      const target = providers.aws.get(vpc.region)!;
+      const regionScope = new Construct(this, `aws-${vpc.region}`);
+      awsNetworks.set(vpc.region, new AwsRegionNetwork(regionScope, 'network', { topology, region: vpc.region, target }));
+      awsSecrets.set(vpc.region, new AwsFleetSecrets(regionScope, 'secrets', { topology, target, generatedValues: generated }));
+    }
+    const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
+    const gcp = gcpGroups.length === 0 ? undefined : (() => {
+      const provider = providers.google!;
+      const gcpScope = new Construct(this, 'gcp');
+      const network = new GcpFleetNetwork(gcpScope, 'network', { topology, provider });
+      return {
+        network,
+        secrets: new GcpFleetSecrets(gcpScope, 'secrets', { topology, provider, generatedValues: generated }),
+        zone: new GcpPrivateZone(gcpScope, 'private-zone', { topology, provider, network }),
+      };
+    })();
+    // Route 53 is global; the zone lives with the region of the first AWS group (adding groups never moves it).
+    const awsHome = topology.nodeGroups.find((g) => g.cloud === 'aws');
+    const awsZone = awsHome === undefined ? undefined : new AwsPrivateZone(this, 'aws-private-zone', {
+      topology,
+      target: providers.aws.get(awsHome.region)!,
+      networks: [...awsNetworks.values()],
+    });
+    // Both clouds' zones hold every name, so a machine resolves the whole fleet from either cloud.
+    const addDnsRecord = (owner: Construct, fqdn: string, ips: string[], ttl: number) => {
+      awsZone?.addARecord(owner, 'dns-aws', fqdn, ips, ttl);
+      gcp?.zone.addARecord(owner, 'dns-gcp', fqdn, ips, ttl);
+    };
+
+    for (const group of topology.nodeGroups) {
+      const groupId = `group-${group.name}`;
+      if (group.cloud === 'aws') {
+        new AwsNodeGroup(this, groupId, {
+          topology,
+          group,
+          network: awsNetworks.get(group.region)!,
+          instanceProfile: awsSecrets.get(group.region)!.instanceProfile,
+          userData: (machine) => userDataOf(topology, 'aws', machine),
+          addDnsRecord,
+        });
+      } else {
+        new GcpNodeGroup(this, groupId, {
+          topology,
+          group,
+          network: gcp!.network,
+          serviceAccount: gcp!.secrets.serviceAccount,
+          userData: (machine) => userDataOf(topology, 'gcp', machine),
+          addDnsRecord,
+        });
+      }
+    }
+
+    const { awsPeerings, vpnLinks } = topology.network;
+    if (awsPeerings.length > 0 || vpnLinks.length > 0) {
+      const interconnect = new Construct(this, 'interconnect');
+      for (const p of awsPeerings) {
+        new AwsRegionPeering(interconnect, `peering-${p.requesterRegion}-${p.accepterRegion}`, {
+          fleetName: topology.fleetName,
+          requester: awsNetworks.get(p.requesterRegion)!,
+          accepter: awsNetworks.get(p.accepterRegion)!,
+        });
+      }
+      const routers = new Map<string, ReturnType<typeof vpnRouter>>();
+      for (const link of vpnLinks) {
+        if (!routers.has(link.gcpRegion)) {
+          routers.set(link.gcpRegion, vpnRouter(interconnect, topology.fleetName, gcp!.network, link.gcpRegion, link.gcpAsn));
+        }
+        new AwsGcpHaVpn(interconnect, `vpn-${link.awsRegion}`, {
+          fleetName: topology.fleetName,
+          link,
+          aws: awsNetworks.get(link.awsRegion)!,
+          gcp: gcp!.network,
+          router: routers.get(link.gcpRegion)!,
+        });
+      }
+    }
+
+    this.endpoints = topology.nodeGroups.map((g) => ({
+      nodeGroup: g.name, cloud: g.cloud, region: g.region, fqdn: g.endpointFqdn, addresses: [...g.loadBalancerIps],
+    }));
+    this.diagram = topologyToMermaid(topology);
+    writeDiagramAtSynth(this);
   }
 }
+
+/**
+ * Passwords are generated by Terraform itself, so no value passes through the declaration, user-data or the
+ * synthesized JSON (which holds only the expression). `terraform_data` (built into Terraform >= 1.4, no provider)
+ * stores `uuid()` (128 random bits from a CSPRNG, as 32 hex characters: safe in YAML, .pgpass and shell) on first apply;
+ * `ignore_changes` keeps it afterwards (the pattern Terraform's `uuid` documentation describes). Every secret copy
+ * (each AWS region, GCP) refers to that one value, so node groups in different clouds and regions agree, and a region
+ * added later receives the same value. The same design serves AWS-only, GCP-only and multi-cloud fleets.
+ */
+function generatedPasswords(scope: Construct, topology: Topology): Record<string, string> {
+  const passwords = new Construct(scope, 'passwords');
+  const values: Record<string, string> = {};
+  for (const name of topology.secrets.all.filter((n) => n !== topology.secrets.tlsCa)) {
+    const seed = new DataResource(passwords, name, {
+      input: { value: Fn.sensitive(Fn.replace(Fn.uuid(), '-', '')) },
+      lifecycle: { ignoreChanges: ['input'] },
+    });
+    values[name] = seed.getStringAttribute('output.value');
+  }
+  return values;
+}
+
+interface ResolvedProviders {
+  readonly aws: Map<string, AwsRegionTarget>;
+  readonly google: GoogleProvider | undefined;
+}
+
+/** Providers of one Terraform type in the construct's stack, in construct order. */
+function stackProviders(scope: Construct, terraformType: string): TerraformProvider[] {
+  return TerraformStack.of(scope).node.findAll()
+    .filter((c): c is TerraformProvider => c instanceof TerraformProvider && c.terraformResourceType === terraformType);
+}
+
+function providerName(p: TerraformProvider): string {
+  return `'${p.node.path}'`;
+}
+
+/**
+ * Picks the provider of every AWS region and the Google provider (see `DistributedPostgresProps.awsProviders`).
+ * Providers must be created before the construct. Every missing or ambiguous provider is reported at once.
+ */
+function resolveProviders(scope: Construct, props: DistributedPostgresProps, topology: Topology): ResolvedProviders {
+  const findings: Finding[] = [];
+  const aws = new Map<string, AwsRegionTarget>();
+  const explicit = props.awsProviders ?? [];
+  const awsInStack = stackProviders(scope, 'aws') as AwsProvider[];
+  for (const { region, nodeGroups } of topology.network.awsVpcs) {
+    const groups = nodeGroups.join(', ');
+    const given = explicit.filter((e) => e.region === region);
+    if (given.length > 1) {
+      findings.push({ rule: 'DPG-PROVIDER', path: 'awsProviders', message: `lists region ${region} ${given.length} times. Fix: list each region once.` });
+      continue;
+    }
+    if (given.length === 1) {
+      aws.set(region, { region, provider: given[0].provider });
+      continue;
+    }
+    const sameRegion = awsInStack.filter((p) => p.region === region);
+    if (sameRegion.length === 1) {
+      aws.set(region, { region, provider: sameRegion[0] });
+    } else if (sameRegion.length > 1) {
+      findings.push({ rule: 'DPG-PROVIDER', path: 'awsProviders', message: `the stack has ${sameRegion.length} AWS providers for ${region} ` +
+        `(${sameRegion.map(providerName).join(', ')}) and node group(s) ${groups} need one. Fix: pass awsProviders: [{ region: '${region}', provider }].` });
+    } else if (awsInStack.length === 1) {
+      // One provider for every region: each resource carries its own `region` (AWS provider 6+).
+      aws.set(region, { region, provider: awsInStack[0] });
+    } else {
+      findings.push({ rule: 'DPG-PROVIDER', path: 'awsProviders', message: `no AWS provider for region ${region} (node group(s) ${groups}). ` +
+        `Fix: create new AwsProvider(stack, 'aws-${region}', { region: '${region}', alias: '${region}' }) before this construct, ` +
+        `or pass awsProviders: [{ region: '${region}', provider }].` });
+    }
+  }
+  let google: GoogleProvider | undefined;
+  const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp').map((g) => g.name);
+  if (gcpGroups.length > 0) {
+    const inStack = stackProviders(scope, 'google') as GoogleProvider[];
+    google = props.googleProvider ?? (inStack.length === 1 ? inStack[0] : undefined);
+    if (!google) {
+      findings.push({ rule: 'DPG-PROVIDER', path: 'googleProvider', message: inStack.length === 0
+        ? `no Google provider for node group(s) ${gcpGroups.join(', ')}. Fix: create new GoogleProvider(stack, 'google', { project }) before this construct, or pass googleProvider.`
+        : `the stack has ${inStack.length} Google providers (${inStack.map(providerName).join(', ')}). Fix: pass googleProvider.` });
+    }
+  }
+  if (findings.length > 0) throw new FleetValidationError(scope.node.path, findings);
+  return { aws, google };
+}
+
+/**
+ * TEMPORARY user-data hook until the renderer (`lib/render`: `renderCloudConfig` + `encodeUserData`) lands: a
+ * minimal cloud-config naming the machine, so the cloud resources can be built and tested. It is replaced by the
+ * renderer's output; nothing here is meant to boot a database.
+ */
+function userDataOf(topology: Topology, cloud: CloudName, machineName: string): { encoding: 'plain' | 'gzip+base64'; value: string } {
+  return {
+    encoding: 'plain',
+    value: `#cloud-config\n# TEMPORARY placeholder (renderer not wired yet): ${topology.fleetName} ${cloud} ${machineName}\nhostname: ${machineName}\n`,
+  };
+}
+
+/**
+ * Writes the Mermaid picture next to the stack's Terraform JSON at synth (`cdktf.out/stacks/<stack>/topology.mmd`;
+ * `topology-<fleet>.mmd` when one stack holds several fleets). cdktf calls custom synthesis of every construct while
+ * synthesizing a stack (the mechanism TerraformAsset uses).
+ */
+function writeDiagramAtSynth(fleet: DistributedPostgres): void {
+  addCustomSynthesis(fleet, {
+    onSynthesize(session) {
+      const stack = TerraformStack.of(fleet);
+      const fleets = stack.node.findAll().filter((c) => c instanceof DistributedPostgres);
+      const file = fleets.length === 1 ? 'topology.mmd' : `topology-${fleet.topology.fleetName}.mmd`;
+      const stackFile = path.join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath);
+      fs.mkdirSync(path.dirname(stackFile), { recursive: true });
+      fs.writeFileSync(path.join(path.dirname(stackFile), file), fleet.diagram);
+    },
+  });
+}
+

@@ -1,0 +1,42 @@
+/**
+ * The fleet the rehearsal boots on local test hosts: 2 AWS node groups x 3 members with co-located etcd, pglogical on
+ * Debian 12's own packages, fast Patroni timings. The rehearsal reads this stack's synthesized JSON and takes every
+ * machine's user-data from its `aws_instance` (the `Name` tag is the machine name).
+ */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { TerraformOutput, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import {
+  Cloud, DistributedPostgres, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine, TimingProfile,
+} from '../lib';
+
+/** The declaration (the shape of test/fixtures' `pglogicalFleet()`). */
+export function rehearsalFleet(): DistributedPostgresProps {
+  return {
+    name: 'rehearse',
+    nodeGroups: [
+      { name: 'a', cloud: Cloud.AWS, region: 'us-east-1', image: ImageFlavour.DEBIAN_12, members: 3 },
+      { name: 'b', cloud: Cloud.AWS, region: 'us-east-2', image: ImageFlavour.DEBIAN_12, members: 3 },
+    ],
+    etcd: { size: 3, placement: EtcdPlacement.CO_LOCATED },
+    postgres: { packageSource: PackageSource.DISTRO },
+    replication: { engine: ReplicationEngine.PGLOGICAL, globalTables: ['public.items'] },
+    ha: { timingProfile: TimingProfile.FAST },
+  };
+}
+
+export class RehearsalStack extends TerraformStack {
+  public readonly fleet: DistributedPostgres;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const awsProviders = ['us-east-1', 'us-east-2'].map((region) => ({
+      region,
+      provider: new AwsProvider(this, `aws-${region}`, { region, alias: region }),
+    }));
+    this.fleet = new DistributedPostgres(this, 'rehearse', { ...rehearsalFleet(), awsProviders });
+    for (const endpoint of this.fleet.endpoints) {
+      new TerraformOutput(this, `${endpoint.nodeGroup}-endpoint`, { value: { fqdn: endpoint.fqdn, addresses: endpoint.addresses } });
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/** Synth helpers shared by the cloud construct tests: real synth of real stacks, then plain JSON inspection. */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { Testing, TerraformStack } from 'cdktf';
+import { createHash } from 'crypto';
+import { Cloud, DistributedPostgres, DistributedPostgresProps } from '../../lib';
+
+export type Resource = Record<string, any> & { '//'?: { metadata: { path: string } } };
+export interface TfJson {
+  resource: Record<string, Record<string, Resource>>;
+  data?: Record<string, Record<string, Resource>>;
+  output?: Record<string, unknown>;
+  provider?: Record<string, unknown>;
+}
+
+/** Synthesizes a stack (running cdktf's validations) and parses the JSON. */
+export function synthJson(stack: TerraformStack): TfJson {
+  return JSON.parse(Testing.synth(stack, true));
+}
+
+/** A stack holding one fleet, with an aliased AWS provider per AWS region and a Google provider when needed. */
+export function fleetStack(props: DistributedPostgresProps, id = 'fleet'): { stack: TerraformStack; fleet: DistributedPostgres } {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  const regions = [...new Set(props.nodeGroups.filter((g) => g.cloud === Cloud.AWS).map((g) => g.region))].sort();
+  const awsProviders = regions.map((region) => ({ region, provider: new AwsProvider(stack, `aws-${region}`, { region, alias: region }) }));
+  const googleProvider = props.nodeGroups.some((g) => g.cloud === Cloud.GCP) ? new GoogleProvider(stack, 'google', { project: 'test-project' }) : undefined;
+  const fleet = new DistributedPostgres(stack, id, { ...props, awsProviders, googleProvider });
+  return { stack, fleet };
+}
+
+/** Every resource of a type as [logical id, body]. */
+export function resourcesOf(json: TfJson, type: string): [string, Resource][] {
+  return Object.entries(json.resource[type] ?? {}).sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** The construct path of a resource (cdktf writes it under `//`). */
+export function pathOf(resource: Resource): string {
+  return resource['//']!.metadata.path;
+}
+
+/** The user-data a machine boots with: AWS `user_data` / `user_data_base64`, GCP `metadata.user-data`. */
+export function userDataOf(resource: Resource): string {
+  return resource.user_data ?? resource.user_data_base64 ?? resource.metadata?.['user-data'];
+}
+
+function digest(value: string): string {
+  return `[user-data: ${Buffer.byteLength(value)} bytes, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 16)}]`;
+}
+
+/**
+ * The synthesized JSON made readable for a snapshot: user-data (pinned byte for byte by the renderer's own tests) is
+ * replaced by its size and digest, so any change to it still changes the snapshot; `//` metadata is dropped (the
+ * logical ids already carry the construct path).
+ */
+export function readable(json: TfJson): unknown {
+  const walk = (value: unknown, key?: string): unknown => {
+    if (typeof value === 'string' && (key === 'user_data' || key === 'user_data_base64' || key === 'user-data')) return digest(value);
+    if (Array.isArray(value)) return value.map((v) => walk(v));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '//').map(([k, v]) => [k, walk(v, k)]));
+    }
+    return value;
+  };
+  return walk(json);
+}

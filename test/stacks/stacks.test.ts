@@ -1,0 +1,60 @@
+/** The reference stacks: readable snapshots, determinism, the rehearsal's contract, the topology picture. */
+import { App, Testing } from 'cdktf';
+import * as fs from 'fs';
+import * as path from 'path';
+import { LedgerStack } from '../../stacks/ledger';
+import { RehearsalStack } from '../../stacks/rehearsal';
+import { buildApp } from '../../stacks/main';
+import { readable, resourcesOf, synthJson, userDataOf } from './helpers';
+
+function ledger() {
+  return new LedgerStack(Testing.app(), 'ledger');
+}
+
+function rehearsal() {
+  return new RehearsalStack(Testing.app(), 'rehearsal');
+}
+
+test('ledger stack snapshot', () => {
+  expect(readable(synthJson(ledger()))).toMatchSnapshot();
+});
+
+test('rehearsal stack snapshot', () => {
+  expect(readable(synthJson(rehearsal()))).toMatchSnapshot();
+});
+
+test('synth is deterministic: same declaration, byte-identical JSON', () => {
+  expect(Testing.synth(ledger())).toEqual(Testing.synth(ledger()));
+  expect(Testing.synth(rehearsal())).toEqual(Testing.synth(rehearsal()));
+});
+
+test('the rehearsal stack: 2 AWS groups x 3 members, each aws_instance named by its machine and carrying user-data', () => {
+  const stack = rehearsal();
+  const json = synthJson(stack);
+  const instances = resourcesOf(json, 'aws_instance');
+  const machines = stack.fleet.topology.nodeGroups.flatMap((g) => g.members.map((m) => ({ name: m.name, ip: m.privateIp })));
+  expect(machines).toHaveLength(6);
+  expect(instances.map(([, r]) => ({ name: r.tags.Name, ip: r.private_ip })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(machines);
+  for (const [, r] of instances) expect(userDataOf(r)).toEqual(expect.any(String));
+  expect(stack.fleet.topology.replication.engine).toBe('pglogical');
+  expect(stack.fleet.topology.nodeGroups.map((g) => g.image)).toEqual(['debian-12', 'debian-12']);
+});
+
+test('the app holds the ledger and rehearsal stacks, and synth writes the topology picture next to each stack', () => {
+  const outdir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'dpg-synth-'));
+  try {
+    const app: App = buildApp(outdir);
+    app.synth();
+    for (const stack of ['ledger', 'rehearsal']) {
+      const dir = path.join(outdir, 'stacks', stack);
+      expect(fs.existsSync(path.join(dir, 'cdk.tf.json'))).toBe(true);
+      const picture = fs.readFileSync(path.join(dir, 'topology.mmd'), 'utf8');
+      expect(picture).toMatch(/^%% .*\nflowchart LR\n/m);
+    }
+    const ledgerPicture = fs.readFileSync(path.join(outdir, 'stacks', 'ledger', 'topology.mmd'), 'utf8');
+    expect(ledgerPicture).toContain('geoshard eu');
+    expect(ledgerPicture).toContain('ledger-euw3-pg3');
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+});
