@@ -1,0 +1,121 @@
+/**
+ * Finds secret values in synthesized Terraform: literal values of secret-bearing attributes, and
+ * secret-looking text (private keys, cloud credentials, literal passwords) in any string, including
+ * user-data after base64/gzip decoding and the files a cloud-config writes. Messages never repeat
+ * the secret itself. Pure.
+ */
+import { decodeBase64Text, decodeValue, documentsOf, isCloudConfig, TextSource } from './user-data';
+import { isReference } from './network';
+
+/** Attributes whose value is a secret: they must come from a reference (random_password, a secret store), never a literal. */
+export const SECRET_ATTRIBUTES: readonly string[] = [
+  'password', 'master_password', 'admin_password', 'root_password', 'secret_string', 'secret_binary', 'secret_data',
+  'shared_secret', 'preshared_key', 'tunnel1_preshared_key', 'tunnel2_preshared_key', 'private_key', 'private_key_pem',
+  'raw_key', 'rsa_encrypted_key', 'disk_encryption_key_raw', 'client_secret', 'secret_key', 'auth_token',
+  'sensitive_content',
+];
+
+const PATTERNS: { what: string; pattern: RegExp }[] = [
+  { what: 'a PEM private key', pattern: /-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----/ },
+  { what: 'an AWS access key id', pattern: /(?<![A-Z0-9])(AKIA|ASIA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Z0-9])/ },
+  { what: 'a Google API key', pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/ },
+  { what: 'a GitHub token', pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])/ },
+  { what: 'a URL with a password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?![$%{<*])[^\s@/'"]+@[^\s]/i },
+];
+
+/** `password: x`, `PGPASSWORD=x`, `password=x` in a DSN, `"secret_access_key": "x"`... */
+const ASSIGNMENT = /(^|[^A-Za-z0-9])((?:[A-Za-z0-9_.-]*[_.-])?(?:password|passwd|pgpassword|secret_access_key|secret_key|client_secret|api_key|apikey))["']?[ \t]*[:=][ \t]*(.*)$/gim;
+/** SQL `PASSWORD 'x'` (CREATE/ALTER ROLE). */
+const SQL_PASSWORD = /\bPASSWORD\s+E?'((?:[^']|'')*)'/gi;
+
+/** A value that stands for a secret rather than being one: empty, a variable, a template, a placeholder. */
+function isPlaceholder(raw: string): boolean {
+  let value = raw.trim().replace(/[,;]$/, '');
+  const quoted = /^(['"])(.*?)\1/.exec(value);
+  if (quoted) value = quoted[2];
+  else value = value.split(/[\s'"]/)[0];
+  if (value === '') return true;
+  if (/^(\$|\{\{|<|%[({]|\*|!|@|&)/.test(value)) return true;
+  return ['null', '~', 'none', 'true', 'false', '|', '>', '|-', '>-'].includes(value.toLowerCase());
+}
+
+function isComment(line: string): boolean {
+  // Also a YAML list item holding a comment (`- "# ..."`), as runcmd entries are.
+  return /^\s*(-\s+)?["']?\s*(#|--(\s|$)|\/\/|;)/.test(line);
+}
+
+/** What secret-looking things a text contains (descriptions, never the values). */
+export function secretsInText(text: string, path?: string): string[] {
+  const found = new Set<string>();
+  for (const { what, pattern } of PATTERNS) {
+    if (pattern.test(text)) found.add(what);
+  }
+  const lines = text.split(/\r?\n/);
+  lines.forEach((line, i) => {
+    if (isComment(line)) return;
+    for (const m of line.matchAll(ASSIGNMENT)) {
+      if (!isPlaceholder(m[3])) found.add(`'${m[2]}' set to a literal value (line ${i + 1})`);
+    }
+    for (const m of line.matchAll(SQL_PASSWORD)) {
+      if (m[1] !== '' && !/^\$|^:'/.test(m[1])) found.add(`a literal SQL PASSWORD (line ${i + 1})`);
+    }
+  });
+  if (path !== undefined && /(^|\/)\.?pgpass$/.test(path)) {
+    lines.forEach((line, i) => {
+      const fields = line.split(/(?<!\\):/);
+      if (!isComment(line) && fields.length === 5 && !isPlaceholder(fields[4])) found.add(`a password in a pgpass line (line ${i + 1})`);
+    });
+  }
+  return [...found];
+}
+
+/** Calls `visit` for every string inside a JSON value, with its path (`a.b[0].c`). */
+export function walkStrings(value: unknown, path: string, visit: (path: string, key: string, text: string) => void, key = ''): void {
+  if (typeof value === 'string') {
+    visit(path, key, value);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => walkStrings(item, `${path}[${i}]`, visit, key));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [k, item] of Object.entries(value)) {
+      if (k === '//') continue;
+      walkStrings(item, path ? `${path}.${k}` : k, visit, k);
+    }
+  }
+}
+
+/** Every text a string value carries: itself, its decoded forms, and the files of a cloud-config. */
+function textsOf(where: string, value: string): TextSource[] {
+  const texts: TextSource[] = [];
+  const plain = decodeValue(value, 'plain');
+  if (plain !== undefined) texts.push({ where, text: plain });
+  if (!/\s/.test(value.trim()) && value.length >= 16) {
+    const decoded = decodeBase64Text(value);
+    if (decoded !== undefined) texts.push({ where: `${where} (base64-decoded)`, text: decoded });
+  }
+  for (const source of [...texts]) {
+    if (isCloudConfig(source.text)) texts.push(...documentsOf(source).filter((d) => !d.script || d.path !== undefined));
+  }
+  return texts;
+}
+
+/** Secret findings of one block's config, as messages. */
+export function secretsInConfig(config: Record<string, unknown>): string[] {
+  const messages: string[] = [];
+  walkStrings(config, '', (path, key, value) => {
+    // `_wo` twins are write-only in state, but a literal is still written into the JSON.
+    if (SECRET_ATTRIBUTES.includes(key.replace(/_wo$/, '')) && value !== '' && !isReference(value)) {
+      messages.push(`${path} holds a literal value (${value.length} characters)`);
+    }
+    // The same secret seen in the raw text and again in a decoded file is reported once.
+    const seen = new Set<string>();
+    for (const text of textsOf(path, value)) {
+      const filePath = (text as { path?: string }).path;
+      for (const what of secretsInText(text.text, filePath)) {
+        const kind = what.replace(/ \(line \d+\)$/, '');
+        if (!seen.has(kind)) messages.push(`${text.where} contains ${what}`);
+        seen.add(kind);
+      }
+    }
+  });
+  return messages;
+}

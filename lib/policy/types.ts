@@ -1,0 +1,85 @@
+/**
+ * The shapes of the policy pack: rules are small pure functions over one synthesized Terraform block
+ * (a resource, data source, provider, output...) or over a resolved Topology. No cdktf in here, so the
+ * same rules run inside the cdktf Aspect and over a synthesized `cdk.tf.json`.
+ */
+import { Topology } from '../topology/topology';
+
+/** How a finding is reported. Errors fail synth; warnings are shown and let synth finish. */
+export enum PolicyLevel {
+  ERROR = 'error',
+  WARNING = 'warning',
+}
+
+/** One synthesized Terraform block, as it appears in the Terraform JSON (snake_case keys, tokens resolved). */
+export interface TerraformBlock {
+  /**
+   * The Terraform type: `aws_instance`, `google_compute_firewall`, ... for resources;
+   * `data.<type>` for data sources, `provider.<name>` for providers, `output`, `variable`, `locals`, `terraform`.
+   */
+  readonly type: string;
+  /** The block's body (`//` metadata removed). */
+  readonly config: Record<string, unknown>;
+  /** Where the block comes from: the construct path, or `<type>.<logical id>` in a JSON document. */
+  readonly path: string;
+}
+
+/** What a rule can know beyond the block itself. */
+export interface PolicyContext {
+  /**
+   * The topology of the fleet the block belongs to (the nearest enclosing construct that exposes one),
+   * or undefined for a block outside any fleet. Network rules use it to know the fleet's own ranges.
+   */
+  readonly fleet?: Topology;
+}
+
+/** A problem a rule found. */
+export interface PolicyFinding {
+  /** What is wrong, with the attribute that says so (e.g. `metadata_options.http_tokens is "optional"`). */
+  readonly message: string;
+}
+
+interface RuleDocs {
+  /** Stable id, e.g. `DPG-P005`; used in messages and suppressions. */
+  readonly id: string;
+  readonly level: PolicyLevel;
+  /** A few words: what the rule guards. */
+  readonly title: string;
+  /** Why it matters. */
+  readonly explanation: string;
+  /** How to fix a finding. */
+  readonly fix: string;
+}
+
+/** A rule over one synthesized Terraform block. */
+export interface BlockRule extends RuleDocs {
+  readonly kind: 'block';
+  /** The block types the rule reads; undefined means every block. */
+  readonly types?: readonly string[];
+  readonly check: (block: TerraformBlock, context: PolicyContext) => PolicyFinding[];
+}
+
+/** A rule over a resolved fleet Topology (pure function of the Topology). */
+export interface TopologyRule extends RuleDocs {
+  readonly kind: 'topology';
+  readonly check: (topology: Topology) => PolicyFinding[];
+}
+
+export type PolicyRule = BlockRule | TopologyRule;
+
+/** A finding with the rule that made it and where it was found. */
+export interface PolicyReport {
+  readonly ruleId: string;
+  readonly level: PolicyLevel;
+  /** Construct path (Aspect) or `<type>.<name>` (JSON). */
+  readonly path: string;
+  readonly message: string;
+  /** The one-line text reported: `[ID] title: message. Fix: ...`. */
+  readonly text: string;
+}
+
+/** `[ID] title: message Fix: fix` — the one line every finding is reported as. */
+export function formatFinding(rule: PolicyRule, finding: PolicyFinding): string {
+  const message = finding.message.replace(/\s+$/, '');
+  return `[${rule.id}] ${rule.title}: ${message}${/[.!?]$/.test(message) ? '' : '.'} Fix: ${rule.fix}`;
+}
