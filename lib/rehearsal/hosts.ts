@@ -1,0 +1,360 @@
+/**
+ * Local test hosts: one Linux network namespace per machine carrying its planned private IP, all joined by veth pairs
+ * to a bridge that lives in a namespace of its own (nothing is added to the root namespace, and no namespace has a
+ * route anywhere but the fleet's subnets, so traffic never leaves them). Each host boots in its own mount, UTS, IPC and
+ * PID namespaces under the systemd stand-in (lib/rehearsal/standin/systemd.py, PID 1): overlays over /etc, /usr, /var,
+ * /opt, /root and /home (upper dirs on a tmpfs under the rehearsal dir), a fresh /run, /tmp and /dev/shm per boot, the
+ * data disk bind-mounted on /var/lib/postgresql, and the rest of / read-only. Killing PID 1 is a machine crash.
+ */
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { spawn } from 'child_process';
+import * as path from 'path';
+import { contains, formatCidr, parseCidr, parseIp } from './ipv4';
+import { HOST_ENV, run, RunOptions, RunResult, sleep, waitFor } from './shell';
+
+/** Where every rehearsal keeps its state. Outside the overlaid trees, so hosts see it read-only (and only secrets). */
+export const REHEARSAL_ROOT = '/srv/dpg-rehearsal';
+/** Every network namespace and temporary link the rehearsal creates starts with this. */
+export const NS_PREFIX = 'dpgr-';
+const SWITCH_NS = `${NS_PREFIX}switch`;
+const LINK_PREFIX = 'dpgrv';
+/** Directories each host sees through its own overlay. */
+export const OVERLAID_DIRS = ['/etc', '/usr', '/var', '/opt', '/root', '/home'];
+/** Units a rebooted host starts from the machine's own packages (besides every unit the user-data wrote). */
+const PACKAGE_UNITS = '^(etcd|etcd2|patroni|patroni@.*|postgresql|postgresql@.*)\\.service$';
+
+export interface HostPlan {
+  /** Machine name (also its hostname). */
+  readonly name: string;
+  readonly ip: string;
+  /** The subnet the IP lives in (`a.b.c.d/p`). */
+  readonly subnet: string;
+  /** Partition side: machines with the same side label are cut off together. */
+  readonly side: string;
+}
+
+export interface ClientPlan {
+  /** Name of the client (one per node group). */
+  readonly name: string;
+  readonly ip: string;
+  readonly subnet: string;
+  readonly side: string;
+}
+
+export interface NetworkPlan {
+  readonly hosts: HostPlan[];
+  readonly clients: ClientPlan[];
+  /** Every subnet of the fleet: all of them reach each other. */
+  readonly subnets: string[];
+}
+
+interface Endpoint {
+  readonly ns: string;
+  readonly ip: string;
+  readonly subnet: string;
+  readonly side: string;
+}
+
+export function hostNs(name: string): string {
+  return `${NS_PREFIX}h-${name}`;
+}
+
+export function clientNs(name: string): string {
+  return `${NS_PREFIX}c-${name}`;
+}
+
+/** Assets shipped next to this module (Python run inside the hosts); found from the sources and from dist/. */
+export function assetPath(relative: string): string {
+  const candidates = [
+    path.join(__dirname, relative),
+    path.join(__dirname, '..', '..', '..', 'lib', 'rehearsal', relative),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`rehearsal asset missing: ${relative} (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+function ip(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return run('ip', args, { timeoutMs: 20_000, ...options });
+}
+
+interface BootedHost {
+  /** PID (root namespace) of the `unshare` process holding the host's namespaces. */
+  readonly holderPid: number;
+  /** PID (root namespace) of the stand-in init, PID 1 inside the host. */
+  readonly initPid: number;
+}
+
+export class TestHosts {
+  readonly hostsDir = path.join(REHEARSAL_ROOT, 'hosts');
+  readonly secretsDir = path.join(REHEARSAL_ROOT, 'secrets');
+  private readonly booted = new Map<string, BootedHost>();
+  private readonly cut = new Set<string>();
+
+  constructor(readonly plan: NetworkPlan, private readonly log: (line: string) => void = () => undefined) {}
+
+  private endpoints(): Endpoint[] {
+    return [
+      ...this.plan.hosts.map((h) => ({ ns: hostNs(h.name), ip: h.ip, subnet: h.subnet, side: h.side })),
+      ...this.plan.clients.map((c) => ({ ns: clientNs(c.name), ip: c.ip, subnet: c.subnet, side: c.side })),
+    ];
+  }
+
+  host(name: string): HostPlan {
+    const h = this.plan.hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`no test host named ${name}`);
+    return h;
+  }
+
+  /** Claims the rehearsal directory (one rehearsal at a time), mounts its tmpfs and builds the network. */
+  async create(): Promise<void> {
+    claimLock();
+    for (const dir of [this.hostsDir, this.secretsDir]) {
+      mkdirSync(dir, { recursive: true });
+      await run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'dpg-rehearsal', dir]);
+    }
+    await ip(['netns', 'add', SWITCH_NS]);
+    await ip(['-n', SWITCH_NS, 'link', 'set', 'lo', 'up']);
+    await ip(['-n', SWITCH_NS, 'link', 'add', 'br0', 'type', 'bridge']);
+    await ip(['-n', SWITCH_NS, 'link', 'set', 'br0', 'up']);
+    const endpoints = this.endpoints();
+    for (const [i, e] of endpoints.entries()) {
+      const outer = `${LINK_PREFIX}${i}a`;
+      const inner = `${LINK_PREFIX}${i}b`;
+      await ip(['netns', 'add', e.ns]);
+      await ip(['link', 'add', outer, 'type', 'veth', 'peer', 'name', inner]);
+      await ip(['link', 'set', outer, 'netns', e.ns]);
+      await ip(['link', 'set', inner, 'netns', SWITCH_NS]);
+      await ip(['-n', e.ns, 'link', 'set', outer, 'name', 'eth0']);
+      await ip(['-n', SWITCH_NS, 'link', 'set', inner, 'master', 'br0']);
+      await ip(['-n', SWITCH_NS, 'link', 'set', inner, 'up']);
+      await ip(['-n', e.ns, 'link', 'set', 'lo', 'up']);
+      const subnet = parseCidr(e.subnet);
+      await ip(['-n', e.ns, 'addr', 'add', `${e.ip}/${subnet.prefix}`, 'dev', 'eth0']);
+      await ip(['-n', e.ns, 'link', 'set', 'eth0', 'up']);
+      for (const other of this.plan.subnets) {
+        if (formatCidr(parseCidr(other)) === formatCidr(subnet)) continue;
+        await ip(['-n', e.ns, 'route', 'add', other, 'dev', 'eth0']);
+      }
+    }
+    this.log(`network: ${this.plan.hosts.length} hosts, ${this.plan.clients.length} clients, bridge in ${SWITCH_NS}`);
+  }
+
+  private hostDir(name: string): string {
+    return path.join(this.hostsDir, name);
+  }
+
+  /** Directory of the host's data disk (bind-mounted on /var/lib/postgresql). */
+  diskDir(name: string): string {
+    return path.join(this.hostDir(name), 'disk');
+  }
+
+  /** Where the host's /var/log lands (its overlay's upper dir). */
+  varLogDir(name: string): string {
+    return path.join(this.hostDir(name), 'var', 'upper', 'log');
+  }
+
+  /**
+   * Powers a host on: PID 1 (the stand-in) mounts the host's view and serves systemctl. On a first boot nothing is
+   * started (the image's packages were installed with service starts denied); on a reboot the enabled units start,
+   * as on a cloud machine.
+   */
+  async boot(name: string, reboot = false): Promise<void> {
+    if (this.booted.has(name)) throw new Error(`host ${name} is already running`);
+    const dir = this.hostDir(name);
+    const mounts: string[][] = [];
+    for (const target of OVERLAID_DIRS) {
+      const layer = path.join(dir, target.slice(1));
+      mkdirSync(path.join(layer, 'upper'), { recursive: true });
+      mkdirSync(path.join(layer, 'work'), { recursive: true });
+      mounts.push(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${target},upperdir=${layer}/upper,workdir=${layer}/work`, target]);
+    }
+    const disk = this.diskDir(name);
+    if (!existsSync(disk)) {
+      // A freshly formatted volume: owned by root, with lost+found.
+      mkdirSync(path.join(disk, 'lost+found'), { recursive: true, mode: 0o700 });
+    }
+    mounts.push(
+      ['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'tmpfs', '/run'],
+      ['mount', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'tmpfs', '/tmp'],
+      ['mount', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'tmpfs', '/dev/shm'],
+      ['mount', '--bind', disk, '/var/lib/postgresql'],
+      // Other hosts' layers stay out of sight; the secrets stay readable (and read-only like the rest of /).
+      ['mount', '-t', 'tmpfs', '-o', 'mode=0700,size=1m', 'tmpfs', this.hostsDir],
+      ['mount', '-o', 'remount,bind,ro', '/'],
+      ['mount', '-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', '/proc'],
+    );
+    const config = path.join(dir, 'boot.json');
+    writeFileSync(config, JSON.stringify({ hostname: name, mounts, startEnabled: reboot, bootUnits: PACKAGE_UNITS }, null, 2));
+    const initLog = path.join(dir, 'init.log');
+    writeFileSync(initLog, '');
+    const fd = openSync(initLog, 'a');
+    const holder = spawn('ip', [
+      'netns', 'exec', hostNs(name),
+      'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private',
+      '/usr/bin/python3', assetPath('standin/systemd.py'), 'boot', config,
+    ], { detached: true, stdio: ['ignore', fd, fd], env: HOST_ENV });
+    closeSync(fd);
+    holder.unref();
+    const holderPid = holder.pid!;
+    await waitFor(`${name} to boot (see ${initLog})`, 30_000, async () => {
+      if (!existsSync(`/proc/${holderPid}`)) throw new Error(readFileSync(initLog, 'utf8').slice(-2000));
+      return readFileSync(initLog, 'utf8').includes('standin: ready') ? true : undefined;
+    }, 50);
+    const initPid = Number(readFileSync(`/proc/${holderPid}/task/${holderPid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    if (!initPid) throw new Error(`cannot find PID 1 of host ${name}`);
+    this.booted.set(name, { holderPid, initPid });
+  }
+
+  isUp(name: string): boolean {
+    return this.booted.has(name);
+  }
+
+  /** Runs a command inside a host as root, with a clean environment (like a root shell on the machine). */
+  exec(name: string, argv: string[], options: RunOptions = {}): Promise<RunResult> {
+    const booted = this.booted.get(name);
+    if (!booted) throw new Error(`host ${name} is not running`);
+    const env = Object.entries(options.env ?? HOST_ENV).map(([k, v]) => `${k}=${v}`);
+    return run('nsenter', [
+      `--target=${booted.initPid}`, '--mount', '--uts', '--ipc', '--net', '--pid', '--wd=/',
+      '--', '/usr/bin/env', '-i', ...env, ...argv,
+    ], { ...options, env: HOST_ENV });
+  }
+
+  /** Runs a command in a client's namespace (root mount namespace: it sees the rehearsal's files, nothing of the hosts). */
+  clientExec(name: string, argv: string[], options: RunOptions = {}): Promise<RunResult> {
+    return run('ip', ['netns', 'exec', clientNs(name), ...argv], { env: HOST_ENV, ...options });
+  }
+
+  /** argv that runs a long-lived command in a client's namespace (for spawn). */
+  clientCommand(name: string, argv: string[]): string[] {
+    return ['ip', 'netns', 'exec', clientNs(name), ...argv];
+  }
+
+  /** Machine crash: SIGKILL to PID 1 ends every process of the host at once. The disks stay. */
+  async crash(name: string): Promise<void> {
+    const booted = this.booted.get(name);
+    if (!booted) return;
+    killQuietly(booted.initPid, 'SIGKILL');
+    killQuietly(booted.holderPid, 'SIGKILL');
+    await waitFor(`${name} to stop`, 20_000, async () => ((await nsPids(hostNs(name))).length === 0 ? true : undefined), 100);
+    this.booted.delete(name);
+  }
+
+  /** Cuts the machines and clients of `side` off from everyone else (blackhole routes on both sides). */
+  async partition(side: string): Promise<void> {
+    const endpoints = this.endpoints();
+    const inside = endpoints.filter((e) => e.side === side);
+    const outside = endpoints.filter((e) => e.side !== side);
+    const insideSubnets = unique(inside.map((e) => e.subnet));
+    const outsideSubnets = unique(outside.map((e) => e.subnet));
+    for (const e of inside) for (const s of outsideSubnets) await ip(['-n', e.ns, 'route', 'replace', 'blackhole', s]);
+    for (const e of outside) for (const s of insideSubnets) await ip(['-n', e.ns, 'route', 'replace', 'blackhole', s]);
+    this.cut.add(side);
+  }
+
+  /** Restores every route a partition replaced. */
+  async heal(): Promise<void> {
+    for (const e of this.endpoints()) {
+      for (const s of this.plan.subnets) {
+        if (formatCidr(parseCidr(s)) === formatCidr(parseCidr(e.subnet))) continue;
+        await ip(['-n', e.ns, 'route', 'replace', s, 'dev', 'eth0']);
+      }
+    }
+    this.cut.clear();
+  }
+
+  /** Stops every host and client and removes everything create() made. Safe to call more than once. */
+  async destroy(): Promise<void> {
+    for (const [name] of this.booted) await this.crash(name).catch(() => undefined);
+    await cleanupLeftovers(this.log);
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values.map((v) => formatCidr(parseCidr(v))))];
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function nsPids(ns: string): Promise<number[]> {
+  const r = await ip(['netns', 'pids', ns], { allowFail: true });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+const LOCK = path.join(REHEARSAL_ROOT, 'lock');
+
+function lockOwner(): number | undefined {
+  if (!existsSync(LOCK)) return undefined;
+  const pid = Number(readFileSync(LOCK, 'utf8').trim());
+  return pid && existsSync(`/proc/${pid}`) ? pid : undefined;
+}
+
+function claimLock(): void {
+  mkdirSync(REHEARSAL_ROOT, { recursive: true });
+  const owner = lockOwner();
+  if (owner !== undefined && owner !== process.pid) {
+    throw new Error(`another rehearsal is running (pid ${owner}); wait for it or stop it, then run \`cdktf-distributed-postgres cleanup\``);
+  }
+  writeFileSync(LOCK, `${process.pid}\n`);
+}
+
+/**
+ * Removes whatever a rehearsal left behind (also one that crashed): every process in a `dpgr-` network namespace,
+ * the namespaces, stray veth links, and the tmpfs mounts under the rehearsal dir. Refuses while another live
+ * rehearsal holds the lock.
+ */
+export async function cleanupLeftovers(log: (line: string) => void = () => undefined): Promise<string[]> {
+  const owner = lockOwner();
+  if (owner !== undefined && owner !== process.pid) {
+    throw new Error(`rehearsal pid ${owner} is still running; stop it first`);
+  }
+  const removed: string[] = [];
+  const list = await ip(['netns', 'list'], { allowFail: true });
+  const namespaces = list.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(NS_PREFIX));
+  for (let round = 0; round < 3; round++) {
+    let alive = 0;
+    for (const ns of namespaces) {
+      for (const pid of await nsPids(ns)) {
+        alive++;
+        killQuietly(pid, 'SIGKILL');
+      }
+    }
+    if (alive === 0) break;
+    await sleep(300);
+  }
+  for (const ns of namespaces) {
+    await ip(['netns', 'delete', ns], { allowFail: true });
+    removed.push(`netns ${ns}`);
+  }
+  const links = await ip(['-o', 'link', 'show'], { allowFail: true });
+  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (${LINK_PREFIX}[0-9a-z]+)[@:]`, 'gm'))) {
+    await ip(['link', 'delete', m[1]], { allowFail: true });
+    removed.push(`link ${m[1]}`);
+  }
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p) => p !== undefined && (p === REHEARSAL_ROOT || p.startsWith(`${REHEARSAL_ROOT}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of mounts) {
+    const r = await run('umount', [mountPoint], { allowFail: true });
+    if (r.code !== 0) await run('umount', ['-l', mountPoint], { allowFail: true });
+    removed.push(`mount ${mountPoint}`);
+  }
+  if (existsSync(REHEARSAL_ROOT)) rmSync(REHEARSAL_ROOT, { recursive: true, force: true });
+  if (removed.length) log(`cleanup: removed ${removed.length} leftovers`);
+  return removed;
+}
+
+/** The subnet of `ip` among `subnets` (the most specific), or a /32 when none holds it. */
+export function subnetOf(ipText: string, subnets: string[]): string {
+  const value = parseIp(ipText);
+  const holding = subnets.map(parseCidr).filter((c) => contains(c, value)).sort((a, b) => b.prefix - a.prefix);
+  return holding.length ? formatCidr(holding[0]) : `${ipText}/32`;
+}
