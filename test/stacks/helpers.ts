@@ -5,7 +5,7 @@ import { Testing, TerraformStack } from 'cdktf';
 import { createHash } from 'crypto';
 import { Cloud, DistributedPostgres, DistributedPostgresProps } from '../../lib';
 
-export type Resource = Record<string, any> & { '//'?: { metadata: { path: string } } };
+export type Resource = Record<string, any>;
 export interface TfJson {
   resource: Record<string, Record<string, Resource>>;
   data?: Record<string, Record<string, Resource>>;
@@ -33,9 +33,9 @@ export function resourcesOf(json: TfJson, type: string): [string, Resource][] {
   return Object.entries(json.resource[type] ?? {}).sort(([a], [b]) => a.localeCompare(b));
 }
 
-/** The construct path of a resource (cdktf writes it under `//`). */
-export function pathOf(resource: Resource): string {
-  return resource['//']!.metadata.path;
+/** True when a logical id belongs to a construct of the given id (cdktf joins the construct path with `_`). */
+export function ownedBy(logicalId: string, constructId: string): boolean {
+  return logicalId.split('_').includes(constructId);
 }
 
 /** The user-data a machine boots with: AWS `user_data` / `user_data_base64`, GCP `metadata.user-data`. */

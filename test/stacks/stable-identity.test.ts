@@ -1,0 +1,73 @@
+/**
+ * Stable identities: changing one prop of one node group changes only that group's resources, and growing the fleet
+ * never renames (so never replaces) an existing machine, disk, secret or address.
+ */
+import { Cloud, DistributedPostgresProps } from '../../lib';
+import { ledgerFleet } from '../fixtures/fleets';
+import { fleetStack, ownedBy, readable, synthJson, TfJson } from './helpers';
+
+function flatten(json: TfJson): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const section of ['resource', 'data'] as const) {
+    for (const [type, items] of Object.entries(json[section] ?? {})) {
+      for (const [id, body] of Object.entries(items)) out.set(`${section}.${type}.${id}`, JSON.stringify(body));
+    }
+  }
+  return out;
+}
+
+function changedKeys(before: DistributedPostgresProps, after: DistributedPostgresProps): { changed: string[]; added: string[]; removed: string[] } {
+  const a = flatten(synthJson(fleetStack(before).stack));
+  const b = flatten(synthJson(fleetStack(after).stack));
+  return {
+    changed: [...a.keys()].filter((k) => b.has(k) && a.get(k) !== b.get(k)).sort(),
+    added: [...b.keys()].filter((k) => !a.has(k)).sort(),
+    removed: [...a.keys()].filter((k) => !b.has(k)).sort(),
+  };
+}
+
+test("changing one node group's machine type changes only that group's machines", () => {
+  const after = ledgerFleet();
+  after.nodeGroups[1] = { ...after.nodeGroups[1], machineType: 'r6i.xlarge' };
+  const diff = changedKeys(ledgerFleet(), after);
+  expect(diff.added).toEqual([]);
+  expect(diff.removed).toEqual([]);
+  expect(diff.changed.map((k) => k.replace(/_[0-9A-F]{8}$/, ''))).toEqual([
+    'resource.aws_instance.fleet_group-euw1_ledger-euw1-pg1_machine',
+    'resource.aws_instance.fleet_group-euw1_ledger-euw1-pg2_machine',
+    'resource.aws_instance.fleet_group-euw1_ledger-euw1-pg3_machine',
+  ]);
+  for (const k of diff.changed) expect(ownedBy(k.split('.')[2], 'group-euw1')).toBe(true);
+});
+
+test("changing one GCP group's data disk changes only that group's disks", () => {
+  const after = ledgerFleet();
+  after.nodeGroups[2] = { ...after.nodeGroups[2], dataDisk: { sizeGiB: 500 } };
+  const diff = changedKeys(ledgerFleet(), after);
+  expect(diff.added).toEqual([]);
+  expect(diff.removed).toEqual([]);
+  expect(diff.changed).toHaveLength(3);
+  for (const k of diff.changed) {
+    expect(k).toMatch(/^resource\.google_compute_disk\./);
+    expect(ownedBy(k.split('.')[2], 'group-euw3')).toBe(true);
+  }
+});
+
+test('adding a node group keeps every existing machine, disk, secret and address (ids and, apart from user-data, bodies)', () => {
+  const grown = { ...ledgerFleet(), nodeGroups: [...ledgerFleet().nodeGroups, { name: 'apse1', cloud: Cloud.AWS, region: 'ap-southeast-1' }] };
+  const before = synthJson(fleetStack(ledgerFleet()).stack);
+  const after = synthJson(fleetStack(grown).stack);
+  const stateful = ['aws_instance', 'aws_ebs_volume', 'aws_volume_attachment', 'aws_secretsmanager_secret', 'google_compute_instance',
+    'google_compute_disk', 'google_compute_address', 'google_secret_manager_secret', 'terraform_data', 'aws_vpc', 'google_compute_network'];
+  const strip = (json: TfJson) => readable(json) as TfJson;
+  const b = strip(before);
+  const a = strip(after);
+  for (const type of stateful) {
+    for (const [id, body] of Object.entries(b.resource[type] ?? {})) {
+      expect(a.resource[type]?.[id]).toBeDefined();
+      const { user_data: _u, metadata: _m, ...rest } = body as Record<string, unknown>;
+      const { user_data: _u2, metadata: _m2, ...restAfter } = a.resource[type][id] as Record<string, unknown>;
+      expect(restAfter).toEqual(rest);
+    }
+  }
+});
