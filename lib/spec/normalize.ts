@@ -101,6 +101,41 @@ const DEFAULT_MACHINE: Record<Cloud, string> = { [Cloud.AWS]: 'm6i.large', [Clou
 const DEFAULT_ETCD_MACHINE: Record<Cloud, string> = { [Cloud.AWS]: 't3.small', [Cloud.GCP]: 'e2-small' };
 const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GCP]: 'pd-ssd' };
 
+/**
+ * The properties each object of the declaration may have. From JavaScript or through `any`, anything else
+ * (a typo such as `memebers`) would otherwise be ignored silently and the default used instead.
+ */
+const PROPERTIES = {
+  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'awsProviders', 'googleProvider'],
+  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd'],
+  etcd: ['size', 'placement', 'machineType', 'latency'],
+  dataDisk: ['sizeGiB', 'type'],
+  postgres: ['version', 'packageSource', 'database', 'parameters'],
+  ha: ['synchronousMode', 'synchronousStandbys', 'timingProfile', 'ttl', 'loopWait', 'retryTimeout', 'maximumLagOnFailoverBytes', 'failsafeMode'],
+  replication: ['engine', 'conflictPolicy', 'deltaApplyColumns', 'snowflakeIds', 'leaderEndpoint', 'globalTables'],
+  deltaApplyColumn: ['table', 'column'],
+  geoshard: ['name', 'nodeGroups', 'tables'],
+  geoshardTable: ['table', 'partition', 'values'],
+  network: ['fleetCidr', 'interconnect', 'privateDnsZone', 'clientCidrs'],
+  secrets: ['namePrefix'],
+  awsProvider: ['region', 'provider'],
+} as const;
+
+/** Edit distance, for "did you mean" hints (names are short). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length];
+}
+
 /** Collects type findings while reading untyped input. */
 class Reader {
   readonly findings: Finding[] = [];
@@ -157,11 +192,33 @@ class Reader {
     });
   }
 
-  object(value: unknown, path: string): Record<string, unknown> {
+  object(value: unknown, path: string, properties?: readonly string[]): Record<string, unknown> {
     if (value === undefined) return {};
-    if (isPlainObject(value)) return value;
+    if (isPlainObject(value)) {
+      if (properties) this.unknownProperties(value, path, properties);
+      return value;
+    }
     this.bad(path, 'an object', value);
     return {};
+  }
+
+  private unknownProperties(value: Record<string, unknown>, path: string, properties: readonly string[]): void {
+    for (const key of Object.keys(value).filter((k) => !properties.includes(k))) {
+      const hint = properties.find((p) => distance(p, key.slice(0, 40)) <= 2);
+      this.findings.push({
+        rule: 'DPG-TYPE',
+        path: path === 'props' ? key.slice(0, 40) : `${path}.${key.slice(0, 40)}`,
+        message: `is not a property${path === 'props' ? '' : ` of ${path}`}. Fix: ${hint ? `did you mean '${hint}'? ` : ''}` +
+          `remove it, or use one of ${properties.join(', ')}.`,
+      });
+    }
+  }
+
+  /** A provider object given through `any`: duck-typed, so this pure stage needs no cdktf import. */
+  provider(value: unknown, path: string, type: 'aws' | 'google', expected: string): void {
+    if (value === undefined) return;
+    if (isPlainObject(value) && value.terraformResourceType === type) return;
+    this.bad(path, expected, value);
   }
 
   stringMap(value: unknown, path: string): Record<string, string> {
@@ -189,19 +246,19 @@ function describe(value: unknown): string {
 /** Fills every default. Never throws; type problems are returned as findings. */
 export function normalize(input: DistributedPostgresProps, defaultName: string): { spec: FleetSpec; findings: Finding[] } {
   const r = new Reader();
-  const props = r.object(input as unknown, 'props');
+  const props = r.object(input as unknown, 'props', PROPERTIES.props);
   const name = r.string(props.name, 'name', defaultName);
 
-  const replicationIn = r.object(props.replication, 'replication');
+  const replicationIn = r.object(props.replication, 'replication', PROPERTIES.replication);
   const engine = r.enumValue(replicationIn.engine, ReplicationEngine, 'replication.engine', ReplicationEngine.SPOCK);
 
-  const fleetEtcd = r.object(props.etcd, 'etcd');
+  const fleetEtcd = r.object(props.etcd, 'etcd', PROPERTIES.etcd);
   const groupsIn = props.nodeGroups === undefined ? undefined : r.array(props.nodeGroups, 'nodeGroups');
   if (groupsIn === undefined) {
     r.findings.push({ rule: 'DPG-TYPE', path: 'nodeGroups', message: 'is missing. Fix: declare at least one node group.' });
   }
   const nodeGroups: GroupSpec[] = (groupsIn ?? []).map((raw, index) => {
-    const g = r.object(raw, `nodeGroups[${index}]`);
+    const g = r.object(raw, `nodeGroups[${index}]`, PROPERTIES.nodeGroup);
     const groupName = r.string(g.name, `nodeGroups[${index}].name`, '');
     const path = `nodeGroups[${index}]${groupName ? ` (${groupName})` : ''}`;
     const cloud = r.enumValue(g.cloud, Cloud, `${path}.cloud`, Cloud.AWS);
@@ -214,8 +271,8 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     }
     const zonesGiven = g.zones !== undefined;
     const zones = zonesGiven ? r.stringArray(g.zones, `${path}.zones`) : defaultZones(cloud, region);
-    const disk = r.object(g.dataDisk, `${path}.dataDisk`);
-    const etcdIn = { ...fleetEtcd, ...r.object(g.etcd, `${path}.etcd`) };
+    const disk = r.object(g.dataDisk, `${path}.dataDisk`, PROPERTIES.dataDisk);
+    const etcdIn = { ...fleetEtcd, ...r.object(g.etcd, `${path}.etcd`, PROPERTIES.etcd) };
     const snowflake = g.snowflakeNodeIds === undefined ? undefined
       : r.array(g.snowflakeNodeIds, `${path}.snowflakeNodeIds`).map((v, i) => r.number(v, `${path}.snowflakeNodeIds[${i}]`, NaN));
     return {
@@ -246,17 +303,17 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     };
   });
 
-  const pgIn = r.object(props.postgres, 'postgres');
+  const pgIn = r.object(props.postgres, 'postgres', PROPERTIES.postgres);
   const packageSource = r.enumValue(pgIn.packageSource, PackageSource, 'postgres.packageSource',
     engine === ReplicationEngine.SPOCK ? PackageSource.PGEDGE : PackageSource.DISTRO);
   const distroDefault = nodeGroups.some((g) => g.image === ImageFlavour.DEBIAN_12) ? 15 : 16;
   const version = r.number(pgIn.version, 'postgres.version', packageSource === PackageSource.DISTRO ? distroDefault : 17);
 
-  const haIn = r.object(props.ha, 'ha');
+  const haIn = r.object(props.ha, 'ha', PROPERTIES.ha);
   const profile = TIMING_PROFILES[r.enumValue(haIn.timingProfile, TimingProfile, 'ha.timingProfile', TimingProfile.DEFAULT)];
 
   const geoshards: GeoshardSpec[] = r.array(props.geoshards, 'geoshards').map((raw, i) => {
-    const s = r.object(raw, `geoshards[${i}]`);
+    const s = r.object(raw, `geoshards[${i}]`, PROPERTIES.geoshard);
     const shardName = r.string(s.name, `geoshards[${i}].name`, '');
     const path = `geoshards[${i}]${shardName ? ` (${shardName})` : ''}`;
     return {
@@ -264,7 +321,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       name: shardName,
       nodeGroups: r.stringArray(s.nodeGroups, `${path}.nodeGroups`),
       tables: r.array(s.tables, `${path}.tables`).map((t, j) => {
-        const table = r.object(t, `${path}.tables[${j}]`);
+        const table = r.object(t, `${path}.tables[${j}]`, PROPERTIES.geoshardTable);
         return {
           table: r.string(table.table, `${path}.tables[${j}].table`, ''),
           partition: r.string(table.partition, `${path}.tables[${j}].partition`, ''),
@@ -274,8 +331,17 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     };
   });
 
-  const netIn = r.object(props.network, 'network');
-  const secretsIn = r.object(props.secrets, 'secrets');
+  const netIn = r.object(props.network, 'network', PROPERTIES.network);
+  const secretsIn = r.object(props.secrets, 'secrets', PROPERTIES.secrets);
+  // Provider wiring is used by the construct, not the spec; check its shape here so a wrong type is reported with the rest.
+  r.array(props.awsProviders, 'awsProviders').forEach((raw, i) => {
+    const entry = r.object(raw, `awsProviders[${i}]`, PROPERTIES.awsProvider);
+    r.string(entry.region, `awsProviders[${i}].region`, '');
+    if (entry.region === undefined) r.findings.push({ rule: 'DPG-TYPE', path: `awsProviders[${i}].region`, message: 'is missing. Fix: give the AWS region this provider manages.' });
+    if (entry.provider === undefined) r.findings.push({ rule: 'DPG-TYPE', path: `awsProviders[${i}].provider`, message: 'is missing. Fix: give the AwsProvider of that region.' });
+    r.provider(entry.provider, `awsProviders[${i}].provider`, 'aws', 'an AwsProvider');
+  });
+  r.provider(props.googleProvider, 'googleProvider', 'google', 'a GoogleProvider');
   const spec: FleetSpec = {
     name,
     nodeGroups,
@@ -299,7 +365,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       conflictPolicy: r.enumValue(replicationIn.conflictPolicy, ConflictPolicy, 'replication.conflictPolicy',
         engine === ReplicationEngine.NATIVE ? ConflictPolicy.ERROR : ConflictPolicy.LAST_UPDATE_WINS),
       deltaApplyColumns: r.array(replicationIn.deltaApplyColumns, 'replication.deltaApplyColumns').map((raw, i) => {
-        const c = r.object(raw, `replication.deltaApplyColumns[${i}]`);
+        const c = r.object(raw, `replication.deltaApplyColumns[${i}]`, PROPERTIES.deltaApplyColumn);
         return {
           table: r.string(c.table, `replication.deltaApplyColumns[${i}].table`, ''),
           column: r.string(c.column, `replication.deltaApplyColumns[${i}].column`, ''),

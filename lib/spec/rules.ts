@@ -43,6 +43,25 @@ export const MANAGED_PARAMETERS = [
   'pglogical.conflict_resolution', 'password_encryption', 'cluster_name',
 ];
 
+/**
+ * PostgreSQL's reserved key words (including those allowed only as function or type names): unquoted, they
+ * cannot name a table, column, schema or database, so a rendered statement using one fails at boot.
+ */
+export const RESERVED_WORDS = new Set([
+  'all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'asymmetric', 'authorization', 'binary', 'both', 'case',
+  'cast', 'check', 'collate', 'collation', 'column', 'concurrently', 'constraint', 'create', 'cross', 'current_catalog',
+  'current_date', 'current_role', 'current_schema', 'current_time', 'current_timestamp', 'current_user', 'default',
+  'deferrable', 'desc', 'distinct', 'do', 'else', 'end', 'except', 'false', 'fetch', 'for', 'foreign', 'freeze', 'from',
+  'full', 'grant', 'group', 'having', 'ilike', 'in', 'initially', 'inner', 'intersect', 'into', 'is', 'isnull', 'join',
+  'lateral', 'leading', 'left', 'like', 'limit', 'localtime', 'localtimestamp', 'natural', 'not', 'notnull', 'null',
+  'offset', 'on', 'only', 'or', 'order', 'outer', 'overlaps', 'placing', 'primary', 'references', 'returning', 'right',
+  'select', 'session_user', 'similar', 'some', 'symmetric', 'system_user', 'table', 'tablesample', 'then', 'to',
+  'trailing', 'true', 'union', 'unique', 'user', 'using', 'variadic', 'verbose', 'when', 'where', 'window', 'with',
+]);
+
+/** Databases every cluster has (Patroni and the tools use them): the replicated application database must be another. */
+const SYSTEM_DATABASES = ['postgres', 'template0', 'template1'];
+
 const MAX_MEMBERS = 9;
 const MAX_ZONES = 8;
 /** The smallest group CIDR: 8 zone blocks of /26, room for members (offset 10+), dedicated etcd (30+) and the load balancer (5). */
@@ -399,7 +418,8 @@ export const RULES: Rule[] = [
       const out: Finding[] = [];
       const owners = new Map<number, string>();
       for (const g of spec.nodeGroups) {
-        if (!Number.isInteger(g.members)) continue;
+        // DPG-MEMBERS reports a bad count; deriving ids for, say, 1e9 members would exhaust memory.
+        if (!isInt(g.members, 1, MAX_MEMBERS)) continue;
         const ids = snowflakeIdsOf(g);
         if (g.snowflakeNodeIds !== undefined && g.snowflakeNodeIds.length !== g.members) {
           out.push(f('DPG-SNOWFLAKE', `${g.path}.snowflakeNodeIds`, `lists ${g.snowflakeNodeIds.length} id(s) for ${g.members} member(s). Fix: give exactly one id per member.`));
@@ -453,6 +473,9 @@ export const RULES: Rule[] = [
           if (t.values.length === 0) {
             out.push(f('DPG-GEOSHARD', `${path}.values`, 'is empty. Fix: list the partition key values of this geography, e.g. [\'eu\'].'));
           }
+          for (const d of duplicates(t.values)) {
+            out.push(f('DPG-GEOSHARD', `${path}.values`, `value '${d}' is listed twice. Fix: list each value once.`));
+          }
           for (const v of t.values.filter((value) => !PATTERNS.partitionValue.test(value))) {
             out.push(f('DPG-GEOSHARD', `${path}.values`, `${JSON.stringify(v)} is not a plain partition value. Fix: use 1-63 letters, digits, ' ', '.', '_' or '-'.`));
           }
@@ -486,6 +509,20 @@ export const RULES: Rule[] = [
       const out: Finding[] = [];
       if (!PATTERNS.identifier.test(spec.postgres.database)) {
         out.push(f('DPG-POSTGRES', 'postgres.database', `'${spec.postgres.database}' is not a plain lower-case database name. Fix: use lower-case letters, digits and '_', starting with a letter.`));
+      } else if (SYSTEM_DATABASES.includes(spec.postgres.database)) {
+        out.push(f('DPG-POSTGRES', 'postgres.database', `'${spec.postgres.database}' is a system database of every cluster, not the application database to replicate. Fix: name the application database, e.g. app.`));
+      }
+      const names: [string, string][] = [
+        ['postgres.database', spec.postgres.database],
+        ...spec.replication.globalTables.map((t, i): [string, string] => [`replication.globalTables[${i}]`, t]),
+        ...spec.replication.deltaApplyColumns.flatMap((c, i): [string, string][] => [[`replication.deltaApplyColumns[${i}]`, c.table], [`replication.deltaApplyColumns[${i}]`, c.column]]),
+        ...spec.geoshards.flatMap((s) => s.tables.flatMap((t, i): [string, string][] => [[`${s.path}.tables[${i}]`, t.table], [`${s.path}.tables[${i}]`, t.partition]])),
+      ];
+      for (const [path, name] of names) {
+        const reserved = name.split('.').find((part) => RESERVED_WORDS.has(part));
+        if (reserved !== undefined) {
+          out.push(f('DPG-POSTGRES', path, `'${name}' uses the reserved word '${reserved}', which PostgreSQL does not accept as a name without quotes. Fix: choose another name (e.g. '${reserved}s' or '${reserved}_').`));
+        }
       }
       for (const [name, value] of Object.entries(spec.postgres.parameters)) {
         if (!PATTERNS.parameterName.test(name)) {
