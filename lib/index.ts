@@ -7,3 +7,5 @@ export * from './topology/topology';
 export { resolveFleet } from './fleet';
 export type { ResolvedFleet } from './fleet';
 export { DistributedPostgres } from './distributed-postgres';
+export { PolicyPack, applyPolicyPack, POLICY_RULES, PolicyLevel, evaluateTerraformJson, evaluateTopology } from './policy';
+export type { PolicyPackOptions, PolicyRule, BlockRule, TopologyRule, PolicyReport, PolicyFinding, PolicyContext, TerraformBlock } from './policy';
