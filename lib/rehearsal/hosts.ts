@@ -171,8 +171,11 @@ export class TestHosts {
     }
     const disk = this.diskDir(name);
     if (!existsSync(disk)) {
-      // A freshly formatted volume: owned by root, with lost+found.
+      // The data volume as the renderer's mount-data-disk leaves a fresh one: ext4 (lost+found), the image's
+      // /var/lib/postgresql copied onto it, owned by postgres.
       mkdirSync(path.join(disk, 'lost+found'), { recursive: true, mode: 0o700 });
+      await run('cp', ['-a', '/var/lib/postgresql/.', `${disk}/`]);
+      await run('chown', ['postgres:postgres', disk]);
     }
     mounts.push(
       ['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'tmpfs', '/run'],

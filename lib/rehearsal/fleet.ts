@@ -1,0 +1,234 @@
+/**
+ * What the rehearsal needs to know about the fleet, read from the synthesized stack and the machines' user-data
+ * only (the same documents an operator would read): node groups and their members, the Patroni settings (scope,
+ * REST API, superuser, timing), the database, the replication engine and the geoshards.
+ */
+import { parse } from 'yaml';
+import { CloudConfig, parseCloudConfig } from './cloud-config';
+import { subnetOf } from './hosts';
+import { formatIp, hostsFromTop, parseCidr } from './ipv4';
+import { caSecretOf } from './secrets';
+import { StackMachine, SynthesizedStack } from './stack';
+
+export interface PatroniView {
+  readonly scope: string;
+  readonly name: string;
+  readonly restPort: number;
+  readonly restTls: boolean;
+  readonly restUser?: string;
+  /** Secret holding the REST API password (from the `{{secret:NAME}}` placeholder), if any. */
+  readonly restSecret?: string;
+  readonly superuser: string;
+  readonly superuserSecret?: string;
+  readonly ttl: number;
+  readonly loopWait: number;
+  readonly retryTimeout: number;
+  readonly preloadLibraries: string;
+}
+
+export interface FleetMachine {
+  readonly machine: StackMachine;
+  readonly config: CloudConfig;
+  /** Set for Postgres members. */
+  readonly patroni?: PatroniView;
+  readonly runsEtcd: boolean;
+}
+
+export interface FleetGroup {
+  /** Node group name. */
+  readonly name: string;
+  /** Postgres members, in name order. */
+  readonly members: FleetMachine[];
+  /** Every machine of the group (members and dedicated etcd machines). */
+  readonly machines: FleetMachine[];
+  readonly subnets: string[];
+  /** Address of the rehearsal's client in this group (an unused address of the group's first subnet). */
+  readonly clientIp: string;
+  readonly clientSubnet: string;
+}
+
+export interface GeoshardView {
+  /** Parent table and partition, schema-qualified. */
+  readonly table: string;
+  readonly partition: string;
+  readonly values: string[];
+  /** Node groups whose user-data creates the partition (the geography). */
+  readonly groups: string[];
+}
+
+export interface RehearsalFleet {
+  readonly name: string;
+  readonly groups: FleetGroup[];
+  readonly machines: FleetMachine[];
+  readonly database: string;
+  readonly superuser: string;
+  readonly superuserSecret: string;
+  readonly restPort: number;
+  readonly restTls: boolean;
+  readonly restUser?: string;
+  readonly restSecret?: string;
+  readonly timing: { ttl: number; loopWait: number; retryTimeout: number };
+  readonly engine: 'spock' | 'pglogical' | 'native';
+  /** Tables every node group replicates to every other (schema-qualified). */
+  readonly globalTables: string[];
+  readonly geoshards: GeoshardView[];
+  readonly secretNames: string[];
+  readonly caSecret: string;
+  readonly subnets: string[];
+}
+
+const SECRET = /^\{\{secret:([A-Za-z0-9_-]+)\}\}$/;
+
+function secretName(value: unknown): string | undefined {
+  return typeof value === 'string' ? SECRET.exec(value)?.[1] : undefined;
+}
+
+/** The Patroni configuration among a machine's files: a YAML document with `scope`, `postgresql` and `restapi`. */
+export function patroniViewOf(config: CloudConfig): PatroniView | undefined {
+  for (const file of config.writeFiles) {
+    if (!/\.ya?ml(\.template)?$/.test(file.path)) continue;
+    let doc: Record<string, any>;
+    try {
+      doc = parse(file.content) as Record<string, any>;
+    } catch {
+      continue;
+    }
+    if (!doc || typeof doc !== 'object' || !doc.scope || !doc.postgresql || !doc.restapi) continue;
+    const rest = doc.restapi as Record<string, any>;
+    const auth = (doc.postgresql.authentication ?? {}) as Record<string, any>;
+    const dcs = (doc.bootstrap?.dcs ?? {}) as Record<string, any>;
+    const params = { ...(dcs.postgresql?.parameters ?? {}), ...(doc.postgresql.parameters ?? {}) } as Record<string, unknown>;
+    return {
+      scope: String(doc.scope),
+      name: String(doc.name),
+      restPort: Number(String(rest.listen ?? ':8008').split(':').pop()),
+      restTls: Boolean(rest.certfile),
+      restUser: rest.authentication?.username,
+      restSecret: secretName(rest.authentication?.password),
+      superuser: String(auth.superuser?.username ?? 'postgres'),
+      superuserSecret: secretName(auth.superuser?.password),
+      ttl: Number(dcs.ttl ?? 30),
+      loopWait: Number(dcs.loop_wait ?? 10),
+      retryTimeout: Number(dcs.retry_timeout ?? 10),
+      preloadLibraries: String(params.shared_preload_libraries ?? ''),
+    };
+  }
+  return undefined;
+}
+
+function runsEtcd(config: CloudConfig): boolean {
+  return config.writeFiles.some((f) => /initial-cluster|ETCD_INITIAL_CLUSTER/.test(f.content));
+}
+
+function allText(config: CloudConfig): string {
+  return [config.text, ...config.writeFiles.map((f) => f.content)].join('\n');
+}
+
+/** `SQL literal` -> text ('' doubled inside). */
+function unquote(value: string): string {
+  const v = value.trim().replace(/^'+|'+$/g, '');
+  return v.replace(/''/g, "'");
+}
+
+export function geoshardsOf(machines: FleetMachine[], groupOf: (m: FleetMachine) => string): GeoshardView[] {
+  const found = new Map<string, GeoshardView & { groups: string[] }>();
+  const pattern = /CREATE TABLE IF NOT EXISTS ([\w."]+) PARTITION OF ([\w."]+) FOR VALUES IN \(([^)]*)\)/g;
+  for (const m of machines) {
+    for (const match of allText(m.config).matchAll(pattern)) {
+      const partition = match[1].replace(/"/g, '');
+      const entry = found.get(partition) ?? {
+        table: match[2].replace(/"/g, ''),
+        partition,
+        values: match[3].split(',').map(unquote),
+        groups: [],
+      };
+      if (!entry.groups.includes(groupOf(m))) entry.groups.push(groupOf(m));
+      found.set(partition, entry);
+    }
+  }
+  return [...found.values()].map((g) => ({ ...g, groups: g.groups.sort() })).sort((a, b) => a.partition.localeCompare(b.partition));
+}
+
+function globalTablesOf(machines: FleetMachine[], geoshards: GeoshardView[]): string[] {
+  const partitions = new Set(geoshards.map((g) => g.partition));
+  const tables = new Set<string>();
+  const pattern = /relation := (?:to_regclass\()?'([\w."]+)'/g;
+  for (const m of machines) {
+    for (const match of allText(m.config).matchAll(pattern)) {
+      const table = match[1].replace(/"/g, '');
+      if (!partitions.has(table)) tables.add(table);
+    }
+  }
+  return [...tables].sort();
+}
+
+function databaseOf(machines: FleetMachine[]): string {
+  for (const m of machines) {
+    const text = allText(m.config);
+    const env = /^DPG_DATABASE=['"]?([A-Za-z0-9_]+)/m.exec(text);
+    if (env) return env[1];
+    const dsn = /\bdbname=([A-Za-z0-9_]+)/.exec(text);
+    if (dsn) return dsn[1];
+  }
+  throw new Error('rehearsal: cannot find the application database in the user-data (no dbname= / DPG_DATABASE=)');
+}
+
+export function readFleet(stack: SynthesizedStack): RehearsalFleet {
+  const machines: FleetMachine[] = stack.machines.map((machine) => {
+    const config = parseCloudConfig(machine.userData, machine.name);
+    return { machine, config, patroni: patroniViewOf(config), runsEtcd: runsEtcd(config) };
+  });
+  const groupName = (m: FleetMachine) => m.machine.nodeGroup || m.patroni?.scope || m.machine.name;
+  const names = [...new Set(machines.map(groupName))].sort();
+  const inUse = stack.addressesInUse;
+  const groups: FleetGroup[] = names.map((name) => {
+    const inGroup = machines.filter((m) => groupName(m) === name);
+    const subnets = [...new Set(inGroup.map((m) => subnetOf(m.machine.privateIp, stack.subnets)))].sort();
+    const clientSubnet = subnets[0];
+    let clientIp = '';
+    for (const candidate of hostsFromTop(parseCidr(clientSubnet))) {
+      const text = formatIp(candidate);
+      if (!inUse.has(text)) {
+        clientIp = text;
+        break;
+      }
+    }
+    if (!clientIp) throw new Error(`rehearsal: no free address for the client of node group ${name} in ${clientSubnet}`);
+    return {
+      name,
+      members: inGroup.filter((m) => m.patroni),
+      machines: inGroup,
+      subnets,
+      clientIp,
+      clientSubnet,
+    };
+  });
+  const pg = machines.find((m) => m.patroni)?.patroni;
+  if (!pg) throw new Error('rehearsal: no machine of the stack carries a Patroni configuration in its user-data');
+  for (const g of groups) {
+    if (g.members.length === 0) throw new Error(`rehearsal: node group ${g.name} has no Postgres member`);
+  }
+  const geoshards = geoshardsOf(machines, groupName);
+  const caSecret = caSecretOf(stack.secretNames, stack.generatedSecretNames);
+  if (!pg.superuserSecret) throw new Error('rehearsal: the Patroni configuration names no secret for the superuser password');
+  const preload = pg.preloadLibraries;
+  return {
+    name: stack.machines[0].fleet || stack.machines[0].name.split('-')[0],
+    groups,
+    machines,
+    database: databaseOf(machines),
+    superuser: pg.superuser,
+    superuserSecret: pg.superuserSecret,
+    restPort: pg.restPort,
+    restTls: pg.restTls,
+    restUser: pg.restUser,
+    restSecret: pg.restSecret,
+    timing: { ttl: pg.ttl, loopWait: pg.loopWait, retryTimeout: pg.retryTimeout },
+    engine: /spock/.test(preload) ? 'spock' : /pglogical/.test(preload) ? 'pglogical' : 'native',
+    globalTables: globalTablesOf(machines, geoshards),
+    geoshards,
+    secretNames: stack.secretNames,
+    caSecret,
+    subnets: [...new Set([...stack.subnets, ...groups.flatMap((g) => g.subnets)])].sort(),
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The rehearsal: boots a synthesized stack's machines on local test hosts from their user-data, waits for a
+ * writable, replicating mesh, runs the drills and reports. Everything it creates is removed at the end, also on
+ * failure, SIGINT and SIGTERM.
+ */
+import { randomBytes } from 'crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
+import * as path from 'path';
+import { applyUserData, validateUserData } from './boot';
+import { FleetAccess, literal } from './db';
+import {
+  DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill, waitHealthy,
+} from './drills';
+import { readFleet, RehearsalFleet } from './fleet';
+import { cleanupLeftovers, NetworkPlan, subnetOf, TestHosts } from './hosts';
+import { DrillResult, RehearsalReport, summary, tableHeader, tableRow, verdictOf } from './report';
+import { localSecretBackend, RehearsalSecrets, writeSecrets } from './secrets';
+import { run, sleep, waitFor } from './shell';
+import { readSynthesizedStack } from './stack';
+
+export const SABOTAGES = ['drop-subscription'] as const;
+export type Sabotage = (typeof SABOTAGES)[number];
+export const TIMING_VARIANTS = ['default'] as const;
+export type TimingVariant = (typeof TIMING_VARIANTS)[number];
+
+export interface RehearseOptions {
+  /** Stack directory (cdktf.out/stacks/NAME) or its cdk.tf.json. */
+  readonly stack: string;
+  /** @default every drill */
+  readonly drills?: DrillName[];
+  /** Also run the failover drills under these Patroni timing profiles (set through Patroni's dynamic configuration). */
+  readonly timingVariants?: TimingVariant[];
+  /** Write the report as JSON here. */
+  readonly json?: string;
+  /** Break the mesh on purpose before the drills (the rehearsal must then fail). */
+  readonly sabotage?: Sabotage;
+  /** Rows per second per node group writer. @default 20 */
+  readonly rate?: number;
+  /** Copy every host's /var/log here at the end (always on failure, into ./rehearsal-logs when not given). */
+  readonly logsDir?: string;
+  readonly log?: (line: string) => void;
+}
+
+const REQUIRED_COMMANDS = ['ip', 'unshare', 'nsenter', 'cloud-init', 'psql', 'curl', 'openssl', 'pgrep'];
+
+async function preflight(log: (line: string) => void): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('rehearsal: run as root (it creates network and mount namespaces)');
+  for (const cmd of REQUIRED_COMMANDS) {
+    const r = await run('sh', ['-c', `command -v ${cmd}`], { allowFail: true });
+    if (r.code !== 0) throw new Error(`rehearsal: \`${cmd}\` is missing. Fix: install the Debian packages .ci/run installs`);
+  }
+  const py = await run('/usr/bin/python3', ['-c', 'import psycopg2, yaml'], { allowFail: true });
+  if (py.code !== 0) throw new Error('rehearsal: /usr/bin/python3 lacks psycopg2/yaml. Fix: apt-get install python3-psycopg2 python3-yaml (patroni pulls both)');
+  await stopDistroServices(log);
+}
+
+/** The machine's own package install may have started the distro's etcd or a Postgres cluster: stop them. */
+async function stopDistroServices(log: (line: string) => void): Promise<void> {
+  const clusters = await run('pg_lsclusters', ['-h'], { allowFail: true });
+  for (const line of clusters.stdout.split('\n')) {
+    const [version, name, , status] = line.split(/\s+/);
+    if (status === 'online') {
+      log(`preflight: stopping the machine's own Postgres cluster ${version}/${name}`);
+      await run('pg_ctlcluster', [version, name, 'stop'], { allowFail: true });
+    }
+  }
+  const mine = readlinkQuiet('/proc/self/ns/net');
+  const etcd = await run('pgrep', ['-x', 'etcd'], { allowFail: true });
+  for (const pid of etcd.stdout.split(/\s+/).filter(Boolean)) {
+    if (readlinkQuiet(`/proc/${pid}/ns/net`) === mine) {
+      log(`preflight: stopping the machine's own etcd (pid ${pid})`);
+      await run('kill', [pid], { allowFail: true });
+    }
+  }
+}
+
+function readlinkQuiet(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+}
+
+function networkPlan(fleet: RehearsalFleet): NetworkPlan {
+  return {
+    hosts: fleet.machines.map((m) => ({
+      name: m.machine.name,
+      ip: m.machine.privateIp,
+      subnet: subnetOf(m.machine.privateIp, fleet.subnets),
+      side: fleet.groups.find((g) => g.machines.includes(m))!.name,
+    })),
+    clients: fleet.groups.map((g) => ({ name: g.name, ip: g.clientIp, subnet: g.clientSubnet, side: g.name })),
+    subnets: fleet.subnets,
+  };
+}
+
+/** The application's part: the tables the writers use, created the same way in every node group. */
+function schemaSql(fleet: RehearsalFleet, table: string): string {
+  const schemas = new Set([table, ...fleet.geoshards.map((g) => g.table)].map((t) => t.split('.')[0]));
+  return [
+    ...[...schemas].map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`),
+    `CREATE TABLE IF NOT EXISTS ${table} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), writer text NOT NULL, ` +
+      'seq bigint NOT NULL, grp text NOT NULL, val bigint NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT clock_timestamp());',
+    `CREATE INDEX IF NOT EXISTS ${table.split('.').pop()}_writer_seq ON ${table} (writer, seq);`,
+    ...[...new Set(fleet.geoshards.map((g) => g.table))].map((t) =>
+      `CREATE TABLE IF NOT EXISTS ${t} (id uuid NOT NULL DEFAULT gen_random_uuid(), region text NOT NULL, writer text, ` +
+      'seq bigint, grp text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);'),
+  ].join('\n');
+}
+
+/** Drops one subscription on the last group's leader: rows written meanwhile never reach it (the run must fail). */
+async function sabotage(access: FleetAccess, fleet: RehearsalFleet, log: (line: string) => void): Promise<void> {
+  const group = fleet.groups[fleet.groups.length - 1].name;
+  const sql: Record<RehearsalFleet['engine'], string> = {
+    pglogical: 'SELECT pglogical.drop_subscription(sub_name) FROM pglogical.subscription ORDER BY sub_name LIMIT 1',
+    spock: 'SELECT spock.sub_drop(sub_name) FROM spock.subscription ORDER BY sub_name LIMIT 1',
+    native: "SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname) FROM pg_subscription LIMIT 1",
+  };
+  await access.query(group, sql[fleet.engine]);
+  log(`SABOTAGE: dropped a subscription of node group ${group}`);
+}
+
+export async function rehearse(options: RehearseOptions): Promise<RehearsalReport> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const drills = options.drills ?? [...DRILLS];
+  const stack = readSynthesizedStack(options.stack);
+  const fleet = readFleet(stack);
+  const report: RehearsalReport = {
+    stack: stack.file,
+    fleet: fleet.name,
+    startedAt: new Date().toISOString(),
+    machines: fleet.machines.map((m) => ({
+      name: m.machine.name,
+      group: fleet.groups.find((g) => g.machines.includes(m))!.name,
+      ip: m.machine.privateIp,
+      userDataEncoding: m.machine.userDataEncoding,
+      userDataBytes: Buffer.byteLength(m.machine.userData),
+    })),
+    standIns: [
+      'packages: preinstalled on the machine (cloud-init packages/apt modules not run)',
+      'systemd: lib/rehearsal/standin/systemd.py as PID 1 of each host (systemctl/journalctl stand-ins)',
+      `secret store: ${'<rehearsal dir>/secrets/NAME'} read by a replaced secret-backend`,
+      'data disk: a per-host directory bind-mounted on /var/lib/postgresql',
+      ...[...new Set(fleet.machines.flatMap((m) => m.config.skippedKeys.map((k) => `cloud-config ${k.key}: ${k.why}`)))],
+    ],
+    drills: [],
+    problems: [],
+  };
+  log(`rehearsal: ${fleet.machines.length} machines in ${fleet.groups.length} node groups (${fleet.engine}), stack ${stack.file}`);
+  for (const s of report.standIns) log(`  stand-in: ${s}`);
+  await preflight(log);
+  for (const problem of (await Promise.all(fleet.machines.map(validateUserData))).filter((p): p is string => !!p)) {
+    report.problems.push(problem);
+  }
+  await cleanupLeftovers(log);
+  const hosts = new TestHosts(networkPlan(fleet), log);
+  let tornDown = false;
+  const teardown = async () => {
+    if (tornDown) return;
+    tornDown = true;
+    const failed = report.verdict !== 'pass';
+    const logsDir = options.logsDir ?? (failed ? path.resolve('rehearsal-logs') : undefined);
+    if (logsDir) collectLogs(hosts, fleet, logsDir, log);
+    await hosts.destroy().catch((e) => log(`teardown: ${(e as Error).message}`));
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    log(`rehearsal: ${signal}: tearing down`);
+    void teardown().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await hosts.create();
+    const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name);
+    const access = new FleetAccess(hosts, fleet, secrets);
+    await bootFleet(hosts, fleet, access, secrets, report, log);
+    if (report.boot?.status === 'pass') {
+      const env: DrillEnv = {
+        hosts, access, fleet, table: fleet.globalTables[0], log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
+        convergeTimeoutS: 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
+        runId: randomBytes(3).toString('hex'), active: new Set(),
+      };
+      if (options.sabotage) await sabotage(access, fleet, log);
+      log(tableHeader());
+      const emit = (r: DrillResult) => {
+        report.drills.push(r);
+        log(tableRow(r));
+        if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+      };
+      for (const drill of drills) emit(await runDrill(drill, env));
+      for (const variant of options.timingVariants ?? []) {
+        const variantDrills = drills.filter((d) => FAILOVER_DRILLS.includes(d));
+        if (variantDrills.length === 0) continue;
+        await setTiming(access, fleet, PATRONI_DEFAULT_TIMING, log);
+        env.profile = profileLabel(variant, PATRONI_DEFAULT_TIMING);
+        for (const drill of variantDrills) emit(await runDrill(drill, env));
+      }
+    }
+  } catch (e) {
+    report.problems.push((e as Error).message);
+    log(`rehearsal: ${(e as Error).message}`);
+  } finally {
+    report.finishedAt = new Date().toISOString();
+    report.verdict = verdictOf(report);
+    if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+    await teardown();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  log(summary(report));
+  return report;
+}
+
+function profileName(t: { ttl: number; loopWait: number; retryTimeout: number }): string {
+  if (t.ttl === PATRONI_DEFAULT_TIMING.ttl && t.loopWait === PATRONI_DEFAULT_TIMING.loopWait && t.retryTimeout === PATRONI_DEFAULT_TIMING.retryTimeout) {
+    return 'default';
+  }
+  return t.ttl < PATRONI_DEFAULT_TIMING.ttl ? 'fast' : 'custom';
+}
+
+async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access: FleetAccess, secrets: RehearsalSecrets,
+  report: RehearsalReport, log: (line: string) => void): Promise<void> {
+  const boot: NonNullable<RehearsalReport['boot']> = { status: 'fail', notes: [] };
+  report.boot = boot;
+  await Promise.all(fleet.machines.map((m) => hosts.boot(m.machine.name)));
+  const started = Date.now();
+  log(`boot: applying user-data on ${fleet.machines.length} hosts (cloud-init write_files, then the runcmd script)`);
+  const backend = localSecretBackend(secrets.dir);
+  const applied = await Promise.allSettled(fleet.machines.map(async (m) => {
+    const r = await applyUserData(hosts, m, backend, 600_000);
+    log(`boot: ${m.machine.name}: runcmd finished after ${r.runcmdS.toFixed(1)} s`);
+    return r;
+  }));
+  const failures = applied.filter((a): a is PromiseRejectedResult => a.status === 'rejected').map((a) => (a.reason as Error).message);
+  if (failures.length) {
+    report.problems.push(...failures);
+    boot.notes.push(`${failures.length} machine(s) failed to apply their user-data`);
+    return;
+  }
+  boot.slowestBootstrapS = Number(Math.max(...applied.map((a) => (a as PromiseFulfilledResult<{ runcmdS: number }>).value.runcmdS)).toFixed(1));
+  const table = fleet.globalTables[0];
+  if (!table) {
+    report.problems.push('the stack replicates no global table: the rehearsal writes into the first one');
+    return;
+  }
+  for (const g of fleet.groups) {
+    await waitFor(`a writable leader in ${g.name}`, 300_000, async () => ((await access.query(g.name, 'SELECT NOT pg_is_in_recovery()', { timeoutMs: 8000 }))[0]?.[0] === 't' ? true : undefined), 1000);
+    await access.query(g.name, schemaSql(fleet, table));
+  }
+  log(`boot: every group writable after ${((Date.now() - started) / 1000).toFixed(1)} s; application schema created (${table})`);
+  // Replicating: a probe row written in each group shows up in every other group.
+  for (const g of fleet.groups) {
+    const probe = `probe-${g.name}-${Date.now()}`;
+    await access.query(g.name, `INSERT INTO ${table} (writer, seq, grp) VALUES (${literal(probe)}, 1, ${literal(g.name)})`);
+    for (const other of fleet.groups.filter((x) => x !== g)) {
+      await waitFor(`rows of ${g.name} to reach ${other.name}`, 300_000, async () => {
+        const rows = await access.query(other.name, `SELECT count(*) FROM ${table} WHERE writer = ${literal(probe)}`, { timeoutMs: 8000 });
+        return rows[0]?.[0] === '1' ? true : undefined;
+      }, 500);
+    }
+  }
+  boot.toWritableMeshS = Number(((Date.now() - started) / 1000).toFixed(1));
+  log(`boot: writable, replicating mesh after ${boot.toWritableMeshS} s`);
+  await waitHealthy({ access, fleet } as DrillEnv, 300);
+  boot.status = 'pass';
+}
+
+/** Switches every group to another Patroni timing profile through its dynamic configuration (PATCH /config). */
+async function setTiming(access: FleetAccess, fleet: RehearsalFleet, t: { ttl: number; loopWait: number; retryTimeout: number },
+  log: (line: string) => void): Promise<void> {
+  for (const g of fleet.groups) {
+    const leader = await waitFor(`a leader in ${g.name}`, 90_000, () => access.leaderOf(g.name), 500);
+    const [status, body] = await access.rest(g.name, leader, '/config', 'PATCH', { ttl: t.ttl, loop_wait: t.loopWait, retry_timeout: t.retryTimeout });
+    if (status !== 200) throw new Error(`PATCH /config on ${leader} answered ${status}: ${body.slice(0, 200)}`);
+  }
+  log(`timing: switched every group to ttl ${t.ttl}, loop_wait ${t.loopWait}, retry_timeout ${t.retryTimeout}`);
+  await sleep((t.loopWait + 2) * 1000);
+}
+
+function collectLogs(hosts: TestHosts, fleet: RehearsalFleet, dir: string, log: (line: string) => void): void {
+  for (const m of fleet.machines) {
+    const source = hosts.varLogDir(m.machine.name);
+    const target = path.join(dir, m.machine.name);
+    try {
+      mkdirSync(target, { recursive: true });
+      if (existsSync(source)) cpSync(source, target, { recursive: true });
+      const init = path.join(hosts.hostsDir, m.machine.name, 'init.log');
+      if (existsSync(init)) writeFileSync(path.join(target, 'standin-init.log'), readFileSync(init));
+    } catch (e) {
+      log(`logs: ${m.machine.name}: ${(e as Error).message}`);
+    }
+  }
+  log(`logs of every host copied to ${dir}`);
+}

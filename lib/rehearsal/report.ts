@@ -1,0 +1,119 @@
+/** The rehearsal's findings: one row per phase and drill, printed as a table while it runs and written as JSON. */
+
+export type Status = 'pass' | 'fail' | 'n/a' | 'error';
+
+/** Rows of one drill's writers, as every node group holds them afterwards. */
+export interface GroupRows {
+  /** Rows the group's writer had acknowledged. */
+  readonly acknowledged: number;
+  /** Writes whose outcome the client could not know (connection lost during COMMIT). */
+  readonly inDoubt: number;
+  /** Rows of all of the drill's writers present at this group. */
+  readonly present: Record<string, number>;
+  /** Acknowledged rows (of any writer) missing at this group. */
+  readonly lost: number;
+  /** (writer, seq) pairs stored more than once at this group. */
+  readonly duplicated: number;
+}
+
+export interface DrillResult {
+  readonly drill: string;
+  /** Patroni timing profile the drill ran under, e.g. `fast (ttl 20, loop_wait 2, retry_timeout 9)`. */
+  readonly profile: string;
+  status: Status;
+  readonly startedAt: string;
+  durationS: number;
+  /** What was done, in order (fault, recovery, ...). */
+  readonly steps: string[];
+  /** Longest time without an acknowledged write, per node group, during the drill (s). */
+  writeGapS: Record<string, number>;
+  /** Time from the fault to a leader again (same or new), in the faulted group (s). */
+  timeToLeaderS?: number;
+  /** The member that led the faulted group before and after. */
+  leaderBefore?: string;
+  leaderAfter?: string;
+  /** Time from the end of the fault (or of the load) until every group held the same rows (s). */
+  convergenceS?: number;
+  /** Logical replication lag samples (ms) while writing: max over subscriptions. */
+  lagMs?: { p50: number; max: number; samples: number };
+  rows: Record<string, GroupRows>;
+  lostRows: number;
+  duplicatedRows: number;
+  splitBrain: boolean;
+  converged: boolean;
+  notes: string[];
+}
+
+export interface RehearsalReport {
+  readonly stack: string;
+  readonly fleet: string;
+  readonly startedAt: string;
+  finishedAt?: string;
+  readonly machines: { name: string; group: string; ip: string; userDataEncoding: string; userDataBytes: number }[];
+  /** Stand-ins and cloud-config modules the rehearsal did not apply, per machine kind. */
+  readonly standIns: string[];
+  boot?: {
+    status: Status;
+    /** From the first `cloud-init` run to a mesh where every group is writable and replicates to every other (s). */
+    toWritableMeshS?: number;
+    /** Slowest machine's runcmd (the bootstrap script), s. */
+    slowestBootstrapS?: number;
+    notes: string[];
+  };
+  readonly drills: DrillResult[];
+  /** Renderer or rehearsal problems found (each one fails the run). */
+  readonly problems: string[];
+  verdict?: 'pass' | 'fail';
+}
+
+function fmt(value: number | undefined, digits = 1): string {
+  return value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
+}
+
+const COLUMNS: [string, number][] = [
+  ['drill', 22], ['profile', 8], ['status', 6], ['time s', 7], ['gap s', 6], ['leader s', 8], ['conv s', 6],
+  ['lag ms', 11], ['acked', 6], ['lost', 5], ['dup', 4], ['split', 5],
+];
+
+export function tableHeader(): string {
+  const head = COLUMNS.map(([name, width]) => name.padEnd(width)).join(' ');
+  return `${head}\n${'-'.repeat(head.length)}`;
+}
+
+export function tableRow(r: DrillResult): string {
+  const gap = Object.values(r.writeGapS).length ? Math.max(...Object.values(r.writeGapS)) : undefined;
+  const acked = Object.values(r.rows).reduce((n, g) => n + g.acknowledged, 0);
+  const values = [
+    r.drill, r.profile.split(' ')[0], r.status, fmt(r.durationS), fmt(gap), fmt(r.timeToLeaderS), fmt(r.convergenceS),
+    r.lagMs ? `${fmt(r.lagMs.p50, 0)}/${fmt(r.lagMs.max, 0)}` : '-', String(acked), String(r.lostRows),
+    String(r.duplicatedRows), r.splitBrain ? 'YES' : 'no',
+  ];
+  return values.map((v, i) => v.padEnd(COLUMNS[i][1])).join(' ');
+}
+
+export function summary(report: RehearsalReport): string {
+  const lines = [`rehearsal of ${report.fleet} (${report.stack})`];
+  if (report.boot) {
+    lines.push(`boot: ${report.boot.status}, writable replicating mesh after ${fmt(report.boot.toWritableMeshS)} s ` +
+      `(slowest bootstrap ${fmt(report.boot.slowestBootstrapS)} s)`);
+  }
+  lines.push(tableHeader(), ...report.drills.map(tableRow));
+  for (const d of report.drills.filter((x) => x.notes.length)) {
+    for (const n of d.notes) lines.push(`  ${d.drill}: ${n}`);
+  }
+  for (const p of report.problems) lines.push(`PROBLEM: ${p}`);
+  lines.push(`verdict: ${report.verdict ?? 'unfinished'}`);
+  return lines.join('\n');
+}
+
+/** A drill fails on any lost row, duplicate, split brain or divergence. */
+export function judge(r: DrillResult): Status {
+  if (r.status === 'error' || r.status === 'n/a') return r.status;
+  return r.lostRows > 0 || r.duplicatedRows > 0 || r.splitBrain || !r.converged ? 'fail' : 'pass';
+}
+
+export function verdictOf(report: RehearsalReport): 'pass' | 'fail' {
+  if (report.problems.length > 0) return 'fail';
+  if (!report.boot || report.boot.status !== 'pass') return 'fail';
+  return report.drills.every((d) => d.status === 'pass' || d.status === 'n/a') ? 'pass' : 'fail';
+}
