@@ -24,19 +24,28 @@ const PATTERNS: { what: string; pattern: RegExp }[] = [
 ];
 
 /** `password: x`, `PGPASSWORD=x`, `password=x` in a DSN, `"secret_access_key": "x"`... */
-const ASSIGNMENT = /(^|[^A-Za-z0-9])((?:[A-Za-z0-9_.-]*[_.-])?(?:password|passwd|pgpassword|secret_access_key|secret_key|client_secret|api_key|apikey))["']?[ \t]*[:=][ \t]*(.*)$/gim;
+const ASSIGNMENT = /(^|[^A-Za-z0-9])((?:[A-Za-z0-9_.-]*[_.-])?(?:password|passwd|pgpassword|secret_access_key|secret_key|client_secret|api_key|apikey))["']?([ \t]*)([:=])[ \t]*(.*)$/gim;
 /** SQL `PASSWORD 'x'` (CREATE/ALTER ROLE). */
 const SQL_PASSWORD = /\bPASSWORD\s+E?'((?:[^']|'')*)'/gi;
 
-/** A value that stands for a secret rather than being one: empty, a variable, a template, a placeholder. */
+/**
+ * A value that stands for a secret rather than being one: empty, a variable, a template or format placeholder
+ * (`$X`, `{{secret:x}}`, `%s`, `{}`), a function call.
+ */
 function isPlaceholder(raw: string): boolean {
   let value = raw.trim().replace(/[,;]$/, '');
   const quoted = /^(['"])(.*?)\1/.exec(value);
   if (quoted) value = quoted[2];
+  else if (/^[A-Za-z_][\w.]*\(/.test(value)) return true;
   else value = value.split(/[\s'"]/)[0];
   if (value === '') return true;
-  if (/^(\$|\{\{|<|%[({]|\*|!|@|&)/.test(value)) return true;
+  if (/^(\$|\{|<|%|\*|!|@|&|:)/.test(value)) return true;
   return ['null', '~', 'none', 'true', 'false', '|', '>', '|-', '>-'].includes(value.toLowerCase());
+}
+
+/** `name = value` with spaces and an unquoted value is a program's variable assignment (Python, SQL), not configuration. */
+function isCodeAssignment(space: string, separator: string, value: string): boolean {
+  return separator === '=' && space.length > 0 && !/^\s*['"]/.test(value);
 }
 
 function isComment(line: string): boolean {
@@ -54,10 +63,10 @@ export function secretsInText(text: string, path?: string): string[] {
   lines.forEach((line, i) => {
     if (isComment(line)) return;
     for (const m of line.matchAll(ASSIGNMENT)) {
-      if (!isPlaceholder(m[3])) found.add(`'${m[2]}' set to a literal value (line ${i + 1})`);
+      if (!isPlaceholder(m[5]) && !isCodeAssignment(m[3], m[4], m[5])) found.add(`'${m[2]}' set to a literal value (line ${i + 1})`);
     }
     for (const m of line.matchAll(SQL_PASSWORD)) {
-      if (m[1] !== '' && !/^\$|^:'/.test(m[1])) found.add(`a literal SQL PASSWORD (line ${i + 1})`);
+      if (!isPlaceholder(m[1])) found.add(`a literal SQL PASSWORD (line ${i + 1})`);
     }
   });
   if (path !== undefined && /(^|\/)\.?pgpass$/.test(path)) {

@@ -211,6 +211,8 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
       /metadata\.user-data > write_files\[0\] \/etc\/patroni\/patroni\.yml contains 'password' set to a literal value \(line 5\)/],
     ['a pgpass file with a password', (s) => gcpMachine(s, 'pg', { metadata: { 'user-data': '#cloud-config\nwrite_files:\n  - path: /var/lib/postgresql/.pgpass\n    content: "*:*:*:mesh:Mesh-Pass-1\\n"\n' } }),
       /\.pgpass contains a password in a pgpass line/],
+    ['a quoted password in a program', (s) => awsMachine(s, 'pg', { userData: '#!/usr/bin/python3\ndb_password = "Hunter2Hunter2"\n' }),
+      /user_data contains 'db_password' set to a literal value \(line 2\)/],
     ['a connection URL with a password', (s) => awsMachine(s, 'pg', { userData: '#!/bin/sh\npg_dump postgresql://app:Pa55w0rd@db.internal/app > /tmp/x\n' }),
       /contains a URL with a password/],
     ['AWS credentials in user_data', (s) => awsMachine(s, 'pg', { userData: '#!/bin/sh\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nexport AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n' }),
@@ -221,7 +223,7 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
     const { errors } = findingsFor('DPG-P006', build);
     expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
     // The finding names the secret, never repeats it.
-    for (const secret of ['hunter2', 'horse', 'PRIVATE KEY---', 's3cret', 'pa55word', 'Sup3rSecret', 'Mesh-Pass-1', 'Pa55w0rd', 'wJalrXUt']) {
+    for (const secret of ['hunter2', 'Hunter2', 'horse', 'PRIVATE KEY---', 's3cret', 'pa55word', 'Sup3rSecret', 'Mesh-Pass-1', 'Pa55w0rd', 'wJalrXUt']) {
       expect(errors.join('\n')).not.toContain(secret);
     }
   });
@@ -245,6 +247,11 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
       '            username: postgres', '            password: "$SUPERUSER_PASSWORD"', '        parameters:', '          password_encryption: scram-sha-256',
       'runcmd:', '  - export PGPASSWORD="$(aws secretsmanager get-secret-value --secret-id ledger-postgres-superuser --query SecretString --output text)"',
       '  - "# the password: comes from the secret store"', '',
+    ].join('\n') })],
+    ['a program that computes passwords at boot (format placeholders, variables)', (s) => awsMachine(s, 'pg', { userData: [
+      '#cloud-config', 'write_files:', '  - path: /usr/local/lib/materialize-secrets', '    content: |', '      #!/usr/bin/python3',
+      '      password = secret(args[4]).replace(":", "\\\\:")', '      print("ALTER ROLE \\"%s\\" PASSWORD \'%s\';" % (role, verifier))',
+      "      sql = f\"ALTER ROLE x PASSWORD '{password}'\"", '      api_key = os.environ["API_KEY"]', '',
     ].join('\n') })],
     ['a CA certificate (public) in user-data', (s) => awsMachine(s, 'pg', { userData: '#!/bin/sh\ncat > /etc/ca.crt <<EOF\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nEOF\n' })],
   ])('accepts %s', (_name, build) => {
