@@ -6,6 +6,18 @@
 import { formatCidr, Ipv4Cidr, parseCidr, sizeOf } from '../spec/cidr';
 
 export function summarizeCidrs(cidrs: string[]): string[] {
+  // Every node group asks for the same fleet-wide lists: compute each once.
+  const key = cidrs.join(' ');
+  const known = memo.get(key);
+  if (known) return [...known];
+  const result = summarize(cidrs);
+  memo.set(key, result);
+  return [...result];
+}
+
+const memo = new Map<string, string[]>();
+
+function summarize(cidrs: string[]): string[] {
   let blocks: Ipv4Cidr[] = cidrs.map((c) => {
     const parsed = parseCidr(c);
     if (!parsed) throw new Error(`summarizeCidrs: '${c}' is not a CIDR block`);

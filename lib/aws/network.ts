@@ -68,12 +68,9 @@ export class AwsRegionNetwork extends Construct {
       mapPublicIpOnLaunch: false,
       tags: awsTags(`${fleet}-${region}-egress`, fleet),
     });
-    const publicRoutes = new RouteTable(this, 'egress-routes', {
-      ...where,
-      vpcId: this.vpc.id,
-      route: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }],
-      tags: awsTags(`${fleet}-${region}-egress`, fleet),
-    });
+    // Routes are separate resources everywhere: an inline `route` list needs every attribute spelled out in JSON.
+    const publicRoutes = new RouteTable(this, 'egress-routes', { ...where, vpcId: this.vpc.id, tags: awsTags(`${fleet}-${region}-egress`, fleet) });
+    new Route(this, 'egress-default-route', { ...where, routeTableId: publicRoutes.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id });
     new RouteTableAssociation(this, 'egress-subnet-routes', { ...where, subnetId: egressSubnet.id, routeTableId: publicRoutes.id });
     const natAddress = new Eip(this, 'nat-address', { ...where, domain: 'vpc', tags: awsTags(`${fleet}-${region}-nat`, fleet) });
     const nat = new NatGateway(this, 'nat', {
@@ -85,7 +82,7 @@ export class AwsRegionNetwork extends Construct {
       dependsOn: [igw],
     });
 
-    // Routes are separate resources (peering, VPN propagation add theirs), so the table has no inline routes.
+    // Peering routes and VPN propagation add to this table.
     this.privateRouteTable = new RouteTable(this, 'private-routes', {
       ...where,
       vpcId: this.vpc.id,

@@ -128,10 +128,16 @@ describe.each(FLEETS)('%s', (name, props) => {
     for (const [, r] of resourcesOf(json, 'aws_instance')) expect(egressSubnets).not.toContain(r.subnet_id);
     const igws = resourcesOf(json, 'aws_internet_gateway').map(([id]) => `\${aws_internet_gateway.${id}.id}`);
     const routes = resourcesOf(json, 'aws_route').map(([, r]) => r);
-    expect(routes.filter((r) => igws.includes(r.gateway_id))).toEqual([]);
-    const defaults = routes.filter((r) => r.destination_cidr_block === '0.0.0.0/0');
-    expect(defaults.length).toBeGreaterThan(0);
-    for (const r of defaults) expect(r.nat_gateway_id).toMatch(/^\$\{aws_nat_gateway\./);
+    // The internet gateway is reached only from the egress route table, which serves only the egress (NAT) subnets.
+    const egressTables = routes.filter((r) => igws.includes(r.gateway_id)).map((r) => r.route_table_id);
+    expect(egressTables).toHaveLength(igws.length);
+    for (const [, a] of resourcesOf(json, 'aws_route_table_association')) {
+      expect(egressTables.includes(a.route_table_id)).toBe(egressSubnets.includes(a.subnet_id));
+    }
+    const databaseDefaults = routes.filter((r) => r.destination_cidr_block === '0.0.0.0/0' && !egressTables.includes(r.route_table_id));
+    expect(databaseDefaults.length).toBeGreaterThan(0);
+    for (const r of databaseDefaults) expect(r.nat_gateway_id).toMatch(/^\$\{aws_nat_gateway\./);
+    for (const [, t] of resourcesOf(json, 'aws_route_table')) expect(t.route).toBeUndefined();
   });
 
   test('each node group has an internal NLB on its planned addresses whose health check is HTTPS GET /primary on 8008', () => {

@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: synth wall time and peak memory of the reference stack and of generated fleets of 1, 10, 30 and 100
+ * node groups, each next to the same resources written as a plain hand-written cdktf stack (bench/plain-stack.ts),
+ * measured in the same run. Every case runs in its own child process (`node bench.js --child ...`), so its peak RSS
+ * (process.resourceUsage().maxRSS) is its own; wall time is measured by the parent from spawn to exit and includes
+ * loading node, cdktf and the provider classes, as a `cdktf synth` would.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+interface ChildResult {
+  readonly resources: Record<string, number>;
+  readonly maxRssMiB: number;
+  readonly synthMs: number;
+}
+
+const CASES = ['reference', 'groups-1', 'groups-10', 'groups-30', 'groups-100'] as const;
+type CaseName = typeof CASES[number];
+type Mode = 'library' | 'plain';
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+
+/** Runs inside the child: builds the case's stack and synthesizes it to disk. */
+function child(name: CaseName, mode: Mode, workdir: string): void {
+  const started = performance.now();
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { App } = require('cdktf') as typeof import('cdktf');
+  const app = new App({ outdir: path.join(workdir, `out-${name}-${mode}`) });
+  if (mode === 'plain') {
+    const { PlainStack } = require('./plain-stack') as typeof import('./plain-stack');
+    new PlainStack(app, name, JSON.parse(fs.readFileSync(path.join(workdir, `${name}.plan.json`), 'utf8')));
+  } else {
+    libraryStack(app, name);
+  }
+  app.synth();
+  const synthMs = performance.now() - started;
+  const json = JSON.parse(fs.readFileSync(path.join(workdir, `out-${name}-${mode}`, 'stacks', name, 'cdk.tf.json'), 'utf8'));
+  const resources: Record<string, number> = {};
+  for (const section of ['resource', 'data']) {
+    for (const [type, items] of Object.entries(json[section] ?? {})) resources[`${section === 'data' ? 'data.' : ''}${type}`] = Object.keys(items as object).length;
+  }
+  const result: ChildResult = { resources, maxRssMiB: process.resourceUsage().maxRSS / 1024, synthMs };
+  process.stdout.write(JSON.stringify(result));
+}
+
+function libraryStack(app: import('cdktf').App, name: CaseName) {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  if (name === 'reference') {
+    const { LedgerStack } = require('../stacks/ledger') as typeof import('../stacks/ledger');
+    return new LedgerStack(app, name);
+  }
+  const { AwsProvider } = require('@cdktf/provider-aws/lib/provider') as typeof import('@cdktf/provider-aws/lib/provider');
+  const { GoogleProvider } = require('@cdktf/provider-google/lib/provider') as typeof import('@cdktf/provider-google/lib/provider');
+  const { TerraformStack } = require('cdktf') as typeof import('cdktf');
+  const { DistributedPostgres } = require('../lib') as typeof import('../lib');
+  const { generatedFleet } = require('./fleets') as typeof import('./fleets');
+  const props = generatedFleet(Number(name.split('-')[1]));
+  const stack = new TerraformStack(app, name);
+  const regions = [...new Set(props.nodeGroups.filter((g) => g.cloud === 'aws').map((g) => g.region))].sort();
+  const awsProviders = regions.map((region) => ({ region, provider: new AwsProvider(stack, `aws-${region}`, { region, alias: region }) }));
+  const googleProvider = props.nodeGroups.some((g) => g.cloud === 'gcp') ? new GoogleProvider(stack, 'google', { project: 'bench' }) : undefined;
+  return new DistributedPostgres(stack, 'fleet', { ...props, awsProviders, googleProvider });
+}
+
+/** The plain stack's literals, taken from the library's topology and user-data (prepared outside the timed runs). */
+function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
+  const { Testing } = require('cdktf') as typeof import('cdktf');
+  const stack = libraryStack(Testing.app(), name);
+  const fleet: import('../lib').DistributedPostgres = 'fleet' in stack ? (stack as any).fleet : stack;
+  const t = fleet.topology;
+  const { summarizeCidrs } = require('../lib/aws/cidr-summary') as typeof import('../lib/aws/cidr-summary');
+  const userData = new Map<string, string>();
+  for (const type of ['aws_instance', 'google_compute_instance']) {
+    for (const r of Object.values(libraryJson.resource[type] ?? {}) as any[]) {
+      userData.set(r.tags?.Name ?? r.name, r.user_data ?? r.user_data_base64 ?? r.metadata['user-data']);
+    }
+  }
+  const plan: import('./plain-stack').PlainPlan = {
+    fleet: t.fleetName,
+    dnsZone: t.network.privateDnsZone,
+    secrets: t.secrets.all,
+    passwords: t.secrets.all.filter((s) => s !== t.secrets.tlsCa),
+    postgresSources: summarizeCidrs([...t.network.fleetCidrs, ...t.network.clientCidrs]),
+    patroniSources: summarizeCidrs(t.network.fleetCidrs),
+    fleetCidrs: t.network.fleetCidrs,
+    clientCidrs: t.network.clientCidrs,
+    awsVpcs: t.network.awsVpcs.map((v) => ({ region: v.region, cidrs: v.cidrs, groups: v.nodeGroups, egressSubnet: v.egressSubnetCidr })),
+    groups: t.nodeGroups.map((g) => ({
+      name: g.name, cloud: g.cloud, region: g.region, cidr: g.cidr, machineType: g.machineType, etcdMachineType: g.etcd.machineType,
+      disk: g.dataDisk, subnets: g.subnets, lbIps: g.loadBalancerIps, endpoint: g.endpointFqdn,
+      machines: [
+        ...g.members.map((m) => ({ name: m.name, zone: m.zone, ip: m.privateIp, fqdn: m.fqdn, data: true, userData: userData.get(m.name)! })),
+        ...g.etcd.members.filter((e) => e.hostMember === '').map((e) => ({
+          name: e.name, zone: e.zone, ip: e.privateIp, fqdn: `${e.name}.${t.network.privateDnsZone}`, data: false, userData: userData.get(e.name)!,
+        })),
+      ],
+    })),
+    peerings: t.network.awsPeerings.map((p) => ({ requester: p.requesterRegion, accepter: p.accepterRegion })),
+    vpns: t.network.vpnLinks.map((l) => ({
+      awsRegion: l.awsRegion, gcpRegion: l.gcpRegion, awsAsn: l.awsAsn, gcpAsn: l.gcpAsn,
+      tunnels: l.tunnels.map((x) => ({ c: x.awsConnection, t: x.awsTunnel, gcpIf: x.gcpInterface, inside: x.insideCidr })),
+    })),
+  };
+  fs.writeFileSync(path.join(workdir, `${name}.plan.json`), JSON.stringify(plan));
+}
+
+function runChild(name: CaseName, mode: Mode, workdir: string): ChildResult & { wallMs: number } {
+  const started = process.hrtime.bigint();
+  const out = execFileSync(process.execPath, [__filename, '--child', name, mode, workdir],
+    { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'inherit'] });
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  return { ...(JSON.parse(out) as ChildResult), wallMs };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function main(): void {
+  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-bench-'));
+  const rows: string[][] = [];
+  let mismatch = false;
+  try {
+    for (const name of CASES) {
+      const library = Array.from({ length: REPEATS }, () => runChild(name, 'library', workdir));
+      writePlan(name, workdir, JSON.parse(fs.readFileSync(path.join(workdir, `out-${name}-library`, 'stacks', name, 'cdk.tf.json'), 'utf8')));
+      const plain = Array.from({ length: REPEATS }, () => runChild(name, 'plain', workdir));
+      const a = library[0].resources;
+      const b = plain[0].resources;
+      const types = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+      const differing = types.filter((k) => a[k] !== b[k]);
+      if (differing.length > 0) {
+        mismatch = true;
+        console.error(`${name}: resource counts differ: ${differing.map((k) => `${k} ${a[k] ?? 0} vs ${b[k] ?? 0}`).join(', ')}`);
+      }
+      const total = (r: Record<string, number>) => Object.values(r).reduce((n, v) => n + v, 0);
+      const lw = median(library.map((r) => r.wallMs));
+      const pw = median(plain.map((r) => r.wallMs));
+      const lm = median(library.map((r) => r.maxRssMiB));
+      const pm = median(plain.map((r) => r.maxRssMiB));
+      rows.push([name, String(total(a)), `${(lw / 1000).toFixed(2)} s`, `${(pw / 1000).toFixed(2)} s`, `${(lw / pw).toFixed(2)}x`,
+        `${lm.toFixed(0)} MiB`, `${pm.toFixed(0)} MiB`, `${(lm / pm).toFixed(2)}x`]);
+    }
+  } finally {
+    fs.rmSync(workdir, { recursive: true, force: true });
+  }
+  const header = ['case', 'resources', 'library wall', 'plain wall', 'ratio', 'library peak RSS', 'plain peak RSS', 'ratio'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`synth of each case in its own process, median of ${REPEATS} runs (node ${process.version}, ${os.cpus().length} CPUs)`);
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(r));
+  if (mismatch) process.exitCode = 1;
+}
+
+if (process.argv[2] === '--child') child(process.argv[3] as CaseName, process.argv[4] as Mode, process.argv[5]);
+else main();

@@ -1,0 +1,44 @@
+/** Every example synthesizes (readable snapshot) and is runnable on its own: cdktf.json points at its compiled main. */
+import { Testing } from 'cdktf';
+import * as fs from 'fs';
+import * as path from 'path';
+import { MultiCloudGeoshardStack } from '../../examples/multi-cloud-geoshard/main';
+import { SingleRegionStack } from '../../examples/single-region/main';
+import { TwoRegionAwsStack } from '../../examples/two-region-aws/main';
+import { readable, resourcesOf, synthJson } from '../stacks/helpers';
+
+const EXAMPLES = {
+  'single-region': (app: ReturnType<typeof Testing.app>) => new SingleRegionStack(app, 'single-region'),
+  'two-region-aws': (app: ReturnType<typeof Testing.app>) => new TwoRegionAwsStack(app, 'two-region-aws'),
+  'multi-cloud-geoshard': (app: ReturnType<typeof Testing.app>) => new MultiCloudGeoshardStack(app, 'multi-cloud-geoshard'),
+};
+
+describe.each(Object.entries(EXAMPLES))('%s', (name, build) => {
+  test('snapshot', () => {
+    expect(readable(synthJson(build(Testing.app())))).toMatchSnapshot();
+  });
+
+  test('has a README and a cdktf.json that runs its compiled main', () => {
+    const dir = path.resolve(__dirname, '../../examples', name);
+    expect(fs.readFileSync(path.join(dir, 'README.md'), 'utf8')).toMatch(/^# /);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'cdktf.json'), 'utf8'));
+    expect(config.app).toBe(`node ../../dist/examples/${name}/main.js`);
+    expect(fs.existsSync(path.join(dir, 'main.ts'))).toBe(true);
+  });
+});
+
+test('the two-region example serves both regions with one provider, resources carrying their region', () => {
+  const json = synthJson(EXAMPLES['two-region-aws'](Testing.app()));
+  expect(new Set(resourcesOf(json, 'aws_instance').map(([, r]) => r.provider))).toEqual(new Set(['aws']));
+  expect(resourcesOf(json, 'aws_instance').map(([, r]) => r.region).sort()).toEqual(['us-east-1', 'us-east-1', 'us-east-1', 'us-west-2', 'us-west-2', 'us-west-2']);
+});
+
+test('the multi-cloud example keeps EU orders inside the EU groups', () => {
+  const stack = EXAMPLES['multi-cloud-geoshard'](Testing.app());
+  const subscriptions = stack.fleet.topology.subscriptions;
+  for (const s of subscriptions) {
+    const eu = s.replicationSets.includes('geo_eu');
+    expect(eu).toBe(['euc1', 'euw4'].includes(s.subscriber) && ['euc1', 'euw4'].includes(s.provider));
+  }
+  expect(resourcesOf(synthJson(stack), 'google_compute_vpn_tunnel')).toHaveLength(8);
+});
