@@ -9,3 +9,5 @@ export type { ResolvedFleet } from './fleet';
 export { DistributedPostgres } from './distributed-postgres';
 export { PolicyPack, applyPolicyPack, POLICY_RULES, PolicyLevel, evaluateTerraformJson, evaluateTopology } from './policy';
 export type { PolicyPackOptions, PolicyRule, BlockRule, TopologyRule, PolicyReport, PolicyFinding, PolicyContext, TerraformBlock } from './policy';
+export type { NodeGroupEndpoint } from './distributed-postgres';
+export { topologyToMermaid } from './diagram/mermaid';
