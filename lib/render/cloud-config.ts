@@ -1,0 +1,113 @@
+/**
+ * Assembles one machine's `#cloud-config`: write_files (configs, units, scripts) + apt sources + packages +
+ * a runcmd that calls the one bootstrap script. Built as data and written with the `yaml` library (block
+ * literals for file contents, so the text reads well in a pull request).
+ */
+import { Document, Scalar, visit } from 'yaml';
+import { Machine } from './context';
+import { bootstrapScript, etcdJoinScript, memberEnv } from './bootstrap';
+import { mountDataDiskScript } from './disk';
+import { etcdConfig, etcdUnit } from './etcd';
+import { replicationEngine } from './mesh';
+import { packagePlan } from './packages';
+import { patroniConfig, patroniUnit } from './patroni';
+import { FILES } from './paths';
+import { oneLine } from './quote';
+import { materializeSecretsScript, secretBackendScript, secretCommandScript } from './secrets';
+import { issueCertificateScript } from './tls';
+import {
+  allowOutputPluginSql, meshKeeperScript, meshKeeperUnit, onRoleChangeScript, postBootstrapScript,
+} from './watchdog';
+
+export interface WriteFile {
+  readonly path: string;
+  readonly permissions: string;
+  readonly content: string;
+}
+
+/**
+ * YAML 1.1: every reader here (cloud-init and Patroni through PyYAML, etcd through go-yaml) takes `on`, `yes`,
+ * `off` as booleans, so the writer must quote such strings (`"on"`), which it does in 1.1 mode.
+ */
+const YAML_OPTIONS = { version: '1.1' as const };
+
+const file = (path: string, permissions: string, content: string): WriteFile => ({ path, permissions, content });
+
+/** YAML text of a config object (for files embedded in write_files). */
+export function yamlText(value: unknown, comment: string): string {
+  const doc = new Document(value, YAML_OPTIONS);
+  doc.commentBefore = ` ${oneLine(comment)}`;
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** Every file this machine gets, in the order cloud-init writes them. */
+export function machineFiles(machine: Machine): WriteFile[] {
+  const { topology, group } = machine;
+  const plan = packagePlan(machine);
+  const files: WriteFile[] = [
+    ...plan.files.map((f) => file(f.path, f.permissions, f.content)),
+    file(FILES.memberEnv, '0644', memberEnv(machine)),
+    file(FILES.secretCommand, '0700', secretCommandScript(topology)),
+    file(FILES.secretBackend, '0700', secretBackendScript(group.cloud, group.region)),
+    file(FILES.issueCertificate, '0700', issueCertificateScript()),
+  ];
+  if (machine.etcd) {
+    files.push(
+      file(FILES.etcdUnit, '0644', etcdUnit(group)),
+      file(FILES.etcdConfig, '0644', yamlText(etcdConfig(group, machine.etcd),
+        `etcd member ${machine.etcd.name} of quorum ${group.etcd.clusterToken} (etcd --config-file). No secrets.`)),
+      file(FILES.etcdJoin, '0700', etcdJoinScript()),
+    );
+  }
+  if (machine.role === 'postgres') {
+    const sql = replicationEngine(topology.replication.engine).sql(topology, group);
+    files.push(
+      file(FILES.createclusterConf, '0644',
+        '# distributed-postgres: Patroni creates and runs this machine\'s cluster; no default "main" cluster on install.\n' +
+        'create_main_cluster = false\n'),
+      file(FILES.patroniUnit, '0644', patroniUnit()),
+      file(FILES.meshUnit, '0644', meshKeeperUnit()),
+      file(FILES.mountDataDisk, '0700', mountDataDiskScript()),
+      file(FILES.materializeSecrets, '0700', materializeSecretsScript()),
+      file(FILES.patroniTemplate, '0600', yamlText(patroniConfig(machine),
+        `Patroni for ${machine.name}. Passwords are {{secret:NAME}} placeholders; the bootstrap writes ${FILES.patroniConfig} (0600, postgres).`)),
+      file(FILES.postBootstrap, '0755', postBootstrapScript()),
+      file(FILES.onRoleChange, '0755', onRoleChangeScript()),
+      file(`${FILES.meshDir}/allow-output-plugin.sql`, '0644', allowOutputPluginSql()),
+      file(`${FILES.meshDir}/setup.sql`, '0644', sql.setup),
+      file(`${FILES.meshDir}/subscriptions.sql`, '0644', sql.subscriptions),
+      file(`${FILES.meshDir}/verify.sql`, '0644', sql.verify),
+      file(`${FILES.meshDir}/down-subscriptions.sql`, '0644', sql.downSubscriptions),
+      file(`${FILES.meshDir}/restart-subscription.sql`, '0644', sql.restartSubscription),
+      file(FILES.meshKeeper, '0700', meshKeeperScript()),
+    );
+  }
+  files.push(file(FILES.bootstrapScript, '0700', bootstrapScript(machine)));
+  return files;
+}
+
+export function cloudConfigText(machine: Machine): string {
+  const { topology, group } = machine;
+  const plan = packagePlan(machine);
+  const config: Record<string, unknown> = {};
+  if (plan.bootcmd.length > 0) config.bootcmd = plan.bootcmd;
+  config.write_files = machineFiles(machine).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
+  if (Object.keys(plan.aptSources).length > 0) config.apt = { sources: plan.aptSources };
+  config.package_update = true;
+  config.packages = plan.packages;
+  config.runcmd = [[FILES.bootstrapScript]];
+  const doc = new Document(config, YAML_OPTIONS);
+  // File contents as literal blocks; yaml falls back to quoting by itself where a block cannot hold the text.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.value.includes('\n')) node.type = Scalar.BLOCK_LITERAL;
+    },
+  });
+  const role = machine.role === 'postgres'
+    ? `Postgres member${machine.etcd ? ' + etcd member' : ''}`
+    : 'dedicated etcd member';
+  return '#cloud-config\n' +
+    `# ${oneLine(`${machine.name}: ${role} of node group '${group.name}' (${group.cloud} ${group.region}, ${machine.zone}, ${machine.privateIp})`)}\n` +
+    `# ${oneLine(`in fleet '${topology.fleetName}'.`)} Rendered by cdktf-distributed-postgres: do not edit. No secret values: names only.\n` +
+    doc.toString({ lineWidth: 0 });
+}

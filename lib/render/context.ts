@@ -1,0 +1,60 @@
+/**
+ * Which machine is being rendered: a Postgres member (maybe also running an etcd member of its group's
+ * quorum) or a dedicated etcd machine.
+ */
+import { EtcdMember, Member, NodeGroup, Topology } from '../topology/topology';
+
+export type MachineRole = 'postgres' | 'etcd';
+
+export interface Machine {
+  readonly topology: Topology;
+  readonly group: NodeGroup;
+  readonly name: string;
+  readonly role: MachineRole;
+  readonly zone: string;
+  readonly privateIp: string;
+  readonly fqdn: string;
+  /** The Postgres member, when the machine runs Postgres. */
+  readonly member?: Member;
+  /** The etcd member this machine runs, if any. */
+  readonly etcd?: EtcdMember;
+}
+
+/** Every machine of the fleet: per node group (in topology order) its Postgres members, then its dedicated etcd members. */
+export function machinesOfTopology(topology: Topology): Machine[] {
+  return topology.nodeGroups.flatMap((group) => [
+    ...group.members.map((member): Machine => ({
+      topology,
+      group,
+      name: member.name,
+      role: 'postgres',
+      zone: member.zone,
+      privateIp: member.privateIp,
+      fqdn: member.fqdn,
+      member,
+      etcd: group.etcd.members.find((e) => e.hostMember === member.name),
+    })),
+    ...group.etcd.members.filter((e) => e.hostMember === '').map((etcd): Machine => ({
+      topology,
+      group,
+      name: etcd.name,
+      role: 'etcd',
+      zone: etcd.zone,
+      privateIp: etcd.privateIp,
+      fqdn: `${etcd.name}.${topology.network.privateDnsZone}`,
+      etcd,
+    })),
+  ]);
+}
+
+/** The machine called `hostName`, or a clear error listing the names that exist. */
+export function machineOf(topology: Topology, hostName: string): Machine {
+  const machines = machinesOfTopology(topology);
+  const found = machines.find((m) => m.name === hostName);
+  if (!found) {
+    const names = machines.map((m) => m.name);
+    throw new Error(`render: fleet '${topology.fleetName}' has no machine named '${hostName}'. ` +
+      `Fix: use a Postgres member or dedicated etcd member name: ${names.join(', ')}.`);
+  }
+  return found;
+}

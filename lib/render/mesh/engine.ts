@@ -1,0 +1,84 @@
+/**
+ * What differs between the replication engines: the SQL that builds a node group's side of the mesh
+ * (run on the group's leader, idempotent: every statement checks before it acts), the watchdog's queries,
+ * and the Postgres/Patroni settings each engine needs.
+ */
+import { NodeGroup, Subscription, Topology } from '../../topology/topology';
+import { oneLine, sqlLiteral, sqlQualified, sqlRegclass } from '../quote';
+
+export interface PatroniSlot {
+  readonly type: 'logical';
+  readonly database: string;
+  readonly plugin: string;
+}
+
+export interface MeshSql {
+  /** Node, replication sets, tables, conflict settings. Runs with ON_ERROR_STOP. */
+  readonly setup: string;
+  /** One independent statement per subscription (a provider that is not up yet fails only its own). */
+  readonly subscriptions: string;
+  /** Prints how many expected objects are still missing (0 when this group's side of the mesh is complete). */
+  readonly verify: string;
+  /** Prints the names of this group's subscriptions whose apply worker is down (backing off). */
+  readonly downSubscriptions: string;
+  /** Restarts the subscription named by the psql variable `sub` (disable + enable). */
+  readonly restartSubscription: string;
+}
+
+export interface ReplicationEngine {
+  /** Extensions created in the application database. */
+  extensions(topology: Topology): string[];
+  preloadLibraries(topology: Topology): string[];
+  /** Engine settings in postgresql.conf (conflict resolution...). */
+  parameters(topology: Topology): Record<string, string>;
+  /** Logical decoding plugin the engine's slots use; must be allowed by output_plugin_libraries where it exists. */
+  readonly outputPlugin: string;
+  /** Attributes of the mesh role that subscribers of other groups connect as. */
+  readonly meshRoleAttributes: string[];
+  /** Slots Patroni keeps on this group's leader (and its standbys) for the subscriptions of other groups. */
+  providerSlots(topology: Topology, group: NodeGroup): Record<string, PatroniSlot>;
+  /** Slots Patroni must leave alone (managed by the engine itself). */
+  ignoreSlots(): { type: string; plugin: string }[];
+  sql(topology: Topology, group: NodeGroup): MeshSql;
+}
+
+/** Subscriptions this group makes (it is the subscriber), sorted by name. */
+export function subscriptionsOf(topology: Topology, group: NodeGroup): Subscription[] {
+  return topology.subscriptions.filter((s) => s.subscriber === group.name);
+}
+
+/** Subscriptions other groups make to this group (it is the provider). */
+export function subscribersOf(topology: Topology, group: NodeGroup): Subscription[] {
+  return topology.subscriptions.filter((s) => s.provider === group.name);
+}
+
+/** The replication sets this group publishes, each with its tables (global tables, or this group's geoshard partitions). */
+export function publishedSets(topology: Topology, group: NodeGroup): { set: string; tables: string[] }[] {
+  return group.replicationSets.map((set) => {
+    if (set === topology.replication.globalReplicationSet) return { set, tables: topology.replication.globalTables };
+    const shard = topology.geoshards.find((g) => g.replicationSet === set);
+    return { set, tables: shard ? shard.tables.map((t) => t.partition) : [] };
+  });
+}
+
+/** Creates each geoshard partition this group holds, only once its parent exists (the application owns the schema). */
+export function partitionsSql(topology: Topology, group: NodeGroup): string[] {
+  return topology.geoshards
+    .filter((shard) => shard.nodeGroups.includes(group.name))
+    .flatMap((shard) => shard.tables.map((t) => {
+      const create = `CREATE TABLE IF NOT EXISTS ${sqlQualified(t.partition)} PARTITION OF ${sqlQualified(t.table)} ` +
+        `FOR VALUES IN (${t.values.map(sqlLiteral).join(', ')})`;
+      return `-- ${oneLine(`geoshard ${shard.name}: ${t.partition} holds ${t.table} rows with ${t.values.join(', ')}`)}\n` +
+        `DO $dpg$ BEGIN\n  IF ${sqlRegclass(t.table)} IS NOT NULL THEN\n    EXECUTE ${sqlLiteral(create)};\n  END IF;\nEND $dpg$;`;
+    }));
+}
+
+/** `name = ANY (ARRAY[...])` over the subscription names, or `false` when there are none. */
+export function nameIn(column: string, names: string[]): string {
+  return names.length === 0 ? 'false' : `${column} = ANY (ARRAY[${names.map(sqlLiteral).join(', ')}]::text[])`;
+}
+
+export function header(topology: Topology, group: NodeGroup, engine: string, what: string): string {
+  return `-- ${oneLine(`${what}: node group '${group.name}' of fleet '${topology.fleetName}' (${engine}), database ${topology.postgres.database}.`)}\n` +
+    '-- Rendered by cdktf-distributed-postgres; run by mesh-keeper on the group\'s leader. Idempotent.\n';
+}

@@ -1,0 +1,76 @@
+/**
+ * PostgreSQL's own logical replication (PG 16+): one publication per replication set, one subscription per
+ * provider group with `origin = none` so nothing echoes back. No conflict resolution: a conflicting change
+ * stops the subscription, so every row must be written in one node group only. The subscriptions use a
+ * slot Patroni keeps permanently on the provider (copied to its standbys), so they survive its failover.
+ */
+import { NodeGroup, Topology } from '../../topology/topology';
+import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
+import {
+  MeshSql, PatroniSlot, ReplicationEngine, header, nameIn, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
+} from './engine';
+
+const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
+
+function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
+  const sets = publishedSets(topology, group);
+  const subs = subscriptionsOf(topology, group);
+  const setup = [
+    header(topology, group, 'native', 'Publications'),
+    '\\set ON_ERROR_STOP on',
+    // Subscribers of other groups read the published tables as the mesh user.
+    `GRANT pg_read_all_data TO ${sqlIdent(topology.postgres.meshUser)};`,
+    ...sets.map(({ set }) => `SELECT ${sqlLiteral(`CREATE PUBLICATION ${sqlIdent(set)}`)}\n` +
+      `  WHERE NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${sqlLiteral(set)}) \\gexec`),
+    ...partitionsSql(topology, group),
+    ...sets.flatMap(({ set, tables }) => tables.map((table) =>
+      `SELECT ${sqlLiteral(`ALTER PUBLICATION ${sqlIdent(set)} ADD TABLE ${sqlQualified(table)}`)}\n` +
+      `  WHERE ${sqlRegclass(table)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr\n` +
+      `    JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = ${sqlLiteral(set)} AND pr.prrelid = ${sqlRegclass(table)}) \\gexec`)),
+  ];
+  const subscriptions = [
+    header(topology, group, 'native', 'Subscriptions'),
+    ...subs.flatMap((sub) => {
+      const create = `CREATE SUBSCRIPTION ${sqlIdent(sub.name)} CONNECTION ${sqlLiteral(sub.providerDsn)} ` +
+        `PUBLICATION ${sub.replicationSets.map(sqlIdent).join(', ')} ` +
+        `WITH (origin = none, copy_data = false, create_slot = false, slot_name = ${sqlLiteral(sub.name)})`;
+      return [
+        `-- ${oneLine(`from node group '${sub.provider}': publications ${sub.replicationSets.join(', ')}`)}; the slot is Patroni's permanent slot there.\n` +
+        `SELECT ${sqlLiteral(create)}\n` +
+        `  WHERE NOT EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = ${sqlLiteral(sub.name)}) \\gexec`,
+        // Tables added to a publication later reach the subscriber after a refresh.
+        `SELECT ${sqlLiteral(`ALTER SUBSCRIPTION ${sqlIdent(sub.name)} REFRESH PUBLICATION WITH (copy_data = false)`)}\n` +
+        `  WHERE EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = ${sqlLiteral(sub.name)} AND subenabled) \\gexec`,
+      ];
+    }),
+  ];
+  const names = subs.map((sub) => sub.name);
+  return {
+    setup: setup.join('\n') + '\n',
+    subscriptions: subscriptions.join('\n') + '\n',
+    verify: `SELECT count(*) FROM unnest(${sqlTextArray(names)}) AS expected(name)\n` +
+      `  WHERE NOT EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = expected.name);\n`,
+    downSubscriptions: 'SELECT s.subname FROM pg_subscription s\n' +
+      '  LEFT JOIN pg_stat_subscription w ON w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL\n' +
+      `  WHERE s.${IN_THIS_DATABASE} AND s.subenabled AND w.pid IS NULL AND ${nameIn('s.subname', names)} ORDER BY 1;\n`,
+    restartSubscription: "SELECT format('ALTER SUBSCRIPTION %I DISABLE', :'sub') \\gexec\n" +
+      "SELECT format('ALTER SUBSCRIPTION %I ENABLE', :'sub') \\gexec\n",
+  };
+}
+
+export const NATIVE: ReplicationEngine = {
+  extensions: () => [],
+  preloadLibraries: () => [],
+  parameters: () => ({}),
+  outputPlugin: 'pgoutput',
+  meshRoleAttributes: ['LOGIN', 'REPLICATION'],
+  providerSlots: (topology, group) => {
+    const slots: Record<string, PatroniSlot> = {};
+    for (const sub of subscribersOf(topology, group)) {
+      slots[sub.name] = { type: 'logical', database: topology.postgres.database, plugin: 'pgoutput' };
+    }
+    return slots;
+  },
+  ignoreSlots: () => [],
+  sql: nativeSql,
+};

@@ -1,0 +1,64 @@
+/**
+ * What each machine installs, per image and package source. cloud-init's `packages:` installs them (after
+ * write_files has put the unit overrides and createcluster.conf in place, so nothing auto-starts half
+ * configured); `apt: sources:` adds PGDG; pgEdge's repository comes from its release package.
+ */
+import { Machine } from './context';
+import { FILES } from './paths';
+import { PGDG_SIGNING_KEY } from './pgdg-key';
+
+export interface PackagePlan {
+  readonly packages: string[];
+  /** cloud-init `apt.sources` entries. */
+  readonly aptSources: Record<string, { source: string }>;
+  /** Files that must exist before apt runs (repository keys). */
+  readonly files: { path: string; content: string; permissions: string }[];
+  /** cloud-init `bootcmd` entries (run before apt, every boot: keep them idempotent). */
+  readonly bootcmd: string[][];
+}
+
+/** pgEdge's documented repository setup: its release package writes the apt source and installs the signing key. */
+export const PGEDGE_RELEASE_DEB = 'https://apt.pgedge.com/repodeb/pgedge-release_latest_all.deb';
+const PGEDGE_SOURCES = '/etc/apt/sources.list.d/pgedge.sources';
+
+/** Directory of the PostgreSQL binaries (the Debian layout, used by distro, PGDG and pgEdge's deb packages alike). */
+export function postgresBinDir(version: number): string {
+  return `/usr/lib/postgresql/${version}/bin`;
+}
+
+export function packagePlan(machine: Machine): PackagePlan {
+  const { topology, group } = machine;
+  const packages = new Set<string>(['curl', 'openssl', 'python3-yaml']);
+  if (group.cloud === 'aws') packages.add('python3-boto3');
+  if (machine.etcd) {
+    packages.add('etcd-server');
+    packages.add('etcd-client');
+  }
+  const aptSources: Record<string, { source: string }> = {};
+  const files: PackagePlan['files'] = [];
+  const bootcmd: string[][] = [];
+  if (machine.role === 'postgres') {
+    const v = topology.postgres.version;
+    const source = topology.postgres.packageSource;
+    if (source === 'pgedge') {
+      // Patched PostgreSQL with Spock and snowflake, and pgEdge's Patroni build.
+      packages.add(`pgedge-enterprise-postgres-${v}`);
+      packages.add('pgedge-patroni');
+      bootcmd.push(['sh', '-c',
+        `test -e ${PGEDGE_SOURCES} || { python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' ` +
+        `${PGEDGE_RELEASE_DEB} /run/pgedge-release.deb && dpkg -i /run/pgedge-release.deb; }`]);
+    } else {
+      packages.add(`postgresql-${v}`);
+      packages.add('patroni');
+      packages.add('python3-etcd');
+      if (topology.replication.engine === 'pglogical') packages.add(`postgresql-${v}-pglogical`);
+      if (source === 'pgdg') {
+        files.push({ path: FILES.pgdgKey, content: PGDG_SIGNING_KEY, permissions: '0644' });
+        aptSources.pgdg = {
+          source: `deb [signed-by=${FILES.pgdgKey}] https://apt.postgresql.org/pub/repos/apt $RELEASE-pgdg main`,
+        };
+      }
+    }
+  }
+  return { packages: [...packages].sort(), aptSources, files, bootcmd };
+}

@@ -1,0 +1,51 @@
+/** Where the rendered files land on every machine (on top of PATHS in the topology). */
+import { PATHS } from '../topology/topology';
+
+const LIB = '/usr/local/lib/distributed-postgres';
+
+export const FILES = {
+  ...PATHS,
+  lib: LIB,
+  memberEnv: `${PATHS.root}/member.env`,
+  etcdConfig: `${PATHS.root}/etcd.yaml`,
+  patroniTemplate: `${PATHS.root}/patroni.yml.template`,
+  /** Written by the bootstrap with the secrets filled in (0600, postgres). */
+  patroniConfig: `${PATHS.root}/patroni.yml`,
+  meshDir: `${PATHS.root}/mesh`,
+  secretCommand: '/usr/local/sbin/dpg-secret',
+  secretBackend: `${LIB}/secret-backend`,
+  materializeSecrets: `${LIB}/materialize-secrets`,
+  issueCertificate: `${LIB}/issue-certificate`,
+  mountDataDisk: `${LIB}/mount-data-disk`,
+  etcdJoin: `${LIB}/etcd-join`,
+  postBootstrap: `${LIB}/post-bootstrap`,
+  onRoleChange: `${LIB}/on-role-change`,
+  meshKeeper: `${LIB}/mesh-keeper`,
+  /** Member certificate and its keys, one copy per service owner (Postgres and etcd check key ownership differently). */
+  memberCert: `${PATHS.tlsDir}/member.crt`,
+  memberKey: `${PATHS.tlsDir}/member.key`,
+  postgresKey: `${PATHS.tlsDir}/postgres.key`,
+  etcdKey: `${PATHS.tlsDir}/etcd.key`,
+  etcdUnit: '/etc/systemd/system/etcd.service',
+  patroniUnit: '/etc/systemd/system/patroni.service',
+  meshUnit: '/etc/systemd/system/distributed-postgres-mesh.service',
+  createclusterConf: '/etc/postgresql-common/createcluster.conf',
+  pgdgKey: '/etc/apt/keyrings/apt.postgresql.org.asc',
+  /** Postgres' home is the data disk's mount point; the mesh user's password lives in its .pgpass. */
+  postgresHome: '/var/lib/postgresql',
+  meshPgpass: '/var/lib/postgresql/.pgpass',
+  patroniPgpass: '/var/lib/postgresql/.pgpass.patroni',
+  socketDir: '/var/run/postgresql',
+  etcdDataRoot: '/var/lib/etcd',
+  stateDir: '/var/lib/distributed-postgres',
+  runDir: '/run/distributed-postgres',
+} as const;
+
+/** GCP attaches the data disk with this device name, so it appears as /dev/disk/by-id/google-<name>. */
+export const GCP_DATA_DISK_DEVICE_NAME = 'pgdata';
+
+/** Secret placeholder in templates: `{{secret:NAME}}`, replaced at boot by materialize-secrets. */
+export function secretPlaceholder(name: string): string {
+  return `{{secret:${name}}}`;
+}
+export const SECRET_PLACEHOLDER_PATTERN = /^\{\{secret:[A-Za-z0-9_-]+\}\}$/;

@@ -1,0 +1,29 @@
+/** User-data as each cloud takes it: AWS at most 16384 bytes raw (gzip + base64 when larger), GCP 256 KiB. */
+import { gzipDeterministic } from './gzip';
+
+export const AWS_USER_DATA_LIMIT = 16384;
+export const GCP_METADATA_VALUE_LIMIT = 256 * 1024;
+
+export interface EncodedUserData {
+  /** `plain`: the cloud-config text as is; `gzip+base64`: base64 of a gzip of it (AWS `user_data_base64`). */
+  readonly encoding: 'plain' | 'gzip+base64';
+  readonly value: string;
+}
+
+export function encodeUserData(cloud: 'aws' | 'gcp', cloudConfig: string, hostName: string): EncodedUserData {
+  const raw = Buffer.from(cloudConfig, 'utf8');
+  if (cloud === 'gcp') {
+    if (raw.length > GCP_METADATA_VALUE_LIMIT) {
+      throw new Error(`render: the cloud-config of '${hostName}' is ${raw.length} bytes, above GCP's metadata value limit of ` +
+        `${GCP_METADATA_VALUE_LIMIT} bytes. Fix: fewer geoshard tables or node groups per fleet, or report this as a bug.`);
+    }
+    return { encoding: 'plain', value: cloudConfig };
+  }
+  if (raw.length <= AWS_USER_DATA_LIMIT) return { encoding: 'plain', value: cloudConfig };
+  const gzipped = gzipDeterministic(raw);
+  if (gzipped.length > AWS_USER_DATA_LIMIT) {
+    throw new Error(`render: the cloud-config of '${hostName}' is ${raw.length} bytes (${gzipped.length} gzipped), above AWS's ` +
+      `user-data limit of ${AWS_USER_DATA_LIMIT} bytes even compressed. Fix: fewer geoshard tables or node groups per fleet, or report this as a bug.`);
+  }
+  return { encoding: 'gzip+base64', value: gzipped.toString('base64') };
+}

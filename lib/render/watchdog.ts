@@ -1,0 +1,143 @@
+/**
+ * Keeping the mesh in place and moving: `mesh-keeper` runs on every Postgres member. On the group's leader it
+ * (re)applies the mesh SQL (after a role change, every 5 minutes, every 30 s until complete) and restarts
+ * subscriptions whose apply worker is down: after a leader change in a remote group pglogical's worker backs
+ * off for minutes, while disable + enable resumes it in ~0.2 s (measured). A plain service with a loop rather
+ * than a timer: it needs nothing of systemd beyond starting it.
+ */
+import { FILES } from './paths';
+
+export const KEEPER_INTERVAL_SECONDS = 10;
+
+export function meshKeeperScript(): string {
+  return `#!/bin/bash
+# mesh-keeper: keeps this node group's side of the multi-master mesh in place and its subscriptions moving.
+set -uo pipefail
+. ${FILES.memberEnv}
+mesh=${FILES.meshDir}
+marker=${FILES.runDir}/role-changed
+
+as_postgres() { runuser -u postgres -- "$@"; }
+psql_in() { local db=$1; shift; as_postgres "$DPG_PG_BIN/psql" -X -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" -d "$db" "$@"; }
+log() { echo "mesh-keeper: $*"; }
+
+is_primary() { [ "$(psql_in postgres -tA -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
+
+allow_output_plugin() {
+  psql_in postgres -v ON_ERROR_STOP=1 -v plugin="$DPG_OUTPUT_PLUGIN" -f "$mesh/allow-output-plugin.sql" >/dev/null
+}
+
+ensure_mesh_role() {
+  # (psql interpolates :'role' in what it reads, not in -c.)
+  if [ "$(psql_in postgres -tA -v role="$DPG_MESH_USER" <<<"SELECT 1 FROM pg_roles WHERE rolname = :'role'" 2>/dev/null)" = 1 ]; then
+    return 0
+  fi
+  log "creating role $DPG_MESH_USER"
+  ${FILES.materializeSecrets} role-sql "$DPG_MESH_USER" "$DPG_SECRET_MESH" $DPG_MESH_ROLE_ATTRIBUTES \\
+    | psql_in postgres -v ON_ERROR_STOP=1 -f - >/dev/null
+}
+
+apply_mesh() {
+  ensure_mesh_role || return 1
+  psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -f "$mesh/setup.sql" >/dev/null || return 1
+  # One statement per subscription: a provider group that is not up yet fails only its own.
+  psql_in "$DPG_DATABASE" -tA -f "$mesh/subscriptions.sql" >/dev/null
+  local missing
+  missing=$(psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -f "$mesh/verify.sql") || return 1
+  if [ "$missing" != 0 ]; then
+    log "mesh incomplete: $missing object(s) missing (a provider group may not be up yet); retrying"
+    return 1
+  fi
+  log "mesh complete"
+}
+
+restart_down_subscriptions() {
+  local sub
+  for sub in $(psql_in "$DPG_DATABASE" -tA -f "$mesh/down-subscriptions.sql" 2>/dev/null); do
+    log "subscription $sub is down: disable + enable"
+    psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -v sub="$sub" -f "$mesh/restart-subscription.sql" >/dev/null \\
+      || log "restarting $sub failed"
+  done
+}
+
+next_apply=0
+next_plugin_check=0
+was_primary=0
+while true; do
+  if [ -n "$DPG_OUTPUT_PLUGIN" ] && [ "$SECONDS" -ge "$next_plugin_check" ]; then
+    if allow_output_plugin; then next_plugin_check=$((SECONDS + 60)); fi
+  fi
+  if is_primary; then
+    if [ "$was_primary" = 0 ] || [ -e "$marker" ] || [ "$SECONDS" -ge "$next_apply" ]; then
+      rm -f "$marker"
+      if apply_mesh; then next_apply=$((SECONDS + 300)); else next_apply=$((SECONDS + 30)); fi
+    fi
+    restart_down_subscriptions
+    was_primary=1
+  else
+    was_primary=0
+  fi
+  sleep ${KEEPER_INTERVAL_SECONDS}
+done
+`;
+}
+
+/** Allows the engine's output plugin where the server has `output_plugin_libraries` (15.19+, 16.15+, 17.11+, 18.6+). */
+export function allowOutputPluginSql(): string {
+  return `-- Adds the output plugin named by :'plugin' to output_plugin_libraries, keeping what is there. Servers that
+-- do not have the setting (older minor releases reject the name) return no row and change nothing.
+-- ALTER SYSTEM cannot run in a transaction block, so the statement is generated and run on its own; it works on standbys too.
+SELECT format('ALTER SYSTEM SET output_plugin_libraries = %s', (
+    SELECT string_agg(quote_ident(item), ', ' ORDER BY position) FROM (
+      SELECT btrim(entry) AS item, position FROM unnest(string_to_array(s.setting, ',')) WITH ORDINALITY AS e(entry, position)
+      WHERE btrim(entry) <> ''
+      UNION ALL SELECT :'plugin', 1000000) AS items))
+  FROM pg_settings s
+  WHERE s.name = 'output_plugin_libraries'
+    AND NOT :'plugin' = ANY (SELECT btrim(entry) FROM unnest(string_to_array(s.setting, ',')) AS entry)
+\\gexec
+SELECT pg_reload_conf() FROM pg_file_settings WHERE name = 'output_plugin_libraries' AND NOT applied LIMIT 1;
+`;
+}
+
+export function meshKeeperUnit(): string {
+  return `[Unit]
+Description=distributed-postgres mesh keeper (replication mesh setup and subscription watchdog)
+After=patroni.service
+
+[Service]
+Type=simple
+ExecStart=${FILES.meshKeeper}
+Restart=always
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+/** Patroni's post_bootstrap: once, on the member that initialised the group's cluster, before any replica clones it. */
+export function postBootstrapScript(): string {
+  return `#!/bin/bash
+# Patroni post_bootstrap (runs as postgres): allows the engine's output plugin before replicas clone (they copy
+# postgresql.auto.conf) and creates the application database. Patroni created the superuser, replication and
+# rewind roles; mesh-keeper creates the mesh role and the replication node.
+set -euo pipefail
+. ${FILES.memberEnv}
+psql_postgres() { "$DPG_PG_BIN/psql" -X -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+if [ -n "$DPG_OUTPUT_PLUGIN" ]; then
+  psql_postgres -v plugin="$DPG_OUTPUT_PLUGIN" -f ${FILES.meshDir}/allow-output-plugin.sql >/dev/null
+fi
+psql_postgres -v db="$DPG_DATABASE" <<'SQL'
+SELECT format('CREATE DATABASE %I', :'db') WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') \\gexec
+SQL
+`;
+}
+
+/** Patroni's on_role_change callback (runs as postgres): asks mesh-keeper to re-apply the mesh now. */
+export function onRoleChangeScript(): string {
+  return `#!/bin/sh
+# Patroni on_role_change callback: $1 = action, $2 = new role, $3 = scope. Asks mesh-keeper to re-apply the mesh now.
+touch ${FILES.runDir}/role-changed 2>/dev/null || true
+`;
+}

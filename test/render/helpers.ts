@@ -1,0 +1,78 @@
+/** Shared by the render tests: fleets, rendered machines, and reading files back out of a cloud-config. */
+import { execFileSync } from 'child_process';
+import { mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { parse } from 'yaml';
+import { DistributedPostgresProps, FleetValidationError, resolveFleet, Topology } from '../../lib';
+import { machinesOf, renderCloudConfig } from '../../lib/render';
+
+export function topologyOf(props: DistributedPostgresProps): Topology {
+  return resolveFleet(props, 'test', 'fleet').topology;
+}
+
+/** The topology, or undefined when validation rejects the declaration. */
+export function topologyIfValid(props: DistributedPostgresProps): Topology | undefined {
+  try {
+    return topologyOf(props);
+  } catch (e) {
+    if (e instanceof FleetValidationError) return undefined;
+    throw e;
+  }
+}
+
+export interface RenderedMachine {
+  readonly name: string;
+  readonly role: 'postgres' | 'etcd';
+  readonly nodeGroup: string;
+  readonly text: string;
+}
+
+export function renderAll(topology: Topology): RenderedMachine[] {
+  return machinesOf(topology).map((m) => ({ name: m.name, role: m.role, nodeGroup: m.nodeGroup, text: renderCloudConfig(topology, m.name) }));
+}
+
+export interface CloudConfig {
+  write_files: { path: string; owner: string; permissions: string; content: string }[];
+  packages: string[];
+  runcmd: string[][];
+  apt?: { sources: Record<string, { source: string }> };
+  bootcmd?: string[][];
+  package_update?: boolean;
+}
+
+/** The cloud-config parsed as its readers do (YAML 1.1, like PyYAML in cloud-init). */
+export function parseCloudConfig(text: string): CloudConfig {
+  return parse(text, { version: '1.1' }) as CloudConfig;
+}
+
+export function fileOf(text: string, path: string): string {
+  const found = parseCloudConfig(text).write_files.find((f) => f.path === path);
+  if (!found) throw new Error(`no ${path} in the cloud-config`);
+  return found.content;
+}
+
+export function yamlFileOf<T = Record<string, any>>(text: string, path: string): T {
+  return parse(fileOf(text, path), { version: '1.1' }) as T;
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `dpg-render-${prefix}-`));
+}
+
+/** Runs a command; returns its exit code and output instead of throwing. */
+export function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}):
+{ code: number; stdout: string; stderr: string } {
+  try {
+    const stdout = execFileSync(command, args, { input: options.input, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
+    return { code: 0, stdout, stderr: '' };
+  } catch (e: any) {
+    return { code: typeof e.status === 'number' ? e.status : 1, stdout: String(e.stdout ?? ''), stderr: String(e.stderr ?? e.message) };
+  }
+}
+
+export function writeTemp(dir: string, name: string, content: string, mode = 0o644): string {
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode });
+  return path;
+}
