@@ -11,3 +11,4 @@ export { PolicyPack, applyPolicyPack, POLICY_RULES, PolicyLevel, evaluateTerrafo
 export type { PolicyPackOptions, PolicyRule, BlockRule, TopologyRule, PolicyReport, PolicyFinding, PolicyContext, TerraformBlock } from './policy';
 export type { NodeGroupEndpoint } from './distributed-postgres';
 export { topologyToMermaid } from './diagram/mermaid';
+export * from './render';
