@@ -43,9 +43,7 @@ export function yamlText(value: unknown, comment: string): string {
 /** Every file this machine gets, in the order cloud-init writes them. */
 export function machineFiles(machine: Machine): WriteFile[] {
   const { topology, group } = machine;
-  const plan = packagePlan(machine);
   const files: WriteFile[] = [
-    ...plan.files.map((f) => file(f.path, f.permissions, f.content)),
     file(FILES.memberEnv, '0644', memberEnv(machine)),
     file(FILES.secretCommand, '0700', secretCommandScript(topology)),
     file(FILES.secretBackend, '0700', secretBackendScript(group.cloud, group.region)),

@@ -1,6 +1,6 @@
 /**
- * A small, deterministic gzip (RFC 1951/1952): LZ77 with hash chains and one-step lazy matching, coded with
- * DEFLATE's fixed Huffman table in a single block. Node's zlib (Chromium's) picks matches with
+ * A small, deterministic gzip (RFC 1951/1952): LZ77 with hash chains and one-step lazy matching, coded in
+ * one block with length-limited Huffman codes built for the data (or DEFLATE's fixed table when smaller). Node's zlib (Chromium's) picks matches with
  * CPU-dependent hashing, so its output can differ between machines; user-data must be byte-identical
  * wherever the stack is synthesized (a changed user_data means a stopped/replaced database machine).
  * Any gzip reader inflates this (the tests check it against zlib).
@@ -60,20 +60,11 @@ function lastIndexAtMost(table: number[], value: number): number {
   return i;
 }
 
-function writeMatch(out: BitWriter, length: number, distance: number): void {
-  const l = lastIndexAtMost(LENGTH_BASE, length);
-  literalLength(out, 257 + l);
-  out.bits(length - LENGTH_BASE[l], LENGTH_EXTRA[l]);
-  const d = lastIndexAtMost(DIST_BASE, distance);
-  out.code(d, 5);
-  out.bits(distance - DIST_BASE[d], DIST_EXTRA[d]);
-}
+type Token = number | { length: number; distance: number };
 
-/** Raw DEFLATE of `input`: one final block with fixed Huffman codes. */
-export function deflateRaw(input: Uint8Array): Buffer {
-  const out = new BitWriter();
-  out.bits(1, 1); // BFINAL
-  out.bits(1, 2); // BTYPE = 01, fixed Huffman
+/** LZ77: literals (byte values) and back-references, with hash chains and one-step lazy matching. */
+function tokenize(input: Uint8Array): Token[] {
+  const tokens: Token[] = [];
   const head = new Int32Array(1 << HASH_BITS).fill(-1);
   const prev = new Int32Array(WINDOW).fill(-1);
   const n = input.length;
@@ -106,30 +97,172 @@ export function deflateRaw(input: Uint8Array): Buffer {
   let i = 0;
   while (i < n) {
     const match = longest(i);
-    if (match.length > 0 && match.length < MAX_MATCH && i + 1 < n) {
-      // One-step lazy matching: a longer match at the next byte wins over this one.
-      insert(i);
-      const next = longest(i + 1);
-      if (next.length > match.length) {
-        literalLength(out, input[i]);
-        i += 1;
-        continue;
-      }
-      writeMatch(out, match.length, match.distance);
-      for (let k = 1; k < match.length; k++) insert(i + k);
-      i += match.length;
-    } else if (match.length > 0) {
-      writeMatch(out, match.length, match.distance);
-      for (let k = 0; k < match.length; k++) insert(i + k);
-      i += match.length;
+    insert(i);
+    if (match.length === 0) {
+      tokens.push(input[i]);
+      i += 1;
+      continue;
+    }
+    // One-step lazy matching: a longer match at the next byte wins over this one.
+    if (match.length < MAX_MATCH && i + 1 < n && longest(i + 1).length > match.length) {
+      tokens.push(input[i]);
+      i += 1;
+      continue;
+    }
+    tokens.push(match);
+    for (let k = 1; k < match.length; k++) insert(i + k);
+    i += match.length;
+  }
+  return tokens;
+}
+
+const lengthSymbol = (length: number) => lastIndexAtMost(LENGTH_BASE, length);
+const distanceSymbol = (distance: number) => lastIndexAtMost(DIST_BASE, distance);
+
+/**
+ * Length-limited Huffman code lengths by package-merge: optimal for the limit, and deterministic (ties go
+ * to the lower symbol). Always at least two codes, so every code set is complete (what inflaters expect).
+ */
+export function codeLengths(frequencies: number[], limit: number): number[] {
+  const freq = frequencies.slice();
+  const used = () => freq.map((f, i) => (f > 0 ? i : -1)).filter((i) => i >= 0);
+  for (let pad = 0; used().length < 2; pad++) if (freq[pad] === 0) freq[pad] = 1;
+  const symbols = used();
+  type Item = { weight: number; counts: Map<number, number>; order: number };
+  const leaves: Item[] = symbols
+    .map((symbol) => ({ weight: freq[symbol], counts: new Map([[symbol, 1]]), order: symbol }))
+    .sort((a, b) => a.weight - b.weight || a.order - b.order);
+  let list = leaves;
+  for (let level = 1; level < limit; level++) {
+    const packages: Item[] = [];
+    for (let k = 0; k + 1 < list.length; k += 2) {
+      const counts = new Map(list[k].counts);
+      for (const [symbol, c] of list[k + 1].counts) counts.set(symbol, (counts.get(symbol) ?? 0) + c);
+      packages.push({ weight: list[k].weight + list[k + 1].weight, counts, order: 1 << 20 });
+    }
+    list = [...leaves, ...packages].sort((a, b) => a.weight - b.weight || a.order - b.order);
+  }
+  const lengths = new Array<number>(frequencies.length).fill(0);
+  for (const item of list.slice(0, 2 * symbols.length - 2)) {
+    for (const [symbol, c] of item.counts) lengths[symbol] += c;
+  }
+  return lengths;
+}
+
+/** Canonical Huffman codes from code lengths (RFC 1951, 3.2.2). */
+function canonicalCodes(lengths: number[]): number[] {
+  const maxBits = Math.max(...lengths);
+  const count = new Array<number>(maxBits + 1).fill(0);
+  for (const l of lengths) if (l > 0) count[l]++;
+  const next = new Array<number>(maxBits + 2).fill(0);
+  for (let bits = 1, code = 0; bits <= maxBits; bits++) {
+    code = (code + count[bits - 1]) << 1;
+    next[bits] = code;
+  }
+  return lengths.map((l) => (l > 0 ? next[l]++ : 0));
+}
+
+function lastNonZero(values: number[]): number {
+  let i = values.length - 1;
+  while (i >= 0 && values[i] === 0) i--;
+  return i;
+}
+
+const CODE_LENGTH_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+
+/** Run-length coding of code lengths with symbols 16 (repeat previous), 17 and 18 (runs of zeros). */
+function runLengths(lengths: number[]): { symbol: number; extra: number; bits: number }[] {
+  const out: { symbol: number; extra: number; bits: number }[] = [];
+  for (let i = 0; i < lengths.length;) {
+    const value = lengths[i];
+    let run = 1;
+    while (i + run < lengths.length && lengths[i + run] === value) run++;
+    if (value === 0 && run >= 3) {
+      const take = Math.min(run, 138);
+      out.push(take >= 11 ? { symbol: 18, extra: take - 11, bits: 7 } : { symbol: 17, extra: take - 3, bits: 3 });
+      i += take;
+    } else if (value !== 0 && run >= 4) {
+      out.push({ symbol: value, extra: 0, bits: 0 });
+      const take = Math.min(run - 1, 6);
+      out.push({ symbol: 16, extra: take - 3, bits: 2 });
+      i += 1 + take;
     } else {
-      literalLength(out, input[i]);
-      insert(i);
+      out.push({ symbol: value, extra: 0, bits: 0 });
       i += 1;
     }
   }
-  literalLength(out, 256); // end of block
+  return out;
+}
+
+function writeTokens(out: BitWriter, tokens: Token[], literal: (symbol: number) => void, distance: (symbol: number) => void): void {
+  for (const t of tokens) {
+    if (typeof t === 'number') {
+      literal(t);
+      continue;
+    }
+    const l = lengthSymbol(t.length);
+    literal(257 + l);
+    out.bits(t.length - LENGTH_BASE[l], LENGTH_EXTRA[l]);
+    const d = distanceSymbol(t.distance);
+    distance(d);
+    out.bits(t.distance - DIST_BASE[d], DIST_EXTRA[d]);
+  }
+  literal(256); // end of block
+}
+
+function fixedBlock(tokens: Token[]): Buffer {
+  const out = new BitWriter();
+  out.bits(1, 1); // BFINAL
+  out.bits(1, 2); // BTYPE 01: fixed Huffman
+  writeTokens(out, tokens, (symbol) => literalLength(out, symbol), (symbol) => out.code(symbol, 5));
   return out.finish();
+}
+
+function dynamicBlock(tokens: Token[]): Buffer {
+  const litFreq = new Array<number>(286).fill(0);
+  const distFreq = new Array<number>(30).fill(0);
+  for (const t of tokens) {
+    if (typeof t === 'number') litFreq[t]++;
+    else {
+      litFreq[257 + lengthSymbol(t.length)]++;
+      distFreq[distanceSymbol(t.distance)]++;
+    }
+  }
+  litFreq[256]++;
+  const litLengths = codeLengths(litFreq, 15);
+  const distLengths = codeLengths(distFreq, 15);
+  const hlit = Math.max(257, lastNonZero(litLengths) + 1);
+  const hdist = Math.max(1, lastNonZero(distLengths) + 1);
+  const rle = runLengths([...litLengths.slice(0, hlit), ...distLengths.slice(0, hdist)]);
+  const clFreq = new Array<number>(19).fill(0);
+  for (const r of rle) clFreq[r.symbol]++;
+  const clLengths = codeLengths(clFreq, 7);
+  const hclen = Math.max(4, lastNonZero(CODE_LENGTH_ORDER.map((s) => clLengths[s])) + 1);
+  const litCodes = canonicalCodes(litLengths);
+  const distCodes = canonicalCodes(distLengths);
+  const clCodes = canonicalCodes(clLengths);
+  const out = new BitWriter();
+  out.bits(1, 1); // BFINAL
+  out.bits(2, 2); // BTYPE 10: dynamic Huffman
+  out.bits(hlit - 257, 5);
+  out.bits(hdist - 1, 5);
+  out.bits(hclen - 4, 4);
+  for (let k = 0; k < hclen; k++) out.bits(clLengths[CODE_LENGTH_ORDER[k]], 3);
+  for (const r of rle) {
+    out.code(clCodes[r.symbol], clLengths[r.symbol]);
+    out.bits(r.extra, r.bits);
+  }
+  writeTokens(out, tokens, (symbol) => out.code(litCodes[symbol], litLengths[symbol]),
+    (symbol) => out.code(distCodes[symbol], distLengths[symbol]));
+  return out.finish();
+}
+
+/** Raw DEFLATE of `input`: one final block, dynamic or fixed Huffman, whichever is smaller. */
+export function deflateRaw(input: Uint8Array): Buffer {
+  const tokens = tokenize(input);
+  const fixed = fixedBlock(tokens);
+  const dynamic = dynamicBlock(tokens);
+  return dynamic.length < fixed.length ? dynamic : fixed;
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {

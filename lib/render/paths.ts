@@ -30,7 +30,6 @@ export const FILES = {
   patroniUnit: '/etc/systemd/system/patroni.service',
   meshUnit: '/etc/systemd/system/distributed-postgres-mesh.service',
   createclusterConf: '/etc/postgresql-common/createcluster.conf',
-  pgdgKey: '/etc/apt/keyrings/apt.postgresql.org.asc',
   /** Postgres' home is the data disk's mount point; the mesh user's password lives in its .pgpass. */
   postgresHome: '/var/lib/postgresql',
   meshPgpass: '/var/lib/postgresql/.pgpass',

@@ -1,5 +1,5 @@
 /** Shared by the render tests: fleets, rendered machines, and reading files back out of a cloud-config. */
-import { execFileSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -60,15 +60,11 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `dpg-render-${prefix}-`));
 }
 
-/** Runs a command; returns its exit code and output instead of throwing. */
-export function run(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}):
+/** Runs a command; returns its exit code and both outputs instead of throwing. */
+export function run(command: string, args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}):
 { code: number; stdout: string; stderr: string } {
-  try {
-    const stdout = execFileSync(command, args, { input: options.input, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
-    return { code: 0, stdout, stderr: '' };
-  } catch (e: any) {
-    return { code: typeof e.status === 'number' ? e.status : 1, stdout: String(e.stdout ?? ''), stderr: String(e.stderr ?? e.message) };
-  }
+  const out = spawnSync(command, args, { input: options.input, env: options.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { code: out.status ?? 1, stdout: out.stdout ?? '', stderr: (out.stderr ?? '') + (out.error ? String(out.error) : '') };
 }
 
 export function writeTemp(dir: string, name: string, content: string, mode = 0o644): string {

@@ -1,0 +1,287 @@
+/**
+ * The scripts in the user-data, run for real where this machine can: syntax of every shell and Python file;
+ * certificate issuance with openssl against a test CA; secret materialisation (Patroni YAML, .pgpass, SCRAM
+ * verifier); and the pglogical mesh SQL against a throwaway PostgreSQL 15 with Debian's pglogical.
+ */
+import { createHash, createHmac, pbkdf2Sync } from 'crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'fs';
+import { join } from 'path';
+import { parse } from 'yaml';
+import { Cloud, DistributedPostgresProps, ImageFlavour, PackageSource, ReplicationEngine } from '../../lib';
+import { renderCloudConfig } from '../../lib/render';
+import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
+import { fileOf, parseCloudConfig, renderAll, run, tempDir, topologyOf, writeTemp } from './helpers';
+
+/** The interpreter the target machines run the Python helpers with. */
+const PYTHON = '/usr/bin/python3';
+const hasPython = existsSync(PYTHON) && run(PYTHON, ['-c', 'import yaml']).code === 0;
+
+describe('every script parses', () => {
+  const fleets = [ledgerFleet(), pglogicalFleet(), singleGroupDedicatedEtcd()];
+  const files = new Map<string, string>();
+  for (const props of fleets) {
+    for (const m of renderAll(topologyOf(props))) {
+      for (const f of parseCloudConfig(m.text).write_files) files.set(`${m.name}:${f.path}`, f.content);
+    }
+  }
+  const dir = tempDir('syntax');
+
+  test('shell scripts: bash -n (and /bin/sh -n for the sh one)', () => {
+    const shell = [...files].filter(([, c]) => c.startsWith('#!/bin/bash') || c.startsWith('#!/bin/sh'));
+    expect(shell.length).toBeGreaterThan(50);
+    const failures = shell.map(([name, content]) => {
+      const interpreter = content.startsWith('#!/bin/sh') ? 'sh' : 'bash';
+      const out = run(interpreter, ['-n'], { input: content });
+      return out.code === 0 ? '' : `${name}: ${out.stderr}`;
+    }).filter(Boolean);
+    expect(failures).toEqual([]);
+    for (const [, content] of shell) expect(content).not.toMatch(/undefined|\[object Object\]/);
+  });
+
+  (hasPython ? test : test.skip)('Python helpers compile', () => {
+    const python = [...files].filter(([, c]) => c.startsWith('#!/usr/bin/python3'));
+    expect(python.length).toBeGreaterThan(10);
+    const failures = python.map(([name, content], i) => {
+      const path = writeTemp(dir, `helper${i}.py`, content);
+      const out = run(PYTHON, ['-m', 'py_compile', path]);
+      return out.code === 0 ? '' : `${name}: ${out.stderr}`;
+    }).filter(Boolean);
+    expect(failures).toEqual([]);
+  });
+
+  test('systemd units have only known sections and the keys the rehearsal stand-in reads', () => {
+    const units = [...files].filter(([name]) => name.endsWith('.service'));
+    expect(units.length).toBeGreaterThan(10);
+    for (const [name, content] of units) {
+      const sections = content.split('\n').filter((l) => l.startsWith('[')).map((l) => l.trim());
+      expect({ name, sections }).toEqual({ name, sections: ['[Unit]', '[Service]', '[Install]'] });
+      expect(content).toMatch(/^ExecStart=\/\S+/m);
+      expect(content).toMatch(/^Type=simple$/m);
+    }
+  });
+});
+
+/** A rendered script with its absolute paths moved under `root` (the scripts write /etc, /run, /usr/local). */
+function relocate(content: string, root: string): string {
+  return content
+    .split('/usr/local/sbin/dpg-secret').join(`${root}/dpg-secret`)
+    .split('/etc/distributed-postgres').join(`${root}/etc`)
+    .split('/run/dpg-tls').join(`${root}/run/dpg-tls`)
+    .split('. /etc/').join(`. ${root}/etc/`);
+}
+
+/** A stand-in for dpg-secret that prints fixed values from a JSON file (like the rehearsal's backend). */
+function fakeSecretCommand(root: string, values: Record<string, string>): void {
+  writeTemp(root, 'secrets.json', JSON.stringify(values));
+  writeTemp(root, 'dpg-secret', `#!/usr/bin/python3\nimport json, sys\nsys.stdout.write(json.load(open(${JSON.stringify(`${root}/secrets.json`)}))[sys.argv[1]])\n`, 0o700);
+}
+
+const hasOpenssl = run('openssl', ['version']).code === 0;
+const isRoot = process.getuid?.() === 0;
+
+(hasOpenssl && hasPython && isRoot ? describe : describe.skip)('issue-certificate with a test CA', () => {
+  const topology = topologyOf(pglogicalFleet());
+  const text = renderCloudConfig(topology, 'rehearse-a-pg1');
+  const root = tempDir('tls');
+  mkdirSync(join(root, 'etc/tls'), { recursive: true });
+  mkdirSync(join(root, 'run'), { recursive: true });
+  const env = fileOf(text, '/etc/distributed-postgres/member.env');
+  writeTemp(root, 'etc/member.env', env);
+  const script = writeTemp(root, 'issue-certificate', relocate(fileOf(text, '/usr/local/lib/distributed-postgres/issue-certificate'), root), 0o700);
+  // The fleet CA, as the secret store would hold it.
+  const caKey = join(root, 'ca.key');
+  const caCert = join(root, 'ca.crt');
+  run('openssl', ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '30',
+    '-subj', '/CN=test fleet CA', '-keyout', caKey, '-out', caCert]);
+  fakeSecretCommand(root, { [topology.secrets.tlsCa]: JSON.stringify({ cert: readFileSync(caCert, 'utf8'), key: readFileSync(caKey, 'utf8') }) });
+  const first = run('bash', [script]);
+  const cert = join(root, 'etc/tls/member.crt');
+
+  test('issues a certificate the CA verifies, with the member\'s SANs and both TLS usages', () => {
+    expect(first).toEqual(expect.objectContaining({ code: 0 }));
+    expect(first.stdout).toMatch(/issued certificate for rehearse-a-pg1\.rehearse\.db\.internal/);
+    expect(run('openssl', ['verify', '-CAfile', caCert, cert]).code).toBe(0);
+    const details = run('openssl', ['x509', '-in', cert, '-noout', '-text']).stdout;
+    for (const san of ['IP Address:10.64.0.10', 'DNS:rehearse-a-pg1.rehearse.db.internal', 'DNS:a.rehearse.db.internal', 'IP Address:10.64.0.5']) {
+      expect(details).toContain(san);
+    }
+    expect(details).toMatch(/TLS Web Server Authentication, TLS Web Client Authentication/);
+    expect(details).toMatch(/CA:FALSE/);
+  });
+
+  test('keys are private to their owners; the CA key is not left behind', () => {
+    expect(statSync(join(root, 'etc/tls/member.key')).mode & 0o777).toBe(0o600);
+    const postgresKey = statSync(join(root, 'etc/tls/postgres.key'));
+    expect(postgresKey.mode & 0o777).toBe(0o600);
+    expect(postgresKey.uid).toBe(Number(run('id', ['-u', 'postgres']).stdout.trim()));
+    const caKeyText = readFileSync(caKey, 'utf8').trim();
+    const leftovers = readdirSync(join(root, 'etc/tls')).filter((f) => readFileSync(join(root, 'etc/tls', f), 'utf8').includes(caKeyText));
+    expect(leftovers).toEqual([]);
+    expect(readdirSync(join(root, 'run'))).toEqual([]);
+  });
+
+  test('running it again keeps the certificate (idempotent)', () => {
+    const before = readFileSync(cert, 'utf8');
+    const again = run('bash', [script]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/is current/);
+    expect(readFileSync(cert, 'utf8')).toBe(before);
+  });
+});
+
+(hasPython && isRoot ? describe : describe.skip)('materialize-secrets', () => {
+  const topology = topologyOf(ledgerFleet());
+  const text = renderCloudConfig(topology, 'ledger-euw3-pg2');
+  const root = tempDir('secrets');
+  const s = topology.secrets;
+  const tricky = 'p:a\\ss\'w"o rd #1';
+  fakeSecretCommand(root, {
+    [s.superuserPassword]: 'super-123', [s.replicationPassword]: 'repl-456', [s.rewindPassword]: 'rewind-789',
+    [s.restApiPassword]: 'rest-000', [s.meshPassword]: tricky,
+  });
+  const tool = writeTemp(root, 'materialize-secrets', relocate(fileOf(text, '/usr/local/lib/distributed-postgres/materialize-secrets'), root), 0o700);
+  const template = writeTemp(root, 'patroni.yml.template', fileOf(text, '/etc/distributed-postgres/patroni.yml.template'));
+
+  test('fills the Patroni template: every placeholder replaced, nothing else changed, 0600 for postgres', () => {
+    const out = join(root, 'patroni.yml');
+    expect(run(PYTHON, [tool, 'yaml', template, out, 'postgres'])).toEqual(expect.objectContaining({ code: 0 }));
+    const filled = parse(readFileSync(out, 'utf8'));
+    const original = parse(readFileSync(template, 'utf8'));
+    expect(filled.postgresql.authentication.superuser.password).toBe('super-123');
+    expect(filled.postgresql.authentication.replication.password).toBe('repl-456');
+    expect(filled.postgresql.authentication.rewind.password).toBe('rewind-789');
+    expect(filled.restapi.authentication.password).toBe('rest-000');
+    for (const user of ['superuser', 'replication', 'rewind']) delete original.postgresql.authentication[user].password;
+    for (const user of ['superuser', 'replication', 'rewind']) delete filled.postgresql.authentication[user].password;
+    delete original.restapi.authentication.password;
+    delete filled.restapi.authentication.password;
+    expect(filled).toEqual(original);
+    expect(readFileSync(out, 'utf8')).not.toContain('{{secret:');
+    const st = statSync(out);
+    expect(st.mode & 0o777).toBe(0o600);
+    expect(st.uid).toBe(Number(run('id', ['-u', 'postgres']).stdout.trim()));
+  });
+
+  test('writes the mesh user\'s .pgpass with : and \\ escaped', () => {
+    const out = join(root, 'pgpass');
+    expect(run(PYTHON, [tool, 'pgpass', out, 'postgres', 'mesh', s.meshPassword]).code).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('*:*:*:mesh:p\\:a\\\\ss\'w"o rd #1\n');
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+  });
+
+  test('prints role SQL with a SCRAM-SHA-256 verifier of the password (never the password)', () => {
+    const out = run(PYTHON, [tool, 'role-sql', 'mesh', s.meshPassword, 'LOGIN', 'SUPERUSER', 'REPLICATION', 'bad;attr']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).not.toContain(tricky);
+    const m = /ALTER ROLE "mesh" WITH LOGIN SUPERUSER REPLICATION PASSWORD 'SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):([^']+)';/.exec(out.stdout);
+    expect(m).not.toBeNull();
+    const [, iterations, salt, storedKey, serverKey] = m!;
+    const salted = pbkdf2Sync(tricky, Buffer.from(salt, 'base64'), Number(iterations), 32, 'sha256');
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+    expect(createHash('sha256').update(clientKey).digest('base64')).toBe(storedKey);
+    expect(createHmac('sha256', salted).update('Server Key').digest('base64')).toBe(serverKey);
+    expect(out.stdout).toMatch(/^SELECT 'CREATE ROLE "mesh"' WHERE NOT EXISTS \(SELECT 1 FROM pg_roles WHERE rolname = 'mesh'\) \\gexec$/m);
+  });
+});
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const hasPglogical = existsSync(`${PG_BIN}/initdb`) && existsSync('/usr/lib/postgresql/15/lib/pglogical.so');
+
+/** pglogical on Debian 12 with an eu geoshard that group b holds. */
+function geoPglogicalFleet(): DistributedPostgresProps {
+  return {
+    ...pglogicalFleet(),
+    geoshards: [{ name: 'eu', nodeGroups: ['b'], tables: [{ table: 'app.entries', partition: 'app.entries_eu', values: ['eu', 'uk west'] }] }],
+    replication: { engine: ReplicationEngine.PGLOGICAL, globalTables: ['public.items', 'app.accounts'] },
+  };
+}
+
+(hasPglogical && isRoot && hasPython ? describe : describe.skip)('the mesh SQL on PostgreSQL 15 + pglogical 2 (throwaway cluster)', () => {
+  const root = tempDir('pg');
+  chmodSync(root, 0o755);
+  const data = join(root, 'data');
+  const port = String(20000 + (process.pid % 10000));
+  const socket = root;
+  const asPostgres = (args: string[], input?: string) => run('runuser', ['-u', 'postgres', '--', ...args], { input });
+  const psql = (db: string, args: string[], input?: string) =>
+    asPostgres([`${PG_BIN}/psql`, '-X', '-q', '-h', socket, '-p', port, '-d', db, '-tA', ...args], input);
+  let started = false;
+
+  beforeAll(() => {
+    run('chown', ['postgres:postgres', root]);
+    expect(asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'peer', '-U', 'postgres']).code).toBe(0);
+    const options = `-c listen_addresses='' -c unix_socket_directories=${socket} -c port=${port} ` +
+      '-c shared_preload_libraries=pglogical -c wal_level=logical -c track_commit_timestamp=on';
+    expect(asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']).code).toBe(0);
+    started = true;
+  }, 60_000);
+
+  afterAll(() => {
+    if (started) asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']);
+  });
+
+  const topology = topologyOf(geoPglogicalFleet());
+  const text = renderCloudConfig(topology, 'rehearse-b-pg1');
+  const sqlFile = (name: string) => {
+    const path = writeTemp(root, name, fileOf(text, `/etc/distributed-postgres/mesh/${name}`));
+    chmodSync(path, 0o644);
+    return path;
+  };
+
+  test('post-bootstrap SQL creates the database once; the output-plugin step is a no-op where the setting does not exist', () => {
+    const bootstrap = fileOf(text, '/usr/local/lib/distributed-postgres/post-bootstrap');
+    const createDb = bootstrap.slice(bootstrap.indexOf("<<'SQL'\n") + 7, bootstrap.lastIndexOf('SQL\n'));
+    for (let i = 0; i < 2; i++) expect(psql('postgres', ['-v', 'ON_ERROR_STOP=1', '-v', 'db=app'], createDb).code).toBe(0);
+    expect(psql('postgres', ['-c', "SELECT count(*) FROM pg_database WHERE datname = 'app'"]).stdout.trim()).toBe('1');
+    const allow = psql('postgres', ['-v', 'ON_ERROR_STOP=1', '-v', 'plugin=pglogical_output', '-f', sqlFile('allow-output-plugin.sql')]);
+    expect(allow.code).toBe(0);
+  });
+
+  test('setup.sql is idempotent and picks up tables and partitions once the application creates them', () => {
+    const setup = sqlFile('setup.sql');
+    for (let i = 0; i < 2; i++) expect(psql('app', ['-f', setup])).toEqual(expect.objectContaining({ code: 0 }));
+    expect(psql('app', ['-c', 'SELECT node_name FROM pglogical.node']).stdout.trim()).toBe('b');
+    expect(psql('app', ['-c', 'SELECT set_name FROM pglogical.replication_set ORDER BY 1']).stdout.trim().split('\n'))
+      .toEqual(['ddl_sql', 'default', 'default_insert_only', 'geo_eu']);
+    // The application's schema arrives later.
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1'], [
+      'CREATE TABLE public.items (id bigint PRIMARY KEY, v text);',
+      'CREATE SCHEMA app;',
+      'CREATE TABLE app.accounts (id bigint PRIMARY KEY, balance numeric);',
+      'CREATE TABLE app.entries (id bigint, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);',
+    ].join('\n')).code).toBe(0);
+    for (let i = 0; i < 2; i++) expect(psql('app', ['-f', setup]).code).toBe(0);
+    const members = psql('app', ['-c', "SELECT s.set_name || ' ' || t.set_reloid::text FROM pglogical.replication_set_table t " +
+      'JOIN pglogical.replication_set s USING (set_id) ORDER BY 1']).stdout.trim().split('\n');
+    expect(members).toEqual(['default app.accounts', 'default items', 'geo_eu app.entries_eu']);
+    expect(psql('app', ['-c', "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = 'app.entries_eu'::regclass"]).stdout.trim())
+      .toBe("FOR VALUES IN ('eu', 'uk west')");
+  });
+
+  test('subscriptions.sql is valid SQL: it fails only on reaching the provider, and verify/down queries run', () => {
+    const subs = psql('app', ['-f', sqlFile('subscriptions.sql')]);
+    expect(subs.stderr).not.toMatch(/syntax error|does not exist/);
+    expect(subs.stderr).toMatch(/could not connect to the postgresql server/);
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('verify.sql')]).stdout.trim()).toBe('1');
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('down-subscriptions.sql')]).code).toBe(0);
+    // The restart statements resolve against pglogical's API (no such subscription here, so pglogical says so).
+    const restart = psql('app', ['-v', 'ON_ERROR_STOP=1', '-v', 'sub=sub_b_a', '-f', sqlFile('restart-subscription.sql')]);
+    expect(restart.stderr).toMatch(/subscriber sub_b_a not found/);
+  });
+
+  test('the mesh role SQL from materialize-secrets creates a SCRAM role', () => {
+    const secretRoot = tempDir('role');
+    fakeSecretCommand(secretRoot, { [topology.secrets.meshPassword]: 'mesh-secret' });
+    const tool = writeTemp(secretRoot, 'materialize-secrets', relocate(fileOf(text, '/usr/local/lib/distributed-postgres/materialize-secrets'), secretRoot), 0o700);
+    const sql = run(PYTHON, [tool, 'role-sql', 'mesh', topology.secrets.meshPassword, 'LOGIN', 'SUPERUSER', 'REPLICATION']).stdout;
+    for (let i = 0; i < 2; i++) expect(psql('postgres', ['-v', 'ON_ERROR_STOP=1'], sql).code).toBe(0);
+    expect(psql('postgres', ['-c', "SELECT rolsuper, rolreplication, left(rolpassword, 14) FROM pg_authid WHERE rolname = 'mesh'"]).stdout.trim())
+      .toBe('t|t|SCRAM-SHA-256$');
+  });
+});
+
+test('the Debian 12 pglogical fixture really is Debian 12 / distro (what the rehearsal runs)', () => {
+  const props = pglogicalFleet();
+  expect(props.nodeGroups.every((g) => g.image === ImageFlavour.DEBIAN_12 && g.cloud === Cloud.AWS)).toBe(true);
+  expect(props.postgres?.packageSource).toBe(PackageSource.DISTRO);
+});
