@@ -77,3 +77,34 @@ describe.each(BAD_INPUTS.map((b) => [`${b.category}: ${b.name}`, b] as const))('
     expect(filesUnder(outdir)).toEqual([]);
   });
 });
+
+/**
+ * Oversized user-data: 200 custom parameters of 200 random characters render a cloud-config of ~230 KB (~26 KB
+ * gzipped), above AWS's 16 KB. Today the renderer's plain Error escapes the constructor (with our stack frames,
+ * naming the machine, not the construct, and a fix about geoshards). Expected: a FleetValidationError naming the
+ * construct, e.g. the constructor catching encodeUserData's error and reporting it as a declaration finding.
+ * test.failing until then: when it starts passing, jest reports it, and `.failing` comes off.
+ */
+test.failing('oversized user-data is rejected as a declaration problem of the construct', () => {
+  const { app, stack, outdir } = ledgerStack();
+  let seed = 1;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const value = (): string => Array.from({ length: 200 }, () => chars[random() % chars.length]).join('');
+  const props = declaration((p) => {
+    p.postgres = { parameters: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`app.setting_${i}`, value()])) };
+  });
+  let error: unknown;
+  try {
+    new DistributedPostgres(stack, 'Fleet', props as any);
+    app.synth();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(FleetValidationError);
+  const message = (error as Error).message;
+  expect(message).toMatch(/^DistributedPostgres 'stack\/Fleet' has \d+ problem\(s\)/);
+  expect(message).toMatch(/user-data/i);
+  expect((error as Error).stack ?? '').not.toMatch(OUR_FRAME);
+  expect(filesUnder(outdir)).toEqual([]);
+});
