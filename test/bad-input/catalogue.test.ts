@@ -18,9 +18,15 @@ function filesUnder(dir: string): string[] {
     .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const dir of outdirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 /** A fresh app and stack with the providers the ledger needs, so each case fails for its own reason only. */
 function ledgerStack(): { app: App; stack: TerraformStack; outdir: string } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-input-'));
+  outdirs.push(outdir);
   const app = new App({ outdir });
   const stack = new TerraformStack(app, 'stack');
   for (const region of ['us-east-1', 'eu-west-1']) new AwsProvider(stack, `aws-${region}`, { region, alias: region });

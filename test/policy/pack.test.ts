@@ -24,8 +24,15 @@ function unsafeResources(scope: Construct): { machine: Instance; group: Security
   return { machine, group };
 }
 
+const tmpdirs: string[] = [];
+afterAll(() => {
+  for (const dir of tmpdirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'policy-pack-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-pack-'));
+  tmpdirs.push(dir);
+  return dir;
 }
 
 function filesUnder(dir: string): string[] {

@@ -11,7 +11,9 @@ import { applyPolicyPack, evaluateTerraformJson } from '../../lib/policy';
 import { buildApp } from '../../stacks/main';
 import { annotationsOf } from './helpers';
 
-const app = buildApp(fs.mkdtempSync(path.join(os.tmpdir(), 'policy-reference-')));
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-reference-'));
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+const app = buildApp(outdir);
 applyPolicyPack(app);
 const stacks = app.node.children.filter((c): c is TerraformStack => TerraformStack.isStack(c));
 

@@ -16,6 +16,7 @@ import { replicationEngine } from '../../lib/render/mesh';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 
 const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'render-boundary-'));
+afterAll(() => fs.rmSync(sandbox, { recursive: true, force: true }));
 /** Any of these files appearing means a hostile string was executed. */
 const PWNED = path.join(sandbox, 'pwned');
 
