@@ -21,6 +21,7 @@ import { AwsGcpHaVpn, vpnRouter } from './interconnect/ha-vpn';
 import { AwsRegionPeering } from './interconnect/peering';
 import { Finding } from './spec/normalize';
 import { DistributedPostgresProps } from './spec/types';
+import { encodeUserData, EncodedUserData, renderCloudConfig } from './render';
 import { FleetValidationError } from './spec/validate';
 import { CloudName, Topology } from './topology/topology';
 
@@ -235,16 +236,9 @@ function resolveProviders(scope: Construct, props: DistributedPostgresProps, top
   return { aws, google };
 }
 
-/**
- * TEMPORARY user-data hook until the renderer (`lib/render`: `renderCloudConfig` + `encodeUserData`) lands: a
- * minimal cloud-config naming the machine, so the cloud resources can be built and tested. It is replaced by the
- * renderer's output; nothing here is meant to boot a database.
- */
-function userDataOf(topology: Topology, cloud: CloudName, machineName: string): { encoding: 'plain' | 'gzip+base64'; value: string } {
-  return {
-    encoding: 'plain',
-    value: `#cloud-config\n# TEMPORARY placeholder (renderer not wired yet): ${topology.fleetName} ${cloud} ${machineName}\nhostname: ${machineName}\n`,
-  };
+/** A machine's user-data: the renderer's cloud-config, encoded the way the machine's cloud takes it. */
+function userDataOf(topology: Topology, cloud: CloudName, machineName: string): EncodedUserData {
+  return encodeUserData(cloud, renderCloudConfig(topology, machineName), machineName);
 }
 
 /**

@@ -19,17 +19,12 @@ import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { Construct } from 'constructs';
+import { EncodedUserData } from '../render';
 import { NodeGroup, PORTS, Topology } from '../topology/topology';
 import { summarizeCidrs } from './cidr-summary';
 import { amiLookup, awsArchitectureOf } from './images';
 import { AwsRegionNetwork } from './network';
 import { awsTags, boundedName, inRegion } from './region';
-
-/** User-data of one machine as the renderer encodes it for AWS. */
-export interface AwsUserData {
-  readonly encoding: 'plain' | 'gzip+base64';
-  readonly value: string;
-}
 
 export interface AwsNodeGroupProps {
   readonly topology: Topology;
@@ -37,7 +32,7 @@ export interface AwsNodeGroupProps {
   readonly network: AwsRegionNetwork;
   readonly instanceProfile: IamInstanceProfile;
   /** The user-data of a machine, by machine name. */
-  readonly userData: (machineName: string) => AwsUserData;
+  readonly userData: (machineName: string) => EncodedUserData;
   /** Adds an A record to the fleet's private zones; `scope` owns the record. */
   readonly addDnsRecord: (scope: Construct, fqdn: string, ips: string[], ttl: number) => void;
 }

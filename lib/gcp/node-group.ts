@@ -16,26 +16,19 @@ import { ComputeRegionBackendService } from '@cdktf/provider-google/lib/compute-
 import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { Construct } from 'constructs';
+import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../render';
 import { ImageName, NodeGroup, PORTS, Topology } from '../topology/topology';
 import { GcpFleetNetwork } from './network';
-
-/** User-data of one machine as the renderer encodes it for GCP. */
-export interface GcpUserData {
-  readonly encoding: 'plain' | 'gzip+base64';
-  readonly value: string;
-}
 
 export interface GcpNodeGroupProps {
   readonly topology: Topology;
   readonly group: NodeGroup;
   readonly network: GcpFleetNetwork;
   readonly serviceAccount: ServiceAccount;
-  readonly userData: (machineName: string) => GcpUserData;
+  readonly userData: (machineName: string) => EncodedUserData;
   readonly addDnsRecord: (scope: Construct, fqdn: string, ips: string[], ttl: number) => void;
 }
 
-/** The data disk's device name: it appears as `/dev/disk/by-id/google-pgdata` on the machine. */
-export const GCP_DATA_DEVICE_NAME = 'pgdata';
 const ROOT_DISK_GIB = { postgres: 30, etcd: 20 };
 const MEMBER_TTL = 300;
 const ENDPOINT_TTL = 60;
@@ -76,7 +69,7 @@ export class GcpNodeGroup extends Construct {
           autoDelete: true,
           initializeParams: { image: gcpImageOf(group.image, machineType), size: rootGiB, type: 'pd-balanced', labels: labels(`${name}-root`) },
         },
-        attachedDisk: dataDisk ? [{ source: dataDisk.id, deviceName: GCP_DATA_DEVICE_NAME, mode: 'READ_WRITE' }] : undefined,
+        attachedDisk: dataDisk ? [{ source: dataDisk.id, deviceName: GCP_DATA_DISK_DEVICE_NAME, mode: 'READ_WRITE' }] : undefined,
         // No access_config: no external IP.
         networkInterface: [{ subnetwork: subnetwork.id, networkIp: ip }],
         metadata: {

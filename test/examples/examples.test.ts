@@ -15,7 +15,8 @@ const EXAMPLES = {
 
 describe.each(Object.entries(EXAMPLES))('%s', (name, build) => {
   test('snapshot', () => {
-    expect(readable(synthJson(build(Testing.app())))).toMatchSnapshot();
+    const stack = build(Testing.app());
+    expect(readable(synthJson(stack), stack.fleet.topology)).toMatchSnapshot();
   });
 
   test('has a README and a cdktf.json that runs its compiled main', () => {

@@ -3,7 +3,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { Testing, TerraformStack } from 'cdktf';
 import { createHash } from 'crypto';
-import { Cloud, DistributedPostgres, DistributedPostgresProps } from '../../lib';
+import { Cloud, DistributedPostgres, DistributedPostgresProps, encodeUserData, renderCloudConfig, Topology } from '../../lib';
 
 export type Resource = Record<string, any>;
 export interface TfJson {
@@ -43,23 +43,34 @@ export function userDataOf(resource: Resource): string {
   return resource.user_data ?? resource.user_data_base64 ?? resource.metadata?.['user-data'];
 }
 
-function digest(value: string): string {
-  return `[user-data: ${Buffer.byteLength(value)} bytes, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 16)}]`;
-}
-
 /**
- * The synthesized JSON made readable for a snapshot: user-data (pinned byte for byte by the renderer's own tests) is
- * replaced by its size and digest, so any change to it still changes the snapshot; `//` metadata is dropped (the
- * logical ids already carry the construct path).
+ * The synthesized JSON made readable for a snapshot. Each machine's user-data is checked against the renderer (it
+ * must be exactly `encodeUserData(cloud, renderCloudConfig(topology, machine))`) and shown as a short marker, so the
+ * snapshot pins the cloud resources and the wiring while the renderer's own tests pin the cloud-config text; a
+ * user-data that is not the renderer's output shows up as a mismatch. `//` metadata is dropped.
  */
-export function readable(json: TfJson): unknown {
-  const walk = (value: unknown, key?: string): unknown => {
-    if (typeof value === 'string' && (key === 'user_data' || key === 'user_data_base64' || key === 'user-data')) return digest(value);
+export function readable(json: TfJson, topology: Topology): unknown {
+  const marker = (cloud: 'aws' | 'gcp', name: string, encoding: 'plain' | 'gzip+base64', value: string) => {
+    const expected = encodeUserData(cloud, renderCloudConfig(topology, name), name);
+    if (expected.encoding !== encoding || expected.value !== value) {
+      return `[user-data of ${name}: NOT the renderer's output, ${Buffer.byteLength(value)} bytes, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 16)}]`;
+    }
+    return `[user-data of ${name}: renderCloudConfig, ${encoding}]`;
+  };
+  const copy = JSON.parse(JSON.stringify(json)) as TfJson;
+  for (const r of Object.values(copy.resource.aws_instance ?? {})) {
+    if (r.user_data !== undefined) r.user_data = marker('aws', r.tags.Name, 'plain', r.user_data);
+    if (r.user_data_base64 !== undefined) r.user_data_base64 = marker('aws', r.tags.Name, 'gzip+base64', r.user_data_base64);
+  }
+  for (const r of Object.values(copy.resource.google_compute_instance ?? {})) {
+    r.metadata['user-data'] = marker('gcp', r.name, r.metadata['user-data-encoding'] === 'base64' ? 'gzip+base64' : 'plain', r.metadata['user-data']);
+  }
+  const walk = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map((v) => walk(v));
     if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '//').map(([k, v]) => [k, walk(v, k)]));
+      return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '//').map(([k, v]) => [k, walk(v)]));
     }
     return value;
   };
-  return walk(json);
+  return walk(copy);
 }

@@ -4,6 +4,7 @@
  * same generated value.
  */
 import { Testing } from 'cdktf';
+import { gunzipSync } from 'zlib';
 import { LedgerStack } from '../../stacks/ledger';
 import { singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { fleetStack, resourcesOf, synthJson } from './helpers';
@@ -24,6 +25,20 @@ test('the ledger JSON holds no key material and no literal secret value', () => 
   for (const v of values) expect(v).toMatch(REFERENCE);
   for (const [, c] of resourcesOf(json, 'aws_vpn_connection')) {
     expect(Object.keys(c).filter((k) => k.includes('preshared'))).toEqual([]);
+  }
+});
+
+test('no user-data carries key material (decoded: gzip+base64 on AWS when large)', () => {
+  const json = synthJson(new LedgerStack(Testing.app(), 'ledger'));
+  const texts = [
+    ...resourcesOf(json, 'aws_instance').map(([, r]) => r.user_data ?? gunzipSync(Buffer.from(r.user_data_base64, 'base64')).toString('utf8')),
+    ...resourcesOf(json, 'google_compute_instance').map(([, r]) => r.metadata['user-data']),
+  ];
+  expect(texts).toHaveLength(9);
+  for (const text of texts) {
+    expect(text).toMatch(/^#cloud-config\n/);
+    expect(text).not.toMatch(/PRIVATE KEY/);
+    expect(text).not.toMatch(/-----BEGIN CERTIFICATE/);
   }
 });
 

@@ -5,6 +5,8 @@ import * as path from 'path';
 import { LedgerStack } from '../../stacks/ledger';
 import { RehearsalStack } from '../../stacks/rehearsal';
 import { buildApp } from '../../stacks/main';
+import { gunzipSync } from 'zlib';
+import { renderCloudConfig } from '../../lib';
 import { readable, resourcesOf, synthJson, userDataOf } from './helpers';
 
 function ledger() {
@@ -16,11 +18,13 @@ function rehearsal() {
 }
 
 test('ledger stack snapshot', () => {
-  expect(readable(synthJson(ledger()))).toMatchSnapshot();
+  const stack = ledger();
+  expect(readable(synthJson(stack), stack.fleet.topology)).toMatchSnapshot();
 });
 
 test('rehearsal stack snapshot', () => {
-  expect(readable(synthJson(rehearsal()))).toMatchSnapshot();
+  const stack = rehearsal();
+  expect(readable(synthJson(stack), stack.fleet.topology)).toMatchSnapshot();
 });
 
 test('synth is deterministic: same declaration, byte-identical JSON', () => {
@@ -35,7 +39,12 @@ test('the rehearsal stack: 2 AWS groups x 3 members, each aws_instance named by 
   const machines = stack.fleet.topology.nodeGroups.flatMap((g) => g.members.map((m) => ({ name: m.name, ip: m.privateIp })));
   expect(machines).toHaveLength(6);
   expect(instances.map(([, r]) => ({ name: r.tags.Name, ip: r.private_ip })).sort((a, b) => a.name.localeCompare(b.name))).toEqual(machines);
-  for (const [, r] of instances) expect(userDataOf(r)).toEqual(expect.any(String));
+  // Each machine boots with exactly the renderer's cloud-config for it (gzip+base64 when above AWS's 16 KB).
+  for (const [, r] of instances) {
+    expect(userDataOf(r)).toEqual(expect.any(String));
+    const text = r.user_data ?? gunzipSync(Buffer.from(r.user_data_base64, 'base64')).toString('utf8');
+    expect(text).toEqual(renderCloudConfig(stack.fleet.topology, r.tags.Name));
+  }
   expect(stack.fleet.topology.replication.engine).toBe('pglogical');
   expect(stack.fleet.topology.nodeGroups.map((g) => g.image)).toEqual(['debian-12', 'debian-12']);
 });
@@ -57,4 +66,13 @@ test('the app holds the ledger and rehearsal stacks, and synth writes the topolo
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
+});
+
+test("the snapshot marker flags user-data that is not the renderer's output", () => {
+  const stack = rehearsal();
+  const json = synthJson(stack);
+  const [id, instance] = resourcesOf(json, 'aws_instance')[0];
+  json.resource.aws_instance[id] = { ...instance, user_data: '#cloud-config\n{}\n', user_data_base64: undefined };
+  const shown = (readable(json, stack.fleet.topology) as any).resource.aws_instance[id].user_data;
+  expect(shown).toMatch(new RegExp(`^\\[user-data of ${instance.tags.Name}: NOT the renderer's output, 17 bytes, sha256 [0-9a-f]{16}\\]$`));
 });
