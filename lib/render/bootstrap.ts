@@ -58,7 +58,8 @@ export function memberEnv(machine: Machine): string {
   return `# This machine's facts, sourced by the distributed-postgres scripts. Secret names only, never values.\n${shellAssignments(vars)}`;
 }
 
-const ETCDCTL = `ETCDCTL_API=3 etcdctl --cacert=${FILES.caCert} --cert=${FILES.memberCert} --key=${FILES.memberKey} --dial-timeout=3s --command-timeout=10s`;
+/** etcdctl with this machine's client certificate (a command, so it also works as the argument list of wait_for). */
+export const ETCDCTL = `env ETCDCTL_API=3 etcdctl --cacert=${FILES.caCert} --cert=${FILES.memberCert} --key=${FILES.memberKey} --dial-timeout=2s --command-timeout=5s`;
 
 /**
  * How this etcd member joins: `new` while the quorum forms for the first time (all members of
@@ -79,7 +80,7 @@ healthy=''
 for endpoint in $(echo "$DPG_ETCD_ENDPOINTS" | tr ',' ' '); do
   [ "$endpoint" = "$DPG_ETCD_CLIENT_URL" ] && continue
   # Health needs a quorum: a lone member that is still forming the cluster is not healthy.
-  if ctl --endpoints="$endpoint" endpoint health >/dev/null 2>&1; then healthy=$endpoint; break; fi
+  if ctl --endpoints="$endpoint" --command-timeout=3s endpoint health >/dev/null 2>&1; then healthy=$endpoint; break; fi
 done
 if [ -z "$healthy" ]; then
   echo "no running quorum: joining the initial formation (initial-cluster-state new)"
@@ -141,7 +142,7 @@ if [ "$DPG_RUNS_POSTGRES" = 1 ] && [ ! -e "$DPG_PG_DATA/PG_VERSION" ] && command
   pg_lsclusters -h 2>/dev/null | while read -r version cluster rest; do
     if [ "$cluster" = main ]; then
       log "dropping the package's default cluster $version/main"
-      pg_dropcluster --stop "$version" main
+      pg_dropcluster --stop "$version" main || log "could not drop $version/main; continuing (Patroni uses its own data directory)"
     fi
   done
 fi

@@ -3,12 +3,14 @@
  * certificate issuance with openssl against a test CA; secret materialisation (Patroni YAML, .pgpass, SCRAM
  * verifier); and the pglogical mesh SQL against a throwaway PostgreSQL 15 with Debian's pglogical.
  */
+import { ChildProcess, spawn } from 'child_process';
 import { createHash, createHmac, pbkdf2Sync } from 'crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'fs';
 import { join } from 'path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { Cloud, DistributedPostgresProps, ImageFlavour, PackageSource, ReplicationEngine } from '../../lib';
 import { renderCloudConfig } from '../../lib/render';
+import { ETCDCTL } from '../../lib/render/bootstrap';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { fileOf, parseCloudConfig, renderAll, run, tempDir, topologyOf, writeTemp } from './helpers';
 
@@ -126,6 +128,64 @@ const isRoot = process.getuid?.() === 0;
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/is current/);
     expect(readFileSync(cert, 'utf8')).toBe(before);
+  });
+
+  (existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl') ? describe : describe.skip)('etcd with the rendered TLS settings', () => {
+    const base = 30000 + (process.pid % 5000) * 4;
+    const [client, peer, joinerClient, joinerPeer] = [base, base + 1, base + 2, base + 3];
+    const etcdctl = relocate(ETCDCTL, root);
+    let etcd: ChildProcess | undefined;
+
+    beforeAll(async () => {
+      const config = parse(fileOf(text, '/etc/distributed-postgres/etcd.yaml'));
+      Object.assign(config, {
+        'data-dir': join(root, 'etcd-data'),
+        'listen-client-urls': `https://127.0.0.1:${client}`, 'advertise-client-urls': `https://127.0.0.1:${client}`,
+        'listen-peer-urls': `https://127.0.0.1:${peer}`, 'initial-advertise-peer-urls': `https://127.0.0.1:${peer}`,
+        'initial-cluster': `rehearse-a-pg1=https://127.0.0.1:${peer}`,
+      });
+      const path = writeTemp(root, 'etcd-test.yaml', relocate(stringify(config), root));
+      etcd = spawn('/usr/bin/etcd', ['--config-file', path], { stdio: 'ignore' });
+      for (let i = 0; i < 100; i++) {
+        if (run('bash', ['-c', `${etcdctl} --endpoints=https://127.0.0.1:${client} endpoint health`]).code === 0) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }, 30_000);
+
+    afterAll(() => etcd?.kill('SIGKILL'));
+
+    test('a client with the member certificate is served; one without it is refused (client-cert auth)', () => {
+      // Exactly as the bootstrap's wait_for runs it: the words of ETCDCTL as a command line.
+      const asWaitFor = run('bash', ['-c', `poll() { "$@"; }; poll ${etcdctl} --endpoints=https://127.0.0.1:${client} endpoint health`]);
+      expect(asWaitFor).toEqual(expect.objectContaining({ code: 0 }));
+      const anonymous = run('etcdctl', [`--cacert=${join(root, 'etc/tls/ca.crt')}`, `--endpoints=https://127.0.0.1:${client}`,
+        '--dial-timeout=2s', '--command-timeout=3s', 'endpoint', 'health']);
+      expect(anonymous.code).not.toBe(0);
+      expect(fileOf(text, '/usr/local/sbin/distributed-postgres-bootstrap')).toContain(`wait_for 900 "etcd quorum" ${ETCDCTL} --endpoints=`);
+    });
+
+    test('etcd-join: `new` while no quorum answers, `existing` (after member add) once one runs', () => {
+      const joinEnv = (endpoints: string) => writeTemp(root, 'etc/member.env', [
+        fileOf(text, '/etc/distributed-postgres/member.env'),
+        `DPG_ETCD_NAME='joiner'`, `DPG_ETCD_PEER_URL='https://127.0.0.1:${joinerPeer}'`,
+        `DPG_ETCD_CLIENT_URL='https://127.0.0.1:${joinerClient}'`, `DPG_ETCD_DATA_DIR='${join(root, 'joiner-data')}'`,
+        `DPG_ETCD_ENDPOINTS='${endpoints}'`, ''].join('\n'));
+      const config = writeTemp(root, 'etc/etcd.yaml', fileOf(text, '/etc/distributed-postgres/etcd.yaml'));
+      const script = writeTemp(root, 'etcd-join', relocate(fileOf(text, '/usr/local/lib/distributed-postgres/etcd-join'), root), 0o700);
+      joinEnv(`https://127.0.0.1:${joinerClient},https://127.0.0.1:${joinerPeer + 1000}`); // ourselves + a dead peer
+      const alone = run('bash', [script]);
+      expect(alone.stdout).toMatch(/no running quorum/);
+      expect(readFileSync(config, 'utf8')).toMatch(/^initial-cluster-state: new$/m);
+      joinEnv(`https://127.0.0.1:${client},https://127.0.0.1:${joinerClient}`);
+      const joined = run('bash', [script]);
+      expect(joined).toEqual(expect.objectContaining({ code: 0 }));
+      expect(joined.stdout).toMatch(/joining the running quorum via https:\/\/127\.0\.0\.1:\d+ \(initial-cluster-state existing\)/);
+      expect(readFileSync(config, 'utf8')).toMatch(/^initial-cluster-state: existing$/m);
+      // etcdctl's own report of the member add (the quorum now waits for the joiner, so nothing more is asked of it).
+      expect(joined.stdout).toMatch(/Member [0-9a-f]+ added to cluster/);
+      expect(joined.stdout).toContain(`joiner=https://127.0.0.1:${joinerPeer}`);
+      expect(joined.stdout).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
+    });
   });
 });
 
