@@ -34,6 +34,10 @@ export function etcdConfig(group: NodeGroup, member: EtcdMember): Record<string,
     'election-timeout': group.etcd.electionTimeoutMs,
     // A healed, isolated member must not disrupt the quorum with a higher term (measured: without it a stale leader re-promoted itself).
     'pre-vote': true,
+    // Patroni's etcd3 client talks to etcd through the gRPC gateway (/v3/...). etcd 3.4 enables it by default only
+    // for command-line flags: with a config file it is off unless set (etcd-io/etcd#12093; found by the rehearsal:
+    // Patroni looped on "404 page not found").
+    'enable-grpc-gateway': true,
     'auto-compaction-mode': 'periodic',
     'auto-compaction-retention': '1h',
     'client-transport-security': tls(true),

@@ -143,6 +143,8 @@ describe.each([
           'advertise-client-urls': member.clientUrl,
           'initial-advertise-peer-urls': member.peerUrl,
           'pre-vote': true,
+          // Patroni's etcd3 client needs the gRPC gateway, which a config file leaves off in etcd 3.4.
+          'enable-grpc-gateway': true,
         }));
         expect(e['initial-cluster'].split(',')).toEqual(group.etcd.members.map((m) => `${m.name}=https://${m.privateIp}:2380`));
         for (const side of ['client-transport-security', 'peer-transport-security']) {
