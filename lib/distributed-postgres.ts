@@ -104,6 +104,7 @@ export class DistributedPostgres extends Construct {
           instanceProfile: awsSecrets.get(group.region)!.instanceProfile,
           userData: (machine) => userDataOf(topology, 'aws', machine),
           addDnsRecord,
+          bootAfter: awsSecrets.get(group.region)!.readableAfter,
         });
       } else {
         new GcpNodeGroup(this, groupId, {
@@ -113,6 +114,7 @@ export class DistributedPostgres extends Construct {
           serviceAccount: gcp!.secrets.serviceAccount,
           userData: (machine) => userDataOf(topology, 'gcp', machine),
           addDnsRecord,
+          bootAfter: gcp!.secrets.readableAfter,
         });
       }
     }

@@ -18,6 +18,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VolumeAttachment } from '@cdktf/provider-aws/lib/volume-attachment';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
+import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { EncodedUserData } from '../render';
 import { NodeGroup, PORTS, Topology } from '../topology/topology';
@@ -35,6 +36,8 @@ export interface AwsNodeGroupProps {
   readonly userData: (machineName: string) => EncodedUserData;
   /** Adds an A record to the fleet's private zones; `scope` owns the record. */
   readonly addDnsRecord: (scope: Construct, fqdn: string, ips: string[], ttl: number) => void;
+  /** Created before the machines: the secrets they read at boot and the permission to read them. */
+  readonly bootAfter: TerraformResource[];
 }
 
 /** Where the data volume is attached (Nitro machines expose it as an NVMe device whose serial is the volume id). */
@@ -108,6 +111,7 @@ export class AwsNodeGroup extends Construct {
         ...(userData.encoding === 'gzip+base64' ? { userDataBase64: userData.value } : { userData: userData.value }),
         userDataReplaceOnChange: false,
         tags: tags(name),
+        dependsOn: props.bootAfter,
         lifecycle: { ignoreChanges: ['ami', 'user_data', 'user_data_base64'] },
       });
     };

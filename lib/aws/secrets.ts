@@ -11,6 +11,7 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
+import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { Topology } from '../topology/topology';
 import { AwsRegionTarget, awsTags, inRegion } from './region';
@@ -29,6 +30,8 @@ export class AwsFleetSecrets extends Construct {
   /** The instance profile every database machine of the region runs with. */
   public readonly instanceProfile: IamInstanceProfile;
   public readonly secrets: SecretsmanagerSecret[];
+  /** What a machine needs before it boots: the secret values and its permission to read them (it retries, but not forever). */
+  public readonly readableAfter: TerraformResource[] = [];
 
   constructor(scope: Construct, id: string, props: AwsFleetSecretsProps) {
     super(scope, id);
@@ -44,7 +47,7 @@ export class AwsFleetSecrets extends Construct {
       });
       const value = generatedValues[name];
       if (value !== undefined) {
-        new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: secret.id, secretString: value });
+        this.readableAfter.push(new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: secret.id, secretString: value }));
       }
       return secret;
     });
@@ -65,12 +68,13 @@ export class AwsFleetSecrets extends Construct {
       provider: target.provider,
       statement: [{ sid: 'ReadFleetSecrets', actions: ['secretsmanager:GetSecretValue'], resources: this.secrets.map((s) => s.arn) }],
     });
-    new IamRolePolicy(this, 'read-secrets-policy', { provider: target.provider, name: 'read-fleet-secrets', role: role.id, policy: readSecrets.json });
+    const policy = new IamRolePolicy(this, 'read-secrets-policy', { provider: target.provider, name: 'read-fleet-secrets', role: role.id, policy: readSecrets.json });
     this.instanceProfile = new IamInstanceProfile(this, 'instance-profile', {
       provider: target.provider,
       name: roleName,
       role: role.name,
       tags: awsTags(roleName, fleet),
     });
+    this.readableAfter.push(policy);
   }
 }

@@ -15,6 +15,7 @@ import { ComputeInstanceGroup } from '@cdktf/provider-google/lib/compute-instanc
 import { ComputeRegionBackendService } from '@cdktf/provider-google/lib/compute-region-backend-service';
 import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../render';
 import { ImageName, NodeGroup, PORTS, Topology } from '../topology/topology';
@@ -27,6 +28,8 @@ export interface GcpNodeGroupProps {
   readonly serviceAccount: ServiceAccount;
   readonly userData: (machineName: string) => EncodedUserData;
   readonly addDnsRecord: (scope: Construct, fqdn: string, ips: string[], ttl: number) => void;
+  /** Created before the machines: the secrets they read at boot and the permission to read them. */
+  readonly bootAfter: TerraformResource[];
 }
 
 const ROOT_DISK_GIB = { postgres: 30, etcd: 20 };
@@ -84,6 +87,7 @@ export class GcpNodeGroup extends Construct {
         labels: labels(name),
         // A machine type change stops and starts the machine in place (as on AWS); roll it one member at a time.
         allowStoppingForUpdate: true,
+        dependsOn: props.bootAfter,
         lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },
       });
     };

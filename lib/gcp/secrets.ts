@@ -7,6 +7,7 @@ import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-s
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { Topology } from '../topology/topology';
 
@@ -19,6 +20,8 @@ export interface GcpFleetSecretsProps {
 
 export class GcpFleetSecrets extends Construct {
   public readonly serviceAccount: ServiceAccount;
+  /** What a machine needs before it boots: the secret values and its permission to read them. */
+  public readonly readableAfter: TerraformResource[] = [];
 
   constructor(scope: Construct, id: string, props: GcpFleetSecretsProps) {
     super(scope, id);
@@ -39,14 +42,14 @@ export class GcpFleetSecrets extends Construct {
       });
       const value = generatedValues[name];
       if (value !== undefined) {
-        new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value });
+        this.readableAfter.push(new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value }));
       }
-      new SecretManagerSecretIamMember(this, `${name}-reader`, {
+      this.readableAfter.push(new SecretManagerSecretIamMember(this, `${name}-reader`, {
         provider,
         secretId: secret.id,
         role: 'roles/secretmanager.secretAccessor',
         member: this.serviceAccount.member,
-      });
+      }));
     }
   }
 }

@@ -157,6 +157,16 @@ describe.each(FLEETS)('%s', (name, props) => {
     expect(resourcesOf(json, 'aws_lb_target_group_attachment')).toHaveLength(aws.reduce((n, g) => n + g.members.length, 0));
   });
 
+  test('machines are created after the secret values of their region and the permission to read them', () => {
+    const { json } = fleet(name, props);
+    for (const [, r] of resourcesOf(json, 'aws_instance')) {
+      const versions = resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => v.region === r.region).map(([id]) => `aws_secretsmanager_secret_version.${id}`);
+      expect(versions).toHaveLength(5);
+      expect(r.depends_on).toEqual(expect.arrayContaining(versions));
+      expect(r.depends_on.filter((d: string) => d.startsWith('aws_iam_role_policy.'))).toHaveLength(1);
+    }
+  });
+
   test('machines may read exactly the fleet secrets of their region, nothing else', () => {
     const { json, topology } = fleet(name, props);
     const documents = Object.entries(json.data!.aws_iam_policy_document).filter(([id]) => id.includes('read-secrets'));

@@ -133,6 +133,14 @@ describe.each(FLEETS)('%s', (name, props) => {
     }
   });
 
+  test('machines are created after the secret values and the permission to read them', () => {
+    const { json } = fleet(name, props);
+    const needed = [...resourcesOf(json, 'google_secret_manager_secret_version').map(([id]) => `google_secret_manager_secret_version.${id}`),
+      ...resourcesOf(json, 'google_secret_manager_secret_iam_member').map(([id]) => `google_secret_manager_secret_iam_member.${id}`)];
+    expect(needed).toHaveLength(11);
+    for (const [, r] of resourcesOf(json, 'google_compute_instance')) expect([...r.depends_on].sort()).toEqual(needed.sort());
+  });
+
   test('the service account may read exactly the fleet secrets and has no project role', () => {
     const { json, topology } = fleet(name, props);
     const secrets = resourcesOf(json, 'google_secret_manager_secret');
