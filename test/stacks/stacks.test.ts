@@ -6,7 +6,7 @@ import { LedgerStack } from '../../stacks/ledger';
 import { RehearsalStack } from '../../stacks/rehearsal';
 import { buildApp } from '../../stacks/main';
 import { gunzipSync } from 'zlib';
-import { renderCloudConfig } from '../../lib';
+import { machinesOf, renderCloudConfig } from '../../lib';
 import { readable, resourcesOf, synthJson, userDataOf } from './helpers';
 
 function ledger() {
@@ -75,4 +75,17 @@ test("the snapshot marker flags user-data that is not the renderer's output", ()
   json.resource.aws_instance[id] = { ...instance, user_data: '#cloud-config\n{}\n', user_data_base64: undefined };
   const shown = (readable(json, stack.fleet.topology) as any).resource.aws_instance[id].user_data;
   expect(shown).toMatch(new RegExp(`^\\[user-data of ${instance.tags.Name}: NOT the renderer's output, 17 bytes, sha256 [0-9a-f]{16}\\]$`));
+});
+
+test("every machine of the renderer's list exists once, with its address and zone, and nothing else", () => {
+  for (const stack of [ledger(), rehearsal()]) {
+    const json = synthJson(stack);
+    const created = [
+      ...resourcesOf(json, 'aws_instance').map(([, r]) => ({ name: r.tags.Name, privateIp: r.private_ip, group: r.tags['distributed-postgres:node-group'] })),
+      ...resourcesOf(json, 'google_compute_instance').map(([, r]) => ({ name: r.name, privateIp: r.network_interface[0].network_ip, group: r.labels['distributed-postgres-node-group'] })),
+    ].sort((a, b) => a.name.localeCompare(b.name));
+    const expected = machinesOf(stack.fleet.topology).map((m) => ({ name: m.name, privateIp: m.privateIp, group: m.nodeGroup }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    expect(created).toEqual(expected);
+  }
 });
