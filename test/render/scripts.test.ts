@@ -318,6 +318,34 @@ function geoPglogicalFleet(): DistributedPostgresProps {
       .toBe("FOR VALUES IN ('eu', 'uk west')");
   });
 
+  test('a declared table the application creates after setup joins its set in the same transaction (event trigger)', () => {
+    // Found by the rehearsal: a row written right after CREATE TABLE, before the next setup run, never replicated.
+    const setup = sqlFile('setup.sql');
+    expect(psql('app', ['-f', setup]).code).toBe(0);
+    const inSet = (table: string) => "SELECT coalesce(string_agg(s.set_name, ','), '-') FROM pglogical.replication_set_table t " +
+      `JOIN pglogical.replication_set s USING (set_id) WHERE t.set_reloid = to_regclass('${table}')`;
+    const created = psql('app', ['-v', 'ON_ERROR_STOP=1'], [
+      // CASCADE: pglogical ties a table in a set to the set.
+      'DROP TABLE IF EXISTS public.items CASCADE;',
+      'BEGIN;',
+      'CREATE TABLE public.items (id bigint PRIMARY KEY, v text);',
+      inSet('public.items') + ';',
+      'CREATE TABLE public.undeclared (id bigint PRIMARY KEY);',
+      inSet('public.undeclared') + ';',
+      'COMMIT;',
+    ].join('\n'));
+    expect(created.stderr).not.toMatch(/ERROR/);
+    expect(created.stdout.trim().split('\n')).toEqual(['default', '-']);
+    // Geoshard partitions the keeper creates later join their geography's set the same way.
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1'], [
+      'DROP TABLE app.entries_eu CASCADE;',
+      "CREATE TABLE app.entries_eu PARTITION OF app.entries FOR VALUES IN ('eu', 'uk west');",
+    ].join('\n')).code).toBe(0);
+    expect(psql('app', ['-c', inSet('app.entries_eu')]).stdout.trim()).toBe('geo_eu');
+    // Setup stays idempotent with the trigger in place.
+    for (let i = 0; i < 2; i++) expect(psql('app', ['-f', setup]).code).toBe(0);
+  });
+
   test('subscriptions.sql is valid SQL: it fails only on reaching the provider, and verify/down queries run', () => {
     const subs = psql('app', ['-f', sqlFile('subscriptions.sql')]);
     expect(subs.stderr).not.toMatch(/syntax error|does not exist/);

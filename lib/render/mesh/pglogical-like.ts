@@ -4,7 +4,7 @@
  * parameter names; only the schema and function names differ.
  */
 import { NodeGroup, Topology } from '../../topology/topology';
-import { oneLine, sqlIdent, sqlLiteral, sqlRegclass, sqlTextArray } from '../quote';
+import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
 import { MeshSql, header, nameIn, partitionsSql, publishedSets, subscriptionsOf } from './engine';
 
 export interface PglogicalLikeApi {
@@ -21,6 +21,39 @@ export interface PglogicalLikeApi {
   readonly enable: string;
   /** Extra setup statements after the sets (Spock: delta-apply columns). */
   extraSetup(topology: Topology, group: NodeGroup): string[];
+}
+
+/**
+ * An event trigger that puts a declared table into its replication set in the transaction that creates it. Without
+ * it a table the application creates after the mesh is set up joins its set only at the next setup run, and every
+ * row written meanwhile never reaches the other node groups (found by the rehearsal: a row inserted right after
+ * CREATE TABLE was missing in the other group for good). The statements above still cover tables that existed
+ * before the trigger.
+ */
+export function declaredTablesTrigger(api: PglogicalLikeApi, sets: { set: string; tables: string[] }[]): string[] {
+  const s = api.schema;
+  const declared = sets.flatMap(({ set, tables }) => tables.map((table) => `(${sqlLiteral(set)}, ${sqlLiteral(sqlQualified(table))})`));
+  if (declared.length === 0) return [];
+  const trigger = 'distributed_postgres_add_declared_tables';
+  const create = `CREATE EVENT TRIGGER ${trigger} ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') ` +
+    'EXECUTE FUNCTION distributed_postgres.add_declared_tables()';
+  return [
+    '-- Declared tables join their replication set when the application creates them (same transaction).',
+    'CREATE SCHEMA IF NOT EXISTS distributed_postgres;',
+    'CREATE OR REPLACE FUNCTION distributed_postgres.add_declared_tables() RETURNS event_trigger\n' +
+    '  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $dpg$\n' +
+    'DECLARE\n  created record;\n  declared record;\nBEGIN\n' +
+    "  FOR created IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP\n" +
+    `    FOR declared IN SELECT d.set_name FROM (VALUES ${declared.join(', ')}) AS d(set_name, relation)\n` +
+    '        WHERE to_regclass(d.relation) = created.objid LOOP\n' +
+    `      PERFORM ${s}.${api.addTable}(set_name := declared.set_name, relation := created.objid::regclass, synchronize_data := false)\n` +
+    `        WHERE EXISTS (SELECT 1 FROM ${s}.replication_set rs JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid\n` +
+    '            WHERE rs.set_name = declared.set_name)\n' +
+    `          AND NOT EXISTS (SELECT 1 FROM ${s}.replication_set_table rt JOIN ${s}.replication_set rs ON rs.set_id = rt.set_id\n` +
+    `            JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid WHERE rs.set_name = declared.set_name AND rt.set_reloid = created.objid);\n` +
+    '    END LOOP;\n  END LOOP;\nEND\n$dpg$;',
+    `SELECT ${sqlLiteral(create)}\n  WHERE NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ${sqlLiteral(trigger)}) \\gexec`,
+  ];
 }
 
 export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], topology: Topology, group: NodeGroup): MeshSql {
@@ -43,6 +76,7 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
       `  WHERE ${sqlRegclass(table)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${s}.replication_set_table rt\n` +
       `    JOIN ${s}.replication_set rs ON rs.set_id = rt.set_id JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid\n` +
       `    WHERE rs.set_name = ${sqlLiteral(set)} AND rt.set_reloid = ${sqlRegclass(table)});`)),
+    ...declaredTablesTrigger(api, sets),
     ...api.extraSetup(topology, group),
   ];
   const subscriptions = [
