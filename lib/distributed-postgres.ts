@@ -21,7 +21,7 @@ import { AwsGcpHaVpn, vpnRouter } from './interconnect/ha-vpn';
 import { AwsRegionPeering } from './interconnect/peering';
 import { Finding } from './spec/normalize';
 import { DistributedPostgresProps } from './spec/types';
-import { encodeUserData, EncodedUserData, renderCloudConfig } from './render';
+import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
 import { FleetValidationError } from './spec/validate';
 import { CloudName, Topology } from './topology/topology';
 
@@ -60,6 +60,9 @@ export class DistributedPostgres extends Construct {
     this.topology = topology;
     for (const warning of fleet.warnings) Annotations.of(this).addWarning(warning);
     const providers = resolveProviders(this, props, topology);
+    const userData = renderUserData(topology);
+    const problems = [...providers.findings, ...userData.findings];
+    if (problems.length > 0) throw new FleetValidationError(this.node.path, problems);
 
     const generated = generatedPasswords(this, topology);
     const awsNetworks = new Map<string, AwsRegionNetwork>();
@@ -102,7 +105,7 @@ export class DistributedPostgres extends Construct {
           group,
           network: awsNetworks.get(group.region)!,
           instanceProfile: awsSecrets.get(group.region)!.instanceProfile,
-          userData: (machine) => userDataOf(topology, 'aws', machine),
+          userData: (machine) => userData.of(machine),
           addDnsRecord,
           bootAfter: awsSecrets.get(group.region)!.readableAfter,
         });
@@ -112,7 +115,7 @@ export class DistributedPostgres extends Construct {
           group,
           network: gcp!.network,
           serviceAccount: gcp!.secrets.serviceAccount,
-          userData: (machine) => userDataOf(topology, 'gcp', machine),
+          userData: (machine) => userData.of(machine),
           addDnsRecord,
           bootAfter: gcp!.secrets.readableAfter,
         });
@@ -176,6 +179,8 @@ function generatedPasswords(scope: Construct, topology: Topology): Record<string
 interface ResolvedProviders {
   readonly aws: Map<string, AwsRegionTarget>;
   readonly google: GoogleProvider | undefined;
+  /** Missing or ambiguous providers. */
+  readonly findings: Finding[];
 }
 
 /** Providers of one Terraform type in the construct's stack, in construct order. */
@@ -190,7 +195,7 @@ function providerName(p: TerraformProvider): string {
 
 /**
  * Picks the provider of every AWS region and the Google provider (see `DistributedPostgresProps.awsProviders`).
- * Providers must be created before the construct. Every missing or ambiguous provider is reported at once.
+ * Providers must be created before the construct. Every missing or ambiguous provider is a finding.
  */
 function resolveProviders(scope: Construct, props: DistributedPostgresProps, topology: Topology): ResolvedProviders {
   const findings: Finding[] = [];
@@ -234,13 +239,37 @@ function resolveProviders(scope: Construct, props: DistributedPostgresProps, top
         : `the stack has ${inStack.length} Google providers (${inStack.map(providerName).join(', ')}). Fix: pass googleProvider.` });
     }
   }
-  if (findings.length > 0) throw new FleetValidationError(scope.node.path, findings);
-  return { aws, google };
+  return { aws, google, findings };
 }
 
-/** A machine's user-data: the renderer's cloud-config, encoded the way the machine's cloud takes it. */
-function userDataOf(topology: Topology, cloud: CloudName, machineName: string): EncodedUserData {
-  return encodeUserData(cloud, renderCloudConfig(topology, machineName), machineName);
+/**
+ * Every machine's user-data: the renderer's cloud-config, encoded the way the machine's cloud takes it. Rendered up
+ * front, so a cloud-config too large for its cloud is a finding of the declaration (nothing is created), not an
+ * exception from deep inside a node group.
+ */
+function renderUserData(topology: Topology): { of: (machine: string) => EncodedUserData; findings: Finding[] } {
+  const cloudOf = new Map(topology.nodeGroups.map((g) => [g.name, g.cloud]));
+  const encoded = new Map<string, EncodedUserData>();
+  const findings: Finding[] = [];
+  for (const machine of machinesOf(topology)) {
+    try {
+      encoded.set(machine.name, encodeUserData(cloudOf.get(machine.nodeGroup)!, renderCloudConfig(topology, machine.name), machine.name));
+    } catch (e) {
+      findings.push({
+        rule: 'DPG-USER-DATA',
+        path: `node group ${machine.nodeGroup}, machine ${machine.name}`,
+        message: `${(e as Error).message.replace(/^render: /, '')} (large parameter values and long table lists grow every cloud-config)`,
+      });
+    }
+  }
+  return {
+    of: (machine) => {
+      const value = encoded.get(machine);
+      if (!value) throw new Error(`DistributedPostgres: no user-data was rendered for machine ${machine}`);
+      return value;
+    },
+    findings,
+  };
 }
 
 /**

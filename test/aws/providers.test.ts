@@ -61,3 +61,17 @@ test("one AWS provider serves every region: each resource carries its own region
   const accepter = resourcesOf(json, 'aws_vpc_peering_connection_accepter')[0][1];
   expect(accepter.region).toBe('us-east-2');
 });
+
+test('a cloud-config too large for AWS is a declaration finding, reported with the provider findings; nothing is created', () => {
+  const stack = newStack();
+  // Incompressible values: too large for AWS's 16 KB even gzipped.
+  let seed = 7;
+  const letter = () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[(seed = (seed * 1103515245 + 12345) % 2147483648) % 62];
+  const big = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`app.setting_${i}`, Array.from({ length: 200 }, letter).join('')]));
+  const error = errorOf(() => new DistributedPostgres(stack, 'r', { ...pglogicalFleet(), postgres: { ...pglogicalFleet().postgres, parameters: big } }));
+  expect(error).toBeInstanceOf(FleetValidationError);
+  expect(error.message).toMatch(/^DistributedPostgres 'providers\/r' has 8 problem\(s\)/);
+  expect(error.message).toContain('[DPG-PROVIDER] awsProviders: no AWS provider for region us-east-1');
+  expect(error.message).toMatch(/\[DPG-USER-DATA\] node group a, machine rehearse-a-pg1: the cloud-config of 'rehearse-a-pg1' is \d+ bytes \(\d+ gzipped\), above AWS's user-data limit/);
+  expect(stack.node.findAll().filter((c) => (c as any).terraformResourceType)).toEqual([]);
+});
