@@ -13,6 +13,7 @@ import { AwsRegionTarget } from './aws/region';
 import { AwsFleetSecrets } from './aws/secrets';
 import { topologyToMermaid } from './diagram/mermaid';
 import { resolveFleet } from './fleet';
+import { applyPolicyPack } from './policy';
 import { GcpPrivateZone } from './gcp/dns';
 import { GcpFleetNetwork } from './gcp/network';
 import { GcpNodeGroup } from './gcp/node-group';
@@ -152,6 +153,9 @@ export class DistributedPostgres extends Construct {
     }));
     this.diagram = topologyToMermaid(topology);
     writeDiagramAtSynth(this);
+    // Secure defaults are checked on everything this construct creates; a finding is silenced only with a reason
+    // (PolicyPack.suppress), and error findings stop synth.
+    applyPolicyPack(this);
   }
 }
 

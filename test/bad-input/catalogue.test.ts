@@ -86,12 +86,10 @@ describe.each(BAD_INPUTS.map((b) => [`${b.category}: ${b.name}`, b] as const))('
 
 /**
  * Oversized user-data: 200 custom parameters of 200 random characters render a cloud-config of ~230 KB (~26 KB
- * gzipped), above AWS's 16 KB. Today the renderer's plain Error escapes the constructor (with our stack frames,
- * naming the machine, not the construct, and a fix about geoshards). Expected: a FleetValidationError naming the
- * construct, e.g. the constructor catching encodeUserData's error and reporting it as a declaration finding.
- * test.failing until then: when it starts passing, jest reports it, and `.failing` comes off.
+ * gzipped), above AWS's 16 KB. The construct renders every machine's user-data before creating anything and reports
+ * the size as a DPG-USER-DATA finding of the declaration.
  */
-test.failing('oversized user-data is rejected as a declaration problem of the construct', () => {
+test('oversized user-data is rejected as a declaration problem of the construct', () => {
   const { app, stack, outdir } = ledgerStack();
   let seed = 1;
   const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648);
