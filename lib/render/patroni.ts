@@ -165,8 +165,10 @@ ConditionPathExists=${FILES.patroniConfig}
 Type=simple
 User=postgres
 Group=postgres
-# libpq in the postmaster (subscriptions to other node groups) reads the mesh user's password from here.
+# libpq in the postmaster (subscriptions to other node groups) reads the mesh user's password from here, and
+# looks for ~/.postgresql client files: HOME must be postgres' own even where no systemd sets it.
 Environment=PGPASSFILE=${FILES.meshPgpass}
+Environment=HOME=${FILES.postgresHome}
 ExecStart=/usr/bin/patroni ${FILES.patroniConfig}
 ExecReload=/bin/kill -s HUP $MAINPID
 KillMode=process

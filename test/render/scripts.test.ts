@@ -164,6 +164,13 @@ const isRoot = process.getuid?.() === 0;
       expect(fileOf(text, '/usr/local/sbin/distributed-postgres-bootstrap')).toContain(`wait_for 900 "etcd quorum" ${ETCDCTL} --endpoints=`);
     });
 
+    test('the gRPC gateway Patroni\'s etcd3 client uses (/v3 over HTTPS with the member certificate) answers', () => {
+      const tls = join(root, 'etc/tls');
+      const out = run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(tls, 'ca.crt'), '--cert', join(tls, 'member.crt'),
+        '--key', join(tls, 'member.key'), '-X', 'POST', '-d', '{}', `https://127.0.0.1:${client}/v3/cluster/member/list`]);
+      expect(out.stdout).toBe('200');
+    });
+
     test('etcd-join: `new` while no quorum answers, `existing` (after member add) once one runs', () => {
       const joinEnv = (endpoints: string) => writeTemp(root, 'etc/member.env', [
         fileOf(text, '/etc/distributed-postgres/member.env'),
