@@ -42,9 +42,12 @@ export function packagePlan(machine: Machine): PackagePlan {
       // Patched PostgreSQL with Spock and snowflake, and pgEdge's Patroni build.
       packages.add(`pgedge-enterprise-postgres-${v}`);
       packages.add('pgedge-patroni');
+      // pgEdge's documented setup (release package + its prerequisites gnupg and lsb-release); apt resolves the
+      // release package's dependencies. Downloaded with Python, which every cloud-init image has.
       bootcmd.push(['sh', '-c',
         `test -e ${PGEDGE_SOURCES} || { python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' ` +
-        `${PGEDGE_RELEASE_DEB} /run/pgedge-release.deb && dpkg -i /run/pgedge-release.deb; }`]);
+        `${PGEDGE_RELEASE_DEB} /run/pgedge-release.deb && apt-get update -q && DEBIAN_FRONTEND=noninteractive ` +
+        'apt-get install -y -q --no-install-recommends gnupg lsb-release /run/pgedge-release.deb; }']);
     } else {
       packages.add(`postgresql-${v}`);
       packages.add('patroni');
