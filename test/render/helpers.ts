@@ -1,6 +1,6 @@
 /** Shared by the render tests: fleets, rendered machines, and reading files back out of a cloud-config. */
 import { spawnSync } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse } from 'yaml';
@@ -56,9 +56,18 @@ export function yamlFileOf<T = Record<string, any>>(text: string, path: string):
   return parse(fileOf(text, path), { version: '1.1' }) as T;
 }
 
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp dir, removed when the test file ends. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `dpg-render-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `dpg-render-${prefix}-`));
+  tempDirs.push(dir);
+  return dir;
 }
+
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Runs a command; returns its exit code and both outputs instead of throwing. */
 export function run(command: string, args: string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}):
