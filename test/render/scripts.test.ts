@@ -80,8 +80,10 @@ function fakeSecretCommand(root: string, values: Record<string, string>): void {
 
 const hasOpenssl = run('openssl', ['version']).code === 0;
 const isRoot = process.getuid?.() === 0;
+/** The scripts hand files to the postgres user (created by the PostgreSQL packages). */
+const hasPostgresUser = run('id', ['-u', 'postgres']).code === 0;
 
-(hasOpenssl && hasPython && isRoot ? describe : describe.skip)('issue-certificate with a test CA', () => {
+(hasOpenssl && hasPython && isRoot && hasPostgresUser ? describe : describe.skip)('issue-certificate with a test CA', () => {
   const topology = topologyOf(pglogicalFleet());
   const text = renderCloudConfig(topology, 'rehearse-a-pg1');
   const root = tempDir('tls');
@@ -196,7 +198,7 @@ const isRoot = process.getuid?.() === 0;
   });
 });
 
-(hasPython && isRoot ? describe : describe.skip)('materialize-secrets', () => {
+(hasPython && isRoot && hasPostgresUser ? describe : describe.skip)('materialize-secrets', () => {
   const topology = topologyOf(ledgerFleet());
   const text = renderCloudConfig(topology, 'ledger-euw3-pg2');
   const root = tempDir('secrets');
