@@ -4,6 +4,7 @@
  *
  *   cdktf-distributed-postgres rehearse <stack dir> [--drills a,b,c] [--json out.json] [--timing-variants default]
  *                                       [--sabotage drop-subscription] [--rate N] [--logs DIR]
+ *                                       [--converge-timeout S]
  *   cdktf-distributed-postgres cleanup
  *
  * `rehearse` exits 0 when every drill passed, 1 on any lost or duplicated row, split brain, failed convergence or
@@ -20,6 +21,7 @@ const USAGE = `usage:
       --json FILE               write the report as JSON
       --sabotage KIND           break the mesh before the drills (${SABOTAGES.join(', ')}); the run must then fail
       --rate N                  rows per second per node group writer (default 20)
+      --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
       --logs DIR                copy every host's /var/log to DIR (on failure: ./rehearsal-logs by default)
   cdktf-distributed-postgres cleanup
       remove the namespaces, processes and mounts a crashed rehearsal left behind
@@ -50,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   let sabotage: Sabotage | undefined;
   let rate: number | undefined;
   let logsDir: string | undefined;
+  let convergeTimeoutS: number | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -61,6 +64,10 @@ export async function main(argv: string[]): Promise<number> {
       case '--sabotage': sabotage = list(value(), SABOTAGES, flag)[0]; break;
       case '--rate': rate = Number(value()); if (!(rate > 0)) throw new UsageError('--rate needs a positive number'); break;
       case '--logs': logsDir = value(); break;
+      case '--converge-timeout':
+        convergeTimeoutS = Number(value());
+        if (!(convergeTimeoutS > 0)) throw new UsageError('--converge-timeout needs a positive number of seconds');
+        break;
       case '-h': case '--help': console.log(USAGE); return 0;
       default:
         if (flag.startsWith('-') || stack !== undefined) throw new UsageError(`unexpected argument ${arg}`);
@@ -68,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   if (!stack) throw new UsageError('rehearse needs the synthesized stack directory, e.g. cdktf.out/stacks/rehearsal');
-  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir });
+  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS });
   return report.verdict === 'pass' ? 0 : 1;
 }
 

@@ -79,6 +79,23 @@ export class FleetAccess {
     return [Number.isFinite(status) ? status : 0, lines.join('\n')];
   }
 
+  /**
+   * The group's side of the mesh as an operator checks it before the application creates its schema: the node
+   * exists and every subscription to another group replicates.
+   */
+  async meshReady(group: string): Promise<boolean> {
+    const peers = this.fleet.groups.length - 1;
+    const sql: Record<RehearsalFleet['engine'], string> = {
+      pglogical: 'SELECT (SELECT count(*) FROM pglogical.local_node) = 1 AND (SELECT count(*) FROM pglogical.show_subscription_status() ' +
+        `WHERE status = 'replicating') = ${peers}`,
+      spock: 'SELECT (SELECT count(*) FROM spock.local_node) = 1 AND (SELECT count(*) FROM spock.sub_show_status() ' +
+        `WHERE status = 'replicating') = ${peers}`,
+      native: `SELECT (SELECT count(*) FROM pg_stat_subscription WHERE pid IS NOT NULL AND relid IS NULL) = ${peers}`,
+    };
+    const r = await this.psql(group, sql[this.fleet.engine], { timeoutMs: 8000 });
+    return r.code === 0 && r.stdout.trim() === 't';
+  }
+
   /** The member answering 200 on /primary, if exactly one does. */
   async leaderOf(group: string): Promise<string | undefined> {
     const answers = await Promise.all(this.memberIps(group).map(async (ip) => [ip, (await this.rest(group, ip, '/primary'))[0]] as const));

@@ -95,28 +95,6 @@ async function waitWritable(writers: WriterRun[], t: number, timeoutS: number): 
   await waitFor('writes to be acknowledged again', timeoutS * 1000, async () => (writers.every((w) => w.firstAckAfter(t) !== undefined) ? true : undefined), 250);
 }
 
-/** Logical replication lag on every group's leader (ms), sampled while `until` has not resolved. */
-function sampleLag(env: DrillEnv, stopAt: () => boolean): Promise<number[]> {
-  const sql = 'SELECT coalesce(max(extract(epoch FROM s.replay_lag) * 1000), 0)::int FROM pg_stat_replication s ' +
-    "JOIN pg_replication_slots r ON r.active_pid = s.pid WHERE r.slot_type = 'logical'";
-  return (async () => {
-    const samples: number[] = [];
-    while (!stopAt()) {
-      for (const g of env.fleet.groups) {
-        const rows = await env.access.query(g.name, sql, { timeoutMs: 5000 }).catch(() => undefined);
-        if (rows && rows[0]) samples.push(Number(rows[0][0]));
-      }
-      await sleep(2000);
-    }
-    return samples;
-  })();
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 /** Stops the writers and checks rows at every group until they converge (or the timeout): fills r.rows etc. */
 async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[], from: number, convergenceFrom?: number): Promise<void> {
   await Promise.all(writers.map((w) => w.stop()));
@@ -175,6 +153,27 @@ async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[], from:
   }
   r.lostRows = lostKeys.size;
   r.duplicatedRows = Object.values(r.rows).reduce((n, g) => n + g.duplicated, 0);
+  await measureLag(env, r, writers);
+}
+
+/** Replication lag of the drill's rows: arrival at each group minus creation at the origin group (ms). */
+async function measureLag(env: DrillEnv, r: DrillResult, writers: WriterRun[]): Promise<void> {
+  let p50 = 0;
+  let max = 0;
+  let samples = 0;
+  for (const g of env.fleet.groups) {
+    const others = writers.filter((w) => w.spec.group !== g.name).map((w) => literal(w.spec.writer));
+    if (others.length === 0) continue;
+    const rows = await env.access.query(g.name,
+      'SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY l), 0)::int, coalesce(max(l), 0)::int, count(*) FROM ' +
+      `(SELECT extract(epoch FROM arrived_at - created_at) * 1000 AS l FROM ${env.table} WHERE writer IN (${others.join(', ')})) x`,
+    ).catch(() => undefined);
+    if (!rows?.[0]) continue;
+    p50 = Math.max(p50, Number(rows[0][0]));
+    max = Math.max(max, Number(rows[0][1]));
+    samples += Number(rows[0][2]);
+  }
+  if (samples > 0) r.lagMs = { p50, max, samples };
 }
 
 async function finish(r: DrillResult, started: number): Promise<DrillResult> {
@@ -183,15 +182,20 @@ async function finish(r: DrillResult, started: number): Promise<DrillResult> {
   return r;
 }
 
-/** Fleet health after a drill: every member of every group running under one leader (what the next drill needs). */
-export async function waitHealthy(env: DrillEnv, timeoutS = 120): Promise<void> {
+/**
+ * Fleet health between drills: in every group one leader, every member running, and (in synchronous mode) a
+ * synchronous standby assigned. Drills are independent faults: the next one starts only from a healthy fleet.
+ */
+export async function waitHealthy(env: Pick<DrillEnv, 'access' | 'fleet'>, timeoutS = 120): Promise<void> {
   for (const g of env.fleet.groups) {
-    await waitFor(`node group ${g.name} to be healthy (one leader, every member running)`, timeoutS * 1000, async () => {
+    const needSync = env.fleet.synchronousMode && g.members.length > 1;
+    await waitFor(`node group ${g.name} to be healthy (one leader, every member running${needSync ? ', a synchronous standby' : ''})`, timeoutS * 1000, async () => {
       const view = await env.access.cluster(g.name);
       if (!view) return undefined;
       const leaders = view.members.filter((m) => m.role === 'leader' || m.role === 'master');
       const running = view.members.filter((m) => ['running', 'streaming'].includes(m.state));
-      return leaders.length === 1 && running.length === g.members.length ? true : undefined;
+      const sync = view.members.filter((m) => m.role === 'sync_standby');
+      return leaders.length === 1 && running.length === g.members.length && (!needSync || sync.length > 0) ? true : undefined;
     }, 1000);
   }
 }
@@ -204,12 +208,7 @@ async function baseline(env: DrillEnv): Promise<DrillResult> {
   const seconds = 15;
   step(env, r, `steady load: ${env.rate} rows/s in every group for ${seconds} s`);
   const writers = startLoad(env, r.drill, seconds);
-  let stop = false;
-  const lag = sampleLag(env, () => stop);
   await Promise.all(writers.map((w) => w.done()));
-  stop = true;
-  const samples = await lag;
-  if (samples.length) r.lagMs = { p50: percentile(samples, 50), max: Math.max(...samples), samples: samples.length };
   await settle(env, r, writers, started + 1);
   return finish(r, started);
 }
@@ -223,8 +222,6 @@ async function killPostgres(env: DrillEnv): Promise<DrillResult> {
   const host = machineByIp(env, leader).machine.name;
   const writers = startLoad(env, r.drill, 120);
   await sleep(3000);
-  let stop = false;
-  const lag = sampleLag(env, () => stop);
   const pid = (await env.hosts.exec(host, ['pgrep', '-o', '-x', '-u', 'postgres', 'postgres'])).stdout.trim();
   const t0 = now();
   await env.hosts.exec(host, ['kill', '-9', pid]);
@@ -234,12 +231,10 @@ async function killPostgres(env: DrillEnv): Promise<DrillResult> {
   r.leaderAfter = after;
   const watch = writers.find((w) => w.spec.group === group.name)!;
   const back = watch.leaders.find((l) => l.t > t0 && l.member !== null && watch.leaders.some((x) => x.t > t0 && x.t < l.t && x.member === null));
-  r.timeToLeaderS = back ? Number((back.t - t0).toFixed(1)) : 0;
+  if (back) r.timeToLeaderS = Number((back.t - t0).toFixed(1));
+  else r.notes.push('the leader kept answering on /primary (Patroni restarted Postgres in place between two polls)');
   step(env, r, `writes acknowledged again after ${(watch.firstAckAfter(t0 + 0.5)! - t0).toFixed(1)} s; leader ${after === leader ? 'unchanged (Postgres restarted in place)' : `moved to ${after}`}`);
   await sleep(5000);
-  stop = true;
-  const samples = await lag;
-  if (samples.length) r.lagMs = { p50: percentile(samples, 50), max: Math.max(...samples), samples: samples.length };
   await settle(env, r, writers, t0);
   await waitHealthy(env);
   return finish(r, started);

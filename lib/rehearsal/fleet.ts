@@ -23,6 +23,7 @@ export interface PatroniView {
   readonly ttl: number;
   readonly loopWait: number;
   readonly retryTimeout: number;
+  readonly synchronousMode: boolean;
   readonly preloadLibraries: string;
 }
 
@@ -68,6 +69,8 @@ export interface RehearsalFleet {
   readonly restUser?: string;
   readonly restSecret?: string;
   readonly timing: { ttl: number; loopWait: number; retryTimeout: number };
+  /** Patroni's synchronous_mode: a healthy group then has a synchronous standby. */
+  readonly synchronousMode: boolean;
   readonly engine: 'spock' | 'pglogical' | 'native';
   /** Tables every node group replicates to every other (schema-qualified). */
   readonly globalTables: string[];
@@ -110,6 +113,7 @@ export function patroniViewOf(config: CloudConfig): PatroniView | undefined {
       ttl: Number(dcs.ttl ?? 30),
       loopWait: Number(dcs.loop_wait ?? 10),
       retryTimeout: Number(dcs.retry_timeout ?? 10),
+      synchronousMode: dcs.synchronous_mode === true,
       preloadLibraries: String(params.shared_preload_libraries ?? ''),
     };
   }
@@ -224,6 +228,7 @@ export function readFleet(stack: SynthesizedStack): RehearsalFleet {
     restUser: pg.restUser,
     restSecret: pg.restSecret,
     timing: { ttl: pg.ttl, loopWait: pg.loopWait, retryTimeout: pg.retryTimeout },
+    synchronousMode: pg.synchronousMode,
     engine: /spock/.test(preload) ? 'spock' : /pglogical/.test(preload) ? 'pglogical' : 'native',
     globalTables: globalTablesOf(machines, geoshards),
     geoshards,

@@ -132,12 +132,17 @@ export class TestHosts {
       const subnet = parseCidr(e.subnet);
       await ip(['-n', e.ns, 'addr', 'add', `${e.ip}/${subnet.prefix}`, 'dev', 'eth0']);
       await ip(['-n', e.ns, 'link', 'set', 'eth0', 'up']);
-      for (const other of this.plan.subnets) {
-        if (formatCidr(parseCidr(other)) === formatCidr(subnet)) continue;
-        await ip(['-n', e.ns, 'route', 'add', other, 'dev', 'eth0']);
-      }
+      await this.route(e);
     }
     this.log(`network: ${this.plan.hosts.length} hosts, ${this.plan.clients.length} clients, bridge in ${SWITCH_NS}`);
+  }
+
+  /** Routes from an endpoint to every other subnet of the fleet (on-link: all share the bridge). */
+  private async route(e: Endpoint): Promise<void> {
+    for (const other of this.plan.subnets) {
+      if (formatCidr(parseCidr(other)) === formatCidr(parseCidr(e.subnet))) continue;
+      await ip(['-n', e.ns, 'route', 'replace', other, 'dev', 'eth0']);
+    }
   }
 
   private hostDir(name: string): string {
@@ -187,6 +192,9 @@ export class TestHosts {
       ['mount', '-o', 'remount,bind,ro', '/'],
       ['mount', '-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', '/proc'],
     );
+    // Bringing the link up again (after a crash) restores the connected route only.
+    await ip(['-n', hostNs(name), 'link', 'set', 'eth0', 'up']);
+    await this.route(this.endpoints().find((e) => e.ns === hostNs(name))!);
     const config = path.join(dir, 'boot.json');
     writeFileSync(config, JSON.stringify({ hostname: name, mounts, startEnabled: reboot, bootUnits: PACKAGE_UNITS }, null, 2));
     const initLog = path.join(dir, 'init.log');
@@ -234,10 +242,14 @@ export class TestHosts {
     return ['ip', 'netns', 'exec', clientNs(name), ...argv];
   }
 
-  /** Machine crash: SIGKILL to PID 1 ends every process of the host at once. The disks stay. */
+  /**
+   * Machine crash: SIGKILL to PID 1 ends every process of the host at once, and its network interface goes down
+   * (a dead machine answers nothing; without this its kernel would still refuse connections at once). The disks stay.
+   */
   async crash(name: string): Promise<void> {
     const booted = this.booted.get(name);
     if (!booted) return;
+    await ip(['-n', hostNs(name), 'link', 'set', 'eth0', 'down'], { allowFail: true });
     killQuietly(booted.initPid, 'SIGKILL');
     killQuietly(booted.holderPid, 'SIGKILL');
     await waitFor(`${name} to stop`, 20_000, async () => ((await nsPids(hostNs(name))).length === 0 ? true : undefined), 100);
@@ -258,12 +270,7 @@ export class TestHosts {
 
   /** Restores every route a partition replaced. */
   async heal(): Promise<void> {
-    for (const e of this.endpoints()) {
-      for (const s of this.plan.subnets) {
-        if (formatCidr(parseCidr(s)) === formatCidr(parseCidr(e.subnet))) continue;
-        await ip(['-n', e.ns, 'route', 'replace', s, 'dev', 'eth0']);
-      }
-    }
+    for (const e of this.endpoints()) await this.route(e);
     this.cut.clear();
   }
 

@@ -4,7 +4,7 @@
  * failure, SIGINT and SIGTERM.
  */
 import { randomBytes } from 'crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { applyUserData, validateUserData } from './boot';
 import { FleetAccess, literal } from './db';
@@ -36,6 +36,8 @@ export interface RehearseOptions {
   readonly sabotage?: Sabotage;
   /** Rows per second per node group writer. @default 20 */
   readonly rate?: number;
+  /** Longest wait for every group to hold the same rows after a drill, s. @default 150 */
+  readonly convergeTimeoutS?: number;
   /** Copy every host's /var/log here at the end (always on failure, into ./rehearsal-logs when not given). */
   readonly logsDir?: string;
   readonly log?: (line: string) => void;
@@ -67,10 +69,21 @@ async function stopDistroServices(log: (line: string) => void): Promise<void> {
   const mine = readlinkQuiet('/proc/self/ns/net');
   const etcd = await run('pgrep', ['-x', 'etcd'], { allowFail: true });
   for (const pid of etcd.stdout.split(/\s+/).filter(Boolean)) {
-    if (readlinkQuiet(`/proc/${pid}/ns/net`) === mine) {
+    // Only the package's own service: `/usr/bin/etcd` without arguments (its unit passes an empty $DAEMON_ARGS)
+    // in this network namespace. Anybody else's etcd is left alone.
+    const cmdline = readFileQuiet(`/proc/${pid}/cmdline`).split('\0').filter(Boolean);
+    if (readlinkQuiet(`/proc/${pid}/ns/net`) === mine && cmdline.length === 1 && cmdline[0] === '/usr/bin/etcd') {
       log(`preflight: stopping the machine's own etcd (pid ${pid})`);
       await run('kill', [pid], { allowFail: true });
     }
+  }
+}
+
+function readFileQuiet(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
   }
 }
 
@@ -101,8 +114,15 @@ function schemaSql(fleet: RehearsalFleet, table: string): string {
   return [
     ...[...schemas].map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`),
     `CREATE TABLE IF NOT EXISTS ${table} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), writer text NOT NULL, ` +
-      'seq bigint NOT NULL, grp text NOT NULL, val bigint NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT clock_timestamp());',
+      'seq bigint NOT NULL, grp text NOT NULL, val bigint NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT clock_timestamp(), ' +
+      'arrived_at timestamptz);',
     `CREATE INDEX IF NOT EXISTS ${table.split('.').pop()}_writer_seq ON ${table} (writer, seq);`,
+    // Replication lag, measured exactly (one clock for all hosts): each group stamps when a row arrived there, also
+    // rows applied by the replication worker (ENABLE ALWAYS), against the origin's created_at.
+    'CREATE OR REPLACE FUNCTION public.rehearsal_stamp_arrival() RETURNS trigger LANGUAGE plpgsql AS ' +
+      "$$ BEGIN NEW.arrived_at := clock_timestamp(); RETURN NEW; END $$;",
+    `CREATE OR REPLACE TRIGGER rehearsal_stamp_arrival BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION public.rehearsal_stamp_arrival();`,
+    `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER rehearsal_stamp_arrival;`,
     ...[...new Set(fleet.geoshards.map((g) => g.table))].map((t) =>
       `CREATE TABLE IF NOT EXISTS ${t} (id uuid NOT NULL DEFAULT gen_random_uuid(), region text NOT NULL, writer text, ` +
       'seq bigint, grp text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);'),
@@ -155,14 +175,16 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   }
   await cleanupLeftovers(log);
   const hosts = new TestHosts(networkPlan(fleet), log);
-  let tornDown = false;
-  const teardown = async () => {
-    if (tornDown) return;
-    tornDown = true;
-    const failed = report.verdict !== 'pass';
-    const logsDir = options.logsDir ?? (failed ? path.resolve('rehearsal-logs') : undefined);
-    if (logsDir) collectLogs(hosts, fleet, logsDir, log);
-    await hosts.destroy().catch((e) => log(`teardown: ${(e as Error).message}`));
+  let tornDown: Promise<void> | undefined;
+  // Once only; a second caller (the main flow after a signal) waits for the same teardown.
+  const teardown = () => {
+    tornDown ??= (async () => {
+      const failed = report.verdict !== 'pass';
+      const logsDir = options.logsDir ?? (failed ? path.resolve('rehearsal-logs') : undefined);
+      if (logsDir) await collectLogs(hosts, fleet, logsDir, log);
+      await hosts.destroy().catch((e) => log(`teardown: ${(e as Error).message}`));
+    })();
+    return tornDown;
   };
   const onSignal = (signal: NodeJS.Signals) => {
     log(`rehearsal: ${signal}: tearing down`);
@@ -178,7 +200,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     if (report.boot?.status === 'pass') {
       const env: DrillEnv = {
         hosts, access, fleet, table: fleet.globalTables[0], log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
-        convergeTimeoutS: 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
+        convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), active: new Set(),
       };
       if (options.sabotage) await sabotage(access, fleet, log);
@@ -246,9 +268,15 @@ async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access: FleetA
   }
   for (const g of fleet.groups) {
     await waitFor(`a writable leader in ${g.name}`, 300_000, async () => ((await access.query(g.name, 'SELECT NOT pg_is_in_recovery()', { timeoutMs: 8000 }))[0]?.[0] === 't' ? true : undefined), 1000);
-    await access.query(g.name, schemaSql(fleet, table));
   }
-  log(`boot: every group writable after ${((Date.now() - started) / 1000).toFixed(1)} s; application schema created (${table})`);
+  log(`boot: every group writable after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // As an operator would: the application creates its schema once the mesh is in place in every group.
+  for (const g of fleet.groups) {
+    await waitFor(`the mesh in ${g.name} (node and replicating subscriptions)`, 300_000, async () => ((await access.meshReady(g.name)) ? true : undefined), 1000);
+  }
+  log(`boot: mesh set up in every group after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  for (const g of fleet.groups) await access.query(g.name, schemaSql(fleet, table));
+  log(`boot: application schema created (${table})`);
   // Replicating: a probe row written in each group shows up in every other group.
   for (const g of fleet.groups) {
     const probe = `probe-${g.name}-${Date.now()}`;
@@ -262,7 +290,7 @@ async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access: FleetA
   }
   boot.toWritableMeshS = Number(((Date.now() - started) / 1000).toFixed(1));
   log(`boot: writable, replicating mesh after ${boot.toWritableMeshS} s`);
-  await waitHealthy({ access, fleet } as DrillEnv, 300);
+  await waitHealthy({ access, fleet }, 300);
   boot.status = 'pass';
 }
 
@@ -278,13 +306,14 @@ async function setTiming(access: FleetAccess, fleet: RehearsalFleet, t: { ttl: n
   await sleep((t.loopWait + 2) * 1000);
 }
 
-function collectLogs(hosts: TestHosts, fleet: RehearsalFleet, dir: string, log: (line: string) => void): void {
+async function collectLogs(hosts: TestHosts, fleet: RehearsalFleet, dir: string, log: (line: string) => void): Promise<void> {
   for (const m of fleet.machines) {
     const source = hosts.varLogDir(m.machine.name);
     const target = path.join(dir, m.machine.name);
     try {
       mkdirSync(target, { recursive: true });
-      if (existsSync(source)) cpSync(source, target, { recursive: true });
+      // cp -a, not fs.cpSync: the overlay's upper dir also holds whiteouts (character devices) of deleted files.
+      if (existsSync(source)) await run('cp', ['-a', `${source}/.`, `${target}/`], { allowFail: true });
       const init = path.join(hosts.hostsDir, m.machine.name, 'init.log');
       if (existsSync(init)) writeFileSync(path.join(target, 'standin-init.log'), readFileSync(init));
     } catch (e) {

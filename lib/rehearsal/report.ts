@@ -34,7 +34,7 @@ export interface DrillResult {
   leaderAfter?: string;
   /** Time from the end of the fault (or of the load) until every group held the same rows (s). */
   convergenceS?: number;
-  /** Logical replication lag samples (ms) while writing: max over subscriptions. */
+  /** Replication lag of the drill's rows (ms): arrival at another group minus creation at the origin; p50 and max. */
   lagMs?: { p50: number; max: number; samples: number };
   rows: Record<string, GroupRows>;
   lostRows: number;

@@ -77,10 +77,14 @@ maybe('test hosts', () => {
     expect(active.stdout).toMatch(/^active\npostgres +\/bin\/sleep 1000/);
     await hosts.crash('rt-a-pg1');
     expect(execFileSync('ip', ['netns', 'pids', 'dpgr-h-rt-a-pg1']).toString().trim()).toBe('');
+    // A dead machine answers nothing (no quick "connection refused").
+    expect((await hosts.exec('rt-b-pg1', ['ping', '-c1', '-W1', '10.250.1.10'], { allowFail: true })).code).not.toBe(0);
     // A reboot starts the enabled unit again; files on the host's disks survive, /run does not.
     await hosts.boot('rt-a-pg1', true);
     const again = await hosts.exec('rt-a-pg1', ['sh', '-c', 'sleep 0.5; systemctl is-active probe; cat /etc/rehearsal-probe']);
     expect(again.stdout).toBe('active\nx\n');
+    // Its network comes back with it (the link went down with the crash).
+    expect((await hosts.exec('rt-a-pg1', ['ping', '-c1', '-W1', '10.250.2.10'], { allowFail: true })).code).toBe(0);
   });
 
   it('leaves nothing behind', async () => {

@@ -318,7 +318,17 @@ class Manager(object):
         nofile = unit.get('Service', 'LimitNOFILE') if unit else None
         if nofile:
             soft, _, hard = nofile.partition(':')
-            limits.append((resource.RLIMIT_NOFILE, int(soft), int(hard or soft)))
+            soft, hard = int(soft), int(hard or soft)
+            # systemd (PID 1) may raise the hard limit; this host's root may lack CAP_SYS_RESOURCE: stay within it.
+            current_hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            if current_hard != resource.RLIM_INFINITY and hard > current_hard:
+                try:
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[0], hard))
+                except (ValueError, OSError):
+                    self.note(unit, 'LimitNOFILE=%s: hard limit here is %d, using that' % (nofile, current_hard))
+                    hard = current_hard
+                    soft = min(soft, hard)
+            limits.append((resource.RLIMIT_NOFILE, soft, hard))
         umask = int(unit.get('Service', 'UMask', '0022'), 8) if unit else 0o022
         logfd = os.open(log or os.devnull, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         with self.lock:
