@@ -39,6 +39,10 @@ function list<T extends string>(value: string | undefined, allowed: readonly T[]
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined || ['help', '-h', '--help'].includes(command)) {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
   if (command === 'cleanup') {
     const removed = await cleanupLeftovers((l) => console.log(l));
     console.log(removed.length ? removed.join('\n') : 'nothing to clean up');
