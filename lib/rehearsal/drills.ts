@@ -31,8 +31,10 @@ export interface DrillEnv {
   readonly convergeTimeoutS: number;
   /** e.g. `fast (ttl 20, loop_wait 2, retry_timeout 9)`. */
   profile: string;
-  /** Unique per run: writer names are `<run>-<drill>-<profile>-<group>`. */
+  /** Unique per run: writer names are `<run>-<drill number>-<drill>-<profile>-<group>`. */
   readonly runId: string;
+  /** Number of the drill running (a drill may run more than once in a rehearsal). */
+  drillNumber: number;
   /** Writers still running (stopped when a drill ends in an error). */
   readonly active: Set<WriterRun>;
 }
@@ -69,7 +71,7 @@ function startLoad(env: DrillEnv, drill: string, durationS: number, groups: Flee
   const profile = env.profile.split(' ')[0];
   const writers = groups.map((g) => new WriterRun({
     group: g.name,
-    writer: `${env.runId}-${drill}-${profile}-${g.name}`,
+    writer: `${env.runId}-${env.drillNumber}-${drill}-${profile}-${g.name}`,
     enter: env.hosts.clientCommand(g.name, []),
     dsn: env.access.dsn(g.name),
     password: env.access.superuserPassword,
@@ -339,7 +341,7 @@ async function conflict(env: DrillEnv): Promise<DrillResult> {
     r.notes.push('one node group: no conflicts possible');
     return finish(r, started);
   }
-  const writer = `${env.runId}-conflict-${env.profile.split(' ')[0]}`;
+  const writer = `${env.runId}-${env.drillNumber}-conflict-${env.profile.split(' ')[0]}`;
   const first = env.fleet.groups[0].name;
   const count = 20;
   await env.access.query(first, `INSERT INTO ${env.table} (writer, seq, grp) SELECT ${literal(writer)}, g, ${literal(first)} FROM generate_series(1, ${count}) g`);
@@ -401,7 +403,7 @@ async function geoshard(env: DrillEnv): Promise<DrillResult> {
     r.notes.push('the stack declares no geoshard');
     return finish(r, started);
   }
-  const writer = `${env.runId}-geoshard`;
+  const writer = `${env.runId}-${env.drillNumber}-geoshard`;
   const count = 20;
   for (const shard of env.fleet.geoshards) {
     const home = shard.groups[0];
@@ -458,6 +460,7 @@ const RUNNERS: Record<DrillName, (env: DrillEnv) => Promise<DrillResult>> = {
 
 export async function runDrill(name: DrillName, env: DrillEnv): Promise<DrillResult> {
   const started = now();
+  env.drillNumber++;
   try {
     return await RUNNERS[name](env);
   } catch (e) {

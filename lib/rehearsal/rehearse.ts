@@ -201,7 +201,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       const env: DrillEnv = {
         hosts, access, fleet, table: fleet.globalTables[0], log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
-        runId: randomBytes(3).toString('hex'), active: new Set(),
+        runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(),
       };
       if (options.sabotage) await sabotage(access, fleet, log);
       log(tableHeader());
