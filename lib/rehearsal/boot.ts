@@ -7,25 +7,25 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import { FleetMachine } from './fleet';
-import { REHEARSAL_ROOT, TestHosts } from './hosts';
+import { TestHosts } from './hosts';
 import { run } from './shell';
 
 /** The one file of the user-data the rehearsal replaces (the renderer's cloud secret backend). */
 export const SECRET_BACKEND = '/usr/local/lib/distributed-postgres/secret-backend';
 /** Where the renderer's bootstrap logs each step. */
 export const BOOTSTRAP_LOG = '/var/log/distributed-postgres-bootstrap.log';
-const USER_DATA_DIR = path.join(REHEARSAL_ROOT, 'user-data');
 
 /** `cloud-init schema` on the exact user-data: a machine would silently skip what the schema rejects. */
-export async function validateUserData(m: FleetMachine): Promise<string | undefined> {
-  const file = userDataFile(m);
+export async function validateUserData(hosts: TestHosts, m: FleetMachine): Promise<string | undefined> {
+  const file = userDataFile(hosts, m);
   const r = await run('cloud-init', ['schema', '--config-file', file], { allowFail: true, timeoutMs: 60_000 });
   return r.code === 0 ? undefined : `${m.machine.name}: cloud-init schema rejects the user-data: ${(r.stderr + r.stdout).trim()}`;
 }
 
-export function userDataFile(m: FleetMachine): string {
-  mkdirSync(USER_DATA_DIR, { recursive: true });
-  const file = path.join(USER_DATA_DIR, `${m.machine.name}.yaml`);
+export function userDataFile(hosts: TestHosts, m: FleetMachine): string {
+  const dir = path.join(hosts.sharedDir, 'user-data');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${m.machine.name}.yaml`);
   writeFileSync(file, m.config.text, { mode: 0o644 });
   return file;
 }
@@ -47,7 +47,7 @@ export interface AppliedUserData {
 /** Applies the user-data on a booted host and runs the rendered runcmd script (which blocks until the bootstrap ends). */
 export async function applyUserData(hosts: TestHosts, m: FleetMachine, backend: string, runcmdTimeoutMs: number): Promise<AppliedUserData> {
   const name = m.machine.name;
-  const file = userDataFile(m);
+  const file = userDataFile(hosts, m);
   if (m.config.doc.bootcmd !== undefined) await cloudInitModule(hosts, m, 'bootcmd', file);
   await cloudInitModule(hosts, m, 'write_files', file);
   if (m.config.writeFiles.some((f) => f.defer)) await cloudInitModule(hosts, m, 'write_files_deferred', file);

@@ -12,12 +12,19 @@ import * as path from 'path';
 import { contains, formatCidr, parseCidr, parseIp } from './ipv4';
 import { HOST_ENV, run, RunOptions, RunResult, sleep, waitFor } from './shell';
 
-/** Where every rehearsal keeps its state. Outside the overlaid trees, so hosts see it read-only (and only secrets). */
-export const REHEARSAL_ROOT = '/srv/dpg-rehearsal';
-/** Every network namespace and temporary link the rehearsal creates starts with this. */
-export const NS_PREFIX = 'dpgr-';
-const SWITCH_NS = `${NS_PREFIX}switch`;
-const LINK_PREFIX = 'dpgrv';
+/** Where a rehearsal keeps its state and how its namespaces are named; one rehearsal per workspace at a time. */
+export interface Workspace {
+  /** Directory outside the overlaid trees, so hosts see it read-only (and, of it, only the secrets). */
+  readonly root: string;
+  /** Every network namespace the rehearsal creates starts with this; its temporary links with `<prefix>v`. */
+  readonly prefix: string;
+}
+
+export const DEFAULT_WORKSPACE: Workspace = { root: '/srv/dpg-rehearsal', prefix: 'dpgr-' };
+
+function linkPrefix(w: Workspace): string {
+  return `${w.prefix.replace(/-$/, '')}v`;
+}
 /** Directories each host sees through its own overlay. */
 export const OVERLAID_DIRS = ['/etc', '/usr', '/var', '/opt', '/root', '/home'];
 /** Units a rebooted host starts from the machine's own packages (besides every unit the user-data wrote). */
@@ -55,12 +62,12 @@ interface Endpoint {
   readonly side: string;
 }
 
-export function hostNs(name: string): string {
-  return `${NS_PREFIX}h-${name}`;
+export function hostNs(name: string, w: Workspace = DEFAULT_WORKSPACE): string {
+  return `${w.prefix}h-${name}`;
 }
 
-export function clientNs(name: string): string {
-  return `${NS_PREFIX}c-${name}`;
+export function clientNs(name: string, w: Workspace = DEFAULT_WORKSPACE): string {
+  return `${w.prefix}c-${name}`;
 }
 
 /** Assets shipped next to this module (Python run inside the hosts); found from the sources and from dist/. */
@@ -86,17 +93,37 @@ interface BootedHost {
 }
 
 export class TestHosts {
-  readonly hostsDir = path.join(REHEARSAL_ROOT, 'hosts');
-  readonly secretsDir = path.join(REHEARSAL_ROOT, 'secrets');
+  readonly hostsDir: string;
+  readonly secretsDir: string;
+  /** Files the hosts may read (user-data), read-only to them. */
+  readonly sharedDir: string;
+  private readonly switchNs: string;
   private readonly booted = new Map<string, BootedHost>();
   private readonly cut = new Set<string>();
 
-  constructor(readonly plan: NetworkPlan, private readonly log: (line: string) => void = () => undefined) {}
+  constructor(
+    readonly plan: NetworkPlan,
+    private readonly log: (line: string) => void = () => undefined,
+    readonly workspace: Workspace = DEFAULT_WORKSPACE,
+  ) {
+    this.hostsDir = path.join(workspace.root, 'hosts');
+    this.secretsDir = path.join(workspace.root, 'secrets');
+    this.sharedDir = path.join(workspace.root, 'shared');
+    this.switchNs = `${workspace.prefix}switch`;
+  }
+
+  hostNs(name: string): string {
+    return hostNs(name, this.workspace);
+  }
+
+  clientNs(name: string): string {
+    return clientNs(name, this.workspace);
+  }
 
   private endpoints(): Endpoint[] {
     return [
-      ...this.plan.hosts.map((h) => ({ ns: hostNs(h.name), ip: h.ip, subnet: h.subnet, side: h.side })),
-      ...this.plan.clients.map((c) => ({ ns: clientNs(c.name), ip: c.ip, subnet: c.subnet, side: c.side })),
+      ...this.plan.hosts.map((h) => ({ ns: this.hostNs(h.name), ip: h.ip, subnet: h.subnet, side: h.side })),
+      ...this.plan.clients.map((c) => ({ ns: this.clientNs(c.name), ip: c.ip, subnet: c.subnet, side: c.side })),
     ];
   }
 
@@ -108,33 +135,34 @@ export class TestHosts {
 
   /** Claims the rehearsal directory (one rehearsal at a time), mounts its tmpfs and builds the network. */
   async create(): Promise<void> {
-    claimLock();
+    claimLock(this.workspace);
+    mkdirSync(this.sharedDir, { recursive: true });
     for (const dir of [this.hostsDir, this.secretsDir]) {
       mkdirSync(dir, { recursive: true });
       await run('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'dpg-rehearsal', dir]);
     }
-    await ip(['netns', 'add', SWITCH_NS]);
-    await ip(['-n', SWITCH_NS, 'link', 'set', 'lo', 'up']);
-    await ip(['-n', SWITCH_NS, 'link', 'add', 'br0', 'type', 'bridge']);
-    await ip(['-n', SWITCH_NS, 'link', 'set', 'br0', 'up']);
+    await ip(['netns', 'add', this.switchNs]);
+    await ip(['-n', this.switchNs, 'link', 'set', 'lo', 'up']);
+    await ip(['-n', this.switchNs, 'link', 'add', 'br0', 'type', 'bridge']);
+    await ip(['-n', this.switchNs, 'link', 'set', 'br0', 'up']);
     const endpoints = this.endpoints();
     for (const [i, e] of endpoints.entries()) {
-      const outer = `${LINK_PREFIX}${i}a`;
-      const inner = `${LINK_PREFIX}${i}b`;
+      const outer = `${linkPrefix(this.workspace)}${i}a`;
+      const inner = `${linkPrefix(this.workspace)}${i}b`;
       await ip(['netns', 'add', e.ns]);
       await ip(['link', 'add', outer, 'type', 'veth', 'peer', 'name', inner]);
       await ip(['link', 'set', outer, 'netns', e.ns]);
-      await ip(['link', 'set', inner, 'netns', SWITCH_NS]);
+      await ip(['link', 'set', inner, 'netns', this.switchNs]);
       await ip(['-n', e.ns, 'link', 'set', outer, 'name', 'eth0']);
-      await ip(['-n', SWITCH_NS, 'link', 'set', inner, 'master', 'br0']);
-      await ip(['-n', SWITCH_NS, 'link', 'set', inner, 'up']);
+      await ip(['-n', this.switchNs, 'link', 'set', inner, 'master', 'br0']);
+      await ip(['-n', this.switchNs, 'link', 'set', inner, 'up']);
       await ip(['-n', e.ns, 'link', 'set', 'lo', 'up']);
       const subnet = parseCidr(e.subnet);
       await ip(['-n', e.ns, 'addr', 'add', `${e.ip}/${subnet.prefix}`, 'dev', 'eth0']);
       await ip(['-n', e.ns, 'link', 'set', 'eth0', 'up']);
       await this.route(e);
     }
-    this.log(`network: ${this.plan.hosts.length} hosts, ${this.plan.clients.length} clients, bridge in ${SWITCH_NS}`);
+    this.log(`network: ${this.plan.hosts.length} hosts, ${this.plan.clients.length} clients, bridge in ${this.switchNs}`);
   }
 
   /** Routes from an endpoint to every other subnet of the fleet (on-link: all share the bridge). */
@@ -193,15 +221,15 @@ export class TestHosts {
       ['mount', '-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', '/proc'],
     );
     // Bringing the link up again (after a crash) restores the connected route only.
-    await ip(['-n', hostNs(name), 'link', 'set', 'eth0', 'up']);
-    await this.route(this.endpoints().find((e) => e.ns === hostNs(name))!);
+    await ip(['-n', this.hostNs(name), 'link', 'set', 'eth0', 'up']);
+    await this.route(this.endpoints().find((e) => e.ns === this.hostNs(name))!);
     const config = path.join(dir, 'boot.json');
     writeFileSync(config, JSON.stringify({ hostname: name, mounts, startEnabled: reboot, bootUnits: PACKAGE_UNITS }, null, 2));
     const initLog = path.join(dir, 'init.log');
     writeFileSync(initLog, '');
     const fd = openSync(initLog, 'a');
     const holder = spawn('ip', [
-      'netns', 'exec', hostNs(name),
+      'netns', 'exec', this.hostNs(name),
       'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private',
       '/usr/bin/python3', assetPath('standin/systemd.py'), 'boot', config,
     ], { detached: true, stdio: ['ignore', fd, fd], env: HOST_ENV });
@@ -234,12 +262,12 @@ export class TestHosts {
 
   /** Runs a command in a client's namespace (root mount namespace: it sees the rehearsal's files, nothing of the hosts). */
   clientExec(name: string, argv: string[], options: RunOptions = {}): Promise<RunResult> {
-    return run('ip', ['netns', 'exec', clientNs(name), ...argv], { env: HOST_ENV, ...options });
+    return run('ip', ['netns', 'exec', this.clientNs(name), ...argv], { env: HOST_ENV, ...options });
   }
 
   /** argv that runs a long-lived command in a client's namespace (for spawn). */
   clientCommand(name: string, argv: string[]): string[] {
-    return ['ip', 'netns', 'exec', clientNs(name), ...argv];
+    return ['ip', 'netns', 'exec', this.clientNs(name), ...argv];
   }
 
   /**
@@ -249,10 +277,10 @@ export class TestHosts {
   async crash(name: string): Promise<void> {
     const booted = this.booted.get(name);
     if (!booted) return;
-    await ip(['-n', hostNs(name), 'link', 'set', 'eth0', 'down'], { allowFail: true });
+    await ip(['-n', this.hostNs(name), 'link', 'set', 'eth0', 'down'], { allowFail: true });
     killQuietly(booted.initPid, 'SIGKILL');
     killQuietly(booted.holderPid, 'SIGKILL');
-    await waitFor(`${name} to stop`, 20_000, async () => ((await nsPids(hostNs(name))).length === 0 ? true : undefined), 100);
+    await waitFor(`${name} to stop`, 20_000, async () => ((await nsPids(this.hostNs(name))).length === 0 ? true : undefined), 100);
     this.booted.delete(name);
   }
 
@@ -277,7 +305,7 @@ export class TestHosts {
   /** Stops every host and client and removes everything create() made. Safe to call more than once. */
   async destroy(): Promise<void> {
     for (const [name] of this.booted) await this.crash(name).catch(() => undefined);
-    await cleanupLeftovers(this.log);
+    await cleanupLeftovers(this.log, this.workspace);
   }
 }
 
@@ -298,36 +326,35 @@ async function nsPids(ns: string): Promise<number[]> {
   return r.stdout.split(/\s+/).filter(Boolean).map(Number);
 }
 
-const LOCK = path.join(REHEARSAL_ROOT, 'lock');
-
-function lockOwner(): number | undefined {
-  if (!existsSync(LOCK)) return undefined;
-  const pid = Number(readFileSync(LOCK, 'utf8').trim());
+function lockOwner(w: Workspace): number | undefined {
+  const lock = path.join(w.root, 'lock');
+  if (!existsSync(lock)) return undefined;
+  const pid = Number(readFileSync(lock, 'utf8').trim());
   return pid && existsSync(`/proc/${pid}`) ? pid : undefined;
 }
 
-function claimLock(): void {
-  mkdirSync(REHEARSAL_ROOT, { recursive: true });
-  const owner = lockOwner();
+function claimLock(w: Workspace): void {
+  mkdirSync(w.root, { recursive: true });
+  const owner = lockOwner(w);
   if (owner !== undefined && owner !== process.pid) {
     throw new Error(`another rehearsal is running (pid ${owner}); wait for it or stop it, then run \`cdktf-distributed-postgres cleanup\``);
   }
-  writeFileSync(LOCK, `${process.pid}\n`);
+  writeFileSync(path.join(w.root, 'lock'), `${process.pid}\n`);
 }
 
 /**
- * Removes whatever a rehearsal left behind (also one that crashed): every process in a `dpgr-` network namespace,
- * the namespaces, stray veth links, and the tmpfs mounts under the rehearsal dir. Refuses while another live
- * rehearsal holds the lock.
+ * Removes whatever a rehearsal left behind (also one that crashed): every process in one of its network namespaces,
+ * the namespaces, stray veth links, and the mounts under its directory. Refuses while another live rehearsal holds
+ * the workspace's lock.
  */
-export async function cleanupLeftovers(log: (line: string) => void = () => undefined): Promise<string[]> {
-  const owner = lockOwner();
+export async function cleanupLeftovers(log: (line: string) => void = () => undefined, w: Workspace = DEFAULT_WORKSPACE): Promise<string[]> {
+  const owner = lockOwner(w);
   if (owner !== undefined && owner !== process.pid) {
     throw new Error(`rehearsal pid ${owner} is still running; stop it first`);
   }
   const removed: string[] = [];
   const list = await ip(['netns', 'list'], { allowFail: true });
-  const namespaces = list.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(NS_PREFIX));
+  const namespaces = list.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(w.prefix));
   for (let round = 0; round < 3; round++) {
     let alive = 0;
     for (const ns of namespaces) {
@@ -344,20 +371,20 @@ export async function cleanupLeftovers(log: (line: string) => void = () => undef
     removed.push(`netns ${ns}`);
   }
   const links = await ip(['-o', 'link', 'show'], { allowFail: true });
-  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (${LINK_PREFIX}[0-9a-z]+)[@:]`, 'gm'))) {
+  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (${linkPrefix(w)}[0-9a-z]+)[@:]`, 'gm'))) {
     await ip(['link', 'delete', m[1]], { allowFail: true });
     removed.push(`link ${m[1]}`);
   }
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
     .map((l) => l.split(' ')[4])
-    .filter((p) => p !== undefined && (p === REHEARSAL_ROOT || p.startsWith(`${REHEARSAL_ROOT}/`)))
+    .filter((p) => p !== undefined && (p === w.root || p.startsWith(`${w.root}/`)))
     .sort((a, b) => b.length - a.length);
   for (const mountPoint of mounts) {
     const r = await run('umount', [mountPoint], { allowFail: true });
     if (r.code !== 0) await run('umount', ['-l', mountPoint], { allowFail: true });
     removed.push(`mount ${mountPoint}`);
   }
-  if (existsSync(REHEARSAL_ROOT)) rmSync(REHEARSAL_ROOT, { recursive: true, force: true });
+  if (existsSync(w.root)) rmSync(w.root, { recursive: true, force: true });
   if (removed.length) log(`cleanup: removed ${removed.length} leftovers`);
   return removed;
 }

@@ -12,7 +12,7 @@ import {
   DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill, waitHealthy,
 } from './drills';
 import { readFleet, RehearsalFleet } from './fleet';
-import { cleanupLeftovers, NetworkPlan, subnetOf, TestHosts } from './hosts';
+import { cleanupLeftovers, DEFAULT_WORKSPACE, NetworkPlan, subnetOf, TestHosts, Workspace } from './hosts';
 import { DrillResult, RehearsalReport, summary, tableHeader, tableRow, verdictOf } from './report';
 import { localSecretBackend, RehearsalSecrets, writeSecrets } from './secrets';
 import { run, sleep, waitFor } from './shell';
@@ -40,6 +40,8 @@ export interface RehearseOptions {
   readonly convergeTimeoutS?: number;
   /** Copy every host's /var/log here at the end (always on failure, into ./rehearsal-logs when not given). */
   readonly logsDir?: string;
+  /** Where state lives and how namespaces are named. @default DEFAULT_WORKSPACE (/srv/dpg-rehearsal, dpgr-) */
+  readonly workspace?: Workspace;
   readonly log?: (line: string) => void;
 }
 
@@ -170,11 +172,12 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   log(`rehearsal: ${fleet.machines.length} machines in ${fleet.groups.length} node groups (${fleet.engine}), stack ${stack.file}`);
   for (const s of report.standIns) log(`  stand-in: ${s}`);
   await preflight(log);
-  for (const problem of (await Promise.all(fleet.machines.map(validateUserData))).filter((p): p is string => !!p)) {
+  const workspace = options.workspace ?? DEFAULT_WORKSPACE;
+  await cleanupLeftovers(log, workspace);
+  const hosts = new TestHosts(networkPlan(fleet), log, workspace);
+  for (const problem of (await Promise.all(fleet.machines.map((m) => validateUserData(hosts, m)))).filter((p): p is string => !!p)) {
     report.problems.push(problem);
   }
-  await cleanupLeftovers(log);
-  const hosts = new TestHosts(networkPlan(fleet), log);
   let tornDown: Promise<void> | undefined;
   // Once only; a second caller (the main flow after a signal) waits for the same teardown.
   const teardown = () => {

@@ -4,10 +4,13 @@
  */
 import { execFileSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
-import { cleanupLeftovers, NetworkPlan, TestHosts } from '../../lib/rehearsal/hosts';
+import { cleanupLeftovers, NetworkPlan, TestHosts, Workspace } from '../../lib/rehearsal/hosts';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/ip') && existsSync('/usr/bin/unshare');
 const maybe = canRun ? describe : describe.skip;
+
+// Its own workspace: this test never touches a rehearsal running on the same machine.
+const workspace: Workspace = { root: '/srv/dpg-rehearsal-test', prefix: 'dpgt-' };
 
 const plan: NetworkPlan = {
   hosts: [
@@ -23,11 +26,11 @@ function netnsList(): string {
 }
 
 maybe('test hosts', () => {
-  const hosts = new TestHosts(plan);
+  const hosts = new TestHosts(plan, () => undefined, workspace);
   jest.setTimeout(60_000);
 
   beforeAll(async () => {
-    await cleanupLeftovers();
+    await cleanupLeftovers(() => undefined, workspace);
     await hosts.create();
     await Promise.all(plan.hosts.map((h) => hosts.boot(h.name)));
   });
@@ -76,7 +79,7 @@ maybe('test hosts', () => {
     const active = await hosts.exec('rt-a-pg1', ['sh', '-c', 'systemctl is-active probe; ps -o user=,args= -p $(systemctl show -p MainPID --value probe)']);
     expect(active.stdout).toMatch(/^active\npostgres +\/bin\/sleep 1000/);
     await hosts.crash('rt-a-pg1');
-    expect(execFileSync('ip', ['netns', 'pids', 'dpgr-h-rt-a-pg1']).toString().trim()).toBe('');
+    expect(execFileSync('ip', ['netns', 'pids', 'dpgt-h-rt-a-pg1']).toString().trim()).toBe('');
     // A dead machine answers nothing (no quick "connection refused").
     expect((await hosts.exec('rt-b-pg1', ['ping', '-c1', '-W1', '10.250.1.10'], { allowFail: true })).code).not.toBe(0);
     // A reboot starts the enabled unit again; files on the host's disks survive, /run does not.
@@ -89,7 +92,7 @@ maybe('test hosts', () => {
 
   it('leaves nothing behind', async () => {
     await hosts.destroy();
-    expect(netnsList()).not.toMatch(/dpgr-/);
-    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('/srv/dpg-rehearsal');
+    expect(netnsList()).not.toMatch(/dpgt-/);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(workspace.root);
   });
 });
