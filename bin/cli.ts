@@ -22,7 +22,7 @@ const USAGE = `usage:
       --sabotage KIND           break the mesh before the drills (${SABOTAGES.join(', ')}); the run must then fail
       --rate N                  rows per second per node group writer (default 20)
       --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
-      --logs DIR                copy every host's /var/log to DIR (on failure: ./rehearsal-logs by default)
+      --logs DIR                copy every host's /var/log to DIR (on failure: cdktf.out/rehearsal-logs by default)
   cdktf-distributed-postgres cleanup
       remove the namespaces, processes and mounts a crashed rehearsal left behind
 `;

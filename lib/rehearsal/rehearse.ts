@@ -38,7 +38,7 @@ export interface RehearseOptions {
   readonly rate?: number;
   /** Longest wait for every group to hold the same rows after a drill, s. @default 150 */
   readonly convergeTimeoutS?: number;
-  /** Copy every host's /var/log here at the end (always on failure, into ./rehearsal-logs when not given). */
+  /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
   /** Where state lives and how namespaces are named. @default DEFAULT_WORKSPACE (/srv/dpg-rehearsal, dpgr-) */
   readonly workspace?: Workspace;
@@ -183,7 +183,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   const teardown = () => {
     tornDown ??= (async () => {
       const failed = report.verdict !== 'pass';
-      const logsDir = options.logsDir ?? (failed ? path.resolve('rehearsal-logs') : undefined);
+      // By default next to the synthesized stacks (cdktf.out/rehearsal-logs), which git ignores.
+      const logsDir = options.logsDir ?? (failed ? path.resolve(path.dirname(stack.file), '..', '..', 'rehearsal-logs') : undefined);
       if (logsDir) await collectLogs(hosts, fleet, logsDir, log);
       await hosts.destroy().catch((e) => log(`teardown: ${(e as Error).message}`));
     })();
