@@ -27,6 +27,11 @@ function linkPrefix(w: Workspace): string {
 }
 /** Directories each host sees through its own overlay. */
 export const OVERLAID_DIRS = ['/etc', '/usr', '/var', '/opt', '/root', '/home'];
+/**
+ * Capabilities no process of a test host keeps: the clock, kernel modules and reboot belong to the real machine
+ * (every host shares its kernel). Namespaces isolate files and network; this keeps a script from touching the rest.
+ */
+const CAPABILITIES_DROPPED = '-sys_time,-sys_module,-sys_boot,-wake_alarm';
 /** Units a rebooted host starts from the machine's own packages (besides every unit the user-data wrote). */
 const PACKAGE_UNITS = '^(etcd|etcd2|patroni|patroni@.*|postgresql|postgresql@.*)\\.service$';
 
@@ -231,6 +236,7 @@ export class TestHosts {
     const holder = spawn('ip', [
       'netns', 'exec', this.hostNs(name),
       'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private',
+      'setpriv', '--bounding-set', CAPABILITIES_DROPPED, '--',
       '/usr/bin/python3', assetPath('standin/systemd.py'), 'boot', config,
     ], { detached: true, stdio: ['ignore', fd, fd], env: HOST_ENV });
     closeSync(fd);
@@ -256,7 +262,7 @@ export class TestHosts {
     const env = Object.entries(options.env ?? HOST_ENV).map(([k, v]) => `${k}=${v}`);
     return run('nsenter', [
       `--target=${booted.initPid}`, '--mount', '--uts', '--ipc', '--net', '--pid', '--wd=/',
-      '--', '/usr/bin/env', '-i', ...env, ...argv,
+      '--', 'setpriv', '--bounding-set', CAPABILITIES_DROPPED, '--', '/usr/bin/env', '-i', ...env, ...argv,
     ], { ...options, env: HOST_ENV });
   }
 

@@ -50,6 +50,15 @@ maybe('test hosts', () => {
     expect(other.stdout.trim()).toBe('isolated');
   });
 
+  it('cannot set the clock all hosts share, neither from a command nor from a unit', async () => {
+    const r = await hosts.exec('rt-a-pg1', ['sh', '-c', 'date -s "2001-01-01" 2>&1; grep CapBnd /proc/1/status'], { allowFail: true });
+    expect(r.stdout).toMatch(/Operation not permitted/);
+    expect(new Date().getFullYear()).toBeGreaterThan(2001);
+    // PID 1 (the stand-in, which starts the units) lacks CAP_SYS_TIME (25) too.
+    const bounding = BigInt(`0x${/CapBnd:\s+([0-9a-f]+)/.exec(r.stdout)![1]}`);
+    expect((bounding >> 25n) & 1n).toBe(0n);
+  });
+
   it('routes between subnets inside the fleet and nowhere else', async () => {
     const ping = await hosts.exec('rt-a-pg1', ['ping', '-c1', '-W1', '10.250.2.10'], { allowFail: true });
     expect(ping.code).toBe(0);
