@@ -63,14 +63,23 @@ export function publishedSets(topology: Topology, group: NodeGroup): { set: stri
 
 /** Creates each geoshard partition this group holds, only once its parent exists (the application owns the schema). */
 export function partitionsSql(topology: Topology, group: NodeGroup): string[] {
+  return heldPartitions(topology, group).map(({ shard, table, partition, values, create }) =>
+    `-- ${oneLine(`geoshard ${shard}: ${partition} holds ${table} rows with ${values.join(', ')}`)}\n` +
+    `DO $dpg$ BEGIN\n  IF ${sqlRegclass(table)} IS NOT NULL THEN\n    EXECUTE ${sqlLiteral(create)};\n  END IF;\nEND $dpg$;`);
+}
+
+/** The geoshard partitions this group holds, each with the statement that creates it under its parent. */
+export function heldPartitions(topology: Topology, group: NodeGroup): { shard: string; table: string; partition: string; values: string[]; create: string }[] {
   return topology.geoshards
     .filter((shard) => shard.nodeGroups.includes(group.name))
-    .flatMap((shard) => shard.tables.map((t) => {
-      const create = `CREATE TABLE IF NOT EXISTS ${sqlQualified(t.partition)} PARTITION OF ${sqlQualified(t.table)} ` +
-        `FOR VALUES IN (${t.values.map(sqlLiteral).join(', ')})`;
-      return `-- ${oneLine(`geoshard ${shard.name}: ${t.partition} holds ${t.table} rows with ${t.values.join(', ')}`)}\n` +
-        `DO $dpg$ BEGIN\n  IF ${sqlRegclass(t.table)} IS NOT NULL THEN\n    EXECUTE ${sqlLiteral(create)};\n  END IF;\nEND $dpg$;`;
-    }));
+    .flatMap((shard) => shard.tables.map((t) => ({
+      shard: shard.name,
+      table: t.table,
+      partition: t.partition,
+      values: t.values,
+      create: `CREATE TABLE IF NOT EXISTS ${sqlQualified(t.partition)} PARTITION OF ${sqlQualified(t.table)} ` +
+        `FOR VALUES IN (${t.values.map(sqlLiteral).join(', ')})`,
+    })));
 }
 
 /** `name = ANY (ARRAY[...])` over the subscription names, or `false` when there are none. */

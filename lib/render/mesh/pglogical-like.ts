@@ -5,7 +5,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
-import { MeshSql, header, nameIn, partitionsSql, publishedSets, subscriptionsOf } from './engine';
+import { MeshSql, header, heldPartitions, nameIn, partitionsSql, publishedSets, subscriptionsOf } from './engine';
 
 export interface PglogicalLikeApi {
   readonly engine: 'pglogical' | 'spock';
@@ -24,33 +24,43 @@ export interface PglogicalLikeApi {
 }
 
 /**
- * An event trigger that puts a declared table into its replication set in the transaction that creates it. Without
- * it a table the application creates after the mesh is set up joins its set only at the next setup run, and every
- * row written meanwhile never reaches the other node groups (found by the rehearsal: a row inserted right after
- * CREATE TABLE was missing in the other group for good). The statements above still cover tables that existed
- * before the trigger.
+ * An event trigger that puts a declared table into its replication set in the transaction that creates it, and
+ * creates this group's geoshard partitions in the transaction that creates their parent. Without it a table the
+ * application creates after the mesh is set up joins its set only at the next setup run, and every row written
+ * meanwhile never reaches the other node groups; and rows of a geography cannot be written until then (both found by
+ * the rehearsal). The statements above still cover tables that existed before the trigger.
  */
-export function declaredTablesTrigger(api: PglogicalLikeApi, sets: { set: string; tables: string[] }[]): string[] {
+export function declaredTablesTrigger(api: PglogicalLikeApi, sets: { set: string; tables: string[] }[],
+  partitions: { table: string; partition: string; create: string }[] = []): string[] {
   const s = api.schema;
   const declared = sets.flatMap(({ set, tables }) => tables.map((table) => `(${sqlLiteral(set)}, ${sqlLiteral(sqlQualified(table))})`));
   if (declared.length === 0) return [];
   const trigger = 'distributed_postgres_add_declared_tables';
   const create = `CREATE EVENT TRIGGER ${trigger} ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') ` +
     'EXECUTE FUNCTION distributed_postgres.add_declared_tables()';
+  const createPartitions = partitions.length === 0 ? '' :
+    '    -- A geoshard parent: create the partitions this group holds, now.\n' +
+    `    FOR part IN SELECT p.partition, p.ddl FROM (VALUES ${partitions.map((p) =>
+      `(${sqlLiteral(sqlQualified(p.table))}, ${sqlLiteral(sqlQualified(p.partition))}, ${sqlLiteral(p.create)})`).join(', ')}) AS p(parent, partition, ddl)\n` +
+    '        WHERE to_regclass(p.parent) = created.objid LOOP\n' +
+    '      EXECUTE part.ddl;\n      relids := relids || to_regclass(part.partition)::oid;\n    END LOOP;\n';
   return [
     '-- Declared tables join their replication set when the application creates them (same transaction).',
     'CREATE SCHEMA IF NOT EXISTS distributed_postgres;',
     'CREATE OR REPLACE FUNCTION distributed_postgres.add_declared_tables() RETURNS event_trigger\n' +
     '  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $dpg$\n' +
-    'DECLARE\n  created record;\n  declared record;\nBEGIN\n' +
+    'DECLARE\n  created record;\n  part record;\n  declared record;\n  relid oid;\n  relids oid[] := ARRAY[]::oid[];\nBEGIN\n' +
     "  FOR created IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP\n" +
+    '    relids := relids || created.objid;\n' + createPartitions +
+    '  END LOOP;\n' +
+    '  FOREACH relid IN ARRAY relids LOOP\n' +
     `    FOR declared IN SELECT d.set_name FROM (VALUES ${declared.join(', ')}) AS d(set_name, relation)\n` +
-    '        WHERE to_regclass(d.relation) = created.objid LOOP\n' +
-    `      PERFORM ${s}.${api.addTable}(set_name := declared.set_name, relation := created.objid::regclass, synchronize_data := false)\n` +
+    '        WHERE to_regclass(d.relation) = relid LOOP\n' +
+    `      PERFORM ${s}.${api.addTable}(set_name := declared.set_name, relation := relid::regclass, synchronize_data := false)\n` +
     `        WHERE EXISTS (SELECT 1 FROM ${s}.replication_set rs JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid\n` +
     '            WHERE rs.set_name = declared.set_name)\n' +
     `          AND NOT EXISTS (SELECT 1 FROM ${s}.replication_set_table rt JOIN ${s}.replication_set rs ON rs.set_id = rt.set_id\n` +
-    `            JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid WHERE rs.set_name = declared.set_name AND rt.set_reloid = created.objid);\n` +
+    `            JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid WHERE rs.set_name = declared.set_name AND rt.set_reloid = relid);\n` +
     '    END LOOP;\n  END LOOP;\nEND\n$dpg$;',
     `SELECT ${sqlLiteral(create)}\n  WHERE NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ${sqlLiteral(trigger)}) \\gexec`,
   ];
@@ -76,7 +86,7 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
       `  WHERE ${sqlRegclass(table)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${s}.replication_set_table rt\n` +
       `    JOIN ${s}.replication_set rs ON rs.set_id = rt.set_id JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid\n` +
       `    WHERE rs.set_name = ${sqlLiteral(set)} AND rt.set_reloid = ${sqlRegclass(table)});`)),
-    ...declaredTablesTrigger(api, sets),
+    ...declaredTablesTrigger(api, sets, heldPartitions(topology, group)),
     ...api.extraSetup(topology, group),
   ];
   const subscriptions = [
