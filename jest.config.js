@@ -3,9 +3,10 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // Transpile only (no type check per file: `npm test` runs `tsc --noEmit` once first). ts-jest rather than @swc/jest:
+  // Transpile only (tsconfig's isolatedModules; no type check per file: `npm test` runs `tsc --noEmit` once first).
+  // ts-jest rather than @swc/jest:
   // swc's per-platform binaries are not all on the registry this project installs from, so `npm ci` rejects its lock.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };

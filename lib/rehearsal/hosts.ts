@@ -6,7 +6,7 @@
  * /opt, /root and /home (upper dirs on a tmpfs under the rehearsal dir), a fresh /run, /tmp and /dev/shm per boot, the
  * data disk bind-mounted on /var/lib/postgresql, and the rest of / read-only. Killing PID 1 is a machine crash.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { spawn } from 'child_process';
 import * as path from 'path';
 import { contains, formatCidr, parseCidr, parseIp } from './ipv4';
@@ -83,8 +83,18 @@ export function assetPath(relative: string): string {
   ];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`rehearsal asset missing: ${relative} (looked in ${candidates.join(', ')})`);
-  return found;
+  // Hosts get a fresh /tmp (and the checkout may live there, as in CI), so they run a copy kept under /srv,
+  // which every host sees read-only.
+  const copy = path.join(ASSET_DIR, relative);
+  mkdirSync(path.dirname(copy), { recursive: true });
+  // Atomic replace: a host may be reading the previous copy right now.
+  const staging = `${copy}.${process.pid}.tmp`;
+  copyFileSync(found, staging);
+  renameSync(staging, copy);
+  return copy;
 }
+
+const ASSET_DIR = '/srv/dpg-rehearsal-assets';
 
 function ip(args: string[], options: RunOptions = {}): Promise<RunResult> {
   return run('ip', args, { timeoutMs: 20_000, ...options });

@@ -191,7 +191,7 @@ const hasPostgresUser = run('id', ['-u', 'postgres']).code === 0;
       expect(joined.stdout).toMatch(/joining the running quorum via https:\/\/127\.0\.0\.1:\d+ \(initial-cluster-state existing\)/);
       expect(readFileSync(config, 'utf8')).toMatch(/^initial-cluster-state: existing$/m);
       // etcdctl's own report of the member add (the quorum now waits for the joiner, so nothing more is asked of it).
-      expect(joined.stdout).toMatch(/Member [0-9a-f]+ added to cluster/);
+      expect(joined.stdout).toMatch(/Member +[0-9a-f]+ added to cluster/);
       expect(joined.stdout).toContain(`joiner=https://127.0.0.1:${joinerPeer}`);
       expect(joined.stdout).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
     });
