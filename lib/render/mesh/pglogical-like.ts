@@ -4,7 +4,7 @@
  * parameter names; only the schema and function names differ.
  */
 import { NodeGroup, Topology } from '../../topology/topology';
-import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
+import { sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
 import { MeshSql, header, heldPartitions, nameIn, partitionsSql, publishedSets, subscriptionsOf } from './engine';
 
 export interface PglogicalLikeApi {
@@ -89,21 +89,22 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
     ...declaredTablesTrigger(api, sets, heldPartitions(topology, group)),
     ...api.extraSetup(topology, group),
   ];
+  // One statement per subscription to create (each connects to its provider, so one unreachable group must not
+  // hold back the others); adding missing sets is local and done for every subscription in one statement, which
+  // keeps large meshes inside AWS's 16 KB user-data.
+  const wantedSets = subs.map((sub) => `(${sqlLiteral(sub.name)}, ${sqlTextArray(sub.replicationSets)})`);
   const subscriptions = [
     header(topology, group, api.engine, 'Subscriptions'),
-    ...subs.flatMap((sub) => [
-      `-- ${oneLine(`from node group '${sub.provider}': sets ${sub.replicationSets.join(', ')}`)}; nothing is forwarded, so nothing echoes back.\n` +
-      `SELECT ${s}.${api.createSubscription}(\n` +
-      `    subscription_name := ${sqlLiteral(sub.name)},\n` +
-      `    provider_dsn := ${sqlLiteral(sub.providerDsn)},\n` +
-      `    replication_sets := ${sqlTextArray(sub.replicationSets)},\n` +
-      '    synchronize_structure := false,\n' +
-      '    synchronize_data := false,\n' +
+    '-- forward_origins is empty: nothing is forwarded, so nothing echoes back.',
+    ...subs.map((sub) =>
+      `SELECT ${s}.${api.createSubscription}(subscription_name := ${sqlLiteral(sub.name)}, provider_dsn := ${sqlLiteral(sub.providerDsn)},\n` +
+      `    replication_sets := ${sqlTextArray(sub.replicationSets)}, synchronize_structure := false, synchronize_data := false,\n` +
       `    forward_origins := ${sqlTextArray(sub.forwardOrigins)})\n` +
-      `  WHERE NOT EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = ${sqlLiteral(sub.name)});`,
-      `SELECT ${s}.${api.addSubscriptionSet}(${sqlLiteral(sub.name)}, set_name::name)\n` +
-      `  FROM unnest(${sqlTextArray(sub.replicationSets)}) AS set_name\n` +
-      `  WHERE EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = ${sqlLiteral(sub.name)}\n` +
+      `  WHERE NOT EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = ${sqlLiteral(sub.name)});`),
+    ...(subs.length === 0 ? [] : [
+      `SELECT ${s}.${api.addSubscriptionSet}(wanted.sub_name::name, set_name::name)\n` +
+      `  FROM (VALUES\n    ${wantedSets.join(',\n    ')}) AS wanted(sub_name, sets), unnest(wanted.sets) AS set_name\n` +
+      `  WHERE EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = wanted.sub_name\n` +
       '    AND NOT set_name = ANY (coalesce(sub_replication_sets, ARRAY[]::text[])));',
     ]),
   ];
