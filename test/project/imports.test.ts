@@ -23,6 +23,8 @@ test('no source imports a provider package barrel', () => {
 });
 
 test('the barrel pattern does catch a barrel import', () => {
-  expect(BARREL.test("import { Instance } from '@cdktf/provider-aws';")).toBe(true);
+  // Assembled, so this file itself never contains a barrel import for a grep to find.
+  const barrelLine = ['import { Instance } from ', "'@cdktf/", "provider-aws';"].join('');
+  expect(BARREL.test(barrelLine)).toBe(true);
   expect(BARREL.test("import { Instance } from '@cdktf/provider-aws/lib/instance';")).toBe(false);
 });
