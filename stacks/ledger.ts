@@ -8,9 +8,33 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { TerraformOutput, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { Cloud, DistributedPostgres } from '../lib';
+import { Cloud, DistributedPostgres, DistributedPostgresProps } from '../lib';
 
 const AWS_REGIONS = ['us-east-1', 'eu-west-1'];
+
+/** The ledger's declaration (providers are added by the stack); tests resolve and render it directly. */
+export function ledgerFleet(): DistributedPostgresProps {
+  return {
+    name: 'ledger',
+    nodeGroups: [
+      { name: 'use1', cloud: Cloud.AWS, region: 'us-east-1' },
+      { name: 'euw1', cloud: Cloud.AWS, region: 'eu-west-1' },
+      { name: 'euw3', cloud: Cloud.GCP, region: 'europe-west3' },
+    ],
+    replication: {
+      globalTables: ['ledger.accounts', 'ledger.currencies'],
+      deltaApplyColumns: [{ table: 'ledger.accounts', column: 'balance' }],
+    },
+    geoshards: [
+      {
+        name: 'eu',
+        nodeGroups: ['euw1', 'euw3'],
+        tables: [{ table: 'ledger.entries', partition: 'ledger.entries_eu', values: ['eu'] }],
+      },
+    ],
+    network: { clientCidrs: ['10.200.0.0/16'] },
+  };
+}
 
 export class LedgerStack extends TerraformStack {
   public readonly fleet: DistributedPostgres;
@@ -28,28 +52,7 @@ export class LedgerStack extends TerraformStack {
     });
     const googleProvider = new GoogleProvider(this, 'google', { project: project.stringValue, region: 'europe-west3' });
 
-    this.fleet = new DistributedPostgres(this, 'ledger', {
-      name: 'ledger',
-      nodeGroups: [
-        { name: 'use1', cloud: Cloud.AWS, region: 'us-east-1' },
-        { name: 'euw1', cloud: Cloud.AWS, region: 'eu-west-1' },
-        { name: 'euw3', cloud: Cloud.GCP, region: 'europe-west3' },
-      ],
-      replication: {
-        globalTables: ['ledger.accounts', 'ledger.currencies'],
-        deltaApplyColumns: [{ table: 'ledger.accounts', column: 'balance' }],
-      },
-      geoshards: [
-        {
-          name: 'eu',
-          nodeGroups: ['euw1', 'euw3'],
-          tables: [{ table: 'ledger.entries', partition: 'ledger.entries_eu', values: ['eu'] }],
-        },
-      ],
-      network: { clientCidrs: ['10.200.0.0/16'] },
-      awsProviders,
-      googleProvider,
-    });
+    this.fleet = new DistributedPostgres(this, 'ledger', { ...ledgerFleet(), awsProviders, googleProvider });
 
     for (const endpoint of this.fleet.endpoints) {
       new TerraformOutput(this, `${endpoint.nodeGroup}-endpoint`, {

@@ -10,7 +10,7 @@ import {
   Cloud, DistributedPostgres, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine, TimingProfile,
 } from '../lib';
 
-/** The declaration (the shape of test/fixtures' `pglogicalFleet()`). */
+/** The declaration (tests use it as `pglogicalFleet()`). */
 export function rehearsalFleet(): DistributedPostgresProps {
   return {
     name: 'rehearse',
