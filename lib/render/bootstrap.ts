@@ -62,43 +62,91 @@ export function memberEnv(machine: Machine): string {
 export const ETCDCTL = `env ETCDCTL_API=3 etcdctl --cacert=${FILES.caCert} --cert=${FILES.memberCert} --key=${FILES.memberKey} --dial-timeout=2s --command-timeout=5s`;
 
 /**
- * How this etcd member joins: `new` while the quorum forms for the first time (all members of
- * initial-cluster start together), `existing` when the quorum already runs without this member's data
- * (a replaced machine): its stale entry is removed and it is added again.
+ * How this etcd member joins its quorum. Machines of one deploy boot seconds to minutes apart, and a machine may be
+ * replaced (new disk, same user-data), so the decision is read from what a running peer knows (`member list`; etcd
+ * 3.4 serves it only once the peer has joined a quorum, and keeps serving it without one):
+ * - no peer answers: the quorum is forming for the first time: `new`;
+ * - our entry exists with a name but no client URLs: a static member of `initial-cluster` that never started (a late
+ *   boot): `new` too (etcd lets a static member join late with the formation's state);
+ * - our entry exists without a name: added by an earlier attempt of this script and not started yet: `existing`;
+ * - our entry exists with client URLs: it ran before and its data is gone (a replaced machine): remove it, add it
+ *   again, `existing`;
+ * - no entry: add it, `existing`.
+ * Membership changes need a healthy quorum, and etcd refuses a change for a few seconds after the previous one
+ * ("unhealthy cluster"), so they are retried with back-off until a deadline; the bootstrap retries the whole script
+ * after a failure.
  */
 export function etcdJoinScript(): string {
   return `#!/bin/bash
-# etcd-join: decides initial-cluster-state for this member (new while the quorum forms; existing when it runs).
+# etcd-join: decides initial-cluster-state for this member from what a running peer knows (see the cases below).
 set -euo pipefail
 . ${FILES.memberEnv}
+config=${FILES.etcdConfig}
+# (No dollar-brace expansions: GCP's user-data is a Terraform string, where they would be interpolations.)
+deadline=$((SECONDS + $(printenv DPG_ETCD_JOIN_TIMEOUT || echo 600)))
 if [ -d "$DPG_ETCD_DATA_DIR/member" ]; then
   echo "etcd data present in $DPG_ETCD_DATA_DIR: already a member"
   exit 0
 fi
 ctl() { ${ETCDCTL} "$@"; }
-healthy=''
-for endpoint in $(echo "$DPG_ETCD_ENDPOINTS" | tr ',' ' '); do
-  [ "$endpoint" = "$DPG_ETCD_CLIENT_URL" ] && continue
-  # Health needs a quorum: a lone member that is still forming the cluster is not healthy.
-  if ctl --endpoints="$endpoint" --command-timeout=3s endpoint health >/dev/null 2>&1; then healthy=$endpoint; break; fi
+state() {
+  sed -i "s/^initial-cluster-state: .*$/initial-cluster-state: $1/" "$config"
+  echo "$2 (initial-cluster-state $1)"
+}
+# retry WHAT COMMAND...: runs COMMAND until it succeeds, backing off 1, 2, 4 .. 15 s, until the deadline.
+retry() {
+  local what=$1 pause=1 out
+  shift
+  until out=$("$@" 2>&1); do
+    if [ "$SECONDS" -ge "$deadline" ]; then echo "$what: gave up: $out" >&2; return 1; fi
+    echo "$what: $(echo "$out" | tail -n 1); retrying in $pause s"
+    sleep "$pause"
+    pause=$((pause * 2 > 15 ? 15 : pause * 2))
+  done
+  [ -n "$out" ] && echo "$out"
+  return 0
+}
+# A change whose answer was lost (a timeout) may have been made: its retry then finds it done.
+remove_member() {
+  local out
+  out=$(ctl --endpoints="$others" member remove "$1" 2>&1) || { echo "$out" | grep -q 'member not found' && echo "$1 is gone"; } || { echo "$out"; return 1; }
+  echo "$out"
+}
+add_member() {
+  local out
+  out=$(ctl --endpoints="$others" member add "$DPG_ETCD_NAME" --peer-urls="$DPG_ETCD_PEER_URL" 2>&1) \
+    || { echo "$out" | grep -q 'Peer URLs already exists' && echo "$DPG_ETCD_PEER_URL is already added"; } || { echo "$out"; return 1; }
+  echo "$out"
+}
+# The first peer that answers member list: "id, status, name, peer URLs, client URLs, is learner" per member.
+others=$(echo "$DPG_ETCD_ENDPOINTS" | tr ',' '\n' | { grep -vxF "$DPG_ETCD_CLIENT_URL" || true; } | paste -sd, -)
+peer=''
+members=''
+for endpoint in $(echo "$others" | tr ',' ' '); do
+  if members=$(ctl --endpoints="$endpoint" member list 2>/dev/null); then peer=$endpoint; break; fi
 done
-if [ -z "$healthy" ]; then
-  echo "no running quorum: joining the initial formation (initial-cluster-state new)"
+if [ -z "$peer" ]; then
+  state new "no peer has joined a quorum yet: forming it with the others"
   exit 0
 fi
-line=$(ctl --endpoints="$healthy" member list | grep -F ", $DPG_ETCD_PEER_URL," || true)
-id=$(echo "$line" | cut -d, -f1 | tr -d ' ')
-name=$(echo "$line" | cut -d, -f3 | tr -d ' ')
-if [ -n "$line" ] && [ -n "$name" ]; then
-  echo "the quorum knows $name ($id) with data this machine no longer has: removing it to join again"
-  ctl --endpoints="$healthy" member remove "$id"
-  line=''
+entry=$(echo "$members" | awk -F', ' -v url="$DPG_ETCD_PEER_URL" '$4 == url' | head -n 1)
+id=$(echo "$entry" | awk -F', ' '{print $1}')
+name=$(echo "$entry" | awk -F', ' '{print $3}')
+clients=$(echo "$entry" | awk -F', ' '{print $5}')
+if [ -n "$entry" ] && [ -n "$name" ] && [ -z "$clients" ]; then
+  state new "$peer knows $name as a member of the initial cluster that never started: joining late"
+  exit 0
 fi
-if [ -z "$line" ]; then
-  ctl --endpoints="$healthy" member add "$DPG_ETCD_NAME" --peer-urls="$DPG_ETCD_PEER_URL"
+if [ -n "$entry" ] && [ -z "$name" ]; then
+  state existing "$peer has this member added ($id) but not started: joining"
+  exit 0
 fi
-sed -i 's/^initial-cluster-state: new$/initial-cluster-state: existing/' ${FILES.etcdConfig}
-echo "joining the running quorum via $healthy (initial-cluster-state existing)"
+if [ -n "$entry" ]; then
+  echo "$peer knows $name ($id), which ran before, with data this machine does not have (a replaced machine): removing it"
+  retry "member remove $id" remove_member "$id"
+fi
+retry "member add $DPG_ETCD_NAME" add_member
+state existing "joining the running quorum as a new member"
 `;
 }
 

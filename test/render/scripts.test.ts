@@ -173,7 +173,7 @@ const hasPostgresUser = run('id', ['-u', 'postgres']).code === 0;
       expect(out.stdout).toBe('200');
     });
 
-    test('etcd-join: `new` while no quorum answers, `existing` (after member add) once one runs', () => {
+    test('etcd-join: `new` while no peer answers, `existing` (after member add) once one runs (every case: etcd-join.test.ts)', () => {
       const joinEnv = (endpoints: string) => writeTemp(root, 'etc/member.env', [
         fileOf(text, '/etc/distributed-postgres/member.env'),
         `DPG_ETCD_NAME='joiner'`, `DPG_ETCD_PEER_URL='https://127.0.0.1:${joinerPeer}'`,
@@ -183,12 +183,12 @@ const hasPostgresUser = run('id', ['-u', 'postgres']).code === 0;
       const script = writeTemp(root, 'etcd-join', relocate(fileOf(text, '/usr/local/lib/distributed-postgres/etcd-join'), root), 0o700);
       joinEnv(`https://127.0.0.1:${joinerClient},https://127.0.0.1:${joinerPeer + 1000}`); // ourselves + a dead peer
       const alone = run('bash', [script]);
-      expect(alone.stdout).toMatch(/no running quorum/);
+      expect(alone.stdout).toMatch(/no peer has joined a quorum yet/);
       expect(readFileSync(config, 'utf8')).toMatch(/^initial-cluster-state: new$/m);
       joinEnv(`https://127.0.0.1:${client},https://127.0.0.1:${joinerClient}`);
       const joined = run('bash', [script]);
       expect(joined).toEqual(expect.objectContaining({ code: 0 }));
-      expect(joined.stdout).toMatch(/joining the running quorum via https:\/\/127\.0\.0\.1:\d+ \(initial-cluster-state existing\)/);
+      expect(joined.stdout).toMatch(/joining the running quorum as a new member \(initial-cluster-state existing\)/);
       expect(readFileSync(config, 'utf8')).toMatch(/^initial-cluster-state: existing$/m);
       // etcdctl's own report of the member add (the quorum now waits for the joiner, so nothing more is asked of it).
       expect(joined.stdout).toMatch(/Member +[0-9a-f]+ added to cluster/);

@@ -26,6 +26,17 @@ test('machinesOf lists every machine once, in a fixed order; an unknown host is 
   expect(() => renderCloudConfig(ledger, 'ledger-nowhere-pg1')).toThrow(/no machine named 'ledger-nowhere-pg1'.*ledger-use1-pg1/);
 });
 
+test('no rendered text holds a Terraform template sequence (GCP user-data is a plain Terraform string)', () => {
+  // `${...}` would be interpolated and `%{...}` taken as a directive: a shell `${VAR:-x}` breaks `terraform plan`.
+  for (const props of [ledgerFleet(), pglogicalFleet(), singleGroupDedicatedEtcd()]) {
+    const topology = topologyOf(props);
+    for (const m of machinesOf(topology)) {
+      const text = renderCloudConfig(topology, m.name);
+      expect({ machine: m.name, found: text.match(/.{0,40}[$%]\{.{0,20}/g) }).toEqual({ machine: m.name, found: null });
+    }
+  }
+});
+
 describe('gzip', () => {
   const samples = [
     Buffer.alloc(0), Buffer.from('a'), Buffer.from('abcabcabcabcabcabcabc'), Buffer.alloc(70_000, 'x'), randomBytes(5000),
