@@ -17,7 +17,7 @@ import { materializeSecretsScript, secretBackendScript, secretCommandScript } fr
 import { issueCertificateScript } from './tls';
 import {
   allowOutputPluginSql, meshKeeperScript, meshKeeperUnit, onRoleChangeScript, postBootstrapScript,
-} from './watchdog';
+} from './mesh-keeper';
 
 export interface WriteFile {
   readonly path: string;

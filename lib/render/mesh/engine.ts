@@ -1,6 +1,6 @@
 /**
  * What differs between the replication engines: the SQL that builds a node group's side of the mesh
- * (run on the group's leader, idempotent: every statement checks before it acts), the watchdog's queries,
+ * (run on the group's leader, idempotent: every statement checks before it acts), mesh-keeper's queries,
  * and the Postgres/Patroni settings each engine needs.
  */
 import { NodeGroup, Subscription, Topology } from '../../topology/topology';
