@@ -2,7 +2,7 @@
  * Local test hosts: one Linux network namespace per machine carrying its planned private IP, all joined by veth pairs
  * to a bridge that lives in a namespace of its own (nothing is added to the root namespace, and no namespace has a
  * route anywhere but the fleet's subnets, so traffic never leaves them). Each host boots in its own mount, UTS, IPC and
- * PID namespaces under the systemd stand-in (lib/rehearsal/standin/systemd.py, PID 1): overlays over /etc, /usr, /var,
+ * PID namespaces under the systemd stand-in (assets/standin/systemd.py, PID 1): overlays over /etc, /usr, /var,
  * /opt, /root and /home (upper dirs on a tmpfs under the rehearsal dir), a fresh /run, /tmp and /dev/shm per boot, the
  * data disk bind-mounted on /var/lib/postgresql, and the rest of / read-only. Killing PID 1 is a machine crash.
  */
@@ -75,14 +75,10 @@ export function clientNs(name: string, w: Workspace = DEFAULT_WORKSPACE): string
   return `${w.prefix}c-${name}`;
 }
 
-/** Assets shipped next to this module (Python run inside the hosts); found from the sources and from dist/. */
+/** The package's assets/ (Python run inside the hosts): src/ and dist/ both sit beside it. */
 export function assetPath(relative: string): string {
-  const candidates = [
-    path.join(__dirname, relative),
-    path.join(__dirname, '..', '..', '..', 'lib', 'rehearsal', relative),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`rehearsal asset missing: ${relative} (looked in ${candidates.join(', ')})`);
+  const found = path.join(__dirname, '..', 'assets', relative);
+  if (!existsSync(found)) throw new Error(`rehearsal asset missing: ${relative} (looked for ${found})`);
   // Hosts get a fresh /tmp (and the checkout may live there, as in CI), so they run a copy kept under /srv,
   // which every host sees read-only.
   const copy = path.join(ASSET_DIR, relative);
@@ -353,7 +349,7 @@ function claimLock(w: Workspace): void {
   mkdirSync(w.root, { recursive: true });
   const owner = lockOwner(w);
   if (owner !== undefined && owner !== process.pid) {
-    throw new Error(`another rehearsal is running (pid ${owner}); wait for it or stop it, then run \`cdktf-distributed-postgres cleanup\``);
+    throw new Error(`another rehearsal is running (pid ${owner}); wait for it or stop it, then run \`dpg-rehearse cleanup\``);
   }
   writeFileSync(path.join(w.root, 'lock'), `${process.pid}\n`);
 }

@@ -161,7 +161,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     })),
     standIns: [
       'packages: preinstalled on the machine (cloud-init packages/apt modules not run)',
-      'systemd: lib/rehearsal/standin/systemd.py as PID 1 of each host (systemctl/journalctl stand-ins)',
+      'systemd: tools/rehearsal/assets/standin/systemd.py as PID 1 of each host (systemctl/journalctl stand-ins)',
       `secret store: ${'<rehearsal dir>/secrets/NAME'} read by a replaced secret-backend`,
       'data disk: a per-host directory bind-mounted on /var/lib/postgresql',
       ...[...new Set(fleet.machines.flatMap((m) => m.config.skippedKeys.map((k) => `cloud-config ${k.key}: ${k.why}`)))],

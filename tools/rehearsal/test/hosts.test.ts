@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
-import { cleanupLeftovers, NetworkPlan, TestHosts, Workspace } from '../../lib/rehearsal/hosts';
+import { cleanupLeftovers, NetworkPlan, TestHosts, Workspace } from '../src/hosts';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/ip') && existsSync('/usr/bin/unshare');
 const maybe = canRun ? describe : describe.skip;
