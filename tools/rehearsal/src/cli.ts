@@ -11,8 +11,8 @@
  * boot problem, 2 on bad usage.
  */
 import { DRILLS, DrillName } from './drills';
-import { cleanupLeftovers } from './hosts';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
+import { cleanupLeftovers } from './workspace';
 
 const USAGE = `usage:
   dpg-rehearse rehearse <stack dir | cdk.tf.json> [options]

@@ -12,11 +12,13 @@ import {
   DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill, waitHealthy,
 } from './drills';
 import { readFleet, RehearsalFleet } from './fleet';
-import { cleanupLeftovers, DEFAULT_WORKSPACE, NetworkPlan, subnetOf, TestHosts, Workspace } from './hosts';
+import { NetworkPlan, TestHosts } from './hosts';
+import { subnetOf } from './ipv4';
 import { DrillResult, RehearsalReport, summary, tableHeader, tableRow, verdictOf } from './report';
 import { localSecretBackend, RehearsalSecrets, writeSecrets } from './secrets';
 import { run, sleep, waitFor } from './shell';
 import { readSynthesizedStack } from './stack';
+import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
 
 export const SABOTAGES = ['drop-subscription'] as const;
 export type Sabotage = (typeof SABOTAGES)[number];
