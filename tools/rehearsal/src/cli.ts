@@ -10,6 +10,8 @@
  * `rehearse` exits 0 when every drill passed, 1 on any lost or duplicated row, split brain, failed convergence or
  * boot problem, 2 on bad usage.
  */
+import { newSeed } from './boot-plan';
+import { campaign } from './campaign';
 import { DRILLS, DrillName } from './drills';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
 import { BOOT_ORDERS, BootOrder } from './report';
@@ -25,6 +27,7 @@ const USAGE = `usage:
       --boot-order ORDER        ${BOOT_ORDERS.join(' | ')}: hosts start all at once (default) or in a random order
       --boot-spread S           with shuffle: hosts start at random offsets up to S seconds (default 0)
       --seed N                  seed of the boot order and offsets (default: random; printed and in the report)
+      --runs N                  a campaign: N runs, shuffled boot, seeds seed..seed+N-1, spreads 0..--boot-spread s
       --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
       --logs DIR                copy every host's /var/log to DIR (on failure: cdktf.out/rehearsal-logs by default)
   dpg-rehearse cleanup
@@ -64,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
   let bootOrder: BootOrder | undefined;
   let bootSpreadS: number | undefined;
   let seed: number | undefined;
+  let runs: number | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -88,6 +92,10 @@ export async function main(argv: string[]): Promise<number> {
         seed = Number(value());
         if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed needs a whole number (0 or more)');
         break;
+      case '--runs':
+        runs = Number(value());
+        if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs needs a whole number (1 or more)');
+        break;
       case '-h': case '--help': console.log(USAGE); return 0;
       default:
         if (flag.startsWith('-') || stack !== undefined) throw new UsageError(`unexpected argument ${arg}`);
@@ -95,6 +103,11 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   if (!stack) throw new UsageError('rehearse needs the synthesized stack directory, e.g. cdktf.out/stacks/rehearsal');
+  if (runs !== undefined) {
+    const rows = await campaign({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS }, runs,
+      seed ?? newSeed(), bootSpreadS ?? 0);
+    return rows.every((r) => r.verdict === 'pass') ? 0 : 1;
+  }
   if (bootSpreadS && bootOrder !== 'shuffle') throw new UsageError('--boot-spread needs --boot-order shuffle');
   const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed });
   return report.verdict === 'pass' ? 0 : 1;
