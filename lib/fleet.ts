@@ -1,7 +1,7 @@
 /** The pure pipeline without cdktf: declaration -> validated spec -> topology. */
-import { FleetSpec } from './spec/normalize';
-import { DistributedPostgresProps } from './spec/types';
-import { declarationWarnings, validateDeclaration } from './spec/validate';
+import { FleetSpec } from './declaration/normalize';
+import { DistributedPostgresProps } from './declaration/props';
+import { declarationWarnings, validateDeclaration } from './declaration/validate';
 import { resolveTopology } from './topology/resolve';
 import { Topology } from './topology/topology';
 

@@ -1,8 +1,8 @@
-export * from './spec/types';
-export { FleetValidationError, checkDeclaration } from './spec/validate';
-export type { Finding } from './spec/normalize';
-export { RULES } from './spec/rules';
-export type { Rule } from './spec/rules';
+export * from './declaration/props';
+export { FleetValidationError, checkDeclaration } from './declaration/validate';
+export type { Finding } from './declaration/normalize';
+export { RULES } from './declaration/rules';
+export type { Rule } from './declaration/rules';
 export * from './topology/topology';
 export { resolveFleet } from './fleet';
 export type { ResolvedFleet } from './fleet';

@@ -1,4 +1,4 @@
-import { parseCidr, contains, overlaps } from '../../lib/spec/cidr';
+import { parseCidr, contains, overlaps } from '../../lib/net/cidr';
 import { resolveFleet, Topology } from '../../lib';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 

@@ -2,9 +2,9 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { TerraformStack, Testing } from 'cdktf';
-import { DistributedPostgres, FleetValidationError } from '../../lib';
-import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
-import { resourcesOf, synthJson } from '../stacks/helpers';
+import { DistributedPostgres, FleetValidationError } from '../../../lib';
+import { ledgerFleet, pglogicalFleet } from '../../fixtures/fleets';
+import { resourcesOf, synthJson } from '../../stacks/helpers';
 
 const newStack = () => new TerraformStack(Testing.app(), 'providers');
 

@@ -13,7 +13,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { Topology } from '../topology/topology';
+import { Topology } from '../../topology/topology';
 import { AwsRegionTarget, awsTags, inRegion } from './region';
 
 export interface AwsFleetSecretsProps {

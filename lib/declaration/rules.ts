@@ -4,11 +4,11 @@
  * how to fix it.
  */
 import { Finding, FleetSpec, GROUP_PREFIX, GroupSpec } from './normalize';
-import { formatCidr, isPrivate, overlaps, parseCidr, subnet, Ipv4Cidr } from './cidr';
+import { formatCidr, isPrivate, overlaps, parseCidr, subnet, Ipv4Cidr } from '../net/cidr';
 import { knownRegions, zonesOf } from './regions';
 import {
   Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine, SynchronousMode,
-} from './types';
+} from './props';
 
 export interface Rule {
   readonly id: string;

@@ -17,8 +17,8 @@ import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-reg
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../render';
-import { ImageName, NodeGroup, PORTS, Topology } from '../topology/topology';
+import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../../render';
+import { ImageName, NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { GcpFleetNetwork } from './network';
 
 export interface GcpNodeGroupProps {

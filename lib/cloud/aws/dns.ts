@@ -2,7 +2,7 @@
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { Route53Zone } from '@cdktf/provider-aws/lib/route53-zone';
 import { Construct } from 'constructs';
-import { Topology } from '../topology/topology';
+import { Topology } from '../../topology/topology';
 import { AwsRegionNetwork } from './network';
 import { AwsRegionTarget, awsTags } from './region';
 

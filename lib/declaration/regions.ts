@@ -1,4 +1,4 @@
-import { Cloud } from './types';
+import { Cloud } from './props';
 
 /**
  * Regions the library knows, with their zone suffixes (the first three are the default placement).

@@ -3,11 +3,11 @@
  * public IP, nothing open to the internet, database ports only to the fleet (and Postgres to its clients), the leader
  * health check on Patroni's /primary, and machine addresses equal to the topology's plan.
  */
-import { Cloud, DistributedPostgresProps, EtcdPlacement } from '../../lib';
-import { summarizeCidrs } from '../../lib/aws/cidr-summary';
-import { contains, parseCidr, sizeOf } from '../../lib/spec/cidr';
-import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
-import { fleetStack, ownedBy, Resource, resourcesOf, synthJson, TfJson } from '../stacks/helpers';
+import { Cloud, DistributedPostgresProps, EtcdPlacement } from '../../../lib';
+import { summarizeCidrs } from '../../../lib/net/cidr-summary';
+import { contains, parseCidr, sizeOf } from '../../../lib/net/cidr';
+import { ledgerFleet, pglogicalFleet } from '../../fixtures/fleets';
+import { fleetStack, ownedBy, Resource, resourcesOf, synthJson, TfJson } from '../../stacks/helpers';
 
 const dedicatedEtcd = (): DistributedPostgresProps => ({
   name: 'ded',

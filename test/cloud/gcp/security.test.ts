@@ -3,11 +3,11 @@
  * named `pgdata`, firewall rules limited to the fleet (and Google's health check probers on Patroni's port only),
  * the leader health check on Patroni's /primary, and a service account that may read only the fleet's secrets.
  */
-import { Cloud, DistributedPostgresProps, EtcdPlacement } from '../../lib';
-import { GCP_HEALTH_CHECK_RANGES } from '../../lib/gcp/network';
-import { gcpArchitectureOf } from '../../lib/gcp/node-group';
-import { ledgerFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
-import { fleetStack, ownedBy, resourcesOf, synthJson, TfJson } from '../stacks/helpers';
+import { Cloud, DistributedPostgresProps, EtcdPlacement } from '../../../lib';
+import { GCP_HEALTH_CHECK_RANGES } from '../../../lib/cloud/gcp/network';
+import { gcpArchitectureOf } from '../../../lib/cloud/gcp/node-group';
+import { ledgerFleet, singleGroupDedicatedEtcd } from '../../fixtures/fleets';
+import { fleetStack, ownedBy, resourcesOf, synthJson, TfJson } from '../../stacks/helpers';
 
 const twoGcpRegions = (): DistributedPostgresProps => ({
   name: 'gg',

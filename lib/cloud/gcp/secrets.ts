@@ -9,7 +9,7 @@ import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-ma
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { Topology } from '../topology/topology';
+import { Topology } from '../../topology/topology';
 
 export interface GcpFleetSecretsProps {
   readonly topology: Topology;

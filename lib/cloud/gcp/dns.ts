@@ -3,7 +3,7 @@ import { DnsManagedZone } from '@cdktf/provider-google/lib/dns-managed-zone';
 import { DnsRecordSet } from '@cdktf/provider-google/lib/dns-record-set';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { Construct } from 'constructs';
-import { Topology } from '../topology/topology';
+import { Topology } from '../../topology/topology';
 import { GcpFleetNetwork } from './network';
 
 export interface GcpPrivateZoneProps {

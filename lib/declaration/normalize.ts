@@ -6,7 +6,7 @@
 import {
   Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
   LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
-} from './types';
+} from './props';
 import { zonesOf } from './regions';
 
 export interface Finding {

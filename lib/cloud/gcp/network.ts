@@ -10,7 +10,7 @@ import { ComputeRouterNat } from '@cdktf/provider-google/lib/compute-router-nat'
 import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { Construct } from 'constructs';
-import { NodeGroup, PORTS, Topology } from '../topology/topology';
+import { NodeGroup, PORTS, Topology } from '../../topology/topology';
 
 /**
  * Google's health check probers for internal passthrough load balancers. Their packets reach the VM from these ranges

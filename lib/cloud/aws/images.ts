@@ -4,7 +4,7 @@
  */
 import { DataAwsAmi } from '@cdktf/provider-aws/lib/data-aws-ami';
 import { Construct } from 'constructs';
-import { ImageName } from '../topology/topology';
+import { ImageName } from '../../topology/topology';
 import { AwsRegionTarget, inRegion } from './region';
 
 export type CpuArchitecture = 'x86_64' | 'arm64';

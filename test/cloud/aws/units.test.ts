@@ -1,8 +1,8 @@
 /** Small pure helpers of the AWS constructs. */
-import { summarizeCidrs } from '../../lib/aws/cidr-summary';
-import { awsArchitectureOf } from '../../lib/aws/images';
-import { boundedName } from '../../lib/aws/region';
-import { tunnelInsideAddresses } from '../../lib/interconnect/ha-vpn';
+import { summarizeCidrs } from '../../../lib/net/cidr-summary';
+import { awsArchitectureOf } from '../../../lib/cloud/aws/images';
+import { boundedName } from '../../../lib/cloud/aws/region';
+import { tunnelInsideAddresses } from '../../../lib/cloud/interconnect/ha-vpn';
 
 test('summarizeCidrs merges adjacent siblings and drops contained blocks, never widening', () => {
   expect(summarizeCidrs(['10.64.16.0/20', '10.64.0.0/20'])).toEqual(['10.64.0.0/19']);

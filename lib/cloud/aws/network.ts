@@ -13,7 +13,7 @@ import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcIpv4CidrBlockAssociation } from '@cdktf/provider-aws/lib/vpc-ipv4-cidr-block-association';
 import { Construct } from 'constructs';
-import { NodeGroup, Topology } from '../topology/topology';
+import { NodeGroup, Topology } from '../../topology/topology';
 import { AwsRegionTarget, awsTags, inRegion } from './region';
 
 export interface AwsRegionNetworkProps {

@@ -20,8 +20,8 @@ import { Construct } from 'constructs';
 import { AwsRegionNetwork } from '../aws/network';
 import { awsTags, inRegion } from '../aws/region';
 import { GcpFleetNetwork } from '../gcp/network';
-import { formatIp, parseCidr } from '../spec/cidr';
-import { VpnLink } from '../topology/topology';
+import { formatIp, parseCidr } from '../../net/cidr';
+import { VpnLink } from '../../topology/topology';
 
 export interface AwsGcpHaVpnProps {
   readonly fleetName: string;

@@ -20,9 +20,9 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { EncodedUserData } from '../render';
-import { NodeGroup, PORTS, Topology } from '../topology/topology';
-import { summarizeCidrs } from './cidr-summary';
+import { EncodedUserData } from '../../render';
+import { NodeGroup, PORTS, Topology } from '../../topology/topology';
+import { summarizeCidrs } from '../../net/cidr-summary';
 import { amiLookup, awsArchitectureOf } from './images';
 import { AwsRegionNetwork } from './network';
 import { awsTags, boundedName, inRegion } from './region';

@@ -3,7 +3,7 @@
  * drop). Security group rules count against a quota of 60 per group: a fleet of many groups carved from one range
  * still needs only a few rules, none wider than the fleet itself.
  */
-import { formatCidr, Ipv4Cidr, parseCidr, sizeOf } from '../spec/cidr';
+import { formatCidr, Ipv4Cidr, parseCidr, sizeOf } from './cidr';
 
 export function summarizeCidrs(cidrs: string[]): string[] {
   // Every node group asks for the same fleet-wide lists: compute each once.

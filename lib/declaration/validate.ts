@@ -1,6 +1,6 @@
 import { Finding, FleetSpec, normalize } from './normalize';
 import { runRules } from './rules';
-import { DistributedPostgresProps, ReplicationEngine } from './types';
+import { DistributedPostgresProps, ReplicationEngine } from './props';
 
 /**
  * Thrown at synth when a declaration breaks rules. Its message lists every finding with the construct
