@@ -20,7 +20,7 @@ import { GcpNodeGroup } from './cloud/gcp/node-group';
 import { GcpFleetSecrets } from './cloud/gcp/secrets';
 import { AwsGcpHaVpn, vpnRouter } from './cloud/interconnect/ha-vpn';
 import { AwsRegionPeering } from './cloud/interconnect/peering';
-import { Finding } from './declaration/normalize';
+import { Finding } from './declaration/spec';
 import { DistributedPostgresProps } from './declaration/props';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
 import { FleetValidationError } from './declaration/validate';

@@ -1,5 +1,5 @@
 /** The pure pipeline without cdktf: declaration -> validated spec -> topology. */
-import { FleetSpec } from './declaration/normalize';
+import { FleetSpec } from './declaration/spec';
 import { DistributedPostgresProps } from './declaration/props';
 import { declarationWarnings, validateDeclaration } from './declaration/validate';
 import { resolveTopology } from './topology/resolve';

@@ -1,6 +1,6 @@
 export * from './declaration/props';
 export { FleetValidationError, checkDeclaration } from './declaration/validate';
-export type { Finding } from './declaration/normalize';
+export type { Finding } from './declaration/spec';
 export { RULES } from './declaration/rules';
 export type { Rule } from './declaration/rules';
 export * from './topology/topology';

@@ -7,86 +7,9 @@ import {
   Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
   LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
 } from './props';
+import { Reader } from './reader';
 import { zonesOf } from './regions';
-
-export interface Finding {
-  /** Rule id, e.g. `DPG-ETCD-SIZE`. */
-  readonly rule: string;
-  /** Where in the declaration, e.g. `nodeGroups[1] (euw1).etcd.size`. */
-  readonly path: string;
-  /** What is wrong and how to fix it. */
-  readonly message: string;
-}
-
-export interface EtcdSpec {
-  readonly size: number;
-  readonly placement: EtcdPlacement;
-  readonly machineType: string | undefined;
-  readonly latency: LatencyClass;
-}
-
-export interface GroupSpec {
-  readonly index: number;
-  /** `nodeGroups[i] (name)`: how findings name the group. */
-  readonly path: string;
-  readonly name: string;
-  readonly number: number;
-  readonly cloud: Cloud;
-  readonly region: string;
-  readonly zones: string[];
-  readonly zonesGiven: boolean;
-  readonly members: number;
-  readonly machineType: string;
-  readonly dataDisk: { sizeGiB: number; type: string };
-  readonly image: ImageFlavour;
-  readonly cidr: string | undefined;
-  readonly patroniTags: Record<string, string>;
-  readonly snowflakeNodeIds: number[] | undefined;
-  readonly etcd: EtcdSpec;
-}
-
-export interface GeoshardSpec {
-  readonly path: string;
-  readonly name: string;
-  readonly nodeGroups: string[];
-  readonly tables: { table: string; partition: string; values: string[] }[];
-}
-
-export interface FleetSpec {
-  readonly name: string;
-  readonly nodeGroups: GroupSpec[];
-  readonly postgres: {
-    readonly version: number;
-    readonly packageSource: PackageSource;
-    readonly database: string;
-    readonly parameters: Record<string, string>;
-  };
-  readonly ha: {
-    readonly synchronousMode: SynchronousMode;
-    readonly synchronousStandbys: number;
-    readonly ttl: number;
-    readonly loopWait: number;
-    readonly retryTimeout: number;
-    readonly maximumLagOnFailoverBytes: number;
-    readonly failsafeMode: boolean;
-  };
-  readonly replication: {
-    readonly engine: ReplicationEngine;
-    readonly conflictPolicy: ConflictPolicy;
-    readonly deltaApplyColumns: { table: string; column: string }[];
-    readonly snowflakeIds: boolean;
-    readonly leaderEndpoint: LeaderEndpoint;
-    readonly globalTables: string[];
-  };
-  readonly geoshards: GeoshardSpec[];
-  readonly network: {
-    readonly fleetCidr: string;
-    readonly interconnect: Interconnect;
-    readonly privateDnsZone: string;
-    readonly clientCidrs: string[];
-  };
-  readonly secrets: { readonly namePrefix: string };
-}
+import { Finding, FleetSpec, GeoshardSpec, GroupSpec } from './spec';
 
 export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: number; retryTimeout: number }> = {
   [TimingProfile.DEFAULT]: { ttl: 30, loopWait: 10, retryTimeout: 10 },
@@ -94,8 +17,6 @@ export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: num
 };
 
 export const DEFAULT_FLEET_CIDR = '10.64.0.0/12';
-/** Prefix of the CIDR carved for each node group out of the fleet CIDR. */
-export const GROUP_PREFIX = 20;
 
 const DEFAULT_MACHINE: Record<Cloud, string> = { [Cloud.AWS]: 'm6i.large', [Cloud.GCP]: 'n2-standard-2' };
 const DEFAULT_ETCD_MACHINE: Record<Cloud, string> = { [Cloud.AWS]: 't3.small', [Cloud.GCP]: 'e2-small' };
@@ -121,127 +42,6 @@ const PROPERTIES = {
   awsProvider: ['region', 'provider'],
 } as const;
 
-/** Edit distance, for "did you mean" hints (names are short). */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let previous = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const current = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-      previous = current;
-    }
-  }
-  return row[b.length];
-}
-
-/** Collects type findings while reading untyped input. */
-class Reader {
-  readonly findings: Finding[] = [];
-
-  private bad(path: string, expected: string, value: unknown): void {
-    this.findings.push({
-      rule: 'DPG-TYPE',
-      path,
-      message: `must be ${expected}, got ${describe(value)}. Fix: give ${expected}.`,
-    });
-  }
-
-  string(value: unknown, path: string, fallback: string): string {
-    if (value === undefined) return fallback;
-    if (typeof value === 'string') return value;
-    this.bad(path, 'a string', value);
-    return fallback;
-  }
-
-  number(value: unknown, path: string, fallback: number): number {
-    if (value === undefined) return fallback;
-    if (typeof value === 'number' && Number.isFinite(value)) return value;
-    this.bad(path, 'a finite number', value);
-    return fallback;
-  }
-
-  boolean(value: unknown, path: string, fallback: boolean): boolean {
-    if (value === undefined) return fallback;
-    if (typeof value === 'boolean') return value;
-    this.bad(path, 'true or false', value);
-    return fallback;
-  }
-
-  enumValue<T extends string>(value: unknown, values: Record<string, T>, path: string, fallback: T): T {
-    if (value === undefined) return fallback;
-    const allowed = Object.values(values);
-    if (typeof value === 'string' && (allowed as string[]).includes(value)) return value as T;
-    this.bad(path, `one of ${allowed.map((v) => `'${v}'`).join(', ')}`, value);
-    return fallback;
-  }
-
-  array(value: unknown, path: string): unknown[] {
-    if (value === undefined) return [];
-    if (Array.isArray(value)) return value;
-    this.bad(path, 'a list', value);
-    return [];
-  }
-
-  stringArray(value: unknown, path: string): string[] {
-    return this.array(value, path).flatMap((item, i) => {
-      if (typeof item === 'string') return [item];
-      this.bad(`${path}[${i}]`, 'a string', item);
-      return [];
-    });
-  }
-
-  object(value: unknown, path: string, properties?: readonly string[]): Record<string, unknown> {
-    if (value === undefined) return {};
-    if (isPlainObject(value)) {
-      if (properties) this.unknownProperties(value, path, properties);
-      return value;
-    }
-    this.bad(path, 'an object', value);
-    return {};
-  }
-
-  private unknownProperties(value: Record<string, unknown>, path: string, properties: readonly string[]): void {
-    for (const key of Object.keys(value).filter((k) => !properties.includes(k))) {
-      const hint = properties.find((p) => distance(p, key.slice(0, 40)) <= 2);
-      this.findings.push({
-        rule: 'DPG-TYPE',
-        path: path === 'props' ? key.slice(0, 40) : `${path}.${key.slice(0, 40)}`,
-        message: `is not a property${path === 'props' ? '' : ` of ${path}`}. Fix: ${hint ? `did you mean '${hint}'? ` : ''}` +
-          `remove it, or use one of ${properties.join(', ')}.`,
-      });
-    }
-  }
-
-  /** A provider object given through `any`: duck-typed, so this pure stage needs no cdktf import. */
-  provider(value: unknown, path: string, type: 'aws' | 'google', expected: string): void {
-    if (value === undefined) return;
-    if (isPlainObject(value) && value.terraformResourceType === type) return;
-    this.bad(path, expected, value);
-  }
-
-  stringMap(value: unknown, path: string): Record<string, string> {
-    const result: Record<string, string> = {};
-    for (const [key, item] of Object.entries(this.object(value, path))) {
-      if (typeof item === 'string') result[key] = item;
-      else this.bad(`${path}.${key}`, 'a string', item);
-    }
-    return result;
-  }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '...' : value)}`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
-}
 
 /** Fills every default. Never throws; type problems are returned as findings. */
 export function normalize(input: DistributedPostgresProps, defaultName: string): { spec: FleetSpec; findings: Finding[] } {

@@ -1,10 +1,13 @@
-import { Finding, FleetSpec, normalize } from './normalize';
-import { runRules } from './rules';
+/** Checks a declaration as a whole: normalize it, run every rule, and fail with one error listing every problem. */
+import { normalize } from './normalize';
 import { DistributedPostgresProps, ReplicationEngine } from './props';
+import { runRules } from './rules';
+import { Finding, FleetSpec } from './spec';
 
 /**
- * Thrown at synth when a declaration breaks rules. Its message lists every finding with the construct
- * path and the fix; `findings` carries them for programs.
+ * Thrown by the `DistributedPostgres` constructor (and by `resolveFleet`) when a declaration breaks rules, before any
+ * resource is created: nothing reaches synth. Its message lists every finding with the construct path and the fix;
+ * `findings` carries them for programs.
  */
 export class FleetValidationError extends Error {
   public readonly findings: Finding[];

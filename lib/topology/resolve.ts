@@ -1,9 +1,9 @@
 /**
  * Resolves a validated declaration into the Topology: pure, deterministic, JSON-serialisable.
  */
-import { FleetSpec, GroupSpec } from '../declaration/normalize';
+import { FleetSpec, GroupSpec } from '../declaration/spec';
 import { formatCidr, parseCidr } from '../net/cidr';
-import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/rules';
+import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/derived';
 import { Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../declaration/props';
 import { planGroupAddresses } from './ip-plan';
 import {
