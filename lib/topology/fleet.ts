@@ -1,9 +1,9 @@
 /** The pure pipeline without cdktf: declaration -> validated spec -> topology. */
-import { FleetSpec } from './declaration/spec';
-import { DistributedPostgresProps } from './declaration/props';
-import { declarationWarnings, validateDeclaration } from './declaration/validate';
-import { resolveTopology } from './topology/resolve';
-import { Topology } from './topology/topology';
+import { FleetSpec } from '../declaration/spec';
+import { DistributedPostgresProps } from '../declaration/props';
+import { declarationWarnings, validateDeclaration } from '../declaration/validate';
+import { resolveTopology } from './resolve';
+import { Topology } from './topology';
 
 export interface ResolvedFleet {
   readonly spec: FleetSpec;
