@@ -3,7 +3,7 @@
  * idempotently (safe to run again), logging each step. Machine facts come from member.env; the scripts
  * themselves are the same on every machine of a role, which keeps them readable in review.
  */
-import { Machine } from './context';
+import { Machine } from './machine';
 import { etcdDataDir, etcdEndpoints } from './etcd';
 import { replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';

@@ -4,7 +4,7 @@
  * dynamic configuration, written once by the first member); member-local ones to `postgresql`.
  */
 import { Member, NodeGroup, PORTS, Topology } from '../topology/topology';
-import { Machine } from './context';
+import { Machine } from './machine';
 import { permanentSlots, replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';
 import { FILES, secretPlaceholder } from './paths';

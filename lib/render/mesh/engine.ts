@@ -25,7 +25,8 @@ export interface MeshSql {
   readonly restartSubscription: string;
 }
 
-export interface ReplicationEngine {
+/** How one replication engine (the `ReplicationEngine` of the props) is rendered: settings, slots and mesh SQL. */
+export interface EngineRenderer {
   /** Extensions created in the application database. */
   extensions(topology: Topology): string[];
   preloadLibraries(topology: Topology): string[];

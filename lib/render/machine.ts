@@ -1,11 +1,12 @@
 /**
- * Which machine is being rendered: a Postgres member (maybe also running an etcd member of its group's
- * quorum) or a dedicated etcd machine.
+ * The machines of a fleet. A machine is a Postgres member (maybe also running an etcd member of its group's quorum)
+ * or a dedicated etcd member; `Machine` is what the renderer needs to write one machine's cloud-config.
  */
 import { EtcdMember, Member, NodeGroup, Topology } from '../topology/topology';
 
 export type MachineRole = 'postgres' | 'etcd';
 
+/** One machine as the renderer sees it: its place in the topology and what it runs. */
 export interface Machine {
   readonly topology: Topology;
   readonly group: NodeGroup;
@@ -20,8 +21,17 @@ export interface Machine {
   readonly etcd?: EtcdMember;
 }
 
+/** One machine of the fleet, as a summary for programs: which machines the clouds create, and where. */
+export interface MachineSummary {
+  readonly name: string;
+  readonly nodeGroup: string;
+  readonly role: MachineRole;
+  readonly zone: string;
+  readonly privateIp: string;
+}
+
 /** Every machine of the fleet: per node group (in topology order) its Postgres members, then its dedicated etcd members. */
-export function machinesOfTopology(topology: Topology): Machine[] {
+function everyMachine(topology: Topology): Machine[] {
   return topology.nodeGroups.flatMap((group) => [
     ...group.members.map((member): Machine => ({
       topology,
@@ -47,9 +57,20 @@ export function machinesOfTopology(topology: Topology): Machine[] {
   ]);
 }
 
-/** The machine called `hostName`, or a clear error listing the names that exist. */
-export function machineOf(topology: Topology, hostName: string): Machine {
-  const machines = machinesOfTopology(topology);
+/** Every machine of the fleet, summarized, in the order of `everyMachine`. */
+export function machinesOf(topology: Topology): MachineSummary[] {
+  return everyMachine(topology).map((m) => ({
+    name: m.name,
+    nodeGroup: m.group.name,
+    role: m.role,
+    zone: m.zone,
+    privateIp: m.privateIp,
+  }));
+}
+
+/** The machine called `hostName`, ready to render, or a clear error listing the names that exist. */
+export function machineNamed(topology: Topology, hostName: string): Machine {
+  const machines = everyMachine(topology);
   const found = machines.find((m) => m.name === hostName);
   if (!found) {
     const names = machines.map((m) => m.name);
