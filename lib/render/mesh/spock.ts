@@ -4,7 +4,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass } from '../quote';
-import { EngineRenderer } from './engine';
+import { EngineParameters, EngineRenderer } from './engine';
 import { PglogicalLikeApi, pglogicalLikeSql } from './pglogical-like';
 
 /** Conflict-free delta-apply columns: `local + (remote_new - remote_old)` instead of last-update-wins on that column. */
@@ -41,7 +41,7 @@ function extensions(topology: Topology): string[] {
 export const SPOCK: EngineRenderer = {
   extensions,
   preloadLibraries: extensions,
-  parameters: () => ({ 'spock.conflict_resolution': 'last_update_wins' }),
+  parameters: (): EngineParameters => ({ 'spock.conflict_resolution': 'last_update_wins' }),
   outputPlugin: 'spock_output',
   meshRoleAttributes: ['LOGIN', 'SUPERUSER', 'REPLICATION'],
   providerSlots: () => ({}),
