@@ -1,7 +1,8 @@
 import {
-  checkDeclaration, Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, FleetValidationError, ImageFlavour,
-  PackageSource, ReplicationEngine, resolveFleet, SynchronousMode,
+  Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, FleetValidationError, ImageFlavour, PackageSource,
+  ReplicationEngine, SynchronousMode,
 } from '../../lib';
+import { checkDeclaration, resolveFleet } from '../../lib/pipeline';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 
 /** The findings of a declaration, as `RULE path: message` lines. */

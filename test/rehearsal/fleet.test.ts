@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
-import { resolveFleet } from '../../lib';
+import { resolveFleet } from '../../lib/pipeline';
 import { readFleet } from '../../lib/rehearsal/fleet';
 import { decodeUserData, readSynthesizedStack } from '../../lib/rehearsal/stack';
 import { caSecretOf } from '../../lib/rehearsal/secrets';

@@ -2,10 +2,11 @@
  * The parameters the library manages are exactly those the renderer sets (plus those Patroni sets from the rendered
  * configuration), and a user's `postgres.parameters` can override none of them.
  */
-import { checkDeclaration, DistributedPostgresProps, Topology } from '../../lib';
+import { DistributedPostgresProps, Topology } from '../../lib';
 import {
   MANAGED_PARAMETERS, RENDERED_PARAMETERS, SET_FROM_RENDERED_CONFIG,
 } from '../../lib/declaration/managed-parameters';
+import { checkDeclaration } from '../../lib/pipeline';
 import { machineNamed } from '../../lib/render/machine';
 import { patroniConfig } from '../../lib/render/patroni';
 import { ledgerFleet } from '../fixtures/fleets';
