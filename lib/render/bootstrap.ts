@@ -1,6 +1,8 @@
 /**
- * The one entry point: runcmd calls the bootstrap script, which configures and starts what this machine runs,
- * idempotently (safe to run again), logging each step. Machine facts come from member.env; the scripts
+ * The one entry point: runcmd enables and starts the bootstrap unit, whose script configures and starts what this
+ * machine runs, idempotently (safe to run again), logging each step and recording it in a status file. The unit is
+ * retried after a failure and runs again at every boot, so a machine that failed (a peer not up yet, a secret not
+ * filled in yet) heals by itself once the cause goes away: cloud-init's runcmd runs once per instance. Machine facts come from member.env; the scripts
  * themselves are the same on every machine of a role, which keeps them readable in review.
  */
 import { Machine } from './machine';
@@ -150,30 +152,68 @@ state existing "joining the running quorum as a new member"
 `;
 }
 
+/** Runs the bootstrap at every boot, and again 15 s after a failure, without a start limit. */
+export function bootstrapUnit(): string {
+  return `[Unit]
+Description=distributed-postgres bootstrap (makes this machine its role; retried until it succeeds, runs at every boot)
+After=network-online.target
+Wants=network-online.target
+StartLimitIntervalSec=0
+
+[Service]
+Type=oneshot
+ExecStart=${FILES.bootstrapScript}
+Restart=on-failure
+RestartSec=${BOOTSTRAP_RETRY_SECONDS}
+TimeoutStartSec=infinity
+
+[Install]
+WantedBy=multi-user.target
+`;
+}
+
+export const BOOTSTRAP_RETRY_SECONDS = 15;
+
+/** What runcmd does: hand the bootstrap to its unit (which also runs it at every later boot). */
+export function bootstrapRuncmd(): string[][] {
+  const unit = FILES.bootstrapUnit.split('/').pop()!;
+  return [['systemctl', 'daemon-reload'], ['systemctl', 'enable', unit], ['systemctl', 'start', '--no-block', unit]];
+}
+
 export function bootstrapScript(machine: Machine): string {
   const { topology } = machine;
   return `#!/bin/bash
-# distributed-postgres bootstrap: makes this machine its role in fleet '${oneLine(topology.fleetName)}'. Run once by
-# cloud-init's runcmd; idempotent (safe to run again); each step is logged to ${FILES.bootstrapLog}.
+# distributed-postgres bootstrap: makes this machine its role in fleet '${oneLine(topology.fleetName)}'. Run by its unit
+# (at every boot, and again after a failure); idempotent; each step is logged to ${FILES.bootstrapLog} and the
+# last one is recorded in ${FILES.bootstrapStatus} (state running|complete|failed, step, attempt, updated).
 set -euo pipefail
 . ${FILES.memberEnv}
 exec > >(tee -a ${FILES.bootstrapLog}) 2>&1
-log() { printf '%s %s: %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$DPG_MACHINE" "$*"; }
-step() { log "step: $*"; }
-trap 'log "FAILED (exit $?) at line $LINENO"' ERR
-# wait_for SECONDS WHAT COMMAND...: polls COMMAND every 3 s.
+install -d -m 0755 ${FILES.root} ${FILES.stateDir} ${FILES.runDir}
+attempt=$(( $(cat ${FILES.stateDir}/bootstrap.attempts 2>/dev/null || echo 0) + 1 ))
+echo "$attempt" > ${FILES.stateDir}/bootstrap.attempts
+current_step=begin
+log() { printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$DPG_MACHINE" "$*"; }
+status() {
+  printf 'state=%s\nstep=%s\nattempt=%s\nupdated=%s\n' "$1" "$current_step" "$attempt" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    > ${FILES.bootstrapStatus}.tmp && mv -f ${FILES.bootstrapStatus}.tmp ${FILES.bootstrapStatus}
+}
+step() { current_step="$*"; log "step: $*"; status running; }
+trap 'rc=$?; log "FAILED (exit $rc) at line $LINENO in step: $current_step (the unit retries in ${BOOTSTRAP_RETRY_SECONDS} s)"; status failed' ERR
+# wait_for SECONDS WHAT COMMAND...: polls COMMAND, backing off 1, 2, 4 .. 10 s, until SECONDS have passed.
 wait_for() {
-  local limit=$1 what=$2 start=$SECONDS
+  local limit=$1 what=$2 start=$SECONDS pause=1
   shift 2
   until "$@" >/dev/null 2>&1; do
     if [ $((SECONDS - start)) -ge "$limit" ]; then log "$what: not yet after $limit s"; return 1; fi
-    sleep 3
+    sleep "$pause"
+    pause=$((pause * 2 > 10 ? 10 : pause * 2))
   done
   log "$what: ok after $((SECONDS - start)) s"
 }
 
-log "bootstrap begins: $DPG_ROLE machine of node group $DPG_GROUP ($DPG_CLOUD $DPG_REGION $DPG_ZONE, $DPG_PRIVATE_IP)"
-install -d -m 0755 ${FILES.root} ${FILES.stateDir} ${FILES.runDir}
+log "bootstrap begins (attempt $attempt): $DPG_ROLE machine of node group $DPG_GROUP ($DPG_CLOUD $DPG_REGION $DPG_ZONE, $DPG_PRIVATE_IP)"
+status running
 
 if [ "$DPG_RUNS_POSTGRES" = 1 ]; then
   step "data disk at ${FILES.postgresHome}"
@@ -227,6 +267,8 @@ if [ "$DPG_RUNS_POSTGRES" = 1 ]; then
     || log "continuing: Patroni keeps trying (see journalctl -u patroni)"
 fi
 
+current_step=complete
+status complete
 log "bootstrap complete"
 `;
 }

@@ -1,11 +1,11 @@
 /**
  * Assembles one machine's `#cloud-config`: write_files (configs, units, scripts) + apt sources + packages +
- * a runcmd that calls the one bootstrap script. Built as data and written with the `yaml` library (block
+ * a runcmd that starts the one bootstrap unit. Built as data and written with the `yaml` library (block
  * literals for file contents, so the text reads well in a pull request).
  */
 import { Document, Scalar, visit } from 'yaml';
 import { Machine } from './machine';
-import { bootstrapScript, etcdJoinScript, memberEnv } from './bootstrap';
+import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
 import { replicationEngine } from './mesh';
@@ -81,7 +81,7 @@ export function machineFiles(machine: Machine): MachineFile[] {
       file(FILES.meshKeeper, '0700', meshKeeperScript()),
     );
   }
-  files.push(file(FILES.bootstrapScript, '0700', bootstrapScript(machine)));
+  files.push(file(FILES.bootstrapScript, '0700', bootstrapScript(machine)), file(FILES.bootstrapUnit, '0644', bootstrapUnit()));
   return files;
 }
 
@@ -94,7 +94,7 @@ export function cloudConfigText(machine: Machine): string {
   if (Object.keys(plan.aptSources).length > 0) config.apt = { sources: plan.aptSources };
   config.package_update = true;
   config.packages = plan.packages;
-  config.runcmd = [[FILES.bootstrapScript]];
+  config.runcmd = bootstrapRuncmd();
   const doc = new Document(config, YAML_OPTIONS);
   // File contents as literal blocks; yaml falls back to quoting by itself where a block cannot hold the text.
   visit(doc, {

@@ -1,13 +1,20 @@
 /**
  * Keeping the mesh in place and moving: `mesh-keeper` runs on every Postgres member. On the group's leader it
- * (re)applies the mesh SQL (after a role change, every 5 minutes, every 30 s until complete) and restarts
+ * (re)applies the mesh SQL (after a role change, every 5 minutes, and while incomplete every 2-10 s, backing off) and restarts
  * subscriptions whose apply worker is down: after a leader change in a remote group pglogical's worker backs
  * off for minutes, while disable + enable resumes it in ~0.2 s (measured). A plain service with a loop rather
  * than a timer: it needs nothing of systemd beyond starting it.
  */
 import { FILES } from './paths';
 
+/** How often the subscriptions' workers are checked. */
 export const KEEPER_INTERVAL_SECONDS = 10;
+/** The loop's tick: a role change or a due retry is acted on within this. */
+export const KEEPER_TICK_SECONDS = 2;
+/** Longest pause between attempts while the mesh is incomplete. */
+export const MESH_RETRY_MAX_SECONDS = 10;
+/** A complete mesh is re-applied this often (tables the application created since join their sets). */
+export const MESH_REAPPLY_SECONDS = 300;
 
 export function meshKeeperScript(): string {
   return `#!/bin/bash
@@ -61,7 +68,9 @@ restart_down_subscriptions() {
 }
 
 next_apply=0
+next_restart_check=0
 next_plugin_check=0
+backoff=2
 was_primary=0
 while true; do
   if [ -n "$DPG_OUTPUT_PLUGIN" ] && [ "$SECONDS" -ge "$next_plugin_check" ]; then
@@ -70,14 +79,23 @@ while true; do
   if is_primary; then
     if [ "$was_primary" = 0 ] || [ -e "$marker" ] || [ "$SECONDS" -ge "$next_apply" ]; then
       rm -f "$marker"
-      if apply_mesh; then next_apply=$((SECONDS + 300)); else next_apply=$((SECONDS + 30)); fi
+      # Incomplete while a provider group is not up yet: try again soon, backing off to ${MESH_RETRY_MAX_SECONDS} s, so that
+      # each subscription is made moments after its provider answers.
+      if apply_mesh; then
+        next_apply=$((SECONDS + ${MESH_REAPPLY_SECONDS})); backoff=2
+      else
+        next_apply=$((SECONDS + backoff)); backoff=$((backoff * 2 > ${MESH_RETRY_MAX_SECONDS} ? ${MESH_RETRY_MAX_SECONDS} : backoff * 2))
+      fi
     fi
-    restart_down_subscriptions
+    if [ "$SECONDS" -ge "$next_restart_check" ]; then
+      restart_down_subscriptions
+      next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))
+    fi
     was_primary=1
   else
     was_primary=0
   fi
-  sleep ${KEEPER_INTERVAL_SECONDS}
+  sleep ${KEEPER_TICK_SECONDS}
 done
 `;
 }

@@ -29,6 +29,7 @@ export const FILES = {
   etcdUnit: '/etc/systemd/system/etcd.service',
   patroniUnit: '/etc/systemd/system/patroni.service',
   meshUnit: '/etc/systemd/system/distributed-postgres-mesh.service',
+  bootstrapUnit: '/etc/systemd/system/distributed-postgres-bootstrap.service',
   createclusterConf: '/etc/postgresql-common/createcluster.conf',
   /** Postgres' home is the data disk's mount point; the mesh user's password lives in its .pgpass. */
   postgresHome: '/var/lib/postgresql',
@@ -37,6 +38,8 @@ export const FILES = {
   socketDir: '/var/run/postgresql',
   etcdDataRoot: '/var/lib/etcd',
   stateDir: '/var/lib/distributed-postgres',
+  /** The bootstrap's last step and state (shell-sourceable `key=value` lines). */
+  bootstrapStatus: '/var/lib/distributed-postgres/bootstrap.status',
   runDir: '/run/distributed-postgres',
 } as const;
 

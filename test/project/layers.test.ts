@@ -17,8 +17,7 @@ function layerOf(file: string): string {
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
-    // The rehearsal imports nothing from the library and is leaving lib/.
-    if (entry.isDirectory()) return entry.name === 'rehearsal' ? [] : sources(full);
+    if (entry.isDirectory()) return sources(full);
     return entry.name.endsWith('.ts') ? [full] : [];
   });
 }

@@ -58,7 +58,15 @@ describe('every script parses', () => {
       const sections = content.split('\n').filter((l) => l.startsWith('[')).map((l) => l.trim());
       expect({ name, sections }).toEqual({ name, sections: ['[Unit]', '[Service]', '[Install]'] });
       expect(content).toMatch(/^ExecStart=\/\S+/m);
-      expect(content).toMatch(/^Type=simple$/m);
+      // Services run as long-lived processes; the bootstrap is a oneshot its unit retries until it succeeds.
+      if (name.endsWith('distributed-postgres-bootstrap.service')) {
+        expect(content).toMatch(/^Type=oneshot$/m);
+        expect(content).toMatch(/^Restart=on-failure$/m);
+        expect(content).toMatch(/^StartLimitIntervalSec=0$/m);
+        expect(content).toMatch(/^TimeoutStartSec=infinity$/m);
+      } else {
+        expect(content).toMatch(/^Type=simple$/m);
+      }
     }
   });
 });

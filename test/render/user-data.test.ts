@@ -90,11 +90,13 @@ describe('encodeUserData', () => {
     expect(gunzipSync(raw).toString()).toBe(text);
   });
 
-  test('AWS: plain when it fits', () => {
+  test('AWS: plain when it fits (up to exactly 16384 bytes), gzipped from one byte more', () => {
     const solo = topologyOf({ ...singleGroupDedicatedEtcd(), nodeGroups: [{ name: 'main', cloud: Cloud.AWS, region: 'us-east-1', etcd: { placement: EtcdPlacement.DEDICATED } }] });
-    const text = renderCloudConfig(solo, 'solo-main-etcd1');
-    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16384);
-    expect(encodeUserData('aws', text, 'solo-main-etcd1')).toEqual({ encoding: 'plain', value: text });
+    const machine = renderCloudConfig(solo, 'solo-main-etcd1');
+    const padded = (size: number) => `${machine.slice(0, 8000)}\n# ${'x'.repeat(size - 8003)}`;
+    expect(Buffer.byteLength(padded(16384))).toBe(16384);
+    expect(encodeUserData('aws', padded(16384), 'solo-main-etcd1')).toEqual({ encoding: 'plain', value: padded(16384) });
+    expect(encodeUserData('aws', padded(16385), 'solo-main-etcd1').encoding).toBe('gzip+base64');
   });
 
   test('GCP: plain up to 256 KiB', () => {

@@ -79,3 +79,22 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
     await sleep(intervalMs);
   }
 }
+
+/** iproute2, bounded in time. */
+export function ip(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return run('ip', args, { timeoutMs: 20_000, ...options });
+}
+
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** PIDs of the processes in a network namespace. */
+export async function nsPids(ns: string): Promise<number[]> {
+  const r = await ip(['netns', 'pids', ns], { allowFail: true });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
+}

@@ -14,6 +14,22 @@ import { run } from './shell';
 export const SECRET_BACKEND = '/usr/local/lib/distributed-postgres/secret-backend';
 /** Where the renderer's bootstrap logs each step. */
 export const BOOTSTRAP_LOG = '/var/log/distributed-postgres-bootstrap.log';
+/** The bootstrap's status file: `state=running|complete|failed`, `step=`, `attempt=`, `updated=` lines. */
+export const BOOTSTRAP_STATUS = '/var/lib/distributed-postgres/bootstrap.status';
+
+export interface BootstrapStatus {
+  readonly state: string;
+  readonly step: string;
+  readonly attempt: number;
+}
+
+/** The bootstrap's last recorded state on a host (undefined before it wrote one). */
+export async function bootstrapStatus(hosts: TestHosts, name: string): Promise<BootstrapStatus | undefined> {
+  const r = await hosts.exec(name, ['cat', BOOTSTRAP_STATUS], { allowFail: true, timeoutMs: 10_000 });
+  if (r.code !== 0) return undefined;
+  const fields = Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return { state: fields.state ?? '', step: fields.step ?? '', attempt: Number(fields.attempt ?? 0) };
+}
 
 /** `cloud-init schema` on the exact user-data: a machine would silently skip what the schema rejects. */
 export async function validateUserData(hosts: TestHosts, m: FleetMachine): Promise<string | undefined> {
@@ -40,8 +56,10 @@ async function cloudInitModule(hosts: TestHosts, m: FleetMachine, module: string
 }
 
 export interface AppliedUserData {
-  /** Wall time of the runcmd script (the bootstrap), s. */
+  /** Wall time from runcmd to the bootstrap's `complete`, s. */
   readonly runcmdS: number;
+  /** Bootstrap runs it took (1 unless a run failed and its unit retried). */
+  readonly attempts: number;
 }
 
 /** Applies the user-data on a booted host and runs the rendered runcmd script (which blocks until the bootstrap ends). */
@@ -56,18 +74,26 @@ export async function applyUserData(hosts: TestHosts, m: FleetMachine, backend: 
     throw new Error(`${name}: the user-data wrote no ${SECRET_BACKEND}; the rehearsal replaces exactly that file with its secret store stand-in`);
   }
   await hosts.exec(name, ['sh', '-c', `cat > ${SECRET_BACKEND} && chmod 0755 ${SECRET_BACKEND}`], { input: backend });
-  if (m.config.doc.runcmd === undefined) return { runcmdS: 0 };
+  if (m.config.doc.runcmd === undefined) return { runcmdS: 0, attempts: 0 };
   await cloudInitModule(hosts, m, 'runcmd', file);
   const script = (await hosts.exec(name, ['sh', '-c', 'ls /var/lib/cloud/instances/*/scripts/runcmd'])).stdout.trim();
   const started = Date.now();
-  // As cloud-init's scripts-user does: run it, output to cloud-init-output.log.
+  // As cloud-init's scripts-user does: run it, output to cloud-init-output.log. It enables and starts the bootstrap
+  // unit without waiting; the unit retries a failed bootstrap, so the rehearsal waits for its status to say complete.
   const r = await hosts.exec(name, ['sh', '-c', `${script} >> /var/log/cloud-init-output.log 2>&1`], {
-    allowFail: true, timeoutMs: runcmdTimeoutMs,
+    allowFail: true, timeoutMs: 120_000,
   });
-  const runcmdS = (Date.now() - started) / 1000;
-  if (r.code !== 0) {
-    const tail = await hosts.exec(name, ['sh', '-c', `tail -n 40 /var/log/cloud-init-output.log; echo ---; tail -n 40 ${BOOTSTRAP_LOG} 2>/dev/null`], { allowFail: true });
-    throw new Error(`${name}: the runcmd script failed (exit ${r.code}) after ${runcmdS.toFixed(1)} s:\n${tail.stdout.trim()}`);
+  const failure = async (what: string) => {
+    const tail = await hosts.exec(name, ['sh', '-c', `tail -n 40 /var/log/cloud-init-output.log; echo ---; tail -n 40 ${BOOTSTRAP_LOG} 2>/dev/null; echo ---; cat ${BOOTSTRAP_STATUS} 2>/dev/null`], { allowFail: true });
+    return new Error(`${name}: ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s:\n${tail.stdout.trim()}`);
+  };
+  if (r.code !== 0) throw await failure(`the runcmd script failed (exit ${r.code})`);
+  let status: BootstrapStatus | undefined;
+  while ((status = await bootstrapStatus(hosts, name))?.state !== 'complete') {
+    if (Date.now() - started > runcmdTimeoutMs) {
+      throw await failure(`the bootstrap did not complete (last: ${status ? `${status.state} in step ${status.step}, attempt ${status.attempt}` : 'no status'})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return { runcmdS };
+  return { runcmdS: (Date.now() - started) / 1000, attempts: status?.attempt ?? 0 };
 }

@@ -1,8 +1,8 @@
 /** The verdict: any lost or duplicated row, split brain, divergence or boot problem fails the rehearsal. */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { main } from '../../bin/cli';
-import { DrillResult, judge, RehearsalReport, summary, verdictOf } from '../../lib/rehearsal/report';
+import { main } from '../src/cli';
+import { DrillResult, judge, RehearsalReport, summary, verdictOf } from '../src/report';
 
 function drill(overrides: Partial<DrillResult> = {}): DrillResult {
   return {
@@ -57,7 +57,7 @@ test('the CLI reports bad usage and a missing stack clearly', async () => {
 
 test('the Python parts compile with the hosts\' own interpreter', () => {
   for (const file of ['standin/systemd.py', 'client/load.py']) {
-    const source = path.join(__dirname, '../../lib/rehearsal', file);
+    const source = path.join(__dirname, '../assets', file);
     // Compile in memory (no __pycache__ next to the sources).
     const r = spawnSync('/usr/bin/python3', ['-c', 'import sys; compile(open(sys.argv[1]).read(), sys.argv[1], "exec")', source]);
     expect(r.stderr.toString()).toBe('');

@@ -4,7 +4,8 @@
  */
 import { execFileSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
-import { cleanupLeftovers, NetworkPlan, TestHosts, Workspace } from '../../lib/rehearsal/hosts';
+import { NetworkPlan, TestHosts } from '../src/hosts';
+import { cleanupLeftovers, Workspace } from '../src/workspace';
 
 const canRun = process.getuid?.() === 0 && existsSync('/usr/sbin/ip') && existsSync('/usr/bin/unshare');
 const maybe = canRun ? describe : describe.skip;

@@ -1,17 +1,18 @@
 /**
  * What the rehearsal reads from a synthesized stack (and only from it) must agree with what the library planned:
- * machines, addresses, node groups, the database, secrets, engine, global tables and geoshards.
+ * machines, addresses, node groups, the database, secrets, engine, global tables and geoshards. The test imports the
+ * library and the reference stacks as the oracle; the tool's src/ never does.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
-import { resolveFleet } from '../../lib/pipeline';
-import { readFleet } from '../../lib/rehearsal/fleet';
-import { decodeUserData, readSynthesizedStack } from '../../lib/rehearsal/stack';
-import { caSecretOf } from '../../lib/rehearsal/secrets';
-import { buildApp } from '../../stacks/main';
-import { rehearsalFleet } from '../../stacks/rehearsal';
+import { resolveFleet } from '../../../lib/pipeline';
+import { readFleet } from '../src/fleet';
+import { decodeUserData, readSynthesizedStack } from '../src/stack';
+import { caSecretOf } from '../src/secrets';
+import { buildApp } from '../../../stacks/main';
+import { rehearsalFleet } from '../../../stacks/rehearsal';
 
 const out = mkdtempSync(path.join(tmpdir(), 'rehearsal-synth-'));
 beforeAll(() => {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs
 import { tmpdir } from 'os';
 import * as path from 'path';
 
-const STANDIN = path.join(__dirname, '../../lib/rehearsal/standin/systemd.py');
+const STANDIN = path.join(__dirname, '../assets/standin/systemd.py');
 const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/python3');
 const maybe = canRun ? describe : describe.skip;
 

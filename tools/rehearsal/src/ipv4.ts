@@ -42,3 +42,10 @@ export function* hostsFromTop(cidr: Cidr): Generator<number> {
   const size = 2 ** (32 - cidr.prefix);
   for (let offset = size - 2; offset >= 1; offset--) yield (cidr.base + offset) >>> 0;
 }
+
+/** The subnet of `ip` among `subnets` (the most specific), or a /32 when none holds it. */
+export function subnetOf(ipText: string, subnets: string[]): string {
+  const value = parseIp(ipText);
+  const holding = subnets.map(parseCidr).filter((c) => contains(c, value)).sort((a, b) => b.prefix - a.prefix);
+  return holding.length ? formatCidr(holding[0]) : `${ipText}/32`;
+}

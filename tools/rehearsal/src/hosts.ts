@@ -2,29 +2,18 @@
  * Local test hosts: one Linux network namespace per machine carrying its planned private IP, all joined by veth pairs
  * to a bridge that lives in a namespace of its own (nothing is added to the root namespace, and no namespace has a
  * route anywhere but the fleet's subnets, so traffic never leaves them). Each host boots in its own mount, UTS, IPC and
- * PID namespaces under the systemd stand-in (lib/rehearsal/standin/systemd.py, PID 1): overlays over /etc, /usr, /var,
+ * PID namespaces under the systemd stand-in (assets/standin/systemd.py, PID 1): overlays over /etc, /usr, /var,
  * /opt, /root and /home (upper dirs on a tmpfs under the rehearsal dir), a fresh /run, /tmp and /dev/shm per boot, the
  * data disk bind-mounted on /var/lib/postgresql, and the rest of / read-only. Killing PID 1 is a machine crash.
  */
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'fs';
 import { spawn } from 'child_process';
 import * as path from 'path';
-import { contains, formatCidr, parseCidr, parseIp } from './ipv4';
-import { HOST_ENV, run, RunOptions, RunResult, sleep, waitFor } from './shell';
+import { assetPath } from './assets';
+import { formatCidr, parseCidr } from './ipv4';
+import { HOST_ENV, ip, killQuietly, nsPids, run, RunOptions, RunResult, waitFor } from './shell';
+import { claimLock, cleanupLeftovers, DEFAULT_WORKSPACE, linkPrefix, Workspace } from './workspace';
 
-/** Where a rehearsal keeps its state and how its namespaces are named; one rehearsal per workspace at a time. */
-export interface Workspace {
-  /** Directory outside the overlaid trees, so hosts see it read-only (and, of it, only the secrets). */
-  readonly root: string;
-  /** Every network namespace the rehearsal creates starts with this; its temporary links with `<prefix>v`. */
-  readonly prefix: string;
-}
-
-export const DEFAULT_WORKSPACE: Workspace = { root: '/srv/dpg-rehearsal', prefix: 'dpgr-' };
-
-function linkPrefix(w: Workspace): string {
-  return `${w.prefix.replace(/-$/, '')}v`;
-}
 /** Directories each host sees through its own overlay. */
 export const OVERLAID_DIRS = ['/etc', '/usr', '/var', '/opt', '/root', '/home'];
 /**
@@ -73,31 +62,6 @@ export function hostNs(name: string, w: Workspace = DEFAULT_WORKSPACE): string {
 
 export function clientNs(name: string, w: Workspace = DEFAULT_WORKSPACE): string {
   return `${w.prefix}c-${name}`;
-}
-
-/** Assets shipped next to this module (Python run inside the hosts); found from the sources and from dist/. */
-export function assetPath(relative: string): string {
-  const candidates = [
-    path.join(__dirname, relative),
-    path.join(__dirname, '..', '..', '..', 'lib', 'rehearsal', relative),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`rehearsal asset missing: ${relative} (looked in ${candidates.join(', ')})`);
-  // Hosts get a fresh /tmp (and the checkout may live there, as in CI), so they run a copy kept under /srv,
-  // which every host sees read-only.
-  const copy = path.join(ASSET_DIR, relative);
-  mkdirSync(path.dirname(copy), { recursive: true });
-  // Atomic replace: a host may be reading the previous copy right now.
-  const staging = `${copy}.${process.pid}.tmp`;
-  copyFileSync(found, staging);
-  renameSync(staging, copy);
-  return copy;
-}
-
-const ASSET_DIR = '/srv/dpg-rehearsal-assets';
-
-function ip(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  return run('ip', args, { timeoutMs: 20_000, ...options });
 }
 
 interface BootedHost {
@@ -327,87 +291,4 @@ export class TestHosts {
 
 function unique(values: string[]): string[] {
   return [...new Set(values.map((v) => formatCidr(parseCidr(v))))];
-}
-
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-async function nsPids(ns: string): Promise<number[]> {
-  const r = await ip(['netns', 'pids', ns], { allowFail: true });
-  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
-}
-
-function lockOwner(w: Workspace): number | undefined {
-  const lock = path.join(w.root, 'lock');
-  if (!existsSync(lock)) return undefined;
-  const pid = Number(readFileSync(lock, 'utf8').trim());
-  return pid && existsSync(`/proc/${pid}`) ? pid : undefined;
-}
-
-function claimLock(w: Workspace): void {
-  mkdirSync(w.root, { recursive: true });
-  const owner = lockOwner(w);
-  if (owner !== undefined && owner !== process.pid) {
-    throw new Error(`another rehearsal is running (pid ${owner}); wait for it or stop it, then run \`cdktf-distributed-postgres cleanup\``);
-  }
-  writeFileSync(path.join(w.root, 'lock'), `${process.pid}\n`);
-}
-
-/**
- * Removes whatever a rehearsal left behind (also one that crashed): every process in one of its network namespaces,
- * the namespaces, stray veth links, and the mounts under its directory. Refuses while another live rehearsal holds
- * the workspace's lock.
- */
-export async function cleanupLeftovers(log: (line: string) => void = () => undefined, w: Workspace = DEFAULT_WORKSPACE): Promise<string[]> {
-  const owner = lockOwner(w);
-  if (owner !== undefined && owner !== process.pid) {
-    throw new Error(`rehearsal pid ${owner} is still running; stop it first`);
-  }
-  const removed: string[] = [];
-  const list = await ip(['netns', 'list'], { allowFail: true });
-  const namespaces = list.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(w.prefix));
-  for (let round = 0; round < 3; round++) {
-    let alive = 0;
-    for (const ns of namespaces) {
-      for (const pid of await nsPids(ns)) {
-        alive++;
-        killQuietly(pid, 'SIGKILL');
-      }
-    }
-    if (alive === 0) break;
-    await sleep(300);
-  }
-  for (const ns of namespaces) {
-    await ip(['netns', 'delete', ns], { allowFail: true });
-    removed.push(`netns ${ns}`);
-  }
-  const links = await ip(['-o', 'link', 'show'], { allowFail: true });
-  for (const m of links.stdout.matchAll(new RegExp(`^\\d+: (${linkPrefix(w)}[0-9a-z]+)[@:]`, 'gm'))) {
-    await ip(['link', 'delete', m[1]], { allowFail: true });
-    removed.push(`link ${m[1]}`);
-  }
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((p) => p !== undefined && (p === w.root || p.startsWith(`${w.root}/`)))
-    .sort((a, b) => b.length - a.length);
-  for (const mountPoint of mounts) {
-    const r = await run('umount', [mountPoint], { allowFail: true });
-    if (r.code !== 0) await run('umount', ['-l', mountPoint], { allowFail: true });
-    removed.push(`mount ${mountPoint}`);
-  }
-  if (existsSync(w.root)) rmSync(w.root, { recursive: true, force: true });
-  if (removed.length) log(`cleanup: removed ${removed.length} leftovers`);
-  return removed;
-}
-
-/** The subnet of `ip` among `subnets` (the most specific), or a /32 when none holds it. */
-export function subnetOf(ipText: string, subnets: string[]): string {
-  const value = parseIp(ipText);
-  const holding = subnets.map(parseCidr).filter((c) => contains(c, value)).sort((a, b) => b.prefix - a.prefix);
-  return holding.length ? formatCidr(holding[0]) : `${ipText}/32`;
 }

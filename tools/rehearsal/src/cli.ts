@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 /**
- * cdktf-distributed-postgres: command line.
+ * dpg-rehearse: command line.
  *
- *   cdktf-distributed-postgres rehearse <stack dir> [--drills a,b,c] [--json out.json] [--timing-variants default]
+ *   dpg-rehearse rehearse <stack dir> [--drills a,b,c] [--json out.json] [--timing-variants default]
  *                                       [--sabotage drop-subscription] [--rate N] [--logs DIR]
  *                                       [--converge-timeout S]
- *   cdktf-distributed-postgres cleanup
+ *   dpg-rehearse cleanup
  *
  * `rehearse` exits 0 when every drill passed, 1 on any lost or duplicated row, split brain, failed convergence or
  * boot problem, 2 on bad usage.
  */
-import { DRILLS, DrillName } from '../lib/rehearsal/drills';
-import { cleanupLeftovers } from '../lib/rehearsal/hosts';
-import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from '../lib/rehearsal/rehearse';
+import { DRILLS, DrillName } from './drills';
+import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
+import { cleanupLeftovers } from './workspace';
 
 const USAGE = `usage:
-  cdktf-distributed-postgres rehearse <stack dir | cdk.tf.json> [options]
+  dpg-rehearse rehearse <stack dir | cdk.tf.json> [options]
       --drills a,b,c            drills to run (default: all): ${DRILLS.join(', ')}
       --timing-variants LIST    also run the failover drills under: ${TIMING_VARIANTS.join(', ')} (Patroni's defaults)
       --json FILE               write the report as JSON
@@ -23,7 +23,7 @@ const USAGE = `usage:
       --rate N                  rows per second per node group writer (default 20)
       --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
       --logs DIR                copy every host's /var/log to DIR (on failure: cdktf.out/rehearsal-logs by default)
-  cdktf-distributed-postgres cleanup
+  dpg-rehearse cleanup
       remove the namespaces, processes and mounts a crashed rehearsal left behind
 `;
 
@@ -83,8 +83,9 @@ export async function main(argv: string[]): Promise<number> {
   return report.verdict === 'pass' ? 0 : 1;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: Error) => {
+/** Runs the command line and exits with its code (2 on bad usage). */
+export function runCli(argv: string[]): void {
+  main(argv).then((code) => process.exit(code), (e: Error) => {
     if (e instanceof UsageError) {
       console.error(`${e.message}\n\n${USAGE}`);
       process.exit(2);
@@ -93,3 +94,5 @@ if (require.main === module) {
     process.exit(1);
   });
 }
+
+if (require.main === module) runCli(process.argv.slice(2));

@@ -5,8 +5,7 @@
  */
 import { parse } from 'yaml';
 import { CloudConfig, parseCloudConfig } from './cloud-config';
-import { subnetOf } from './hosts';
-import { formatIp, hostsFromTop, parseCidr } from './ipv4';
+import { formatIp, hostsFromTop, parseCidr, subnetOf } from './ipv4';
 import { caSecretOf } from './secrets';
 import { StackMachine, SynthesizedStack } from './stack';
 

@@ -4,7 +4,7 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import { createInterface } from 'readline';
-import { assetPath } from './hosts';
+import { assetPath } from './assets';
 import { HOST_ENV } from './shell';
 
 export interface ClientEvent {

@@ -6,17 +6,20 @@
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { applyUserData, validateUserData } from './boot';
-import { FleetAccess, literal } from './db';
+import { validateUserData } from './boot';
+import { FleetAccess } from './db';
 import {
-  DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill, waitHealthy,
+  DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
 } from './drills';
 import { readFleet, RehearsalFleet } from './fleet';
-import { cleanupLeftovers, DEFAULT_WORKSPACE, NetworkPlan, subnetOf, TestHosts, Workspace } from './hosts';
+import { bootFleet } from './fleet-boot';
+import { NetworkPlan, TestHosts } from './hosts';
+import { subnetOf } from './ipv4';
 import { DrillResult, RehearsalReport, summary, tableHeader, tableRow, verdictOf } from './report';
-import { localSecretBackend, RehearsalSecrets, writeSecrets } from './secrets';
+import { writeSecrets } from './secrets';
 import { run, sleep, waitFor } from './shell';
 import { readSynthesizedStack } from './stack';
+import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
 
 export const SABOTAGES = ['drop-subscription'] as const;
 export type Sabotage = (typeof SABOTAGES)[number];
@@ -110,27 +113,6 @@ function networkPlan(fleet: RehearsalFleet): NetworkPlan {
   };
 }
 
-/** The application's part: the tables the writers use, created the same way in every node group. */
-function schemaSql(fleet: RehearsalFleet, table: string): string {
-  const schemas = new Set([table, ...fleet.geoshards.map((g) => g.table)].map((t) => t.split('.')[0]));
-  return [
-    ...[...schemas].map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`),
-    `CREATE TABLE IF NOT EXISTS ${table} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), writer text NOT NULL, ` +
-      'seq bigint NOT NULL, grp text NOT NULL, val bigint NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT clock_timestamp(), ' +
-      'arrived_at timestamptz);',
-    `CREATE INDEX IF NOT EXISTS ${table.split('.').pop()}_writer_seq ON ${table} (writer, seq);`,
-    // Replication lag, measured exactly (one clock for all hosts): each group stamps when a row arrived there, also
-    // rows applied by the replication worker (ENABLE ALWAYS), against the origin's created_at.
-    'CREATE OR REPLACE FUNCTION public.rehearsal_stamp_arrival() RETURNS trigger LANGUAGE plpgsql AS ' +
-      "$$ BEGIN NEW.arrived_at := clock_timestamp(); RETURN NEW; END $$;",
-    `CREATE OR REPLACE TRIGGER rehearsal_stamp_arrival BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION public.rehearsal_stamp_arrival();`,
-    `ALTER TABLE ${table} ENABLE ALWAYS TRIGGER rehearsal_stamp_arrival;`,
-    ...[...new Set(fleet.geoshards.map((g) => g.table))].map((t) =>
-      `CREATE TABLE IF NOT EXISTS ${t} (id uuid NOT NULL DEFAULT gen_random_uuid(), region text NOT NULL, writer text, ` +
-      'seq bigint, grp text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);'),
-  ].join('\n');
-}
-
 /** Drops one subscription on the last group's leader: rows written meanwhile never reach it (the run must fail). */
 async function sabotage(access: FleetAccess, fleet: RehearsalFleet, log: (line: string) => void): Promise<void> {
   const group = fleet.groups[fleet.groups.length - 1].name;
@@ -161,7 +143,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     })),
     standIns: [
       'packages: preinstalled on the machine (cloud-init packages/apt modules not run)',
-      'systemd: lib/rehearsal/standin/systemd.py as PID 1 of each host (systemctl/journalctl stand-ins)',
+      'systemd: tools/rehearsal/assets/standin/systemd.py as PID 1 of each host (systemctl/journalctl stand-ins)',
       `secret store: ${'<rehearsal dir>/secrets/NAME'} read by a replaced secret-backend`,
       'data disk: a per-host directory bind-mounted on /var/lib/postgresql',
       ...[...new Set(fleet.machines.flatMap((m) => m.config.skippedKeys.map((k) => `cloud-config ${k.key}: ${k.why}`)))],
@@ -243,59 +225,6 @@ function profileName(t: { ttl: number; loopWait: number; retryTimeout: number })
     return 'default';
   }
   return t.ttl < PATRONI_DEFAULT_TIMING.ttl ? 'fast' : 'custom';
-}
-
-async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access: FleetAccess, secrets: RehearsalSecrets,
-  report: RehearsalReport, log: (line: string) => void): Promise<void> {
-  const boot: NonNullable<RehearsalReport['boot']> = { status: 'fail', notes: [] };
-  report.boot = boot;
-  await Promise.all(fleet.machines.map((m) => hosts.boot(m.machine.name)));
-  const started = Date.now();
-  log(`boot: applying user-data on ${fleet.machines.length} hosts (cloud-init write_files, then the runcmd script)`);
-  const backend = localSecretBackend(secrets.dir);
-  const applied = await Promise.allSettled(fleet.machines.map(async (m) => {
-    const r = await applyUserData(hosts, m, backend, 600_000);
-    log(`boot: ${m.machine.name}: runcmd finished after ${r.runcmdS.toFixed(1)} s`);
-    return r;
-  }));
-  const failures = applied.filter((a): a is PromiseRejectedResult => a.status === 'rejected').map((a) => (a.reason as Error).message);
-  if (failures.length) {
-    report.problems.push(...failures);
-    boot.notes.push(`${failures.length} machine(s) failed to apply their user-data`);
-    return;
-  }
-  boot.slowestBootstrapS = Number(Math.max(...applied.map((a) => (a as PromiseFulfilledResult<{ runcmdS: number }>).value.runcmdS)).toFixed(1));
-  const table = fleet.globalTables[0];
-  if (!table) {
-    report.problems.push('the stack replicates no global table: the rehearsal writes into the first one');
-    return;
-  }
-  for (const g of fleet.groups) {
-    await waitFor(`a writable leader in ${g.name}`, 300_000, async () => ((await access.query(g.name, 'SELECT NOT pg_is_in_recovery()', { timeoutMs: 8000 }))[0]?.[0] === 't' ? true : undefined), 1000);
-  }
-  log(`boot: every group writable after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  // As an operator would: the application creates its schema once the mesh is in place in every group.
-  for (const g of fleet.groups) {
-    await waitFor(`the mesh in ${g.name} (node and replicating subscriptions)`, 300_000, async () => ((await access.meshReady(g.name)) ? true : undefined), 1000);
-  }
-  log(`boot: mesh set up in every group after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  for (const g of fleet.groups) await access.query(g.name, schemaSql(fleet, table));
-  log(`boot: application schema created (${table})`);
-  // Replicating: a probe row written in each group shows up in every other group.
-  for (const g of fleet.groups) {
-    const probe = `probe-${g.name}-${Date.now()}`;
-    await access.query(g.name, `INSERT INTO ${table} (writer, seq, grp) VALUES (${literal(probe)}, 1, ${literal(g.name)})`);
-    for (const other of fleet.groups.filter((x) => x !== g)) {
-      await waitFor(`rows of ${g.name} to reach ${other.name}`, 300_000, async () => {
-        const rows = await access.query(other.name, `SELECT count(*) FROM ${table} WHERE writer = ${literal(probe)}`, { timeoutMs: 8000 });
-        return rows[0]?.[0] === '1' ? true : undefined;
-      }, 500);
-    }
-  }
-  boot.toWritableMeshS = Number(((Date.now() - started) / 1000).toFixed(1));
-  log(`boot: writable, replicating mesh after ${boot.toWritableMeshS} s`);
-  await waitHealthy({ access, fleet }, 300);
-  boot.status = 'pass';
 }
 
 /** Switches every group to another Patroni timing profile through its dynamic configuration (PATCH /config). */

@@ -1,0 +1,9 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  displayName: 'rehearsal',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  // Transpile only, as the root's config does: `npm test` type-checks once first (tsconfig.json covers src and test).
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+};

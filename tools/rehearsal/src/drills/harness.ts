@@ -1,0 +1,194 @@
+/**
+ * What every drill shares: the drill's environment, a writer (and leader watch) per node group, waiting for a leader
+ * or for writes again, and the end of a drill: convergence, the row accounting, lag, the verdict, fleet health.
+ */
+import { FleetAccess, literal } from '../db';
+import { FleetGroup, FleetMachine, RehearsalFleet } from '../fleet';
+import { TestHosts } from '../hosts';
+import { WriterRun } from '../load';
+import { DrillResult, GroupRows, judge } from '../report';
+import { sleep, waitFor } from '../shell';
+
+export interface DrillEnv {
+  readonly hosts: TestHosts;
+  readonly access: FleetAccess;
+  readonly fleet: RehearsalFleet;
+  /** Table the writers insert into (created by the rehearsal as the application would). */
+  readonly table: string;
+  readonly log: (line: string) => void;
+  /** Rows per second per writer. */
+  readonly rate: number;
+  /** Longest wait for all groups to hold the same rows after a drill. */
+  readonly convergeTimeoutS: number;
+  /** e.g. `fast (ttl 20, loop_wait 2, retry_timeout 9)`. */
+  profile: string;
+  /** Unique per run: writer names are `<run>-<drill number>-<drill>-<profile>-<group>`. */
+  readonly runId: string;
+  /** Number of the drill running (a drill may run more than once in a rehearsal). */
+  drillNumber: number;
+  /** Writers still running (stopped when a drill ends in an error). */
+  readonly active: Set<WriterRun>;
+}
+
+export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {
+  return `${name} (ttl ${t.ttl}, loop_wait ${t.loopWait}, retry_timeout ${t.retryTimeout})`;
+}
+
+export function now(): number {
+  return Date.now() / 1000;
+}
+
+export function newResult(drill: string, env: DrillEnv): DrillResult {
+  return {
+    drill, profile: env.profile, status: 'pass', startedAt: new Date().toISOString(), durationS: 0, steps: [],
+    writeGapS: {}, rows: {}, lostRows: 0, duplicatedRows: 0, splitBrain: false, converged: false, notes: [],
+  };
+}
+
+export function machineByIp(env: DrillEnv, ip: string): FleetMachine {
+  const m = env.fleet.machines.find((x) => x.machine.privateIp === ip);
+  if (!m) throw new Error(`no machine with IP ${ip}`);
+  return m;
+}
+
+export function step(env: DrillEnv, r: DrillResult, text: string): void {
+  const line = `${r.drill}: ${text}`;
+  r.steps.push(`${new Date().toISOString()} ${text}`);
+  env.log(line);
+}
+
+/** One writer (and leader watch) per node group. */
+export function startLoad(env: DrillEnv, drill: string, durationS: number, groups: FleetGroup[] = env.fleet.groups): WriterRun[] {
+  const profile = env.profile.split(' ')[0];
+  const writers = groups.map((g) => new WriterRun({
+    group: g.name,
+    writer: `${env.runId}-${env.drillNumber}-${drill}-${profile}-${g.name}`,
+    enter: env.hosts.clientCommand(g.name, []),
+    dsn: env.access.dsn(g.name),
+    password: env.access.superuserPassword,
+    table: env.table,
+    rate: env.rate,
+    durationS,
+    maxRows: Math.ceil(env.rate * durationS) + 10,
+    members: env.access.memberIps(g.name),
+    restPort: env.fleet.restPort,
+    restTls: env.fleet.restTls,
+    caFile: env.access.caFile,
+  }));
+  writers.forEach((w) => env.active.add(w));
+  return writers;
+}
+
+export async function waitForLeader(env: DrillEnv, group: string, timeoutS = 90): Promise<string> {
+  return waitFor(`a leader in node group ${group}`, timeoutS * 1000, () => env.access.leaderOf(group), 500);
+}
+
+/** Waits until every writer has acknowledged rows again after `t` (the group takes writes again). */
+export async function waitWritable(writers: WriterRun[], t: number, timeoutS: number): Promise<void> {
+  await waitFor('writes to be acknowledged again', timeoutS * 1000, async () => (writers.every((w) => w.firstAckAfter(t) !== undefined) ? true : undefined), 250);
+}
+
+/** Stops the writers and checks rows at every group until they converge (or the timeout): fills r.rows etc. */
+export async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[], from: number, convergenceFrom?: number): Promise<void> {
+  await Promise.all(writers.map((w) => w.stop()));
+  writers.forEach((w) => env.active.delete(w));
+  const to = now();
+  for (const w of writers) {
+    r.writeGapS[w.spec.group] = Number(w.writeGap(from, to).toFixed(2));
+    if (w.splitBrains.length) {
+      r.splitBrain = true;
+      r.notes.push(`split brain in ${w.spec.group}: ${w.splitBrains.map((s) => s.leaders.join('+')).join('; ')}`);
+    }
+    if (w.acked.length === 0) r.notes.push(`writer in ${w.spec.group} got no write acknowledged (${w.errors.slice(-1)[0]?.msg ?? w.diagnostics})`);
+  }
+  const names = writers.map((w) => w.spec.writer);
+  const sql = `SELECT writer, seq, count(*) FROM ${env.table} WHERE writer IN (${names.map(literal).join(', ')}) GROUP BY 1, 2`;
+  const settleStart = now();
+  let last: Map<string, Map<string, number>> = new Map();
+  const ackedKeys = writers.flatMap((w) => w.acked.map((s) => `${w.spec.writer}:${s}`));
+  for (;;) {
+    const snapshot = new Map<string, Map<string, number>>();
+    for (const g of env.fleet.groups) {
+      const rows = await env.access.query(g.name, sql, { timeoutMs: 15_000 }).catch(() => undefined);
+      if (rows) snapshot.set(g.name, new Map(rows.map(([w, s, c]) => [`${w}:${s}`, Number(c)])));
+    }
+    if (snapshot.size === env.fleet.groups.length) last = snapshot;
+    const sets = [...snapshot.values()].map((m) => [...m.keys()].sort().join(','));
+    const complete = snapshot.size === env.fleet.groups.length && ackedKeys.every((k) => [...snapshot.values()].every((m) => m.has(k)));
+    if (complete && sets.every((s) => s === sets[0])) {
+      r.converged = true;
+      r.convergenceS = Number((now() - (convergenceFrom ?? settleStart)).toFixed(1));
+      break;
+    }
+    if (now() - settleStart > env.convergeTimeoutS) {
+      r.notes.push(`groups did not converge within ${env.convergeTimeoutS} s`);
+      break;
+    }
+    await sleep(1000);
+  }
+  const lostKeys = new Set<string>();
+  for (const g of env.fleet.groups) {
+    const present = last.get(g.name) ?? new Map<string, number>();
+    const writer = writers.find((w) => w.spec.group === g.name);
+    const missing = ackedKeys.filter((k) => !present.has(k));
+    missing.forEach((k) => lostKeys.add(k));
+    const perWriter: Record<string, number> = {};
+    for (const w of writers) perWriter[w.spec.group] = [...present.keys()].filter((k) => k.startsWith(`${w.spec.writer}:`)).length;
+    const rows: GroupRows = {
+      acknowledged: writer?.acked.length ?? 0,
+      inDoubt: writer?.doubts.length ?? 0,
+      present: perWriter,
+      lost: missing.length,
+      duplicated: [...present.values()].reduce((n, c) => n + (c - 1), 0),
+    };
+    r.rows[g.name] = rows;
+    if (missing.length) r.notes.push(`${g.name} lacks ${missing.length} acknowledged rows, e.g. ${missing.slice(0, 3).join(' ')}`);
+  }
+  r.lostRows = lostKeys.size;
+  r.duplicatedRows = Object.values(r.rows).reduce((n, g) => n + g.duplicated, 0);
+  await measureLag(env, r, writers);
+}
+
+/** Replication lag of the drill's rows: arrival at each group minus creation at the origin group (ms). */
+async function measureLag(env: DrillEnv, r: DrillResult, writers: WriterRun[]): Promise<void> {
+  let p50 = 0;
+  let max = 0;
+  let samples = 0;
+  for (const g of env.fleet.groups) {
+    const others = writers.filter((w) => w.spec.group !== g.name).map((w) => literal(w.spec.writer));
+    if (others.length === 0) continue;
+    const rows = await env.access.query(g.name,
+      'SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY l), 0)::int, coalesce(max(l), 0)::int, count(*) FROM ' +
+      `(SELECT extract(epoch FROM arrived_at - created_at) * 1000 AS l FROM ${env.table} WHERE writer IN (${others.join(', ')})) x`,
+    ).catch(() => undefined);
+    if (!rows?.[0]) continue;
+    p50 = Math.max(p50, Number(rows[0][0]));
+    max = Math.max(max, Number(rows[0][1]));
+    samples += Number(rows[0][2]);
+  }
+  if (samples > 0) r.lagMs = { p50, max, samples };
+}
+
+export async function finish(r: DrillResult, started: number): Promise<DrillResult> {
+  r.durationS = Number((now() - started).toFixed(1));
+  r.status = judge(r);
+  return r;
+}
+
+/**
+ * Fleet health between drills: in every group one leader, every member running, and (in synchronous mode) a
+ * synchronous standby assigned. Drills are independent faults: the next one starts only from a healthy fleet.
+ */
+export async function waitHealthy(env: Pick<DrillEnv, 'access' | 'fleet'>, timeoutS = 120): Promise<void> {
+  for (const g of env.fleet.groups) {
+    const needSync = env.fleet.synchronousMode && g.members.length > 1;
+    await waitFor(`node group ${g.name} to be healthy (one leader, every member running${needSync ? ', a synchronous standby' : ''})`, timeoutS * 1000, async () => {
+      const view = await env.access.cluster(g.name);
+      if (!view) return undefined;
+      const leaders = view.members.filter((m) => m.role === 'leader' || m.role === 'master');
+      const running = view.members.filter((m) => ['running', 'streaming'].includes(m.state));
+      const sync = view.members.filter((m) => m.role === 'sync_standby');
+      return leaders.length === 1 && running.length === g.members.length && (!needSync || sync.length > 0) ? true : undefined;
+    }, 1000);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The drills: each runs a bounded writer load in every node group, injects one fault, recovers, and then checks
+ * that every acknowledged row is present at every node group (none lost, none duplicated), that no group ever had
+ * two leaders, and that all groups converged to the same rows.
+ *
+ * One file per drill; what they share is in harness.ts. A new drill is a file exporting
+ * `(env: DrillEnv) => Promise<DrillResult>` plus its entry in RUNNERS, whose order is the default run order.
+ */
+import { DrillResult } from '../report';
+import { baseline } from './baseline';
+import { conflict } from './conflict';
+import { geoshard } from './geoshard';
+import { DrillEnv, newResult, now } from './harness';
+import { killLeaderMember } from './kill-leader-member';
+import { killPostgres } from './kill-postgres';
+import { loseEtcd } from './lose-etcd';
+import { partition } from './partition';
+
+export type { DrillEnv } from './harness';
+export { profileLabel, waitHealthy } from './harness';
+
+const RUNNERS = {
+  baseline,
+  'kill-postgres': killPostgres,
+  'kill-leader-member': killLeaderMember,
+  'lose-etcd': loseEtcd,
+  partition,
+  conflict,
+  geoshard,
+} satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
+
+export type DrillName = keyof typeof RUNNERS;
+/** Every drill, in the order a rehearsal runs them by default. */
+export const DRILLS = Object.keys(RUNNERS) as readonly DrillName[];
+/** Drills whose figures depend on Patroni's timing: repeated for each timing profile rehearsed. */
+export const FAILOVER_DRILLS: DrillName[] = ['kill-postgres', 'kill-leader-member'];
+
+/** Patroni's documented defaults (what a fleet without a timing profile runs). */
+export const PATRONI_DEFAULT_TIMING = { ttl: 30, loopWait: 10, retryTimeout: 10 };
+
+export async function runDrill(name: DrillName, env: DrillEnv): Promise<DrillResult> {
+  const started = now();
+  env.drillNumber++;
+  try {
+    return await RUNNERS[name](env);
+  } catch (e) {
+    await Promise.all([...env.active].map((w) => w.stop()));
+    env.active.clear();
+    const r = newResult(name, env);
+    r.status = 'error';
+    r.durationS = Number((now() - started).toFixed(1));
+    r.notes.push((e as Error).message.split('\n').slice(0, 8).join(' | '));
+    return r;
+  }
+}

@@ -1,0 +1,7 @@
+/** The drill list: its order is the default run order (and the CLI's), and the failover drills are among it. */
+import { DRILLS, FAILOVER_DRILLS } from '../src/drills';
+
+test('every drill, in the default order', () => {
+  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'partition', 'conflict', 'geoshard']);
+  expect(FAILOVER_DRILLS.every((d) => DRILLS.includes(d))).toBe(true);
+});
