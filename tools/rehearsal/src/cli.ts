@@ -4,7 +4,7 @@
  *
  *   dpg-rehearse rehearse <stack dir> [--drills a,b,c] [--json out.json] [--timing-variants default]
  *                                       [--sabotage drop-subscription] [--rate N] [--logs DIR]
- *                                       [--converge-timeout S]
+ *                                       [--converge-timeout S] [--boot-order shuffle] [--boot-spread S] [--seed N]
  *   dpg-rehearse cleanup
  *
  * `rehearse` exits 0 when every drill passed, 1 on any lost or duplicated row, split brain, failed convergence or
@@ -12,6 +12,7 @@
  */
 import { DRILLS, DrillName } from './drills';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
+import { BOOT_ORDERS, BootOrder } from './report';
 import { cleanupLeftovers } from './workspace';
 
 const USAGE = `usage:
@@ -21,6 +22,9 @@ const USAGE = `usage:
       --json FILE               write the report as JSON
       --sabotage KIND           break the mesh before the drills (${SABOTAGES.join(', ')}); the run must then fail
       --rate N                  rows per second per node group writer (default 20)
+      --boot-order ORDER        ${BOOT_ORDERS.join(' | ')}: hosts start all at once (default) or in a random order
+      --boot-spread S           with shuffle: hosts start at random offsets up to S seconds (default 0)
+      --seed N                  seed of the boot order and offsets (default: random; printed and in the report)
       --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
       --logs DIR                copy every host's /var/log to DIR (on failure: cdktf.out/rehearsal-logs by default)
   dpg-rehearse cleanup
@@ -57,6 +61,9 @@ export async function main(argv: string[]): Promise<number> {
   let rate: number | undefined;
   let logsDir: string | undefined;
   let convergeTimeoutS: number | undefined;
+  let bootOrder: BootOrder | undefined;
+  let bootSpreadS: number | undefined;
+  let seed: number | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -72,6 +79,15 @@ export async function main(argv: string[]): Promise<number> {
         convergeTimeoutS = Number(value());
         if (!(convergeTimeoutS > 0)) throw new UsageError('--converge-timeout needs a positive number of seconds');
         break;
+      case '--boot-order': bootOrder = list(value(), BOOT_ORDERS, flag)[0]; break;
+      case '--boot-spread':
+        bootSpreadS = Number(value());
+        if (!(bootSpreadS >= 0)) throw new UsageError('--boot-spread needs a number of seconds (0 or more)');
+        break;
+      case '--seed':
+        seed = Number(value());
+        if (!Number.isInteger(seed) || seed < 0) throw new UsageError('--seed needs a whole number (0 or more)');
+        break;
       case '-h': case '--help': console.log(USAGE); return 0;
       default:
         if (flag.startsWith('-') || stack !== undefined) throw new UsageError(`unexpected argument ${arg}`);
@@ -79,7 +95,8 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   if (!stack) throw new UsageError('rehearse needs the synthesized stack directory, e.g. cdktf.out/stacks/rehearsal');
-  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS });
+  if (bootSpreadS && bootOrder !== 'shuffle') throw new UsageError('--boot-spread needs --boot-order shuffle');
+  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed });
   return report.verdict === 'pass' ? 0 : 1;
 }
 

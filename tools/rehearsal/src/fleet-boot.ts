@@ -1,5 +1,6 @@
 /**
- * Booting the fleet: every host powered on, every machine's user-data applied at once (as a cloud starts them), then
+ * Booting the fleet: every host powered on at its planned offset (all at once, or shuffled over a spread, as a cloud
+ * starts them) and its user-data applied, then
  * waiting for a writable leader and the mesh in every group, creating the application's schema, and a probe row
  * that must reach every other group.
  */
@@ -8,9 +9,10 @@ import { FleetAccess, literal } from './db';
 import { waitHealthy } from './drills';
 import { RehearsalFleet } from './fleet';
 import { TestHosts } from './hosts';
-import { RehearsalReport } from './report';
+import { bootPlan } from './boot-plan';
+import { BootOrder, RehearsalReport } from './report';
 import { localSecretBackend, RehearsalSecrets } from './secrets';
-import { waitFor } from './shell';
+import { sleep, waitFor } from './shell';
 
 /** The application's part: the tables the writers use, created the same way in every node group. */
 function schemaSql(fleet: RehearsalFleet, table: string): string {
@@ -33,19 +35,40 @@ function schemaSql(fleet: RehearsalFleet, table: string): string {
   ].join('\n');
 }
 
+/** How the hosts start: the order, the latest offset and the seed that reproduces both. */
+export interface BootHow {
+  readonly order: BootOrder;
+  readonly spreadSeconds: number;
+  readonly seed: number;
+}
+
 export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access: FleetAccess, secrets: RehearsalSecrets,
-  report: RehearsalReport, log: (line: string) => void): Promise<void> {
-  const boot: NonNullable<RehearsalReport['boot']> = { status: 'fail', notes: [] };
+  report: RehearsalReport, log: (line: string) => void, how: BootHow): Promise<void> {
+  const plan = bootPlan(fleet.machines.map((m) => m.machine.name), how.order, how.spreadSeconds, how.seed);
+  const groupOf = (name: string) => fleet.groups.find((g) => g.machines.some((m) => m.machine.name === name))!.name;
+  const boot: NonNullable<RehearsalReport['boot']> = {
+    status: 'fail', order: how.order, seed: how.seed, spreadSeconds: how.spreadSeconds,
+    hosts: plan.map((p) => ({ name: p.name, group: groupOf(p.name), startOffsetSeconds: p.startOffsetSeconds })), notes: [],
+  };
   report.boot = boot;
-  await Promise.all(fleet.machines.map((m) => hosts.boot(m.machine.name)));
+  log(`boot: order ${how.order}, seed ${how.seed}, spread ${how.spreadSeconds} s: ` +
+    plan.map((p) => `${p.name} +${p.startOffsetSeconds}s`).join(', '));
   const started = Date.now();
-  log(`boot: applying user-data on ${fleet.machines.length} hosts (cloud-init write_files, then the runcmd script)`);
   const backend = localSecretBackend(secrets.dir);
-  const applied = await Promise.allSettled(fleet.machines.map(async (m) => {
+  // Each host starts (its PID 1 boots) at its offset and applies its user-data at once, as a cloud machine does.
+  const applied = await Promise.allSettled(plan.map(async (p) => {
+    const m = fleet.machines.find((x) => x.machine.name === p.name)!;
+    await sleep(Math.max(0, started + p.startOffsetSeconds * 1000 - Date.now()));
+    await hosts.boot(p.name);
     const r = await applyUserData(hosts, m, backend, 600_000);
-    log(`boot: ${m.machine.name}: runcmd finished after ${r.runcmdS.toFixed(1)} s`);
+    const entry = boot.hosts.find((h) => h.name === p.name)!;
+    entry.bootstrapS = Number(r.runcmdS.toFixed(1));
+    entry.bootstrapAttempts = r.attempts;
+    log(`boot: ${p.name}: bootstrap complete ${r.runcmdS.toFixed(1)} s after its start (+${p.startOffsetSeconds} s)` +
+      (r.attempts > 1 ? `, on attempt ${r.attempts}` : ''));
     return r;
   }));
+  const lastStart = Math.max(...plan.map((p) => p.startOffsetSeconds));
   const failures = applied.filter((a): a is PromiseRejectedResult => a.status === 'rejected').map((a) => (a.reason as Error).message);
   if (failures.length) {
     report.problems.push(...failures);
@@ -81,7 +104,8 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
     }
   }
   boot.toWritableMeshS = Number(((Date.now() - started) / 1000).toFixed(1));
-  log(`boot: writable, replicating mesh after ${boot.toWritableMeshS} s`);
+  boot.afterLastStartS = Number((boot.toWritableMeshS - lastStart).toFixed(1));
+  log(`boot: writable, replicating mesh after ${boot.toWritableMeshS} s, ${boot.afterLastStartS} s after the last host's start`);
   await waitHealthy({ access, fleet }, 300);
   boot.status = 'pass';
 }

@@ -6,7 +6,7 @@
  * /opt, /root and /home (upper dirs on a tmpfs under the rehearsal dir), a fresh /run, /tmp and /dev/shm per boot, the
  * data disk bind-mounted on /var/lib/postgresql, and the rest of / read-only. Killing PID 1 is a machine crash.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { spawn } from 'child_process';
 import * as path from 'path';
 import { assetPath } from './assets';
@@ -262,6 +262,15 @@ export class TestHosts {
     killQuietly(booted.holderPid, 'SIGKILL');
     await waitFor(`${name} to stop`, 20_000, async () => ((await nsPids(this.hostNs(name))).length === 0 ? true : undefined), 100);
     this.booted.delete(name);
+  }
+
+  /**
+   * `terraform apply -replace`: the machine crashes and its root and data disks are gone. The next boot(name) is a new
+   * machine with the same address and an empty disk (its user-data must then be applied again).
+   */
+  async destroyMachine(name: string): Promise<void> {
+    await this.crash(name);
+    rmSync(this.hostDir(name), { recursive: true, force: true });
   }
 
   /** Cuts the machines and clients of `side` off from everyone else (blackhole routes on both sides). */

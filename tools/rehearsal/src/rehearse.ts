@@ -6,17 +6,18 @@
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { validateUserData } from './boot';
+import { applyUserData, validateUserData } from './boot';
 import { FleetAccess } from './db';
 import {
   DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
 } from './drills';
 import { readFleet, RehearsalFleet } from './fleet';
+import { newSeed } from './boot-plan';
 import { bootFleet } from './fleet-boot';
 import { NetworkPlan, TestHosts } from './hosts';
 import { subnetOf } from './ipv4';
-import { DrillResult, RehearsalReport, summary, tableHeader, tableRow, verdictOf } from './report';
-import { writeSecrets } from './secrets';
+import { BootOrder, DrillResult, RehearsalReport, summary, tableHeader, tableRow, verdictOf } from './report';
+import { localSecretBackend, writeSecrets } from './secrets';
 import { run, sleep, waitFor } from './shell';
 import { readSynthesizedStack } from './stack';
 import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
@@ -41,6 +42,12 @@ export interface RehearseOptions {
   readonly rate?: number;
   /** Longest wait for every group to hold the same rows after a drill, s. @default 150 */
   readonly convergeTimeoutS?: number;
+  /** How hosts start: all at once, or shuffled at random offsets within `bootSpreadS`. @default together */
+  readonly bootOrder?: BootOrder;
+  /** Latest start offset of a host with `bootOrder: shuffle`, s. @default 0 */
+  readonly bootSpreadS?: number;
+  /** Seed of the boot order and offsets. @default a random one (in the report) */
+  readonly seed?: number;
   /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
   /** Where state lives and how namespaces are named. @default DEFAULT_WORKSPACE (/srv/dpg-rehearsal, dpgr-) */
@@ -182,12 +189,19 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     await hosts.create();
     const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name);
     const access = new FleetAccess(hosts, fleet, secrets);
-    await bootFleet(hosts, fleet, access, secrets, report, log);
+    await bootFleet(hosts, fleet, access, secrets, report, log, {
+      order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed: options.seed ?? newSeed(),
+    });
     if (report.boot?.status === 'pass') {
       const env: DrillEnv = {
         hosts, access, fleet, table: fleet.globalTables[0], log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(),
+        provision: async (host) => {
+          const machine = fleet.machines.find((m) => m.machine.name === host)!;
+          await hosts.boot(host);
+          return applyUserData(hosts, machine, localSecretBackend(secrets.dir), 600_000);
+        },
       };
       if (options.sabotage) await sabotage(access, fleet, log);
       log(tableHeader());

@@ -2,6 +2,9 @@
 
 export type Status = 'pass' | 'fail' | 'n/a' | 'error';
 
+export const BOOT_ORDERS = ['together', 'shuffle'] as const;
+export type BootOrder = (typeof BOOT_ORDERS)[number];
+
 /** Rows of one drill's writers, as every node group holds them afterwards. */
 export interface GroupRows {
   /** Rows the group's writer had acknowledged. */
@@ -54,9 +57,19 @@ export interface RehearsalReport {
   readonly standIns: string[];
   boot?: {
     status: Status;
-    /** From the first `cloud-init` run to a mesh where every group is writable and replicates to every other (s). */
+    /** `together` (every host at once) or `shuffle` (random order at random offsets within the spread). */
+    order: BootOrder;
+    /** Seed of the order and offsets: `--seed` replays a run. */
+    seed: number;
+    /** Latest start offset a host may get (s). */
+    spreadSeconds: number;
+    /** Each host's start, relative to the first host's (s), in start order. */
+    hosts: { name: string; group: string; startOffsetSeconds: number; bootstrapS?: number; bootstrapAttempts?: number }[];
+    /** From the first host's start to a mesh where every group is writable and replicates to every other (s). */
     toWritableMeshS?: number;
-    /** Slowest machine's runcmd (the bootstrap script), s. */
+    /** From the last host's start to that mesh (s): what a deploy waits for after its last machine boots. */
+    afterLastStartS?: number;
+    /** Slowest machine's bootstrap, from runcmd to its status `complete` (s). */
     slowestBootstrapS?: number;
     notes: string[];
   };
@@ -94,8 +107,9 @@ export function tableRow(r: DrillResult): string {
 export function summary(report: RehearsalReport): string {
   const lines = [`rehearsal of ${report.fleet} (${report.stack})`];
   if (report.boot) {
-    lines.push(`boot: ${report.boot.status}, writable replicating mesh after ${fmt(report.boot.toWritableMeshS)} s ` +
-      `(slowest bootstrap ${fmt(report.boot.slowestBootstrapS)} s)`);
+    const b = report.boot;
+    lines.push(`boot: ${b.status}, order ${b.order}, seed ${b.seed}, spread ${b.spreadSeconds} s: writable replicating mesh after ` +
+      `${fmt(b.toWritableMeshS)} s, ${fmt(b.afterLastStartS)} s after the last start (slowest bootstrap ${fmt(b.slowestBootstrapS)} s)`);
   }
   lines.push(tableHeader(), ...report.drills.map(tableRow));
   for (const d of report.drills.filter((x) => x.notes.length)) {

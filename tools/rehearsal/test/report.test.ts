@@ -1,6 +1,7 @@
 /** The verdict: any lost or duplicated row, split brain, divergence or boot problem fails the rehearsal. */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { bootPlan } from '../src/boot-plan';
 import { main } from '../src/cli';
 import { DrillResult, judge, RehearsalReport, summary, verdictOf } from '../src/report';
 
@@ -18,7 +19,7 @@ function drill(overrides: Partial<DrillResult> = {}): DrillResult {
 function report(drills: DrillResult[], problems: string[] = []): RehearsalReport {
   return {
     stack: 'x/cdk.tf.json', fleet: 'f', startedAt: '', machines: [], standIns: [], drills, problems,
-    boot: { status: 'pass', toWritableMeshS: 30, notes: [] },
+    boot: { status: 'pass', order: 'together', seed: 1, spreadSeconds: 0, hosts: [], toWritableMeshS: 30, notes: [] },
   };
 }
 
@@ -37,7 +38,7 @@ test('the rehearsal passes only when the boot and every drill passed (n/a drills
   expect(verdictOf(report([drill(), drill({ status: 'fail' })]))).toBe('fail');
   expect(verdictOf(report([drill({ status: 'error' })]))).toBe('fail');
   expect(verdictOf(report([drill()], ['rehearse-a-pg1: the runcmd script failed']))).toBe('fail');
-  expect(verdictOf({ ...report([drill()]), boot: { status: 'fail', notes: [] } })).toBe('fail');
+  expect(verdictOf({ ...report([drill()]), boot: { status: 'fail', order: 'together', seed: 1, spreadSeconds: 0, hosts: [], notes: [] } })).toBe('fail');
 });
 
 test('the summary table shows the figures', () => {
@@ -63,4 +64,30 @@ test('the Python parts compile with the hosts\' own interpreter', () => {
     expect(r.stderr.toString()).toBe('');
     expect(r.status).toBe(0);
   }
+});
+
+describe('boot plan', () => {
+  const names = ['a-pg1', 'a-pg2', 'a-pg3', 'b-pg1', 'b-pg2', 'b-pg3'];
+
+  test('together: every host at once, in the stack order', () => {
+    expect(bootPlan(names, 'together', 90, 7)).toEqual(names.map((name) => ({ name, startOffsetSeconds: 0 })));
+  });
+
+  test('shuffle: a permutation, first at 0, offsets sorted within the spread, the same for the same seed', () => {
+    const plan = bootPlan(names, 'shuffle', 90, 12345);
+    expect(plan.map((p) => p.name).sort()).toEqual([...names].sort());
+    expect(plan[0].startOffsetSeconds).toBe(0);
+    const offsets = plan.map((p) => p.startOffsetSeconds);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    expect(Math.max(...offsets)).toBeLessThanOrEqual(90);
+    expect(bootPlan(names, 'shuffle', 90, 12345)).toEqual(plan);
+    // Different seeds give different plans (orders or offsets).
+    const plans = new Set([1, 2, 3, 4, 5].map((seed) => JSON.stringify(bootPlan(names, 'shuffle', 90, seed))));
+    expect(plans.size).toBe(5);
+    expect(new Set([1, 2, 3, 4, 5].map((seed) => bootPlan(names, 'shuffle', 90, seed).map((p) => p.name).join())).size).toBeGreaterThan(1);
+  });
+
+  test('shuffle with no spread: a random order, all at once', () => {
+    expect(bootPlan(names, 'shuffle', 0, 3).every((p) => p.startOffsetSeconds === 0)).toBe(true);
+  });
 });

@@ -2,6 +2,7 @@
  * What every drill shares: the drill's environment, a writer (and leader watch) per node group, waiting for a leader
  * or for writes again, and the end of a drill: convergence, the row accounting, lag, the verdict, fleet health.
  */
+import { AppliedUserData } from '../boot';
 import { FleetAccess, literal } from '../db';
 import { FleetGroup, FleetMachine, RehearsalFleet } from '../fleet';
 import { TestHosts } from '../hosts';
@@ -28,6 +29,8 @@ export interface DrillEnv {
   drillNumber: number;
   /** Writers still running (stopped when a drill ends in an error). */
   readonly active: Set<WriterRun>;
+  /** Boots a new machine on a destroyed host and applies its user-data, as the cloud does for a replaced machine. */
+  readonly provision: (host: string) => Promise<AppliedUserData>;
 }
 
 export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {

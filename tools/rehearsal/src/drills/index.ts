@@ -15,6 +15,7 @@ import { killLeaderMember } from './kill-leader-member';
 import { killPostgres } from './kill-postgres';
 import { loseEtcd } from './lose-etcd';
 import { partition } from './partition';
+import { replaceLeaderMember, replaceSyncStandby } from './replace-member';
 
 export type { DrillEnv } from './harness';
 export { profileLabel, waitHealthy } from './harness';
@@ -24,6 +25,8 @@ const RUNNERS = {
   'kill-postgres': killPostgres,
   'kill-leader-member': killLeaderMember,
   'lose-etcd': loseEtcd,
+  'replace-member': replaceSyncStandby,
+  'replace-leader-member': replaceLeaderMember,
   partition,
   conflict,
   geoshard,

@@ -1,0 +1,68 @@
+/**
+ * `terraform apply -replace` of one member of the first node group: its machine and data disk are destroyed and a new
+ * machine boots from the same user-data with an empty disk, while every group takes writes. It must rejoin etcd (its
+ * old entry is removed and it is added again), clone from the leader as a Patroni replica and stream, and the group
+ * must have a synchronous standby again. `replace-member` replaces the synchronous standby; `replace-leader-member`
+ * replaces the leader (a failover first).
+ */
+import { DrillResult } from '../report';
+import { sleep, waitFor } from '../shell';
+import { DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy, waitWritable } from './harness';
+
+async function replaceMember(env: DrillEnv, drill: string, target: 'sync-standby' | 'leader'): Promise<DrillResult> {
+  const r = newResult(drill, env);
+  const started = now();
+  const group = env.fleet.groups[0];
+  const leader = await waitForLeader(env, group.name);
+  r.leaderBefore = leader;
+  let victimIp = leader;
+  if (target === 'sync-standby') {
+    const view = await env.access.cluster(group.name);
+    const standby = view?.members.find((m) => m.role === 'sync_standby') ?? view?.members.find((m) => m.host !== leader);
+    if (!standby) {
+      r.status = 'n/a';
+      r.notes.push(`node group ${group.name} has no standby to replace`);
+      return finish(r, started);
+    }
+    victimIp = standby.host;
+  }
+  const victim = machineByIp(env, victimIp);
+  const host = victim.machine.name;
+  const writers = startLoad(env, r.drill, 300);
+  const watch = writers.find((w) => w.spec.group === group.name)!;
+  await sleep(3000);
+  const t0 = now();
+  await env.hosts.destroyMachine(host);
+  step(env, r, `destroyed ${host} (${target === 'leader' ? 'the leader' : 'the synchronous standby'} of ${group.name}) and its data disk`);
+  if (target === 'leader') {
+    await waitFor(`a new leader in ${group.name}`, 180_000, async () => watch.leaderAfter(t0, leader), 250);
+    const elected = watch.leaderAfter(t0, leader)!;
+    r.timeToLeaderS = Number((elected.t - t0).toFixed(1));
+    r.leaderAfter = elected.member;
+    await waitWritable([watch], elected.t, 120);
+    step(env, r, `new leader ${elected.member} after ${r.timeToLeaderS} s; writes acknowledged after ${(watch.firstAckAfter(t0)! - t0).toFixed(1)} s`);
+  }
+  await sleep(5000);
+  const bootAt = now();
+  const applied = await env.provision(host);
+  step(env, r, `a new ${host} booted from the same user-data with an empty disk: bootstrap complete after ${applied.runcmdS.toFixed(1)} s` +
+    (applied.attempts > 1 ? ` (attempt ${applied.attempts})` : ''));
+  await waitHealthy(env, 300);
+  const view = await env.access.cluster(group.name);
+  const again = view?.members.find((m) => m.host === victimIp);
+  step(env, r, `${host} is ${again?.role ?? 'missing'} (${again?.state ?? '-'}) ${(now() - bootAt).toFixed(1)} s after it booted; ` +
+    `synchronous standby: ${view?.members.find((m) => m.role === 'sync_standby')?.name ?? 'none'}`);
+  if (!again || !['running', 'streaming'].includes(again.state)) r.notes.push(`${host} did not rejoin as a running member`);
+  r.leaderAfter = r.leaderAfter ?? (await waitForLeader(env, group.name));
+  await settle(env, r, writers, t0);
+  if (!again || !['running', 'streaming'].includes(again.state)) r.converged = false;
+  return finish(r, started);
+}
+
+export function replaceSyncStandby(env: DrillEnv): Promise<DrillResult> {
+  return replaceMember(env, 'replace-member', 'sync-standby');
+}
+
+export function replaceLeaderMember(env: DrillEnv): Promise<DrillResult> {
+  return replaceMember(env, 'replace-leader-member', 'leader');
+}
