@@ -42,7 +42,6 @@ const PROPERTIES = {
   awsProvider: ['region', 'provider'],
 } as const;
 
-
 /** Fills every default. Never throws; type problems are returned as findings. */
 export function normalize(input: DistributedPostgresProps, defaultName: string): { spec: FleetSpec; findings: Finding[] } {
   const r = new Reader();

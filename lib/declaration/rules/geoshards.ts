@@ -1,8 +1,8 @@
 /** Geoshards: existing node groups, partitions owned by one geography, nothing leaking into the global set. */
-import { Finding } from '../spec';
 import { qualify } from '../derived';
-import { duplicates, finding, Rule } from './rule';
+import { Finding } from '../spec';
 import { PATTERNS } from './limits';
+import { duplicates, finding, Rule } from './rule';
 
 export const GEOSHARDS: Rule = {
   id: 'DPG-GEOSHARD',

@@ -1,8 +1,8 @@
 /** Patroni's high availability: synchronous replication that survives a lost standby, and timings that hold. */
-import { Finding } from '../spec';
 import { SynchronousMode } from '../props';
-import { finding, isInt, Rule } from './rule';
+import { Finding } from '../spec';
 import { MAX_MEMBERS } from './limits';
+import { finding, isInt, Rule } from './rule';
 
 export const SYNCHRONOUS_REPLICATION: Rule = {
   id: 'DPG-SYNC',

@@ -1,7 +1,7 @@
 /** Names of the fleet, its node groups and geoshards; node group numbers. */
 import { Finding } from '../spec';
-import { duplicates, finding, isInt, Rule } from './rule';
 import { PATTERNS } from './limits';
+import { duplicates, finding, isInt, Rule } from './rule';
 
 export const NAMES: Rule = {
   id: 'DPG-NAME',

@@ -1,9 +1,9 @@
 /** Address ranges (private, large enough, never overlapping), the DNS zone and secret names. */
-import { Finding } from '../spec';
 import { formatCidr, Ipv4Cidr, isPrivate, overlaps, parseCidr, subnet } from '../../net/cidr';
 import { GROUP_PREFIX } from '../derived';
-import { finding, isInt, Rule } from './rule';
+import { Finding } from '../spec';
 import { MIN_GROUP_PREFIX, PATTERNS } from './limits';
+import { finding, isInt, Rule } from './rule';
 
 export const CIDRS: Rule = {
   id: 'DPG-CIDR',

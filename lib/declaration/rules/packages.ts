@@ -1,6 +1,6 @@
 /** The packages a node group installs: PostgreSQL version, package source, image and engine must go together. */
-import { Finding } from '../spec';
 import { ImageFlavour, PackageSource, ReplicationEngine } from '../props';
+import { Finding } from '../spec';
 import { finding, isInt, Rule } from './rule';
 
 /** What each package source can install, per image: PostgreSQL majors, and the engines it ships. */
@@ -37,7 +37,6 @@ export function packageProblems(source: PackageSource, image: ImageFlavour, vers
   }
   return problems;
 }
-
 
 export const PACKAGES: Rule = {
   id: 'DPG-PACKAGES',

@@ -1,9 +1,9 @@
 /** Where and on what the members run: regions and zones, images, member counts, machine types and disks. */
-import { Finding } from '../spec';
 import { Cloud, ImageFlavour } from '../props';
 import { knownRegions, zonesOf } from '../regions';
-import { duplicates, finding, isInt, Rule } from './rule';
+import { Finding } from '../spec';
 import { MAX_MEMBERS, MAX_ZONES, PATTERNS } from './limits';
+import { duplicates, finding, isInt, Rule } from './rule';
 
 export const REGIONS: Rule = {
   id: 'DPG-REGION',

@@ -1,9 +1,9 @@
 /** Names and values rendered into SQL, YAML and shell: the database, tables, postgresql.conf parameters. */
-import { Finding } from '../spec';
 import { qualify } from '../derived';
 import { MANAGED_PARAMETERS } from '../managed-parameters';
-import { duplicates, finding, Rule } from './rule';
+import { Finding } from '../spec';
 import { PATTERNS, RESERVED_WORDS, SYSTEM_DATABASES } from './limits';
+import { duplicates, finding, Rule } from './rule';
 
 export const POSTGRES_NAMES: Rule = {
   id: 'DPG-POSTGRES',

@@ -1,9 +1,9 @@
 /** The replication engine between node groups: conflict handling, delta-apply columns, snowflake ids. */
-import { Finding } from '../spec';
 import { snowflakeIdsOf } from '../derived';
 import { ConflictPolicy, ReplicationEngine } from '../props';
-import { finding, isInt, Rule } from './rule';
+import { Finding } from '../spec';
 import { MAX_MEMBERS, PATTERNS } from './limits';
+import { finding, isInt, Rule } from './rule';
 
 export const CONFLICTS: Rule = {
   id: 'DPG-CONFLICTS',
