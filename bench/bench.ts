@@ -69,7 +69,7 @@ function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
   const stack = libraryStack(Testing.app(), name);
   const fleet: import('../lib').DistributedPostgres = 'fleet' in stack ? (stack as any).fleet : stack;
   const t = fleet.topology;
-  const { summarizeCidrs } = require('../lib/aws/cidr-summary') as typeof import('../lib/aws/cidr-summary');
+  const { summarizeCidrs } = require('../lib/pipeline') as typeof import('../lib/pipeline');
   const userData = new Map<string, string>();
   for (const type of ['aws_instance', 'google_compute_instance']) {
     for (const r of Object.values(libraryJson.resource[type] ?? {}) as any[]) {

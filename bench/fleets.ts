@@ -1,6 +1,6 @@
 /** Benchmark declarations: fleets of N node groups spread over AWS and GCP regions (3 of every 5 groups on AWS). */
 import { Cloud, DistributedPostgresProps } from '../lib';
-import { knownRegions, zonesOf } from '../lib/spec/regions';
+import { knownRegions, zonesOf } from '../lib/pipeline';
 
 export function generatedFleet(groups: number): DistributedPostgresProps {
   // Regions with at least 3 zones: a quorum of 3 must survive the loss of a zone.

@@ -1,14 +1,15 @@
-export * from './spec/types';
-export { FleetValidationError, checkDeclaration } from './spec/validate';
-export type { Finding } from './spec/normalize';
-export { RULES } from './spec/rules';
-export type { Rule } from './spec/rules';
-export * from './topology/topology';
-export { resolveFleet } from './fleet';
-export type { ResolvedFleet } from './fleet';
+/**
+ * The public API of cdktf-distributed-postgres: the construct, its props and enums, the topology it exposes, and the
+ * policy pack. The pure stages of the pipeline (resolve, render, evaluate a synthesized document) are TypeScript-only
+ * and live in `cdktf-distributed-postgres/pipeline`.
+ */
+export * from './declaration/props';
 export { DistributedPostgres } from './distributed-postgres';
-export { PolicyPack, applyPolicyPack, POLICY_RULES, PolicyLevel, evaluateTerraformJson, evaluateTopology } from './policy';
-export type { PolicyPackOptions, PolicyRule, BlockRule, TopologyRule, PolicyReport, PolicyFinding, PolicyContext, TerraformBlock } from './policy';
 export type { NodeGroupEndpoint } from './distributed-postgres';
-export { topologyToMermaid } from './diagram/mermaid';
-export * from './render';
+export { FleetValidationError } from './declaration/validate';
+export type { Finding } from './declaration/spec';
+export * from './topology/topology';
+export { PolicyPack, applyPolicyPack, POLICY_RULES, PolicyLevel } from './policy';
+export type {
+  PolicyPackOptions, PolicyRule, BlockRule, TopologyRule, PolicyReport, PolicyFinding, PolicyContext, TerraformBlock,
+} from './policy';

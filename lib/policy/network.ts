@@ -2,7 +2,7 @@
  * Reads the ingress a Terraform block opens, in all the forms the AWS and Google providers accept,
  * as one normalized shape: protocol, port ranges and CIDR sources. Pure; no cdktf.
  */
-import { contains, isPrivate, Ipv4Cidr, parseCidr } from '../spec/cidr';
+import { contains, isPrivate, Ipv4Cidr, parseCidr } from '../net/cidr';
 import { PORTS } from '../topology/topology';
 
 /** The ports of the fleet's database, Patroni REST API and etcd (client and peer). */

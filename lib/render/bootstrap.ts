@@ -5,7 +5,7 @@
  * filled in yet) heals by itself once the cause goes away: cloud-init's runcmd runs once per instance. Machine facts come from member.env; the scripts
  * themselves are the same on every machine of a role, which keeps them readable in review.
  */
-import { Machine } from './context';
+import { Machine } from './machine';
 import { etcdDataDir, etcdEndpoints } from './etcd';
 import { replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';

@@ -4,7 +4,7 @@
  * literals for file contents, so the text reads well in a pull request).
  */
 import { Document, Scalar, visit } from 'yaml';
-import { Machine } from './context';
+import { Machine } from './machine';
 import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
@@ -19,7 +19,8 @@ import {
   allowOutputPluginSql, meshKeeperScript, meshKeeperUnit, onRoleChangeScript, postBootstrapScript,
 } from './mesh-keeper';
 
-export interface WriteFile {
+/** One file of a machine's `write_files`. */
+export interface MachineFile {
   readonly path: string;
   readonly permissions: string;
   readonly content: string;
@@ -31,7 +32,7 @@ export interface WriteFile {
  */
 const YAML_OPTIONS = { version: '1.1' as const };
 
-const file = (path: string, permissions: string, content: string): WriteFile => ({ path, permissions, content });
+const file = (path: string, permissions: string, content: string): MachineFile => ({ path, permissions, content });
 
 /** YAML text of a config object (for files embedded in write_files). */
 export function yamlText(value: unknown, comment: string): string {
@@ -41,9 +42,9 @@ export function yamlText(value: unknown, comment: string): string {
 }
 
 /** Every file this machine gets, in the order cloud-init writes them. */
-export function machineFiles(machine: Machine): WriteFile[] {
+export function machineFiles(machine: Machine): MachineFile[] {
   const { topology, group } = machine;
-  const files: WriteFile[] = [
+  const files: MachineFile[] = [
     file(FILES.memberEnv, '0644', memberEnv(machine)),
     file(FILES.secretCommand, '0700', secretCommandScript(topology)),
     file(FILES.secretBackend, '0700', secretBackendScript(group.cloud, group.region)),

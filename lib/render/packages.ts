@@ -4,7 +4,7 @@
  * configured); `apt: sources:` adds PGDG; pgEdge's repository comes from its release package. Repository setup
  * that must precede apt runs in `bootcmd` (before write_files and apt), guarded so later boots skip it.
  */
-import { Machine } from './context';
+import { Machine } from './machine';
 
 export interface PackagePlan {
   readonly packages: string[];

@@ -3,8 +3,9 @@
  * placeholder that materialize-secrets fills at boot. Cluster-wide settings go to `bootstrap.dcs` (the group's
  * dynamic configuration, written once by the first member); member-local ones to `postgresql`.
  */
+import { MANAGED_PARAMETERS, RenderedParameter } from '../declaration/managed-parameters';
 import { Member, NodeGroup, PORTS, Topology } from '../topology/topology';
-import { Machine } from './context';
+import { Machine } from './machine';
 import { permanentSlots, replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';
 import { FILES, secretPlaceholder } from './paths';
@@ -15,11 +16,17 @@ export function postgresDataDir(topology: Topology): string {
   return `${FILES.postgresHome}/${topology.postgres.version}/data`;
 }
 
+/**
+ * postgresql.conf settings the renderer writes. Typed by the managed-parameter list, so setting a parameter the
+ * declaration does not reserve is a compile error: a user's `postgres.parameters` could otherwise override it.
+ */
+export type RenderedParameters<V = string | number> = Partial<Record<RenderedParameter, V>>;
+
 /** Worker, slot and sender counts sized to the mesh: each peer group needs a slot, a sender and apply/sync workers. */
-export function replicationCapacity(topology: Topology, group: NodeGroup): Record<string, number> {
+export function replicationCapacity(topology: Topology, group: NodeGroup): RenderedParameters<number> {
   const peers = topology.nodeGroups.length - 1;
   const slots = 10 + group.members.length + 2 * peers;
-  const capacity: Record<string, number> = {
+  const capacity: RenderedParameters<number> = {
     max_replication_slots: slots,
     max_wal_senders: slots,
     max_worker_processes: 16 + 2 * peers,
@@ -28,10 +35,10 @@ export function replicationCapacity(topology: Topology, group: NodeGroup): Recor
   return capacity;
 }
 
-/** Cluster-wide Postgres parameters (bootstrap.dcs.postgresql.parameters). */
+/** Cluster-wide Postgres parameters (bootstrap.dcs.postgresql.parameters): the managed ones and the user's own. */
 export function clusterParameters(topology: Topology, group: NodeGroup): Record<string, string | number> {
   const engine = replicationEngine(topology.replication.engine);
-  const managed: Record<string, string | number> = {
+  const managed: RenderedParameters = {
     hot_standby_feedback: 'on',
     password_encryption: 'scram-sha-256',
     track_commit_timestamp: 'on',
@@ -44,7 +51,9 @@ export function clusterParameters(topology: Topology, group: NodeGroup): Record<
   };
   const preload = engine.preloadLibraries(topology);
   if (preload.length > 0) managed.shared_preload_libraries = preload.join(',');
-  const merged = { ...managed, ...topology.postgres.parameters };
+  // Validation rejects managed names (DPG-POSTGRES); a topology built without it still cannot override them.
+  const own = Object.entries(topology.postgres.parameters).filter(([name]) => !MANAGED_PARAMETERS.includes(name));
+  const merged: Record<string, string | number> = { ...Object.fromEntries(own), ...managed };
   return Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
 }
 
@@ -80,7 +89,7 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
   const verifyFull = { sslmode: 'verify-full', sslrootcert: FILES.caCert };
   const slots = permanentSlots(topology, group);
   const ignoreSlots = engine.ignoreSlots();
-  const localParameters: Record<string, string | number> = {
+  const localParameters: RenderedParameters = {
     ssl: 'on',
     ssl_ca_file: FILES.caCert,
     ssl_cert_file: FILES.memberCert,

@@ -3,7 +3,7 @@
  * the secret store (JSON `{"cert": PEM, "key": PEM}`). The CA key exists only in a private temporary
  * directory for the few milliseconds of signing; user-data never carries key material.
  */
-import { Machine } from './context';
+import { Machine } from './machine';
 import { FILES } from './paths';
 import { checked } from './quote';
 

@@ -4,7 +4,7 @@
  * 30+ dedicated etcd members. Offsets stay clear of the addresses AWS (first 4, last) and GCP
  * (first 2, last 2) reserve.
  */
-import { formatCidr, hostAt, Ipv4Cidr, subnet } from '../spec/cidr';
+import { formatCidr, hostAt, Ipv4Cidr, subnet } from '../net/cidr';
 
 export const ZONE_BLOCKS = 8;
 export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as const;

@@ -1,10 +1,10 @@
 /**
  * Resolves a validated declaration into the Topology: pure, deterministic, JSON-serialisable.
  */
-import { FleetSpec, GroupSpec } from '../spec/normalize';
-import { formatCidr, parseCidr } from '../spec/cidr';
-import { groupCidr, qualify, snowflakeIdsOf } from '../spec/rules';
-import { Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../spec/types';
+import { FleetSpec, GroupSpec } from '../declaration/spec';
+import { formatCidr, parseCidr } from '../net/cidr';
+import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/derived';
+import { Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../declaration/props';
 import { planGroupAddresses } from './ip-plan';
 import {
   EtcdMember, FleetNetwork, Geoshard, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,

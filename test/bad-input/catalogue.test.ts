@@ -40,7 +40,7 @@ function declaration(change: (props: any) => void): unknown {
   return props;
 }
 
-/** A stack frame of this library (lib/), e.g. `    at normalize (/work/main/lib/spec/normalize.ts:12:3)`. */
+/** A stack frame of this library (lib/), e.g. `    at normalize (/work/main/lib/declaration/normalize.ts:12:3)`. */
 const OUR_FRAME = /^\s+at .*[/\\]lib[/\\]/m;
 
 test('the unchanged reference declaration is accepted (each case fails for its own change)', () => {

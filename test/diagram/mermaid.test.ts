@@ -1,5 +1,5 @@
 /** The topology picture: pure, deterministic, and it shows every region, group, member, etcd, mesh edge and geoshard. */
-import { resolveFleet } from '../../lib';
+import { resolveFleet } from '../../lib/pipeline';
 import { topologyToMermaid } from '../../lib/diagram/mermaid';
 import { ledgerFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 

@@ -21,7 +21,7 @@ import { ComputeDisk } from '@cdktf/provider-google/lib/compute-disk';
 import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall';
 import { ComputeForwardingRule } from '@cdktf/provider-google/lib/compute-forwarding-rule';
 import { ComputeInstance, ComputeInstanceConfig } from '@cdktf/provider-google/lib/compute-instance';
-import { resolveFleet } from '../../lib';
+import { resolveFleet } from '../../lib/pipeline';
 import { ledgerFleet } from '../fixtures/fleets';
 import { findingsFor } from './helpers';
 

@@ -3,7 +3,8 @@
  * rule catches a topology changed to break what it guards (as a resolver bug or a hand-built
  * topology would).
  */
-import { resolveFleet, Topology } from '../../lib';
+import { Topology } from '../../lib';
+import { resolveFleet } from '../../lib/pipeline';
 import { evaluateTopology, TOPOLOGY_RULES } from '../../lib/policy';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 

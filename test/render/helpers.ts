@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse } from 'yaml';
-import { DistributedPostgresProps, FleetValidationError, resolveFleet, Topology } from '../../lib';
-import { machinesOf, renderCloudConfig } from '../../lib/render';
+import { DistributedPostgresProps, FleetValidationError, Topology } from '../../lib';
+import { machinesOf, renderCloudConfig, resolveFleet } from '../../lib/pipeline';
 
 export function topologyOf(props: DistributedPostgresProps): Topology {
   return resolveFleet(props, 'test', 'fleet').topology;

@@ -3,7 +3,8 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { Testing, TerraformStack } from 'cdktf';
 import { createHash } from 'crypto';
-import { Cloud, DistributedPostgres, DistributedPostgresProps, encodeUserData, renderCloudConfig, Topology } from '../../lib';
+import { Cloud, DistributedPostgres, DistributedPostgresProps, Topology } from '../../lib';
+import { encodeUserData, renderCloudConfig } from '../../lib/pipeline';
 
 export type Resource = Record<string, any>;
 export interface TfJson {

@@ -6,7 +6,7 @@ import { LedgerStack } from '../../stacks/ledger';
 import { RehearsalStack } from '../../stacks/rehearsal';
 import { buildApp } from '../../stacks/main';
 import { gunzipSync } from 'zlib';
-import { machinesOf, renderCloudConfig } from '../../lib';
+import { machinesOf, renderCloudConfig } from '../../lib/pipeline';
 import { readable, resourcesOf, synthJson, userDataOf } from './helpers';
 
 function ledger() {

@@ -1,5 +1,6 @@
-import { parseCidr, contains, overlaps } from '../../lib/spec/cidr';
-import { resolveFleet, Topology } from '../../lib';
+import { parseCidr, contains, overlaps } from '../../lib/net/cidr';
+import { Topology } from '../../lib';
+import { resolveFleet } from '../../lib/pipeline';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 
 function topologyOf(props = ledgerFleet()): Topology {

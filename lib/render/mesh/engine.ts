@@ -3,8 +3,12 @@
  * (run on the group's leader, idempotent: every statement checks before it acts), mesh-keeper's queries,
  * and the Postgres/Patroni settings each engine needs.
  */
+import { RenderedParameter } from '../../declaration/managed-parameters';
 import { NodeGroup, Subscription, Topology } from '../../topology/topology';
 import { oneLine, sqlLiteral, sqlQualified, sqlRegclass } from '../quote';
+
+/** An engine's postgresql.conf settings: only names the declaration reserves (see declaration/managed-parameters.ts). */
+export type EngineParameters = Partial<Record<RenderedParameter, string>>;
 
 export interface PatroniSlot {
   readonly type: 'logical';
@@ -25,12 +29,13 @@ export interface MeshSql {
   readonly restartSubscription: string;
 }
 
-export interface ReplicationEngine {
+/** How one replication engine (the `ReplicationEngine` of the props) is rendered: settings, slots and mesh SQL. */
+export interface EngineRenderer {
   /** Extensions created in the application database. */
   extensions(topology: Topology): string[];
   preloadLibraries(topology: Topology): string[];
   /** Engine settings in postgresql.conf (conflict resolution...). */
-  parameters(topology: Topology): Record<string, string>;
+  parameters(topology: Topology): EngineParameters;
   /** Logical decoding plugin the engine's slots use; must be allowed by output_plugin_libraries where it exists. */
   readonly outputPlugin: string;
   /** Attributes of the mesh role that subscribers of other groups connect as. */

@@ -1,16 +1,17 @@
 /** The replication engines and the mesh files a Postgres member carries. */
 import { EngineName, NodeGroup, Topology } from '../../topology/topology';
-import { PatroniSlot, ReplicationEngine } from './engine';
+import { EngineRenderer, PatroniSlot } from './engine';
 import { NATIVE } from './native';
 import { PGLOGICAL } from './pglogical';
 import { SPOCK } from './spock';
 
-export type { MeshSql, PatroniSlot, ReplicationEngine } from './engine';
+export type { EngineRenderer, MeshSql, PatroniSlot } from './engine';
 export { pglogicalSlotName, pgHashBytes } from './slot-names';
 
-const ENGINES: Record<EngineName, ReplicationEngine> = { spock: SPOCK, pglogical: PGLOGICAL, native: NATIVE };
+const ENGINES: Record<EngineName, EngineRenderer> = { spock: SPOCK, pglogical: PGLOGICAL, native: NATIVE };
 
-export function replicationEngine(name: EngineName): ReplicationEngine {
+/** The renderer of the replication engine named in the topology. */
+export function replicationEngine(name: EngineName): EngineRenderer {
   return ENGINES[name];
 }
 

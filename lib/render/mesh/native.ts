@@ -7,7 +7,7 @@
 import { NodeGroup, Topology } from '../../topology/topology';
 import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
 import {
-  MeshSql, PatroniSlot, ReplicationEngine, header, nameIn, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
+  EngineParameters, EngineRenderer, MeshSql, PatroniSlot, header, nameIn, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
 } from './engine';
 
 const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
@@ -58,10 +58,10 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
   };
 }
 
-export const NATIVE: ReplicationEngine = {
+export const NATIVE: EngineRenderer = {
   extensions: () => [],
   preloadLibraries: () => [],
-  parameters: () => ({}),
+  parameters: (): EngineParameters => ({}),
   outputPlugin: 'pgoutput',
   meshRoleAttributes: ['LOGIN', 'REPLICATION'],
   providerSlots: (topology, group) => {

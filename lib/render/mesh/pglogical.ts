@@ -5,7 +5,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlLiteral } from '../quote';
-import { PatroniSlot, ReplicationEngine, subscribersOf } from './engine';
+import { EngineParameters, EngineRenderer, PatroniSlot, subscribersOf } from './engine';
 import { PglogicalLikeApi, pglogicalLikeSql } from './pglogical-like';
 import { pglogicalSlotName } from './slot-names';
 
@@ -24,10 +24,10 @@ const API: PglogicalLikeApi = {
   extraSetup: () => [],
 };
 
-export const PGLOGICAL: ReplicationEngine = {
+export const PGLOGICAL: EngineRenderer = {
   extensions: () => ['pglogical'],
   preloadLibraries: () => ['pglogical'],
-  parameters: (topology) => ({ 'pglogical.conflict_resolution': topology.replication.conflictPolicy }),
+  parameters: (topology): EngineParameters => ({ 'pglogical.conflict_resolution': topology.replication.conflictPolicy }),
   outputPlugin: 'pglogical_output',
   meshRoleAttributes: ['LOGIN', 'SUPERUSER', 'REPLICATION'],
   providerSlots: (topology, group) => {

@@ -4,7 +4,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass } from '../quote';
-import { ReplicationEngine } from './engine';
+import { EngineParameters, EngineRenderer } from './engine';
 import { PglogicalLikeApi, pglogicalLikeSql } from './pglogical-like';
 
 /** Conflict-free delta-apply columns: `local + (remote_new - remote_old)` instead of last-update-wins on that column. */
@@ -38,10 +38,10 @@ function extensions(topology: Topology): string[] {
   return topology.replication.snowflakeIds ? ['spock', 'snowflake'] : ['spock'];
 }
 
-export const SPOCK: ReplicationEngine = {
+export const SPOCK: EngineRenderer = {
   extensions,
   preloadLibraries: extensions,
-  parameters: () => ({ 'spock.conflict_resolution': 'last_update_wins' }),
+  parameters: (): EngineParameters => ({ 'spock.conflict_resolution': 'last_update_wins' }),
   outputPlugin: 'spock_output',
   meshRoleAttributes: ['LOGIN', 'SUPERUSER', 'REPLICATION'],
   providerSlots: () => ({}),

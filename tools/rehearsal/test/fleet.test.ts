@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
-import { resolveFleet } from '../../../lib';
+import { resolveFleet } from '../../../lib/pipeline';
 import { readFleet } from '../src/fleet';
 import { decodeUserData, readSynthesizedStack } from '../src/stack';
 import { caSecretOf } from '../src/secrets';

@@ -1,0 +1,80 @@
+/**
+ * The fleet's secrets in one AWS region, and the machine identity that may read them (and nothing else).
+ *
+ * Machines read secrets in their own region (the renderer's AWS backend), so every region holds its own copy: a
+ * region keeps booting while another region is down, and each region is managed by its own provider (which may sit in
+ * another account). Password values come from the fleet's generated passwords (Terraform expressions, never values).
+ */
+import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
+import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
+import { TerraformResource } from 'cdktf';
+import { Construct } from 'constructs';
+import { Topology } from '../../topology/topology';
+import { AwsRegionTarget, awsTags, inRegion } from './region';
+
+export interface AwsFleetSecretsProps {
+  readonly topology: Topology;
+  readonly target: AwsRegionTarget;
+  /**
+   * Terraform expressions of the generated values, by secret name. Secrets without an entry (the TLS CA) are created
+   * empty: an operator fills them (`bin/fill-tls-ca`).
+   */
+  readonly generatedValues: Record<string, string>;
+}
+
+export class AwsFleetSecrets extends Construct {
+  /** The instance profile every database machine of the region runs with. */
+  public readonly instanceProfile: IamInstanceProfile;
+  public readonly secrets: SecretsmanagerSecret[];
+  /** What a machine needs before it boots: the secret values and its permission to read them (it retries, but not forever). */
+  public readonly readableAfter: TerraformResource[] = [];
+
+  constructor(scope: Construct, id: string, props: AwsFleetSecretsProps) {
+    super(scope, id);
+    const { topology, target, generatedValues } = props;
+    const fleet = topology.fleetName;
+    const where = inRegion(target);
+    this.secrets = topology.secrets.all.map((name) => {
+      const secret = new SecretsmanagerSecret(this, name, {
+        ...where,
+        name,
+        description: `${fleet}: read at boot by the fleet's database machines (distributed-postgres)`,
+        tags: awsTags(name, fleet),
+      });
+      const value = generatedValues[name];
+      if (value !== undefined) {
+        this.readableAfter.push(new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: secret.id, secretString: value }));
+      }
+      return secret;
+    });
+
+    const roleName = `${fleet}-db-${target.region}`;
+    const assume = new DataAwsIamPolicyDocument(this, 'assume-role', {
+      provider: target.provider,
+      statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }],
+    });
+    const role = new IamRole(this, 'role', {
+      provider: target.provider,
+      name: roleName,
+      description: `${fleet} database machines in ${target.region}: read the fleet's secrets, nothing else`,
+      assumeRolePolicy: assume.json,
+      tags: awsTags(roleName, fleet),
+    });
+    const readSecrets = new DataAwsIamPolicyDocument(this, 'read-secrets', {
+      provider: target.provider,
+      statement: [{ sid: 'ReadFleetSecrets', actions: ['secretsmanager:GetSecretValue'], resources: this.secrets.map((s) => s.arn) }],
+    });
+    const policy = new IamRolePolicy(this, 'read-secrets-policy', { provider: target.provider, name: 'read-fleet-secrets', role: role.id, policy: readSecrets.json });
+    this.instanceProfile = new IamInstanceProfile(this, 'instance-profile', {
+      provider: target.provider,
+      name: roleName,
+      role: role.name,
+      tags: awsTags(roleName, fleet),
+    });
+    this.readableAfter.push(policy);
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The fleet's network on Google Cloud: one global VPC (routes of every region reach every other region), a subnetwork
+ * per node group, firewall rules that admit only the fleet's CIDRs, and Cloud NAT per region for package downloads at
+ * boot (machines have no external IP; Secret Manager is reached through Private Google Access).
+ */
+import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall';
+import { ComputeNetwork } from '@cdktf/provider-google/lib/compute-network';
+import { ComputeRouter } from '@cdktf/provider-google/lib/compute-router';
+import { ComputeRouterNat } from '@cdktf/provider-google/lib/compute-router-nat';
+import { ComputeSubnetwork } from '@cdktf/provider-google/lib/compute-subnetwork';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { Construct } from 'constructs';
+import { NodeGroup, PORTS, Topology } from '../../topology/topology';
+
+/**
+ * Google's health check probers for internal passthrough load balancers. Their packets reach the VM from these ranges
+ * (Google routes them internally; they are not internet sources) and only Patroni's port is opened to them.
+ */
+export const GCP_HEALTH_CHECK_RANGES = ['130.211.0.0/22', '35.191.0.0/16'];
+
+export interface GcpFleetNetworkProps {
+  readonly topology: Topology;
+  readonly provider: GoogleProvider;
+}
+
+export class GcpFleetNetwork extends Construct {
+  public readonly network: ComputeNetwork;
+  public readonly provider: GoogleProvider;
+  private readonly subnetworks = new Map<string, ComputeSubnetwork>();
+
+  constructor(scope: Construct, id: string, props: GcpFleetNetworkProps) {
+    super(scope, id);
+    const { topology, provider } = props;
+    const fleet = topology.fleetName;
+    this.provider = provider;
+    this.network = new ComputeNetwork(this, 'network', {
+      provider,
+      name: fleet,
+      description: `${fleet}: distributed-postgres fleet network`,
+      autoCreateSubnetworks: false,
+      routingMode: 'GLOBAL',
+    });
+    for (const s of topology.network.gcpSubnetworks) {
+      this.subnetworks.set(s.nodeGroup, new ComputeSubnetwork(this, `subnetwork-${s.nodeGroup}`, {
+        provider,
+        name: `${fleet}-${s.nodeGroup}`,
+        region: s.region,
+        network: this.network.id,
+        ipCidrRange: s.cidr,
+        privateIpGoogleAccess: true,
+      }));
+    }
+    for (const region of [...new Set(topology.network.gcpSubnetworks.map((s) => s.region))].sort()) {
+      const router = new ComputeRouter(this, `nat-router-${region}`, { provider, name: `${fleet}-nat-${region}`, region, network: this.network.id });
+      new ComputeRouterNat(this, `nat-${region}`, {
+        provider,
+        name: `${fleet}-nat-${region}`,
+        region,
+        router: router.name,
+        natIpAllocateOption: 'AUTO_ONLY',
+        sourceSubnetworkIpRangesToNat: 'ALL_SUBNETWORKS_ALL_IP_RANGES',
+        logConfig: { enable: true, filter: 'ERRORS_ONLY' },
+      });
+    }
+  }
+
+  public subnetworkOf(group: NodeGroup): ComputeSubnetwork {
+    const subnetwork = this.subnetworks.get(group.name);
+    if (!subnetwork) throw new Error(`GcpFleetNetwork: node group ${group.name} has no subnetwork`);
+    return subnetwork;
+  }
+
+  /** The network tag of a node group's machines: firewall rules target it. */
+  public static groupTag(topology: Topology, group: NodeGroup): string {
+    return `${topology.fleetName}-${group.name}`;
+  }
+
+  /** Ingress rules of one node group (GCP denies all other ingress by default). */
+  public allowGroupIngress(scope: Construct, topology: Topology, group: NodeGroup): void {
+    const net = topology.network;
+    const targetTags = [GcpFleetNetwork.groupTag(topology, group)];
+    const rule = (id: string, ports: string[], sourceRanges: string[], description: string) => new ComputeFirewall(scope, id, {
+      provider: this.provider,
+      name: `${group.patroniScope}-${id}`,
+      network: this.network.id,
+      direction: 'INGRESS',
+      description,
+      allow: [{ protocol: 'tcp', ports }],
+      sourceRanges: [...new Set(sourceRanges)].sort(),
+      targetTags,
+    });
+    rule('allow-postgres', [String(PORTS.postgres)], [...net.fleetCidrs, ...net.clientCidrs], 'Postgres: fleet members and client networks');
+    rule('allow-patroni', [String(PORTS.patroniRest)], net.fleetCidrs, 'Patroni REST API: the fleet');
+    rule('allow-health-checks', [String(PORTS.patroniRest)], GCP_HEALTH_CHECK_RANGES, "Google's load balancer health check probers: Patroni GET /primary");
+    rule('allow-etcd', [`${PORTS.etcdClient}-${PORTS.etcdPeer}`], [group.cidr], 'etcd client and peer: the node group');
+  }
+}

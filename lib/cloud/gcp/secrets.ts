@@ -1,0 +1,55 @@
+/**
+ * The fleet's secrets in Google Secret Manager (automatic replication) and the service account of its machines, which
+ * may read these secrets and nothing else (no project-level role).
+ */
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
+import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
+import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
+import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { TerraformResource } from 'cdktf';
+import { Construct } from 'constructs';
+import { Topology } from '../../topology/topology';
+
+export interface GcpFleetSecretsProps {
+  readonly topology: Topology;
+  readonly provider: GoogleProvider;
+  /** Terraform expressions of the generated values, by secret name (the TLS CA has none: an operator fills it). */
+  readonly generatedValues: Record<string, string>;
+}
+
+export class GcpFleetSecrets extends Construct {
+  public readonly serviceAccount: ServiceAccount;
+  /** What a machine needs before it boots: the secret values and its permission to read them. */
+  public readonly readableAfter: TerraformResource[] = [];
+
+  constructor(scope: Construct, id: string, props: GcpFleetSecretsProps) {
+    super(scope, id);
+    const { topology, provider, generatedValues } = props;
+    const fleet = topology.fleetName;
+    this.serviceAccount = new ServiceAccount(this, 'service-account', {
+      provider,
+      accountId: `${fleet}-db-nodes`,
+      displayName: `${fleet} database machines (distributed-postgres)`,
+      description: "Reads the fleet's secrets at boot; no other permission.",
+    });
+    for (const name of topology.secrets.all) {
+      const secret = new SecretManagerSecret(this, name, {
+        provider,
+        secretId: name,
+        replication: { auto: {} },
+        labels: { 'distributed-postgres-fleet': fleet },
+      });
+      const value = generatedValues[name];
+      if (value !== undefined) {
+        this.readableAfter.push(new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value }));
+      }
+      this.readableAfter.push(new SecretManagerSecretIamMember(this, `${name}-reader`, {
+        provider,
+        secretId: secret.id,
+        role: 'roles/secretmanager.secretAccessor',
+        member: this.serviceAccount.member,
+      }));
+    }
+  }
+}

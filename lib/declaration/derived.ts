@@ -1,0 +1,28 @@
+/**
+ * Values the declaration implies, computed the same way by the rules (to check them) and by the resolver (to use
+ * them): a node group's CIDR, its snowflake ids, schema-qualified table names.
+ */
+import { Ipv4Cidr, parseCidr, subnet } from '../net/cidr';
+import { FleetSpec, GroupSpec } from './spec';
+
+/** Prefix of the CIDR carved for each node group out of the fleet CIDR. */
+export const GROUP_PREFIX = 20;
+
+/** The CIDR a group ends up with (explicit or carved), or undefined when it cannot be had. */
+export function groupCidr(spec: FleetSpec, group: GroupSpec): Ipv4Cidr | undefined {
+  if (group.cidr !== undefined) return parseCidr(group.cidr);
+  const fleet = parseCidr(spec.network.fleetCidr);
+  if (!fleet || !Number.isInteger(group.number) || group.number < 1) return undefined;
+  return subnet(fleet, GROUP_PREFIX, group.number - 1);
+}
+
+/** `t` -> `public.t`; schema-qualified names unchanged. */
+export function qualify(table: string): string {
+  return table.includes('.') ? table : `public.${table}`;
+}
+
+/** The snowflake ids of a group's members: explicit, or derived from the group number. */
+export function snowflakeIdsOf(group: GroupSpec): number[] {
+  if (group.snowflakeNodeIds !== undefined) return group.snowflakeNodeIds;
+  return Array.from({ length: Math.max(0, group.members) }, (_, i) => (group.number - 1) * 10 + i + 1);
+}

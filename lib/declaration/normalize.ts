@@ -1,0 +1,192 @@
+/**
+ * Applies every default to a declaration, tolerating anything (the declaration may come from
+ * JavaScript or another jsii language with wrong types). Type problems become findings, so the
+ * validation rules see well-typed values and every problem is reported together.
+ */
+import {
+  Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
+  LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
+} from './props';
+import { Reader } from './reader';
+import { zonesOf } from './regions';
+import { Finding, FleetSpec, GeoshardSpec, GroupSpec } from './spec';
+
+export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: number; retryTimeout: number }> = {
+  [TimingProfile.DEFAULT]: { ttl: 30, loopWait: 10, retryTimeout: 10 },
+  [TimingProfile.FAST]: { ttl: 20, loopWait: 2, retryTimeout: 9 },
+};
+
+export const DEFAULT_FLEET_CIDR = '10.64.0.0/12';
+
+const DEFAULT_MACHINE: Record<Cloud, string> = { [Cloud.AWS]: 'm6i.large', [Cloud.GCP]: 'n2-standard-2' };
+const DEFAULT_ETCD_MACHINE: Record<Cloud, string> = { [Cloud.AWS]: 't3.small', [Cloud.GCP]: 'e2-small' };
+const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GCP]: 'pd-ssd' };
+
+/**
+ * The properties each object of the declaration may have. From JavaScript or through `any`, anything else
+ * (a typo such as `memebers`) would otherwise be ignored silently and the default used instead.
+ */
+const PROPERTIES = {
+  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'awsProviders', 'googleProvider'],
+  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd'],
+  etcd: ['size', 'placement', 'machineType', 'latency'],
+  dataDisk: ['sizeGiB', 'type'],
+  postgres: ['version', 'packageSource', 'database', 'parameters'],
+  ha: ['synchronousMode', 'synchronousStandbys', 'timingProfile', 'ttl', 'loopWait', 'retryTimeout', 'maximumLagOnFailoverBytes', 'failsafeMode'],
+  replication: ['engine', 'conflictPolicy', 'deltaApplyColumns', 'snowflakeIds', 'leaderEndpoint', 'globalTables'],
+  deltaApplyColumn: ['table', 'column'],
+  geoshard: ['name', 'nodeGroups', 'tables'],
+  geoshardTable: ['table', 'partition', 'values'],
+  network: ['fleetCidr', 'interconnect', 'privateDnsZone', 'clientCidrs'],
+  secrets: ['namePrefix'],
+  awsProvider: ['region', 'provider'],
+} as const;
+
+/** Fills every default. Never throws; type problems are returned as findings. */
+export function normalize(input: DistributedPostgresProps, defaultName: string): { spec: FleetSpec; findings: Finding[] } {
+  const r = new Reader();
+  const props = r.object(input as unknown, 'props', PROPERTIES.props);
+  const name = r.string(props.name, 'name', defaultName);
+
+  const replicationIn = r.object(props.replication, 'replication', PROPERTIES.replication);
+  const engine = r.enumValue(replicationIn.engine, ReplicationEngine, 'replication.engine', ReplicationEngine.SPOCK);
+
+  const fleetEtcd = r.object(props.etcd, 'etcd', PROPERTIES.etcd);
+  const groupsIn = props.nodeGroups === undefined ? undefined : r.array(props.nodeGroups, 'nodeGroups');
+  if (groupsIn === undefined) {
+    r.findings.push({ rule: 'DPG-TYPE', path: 'nodeGroups', message: 'is missing. Fix: declare at least one node group.' });
+  }
+  const nodeGroups: GroupSpec[] = (groupsIn ?? []).map((raw, index) => {
+    const g = r.object(raw, `nodeGroups[${index}]`, PROPERTIES.nodeGroup);
+    const groupName = r.string(g.name, `nodeGroups[${index}].name`, '');
+    const path = `nodeGroups[${index}]${groupName ? ` (${groupName})` : ''}`;
+    const cloud = r.enumValue(g.cloud, Cloud, `${path}.cloud`, Cloud.AWS);
+    if (g.cloud === undefined) {
+      r.findings.push({ rule: 'DPG-TYPE', path: `${path}.cloud`, message: "is missing. Fix: set cloud to 'aws' or 'gcp'." });
+    }
+    const region = r.string(g.region, `${path}.region`, '');
+    if (g.region === undefined) {
+      r.findings.push({ rule: 'DPG-TYPE', path: `${path}.region`, message: 'is missing. Fix: set the cloud region, e.g. us-east-1.' });
+    }
+    const zonesGiven = g.zones !== undefined;
+    const zones = zonesGiven ? r.stringArray(g.zones, `${path}.zones`) : defaultZones(cloud, region);
+    const disk = r.object(g.dataDisk, `${path}.dataDisk`, PROPERTIES.dataDisk);
+    const etcdIn = { ...fleetEtcd, ...r.object(g.etcd, `${path}.etcd`, PROPERTIES.etcd) };
+    const snowflake = g.snowflakeNodeIds === undefined ? undefined
+      : r.array(g.snowflakeNodeIds, `${path}.snowflakeNodeIds`).map((v, i) => r.number(v, `${path}.snowflakeNodeIds[${i}]`, NaN));
+    return {
+      index,
+      path,
+      name: groupName,
+      number: r.number(g.number, `${path}.number`, index + 1),
+      cloud,
+      region,
+      zones,
+      zonesGiven,
+      members: r.number(g.members, `${path}.members`, 3),
+      machineType: r.string(g.machineType, `${path}.machineType`, DEFAULT_MACHINE[cloud]),
+      dataDisk: {
+        sizeGiB: r.number(disk.sizeGiB, `${path}.dataDisk.sizeGiB`, 100),
+        type: r.string(disk.type, `${path}.dataDisk.type`, DEFAULT_DISK_TYPE[cloud]),
+      },
+      image: r.enumValue(g.image, ImageFlavour, `${path}.image`, ImageFlavour.UBUNTU_24_04),
+      cidr: g.cidr === undefined ? undefined : r.string(g.cidr, `${path}.cidr`, ''),
+      patroniTags: r.stringMap(g.patroniTags, `${path}.patroniTags`),
+      snowflakeNodeIds: snowflake,
+      etcd: {
+        size: r.number(etcdIn.size, `${path}.etcd.size`, 3),
+        placement: r.enumValue(etcdIn.placement, EtcdPlacement, `${path}.etcd.placement`, EtcdPlacement.CO_LOCATED),
+        machineType: etcdIn.machineType === undefined ? DEFAULT_ETCD_MACHINE[cloud] : r.string(etcdIn.machineType, `${path}.etcd.machineType`, DEFAULT_ETCD_MACHINE[cloud]),
+        latency: r.enumValue(etcdIn.latency, LatencyClass, `${path}.etcd.latency`, LatencyClass.IN_REGION),
+      },
+    };
+  });
+
+  const pgIn = r.object(props.postgres, 'postgres', PROPERTIES.postgres);
+  const packageSource = r.enumValue(pgIn.packageSource, PackageSource, 'postgres.packageSource',
+    engine === ReplicationEngine.SPOCK ? PackageSource.PGEDGE : PackageSource.DISTRO);
+  const distroDefault = nodeGroups.some((g) => g.image === ImageFlavour.DEBIAN_12) ? 15 : 16;
+  const version = r.number(pgIn.version, 'postgres.version', packageSource === PackageSource.DISTRO ? distroDefault : 17);
+
+  const haIn = r.object(props.ha, 'ha', PROPERTIES.ha);
+  const profile = TIMING_PROFILES[r.enumValue(haIn.timingProfile, TimingProfile, 'ha.timingProfile', TimingProfile.DEFAULT)];
+
+  const geoshards: GeoshardSpec[] = r.array(props.geoshards, 'geoshards').map((raw, i) => {
+    const s = r.object(raw, `geoshards[${i}]`, PROPERTIES.geoshard);
+    const shardName = r.string(s.name, `geoshards[${i}].name`, '');
+    const path = `geoshards[${i}]${shardName ? ` (${shardName})` : ''}`;
+    return {
+      path,
+      name: shardName,
+      nodeGroups: r.stringArray(s.nodeGroups, `${path}.nodeGroups`),
+      tables: r.array(s.tables, `${path}.tables`).map((t, j) => {
+        const table = r.object(t, `${path}.tables[${j}]`, PROPERTIES.geoshardTable);
+        return {
+          table: r.string(table.table, `${path}.tables[${j}].table`, ''),
+          partition: r.string(table.partition, `${path}.tables[${j}].partition`, ''),
+          values: r.stringArray(table.values, `${path}.tables[${j}].values`),
+        };
+      }),
+    };
+  });
+
+  const netIn = r.object(props.network, 'network', PROPERTIES.network);
+  const secretsIn = r.object(props.secrets, 'secrets', PROPERTIES.secrets);
+  // Provider wiring is used by the construct, not the spec; check its shape here so a wrong type is reported with the rest.
+  r.array(props.awsProviders, 'awsProviders').forEach((raw, i) => {
+    const entry = r.object(raw, `awsProviders[${i}]`, PROPERTIES.awsProvider);
+    r.string(entry.region, `awsProviders[${i}].region`, '');
+    if (entry.region === undefined) r.findings.push({ rule: 'DPG-TYPE', path: `awsProviders[${i}].region`, message: 'is missing. Fix: give the AWS region this provider manages.' });
+    if (entry.provider === undefined) r.findings.push({ rule: 'DPG-TYPE', path: `awsProviders[${i}].provider`, message: 'is missing. Fix: give the AwsProvider of that region.' });
+    r.provider(entry.provider, `awsProviders[${i}].provider`, 'aws', 'an AwsProvider');
+  });
+  r.provider(props.googleProvider, 'googleProvider', 'google', 'a GoogleProvider');
+  const spec: FleetSpec = {
+    name,
+    nodeGroups,
+    postgres: {
+      version,
+      packageSource,
+      database: r.string(pgIn.database, 'postgres.database', 'app'),
+      parameters: r.stringMap(pgIn.parameters, 'postgres.parameters'),
+    },
+    ha: {
+      synchronousMode: r.enumValue(haIn.synchronousMode, SynchronousMode, 'ha.synchronousMode', SynchronousMode.ON),
+      synchronousStandbys: r.number(haIn.synchronousStandbys, 'ha.synchronousStandbys', 1),
+      ttl: r.number(haIn.ttl, 'ha.ttl', profile.ttl),
+      loopWait: r.number(haIn.loopWait, 'ha.loopWait', profile.loopWait),
+      retryTimeout: r.number(haIn.retryTimeout, 'ha.retryTimeout', profile.retryTimeout),
+      maximumLagOnFailoverBytes: r.number(haIn.maximumLagOnFailoverBytes, 'ha.maximumLagOnFailoverBytes', 1048576),
+      failsafeMode: r.boolean(haIn.failsafeMode, 'ha.failsafeMode', true),
+    },
+    replication: {
+      engine,
+      conflictPolicy: r.enumValue(replicationIn.conflictPolicy, ConflictPolicy, 'replication.conflictPolicy',
+        engine === ReplicationEngine.NATIVE ? ConflictPolicy.ERROR : ConflictPolicy.LAST_UPDATE_WINS),
+      deltaApplyColumns: r.array(replicationIn.deltaApplyColumns, 'replication.deltaApplyColumns').map((raw, i) => {
+        const c = r.object(raw, `replication.deltaApplyColumns[${i}]`, PROPERTIES.deltaApplyColumn);
+        return {
+          table: r.string(c.table, `replication.deltaApplyColumns[${i}].table`, ''),
+          column: r.string(c.column, `replication.deltaApplyColumns[${i}].column`, ''),
+        };
+      }),
+      snowflakeIds: r.boolean(replicationIn.snowflakeIds, 'replication.snowflakeIds', engine === ReplicationEngine.SPOCK),
+      leaderEndpoint: r.enumValue(replicationIn.leaderEndpoint, LeaderEndpoint, 'replication.leaderEndpoint', LeaderEndpoint.MULTI_HOST_DSN),
+      globalTables: r.stringArray(replicationIn.globalTables, 'replication.globalTables'),
+    },
+    geoshards,
+    network: {
+      fleetCidr: r.string(netIn.fleetCidr, 'network.fleetCidr', DEFAULT_FLEET_CIDR),
+      interconnect: r.enumValue(netIn.interconnect, Interconnect, 'network.interconnect', Interconnect.HA_VPN),
+      privateDnsZone: r.string(netIn.privateDnsZone, 'network.privateDnsZone', `${name}.db.internal`),
+      clientCidrs: r.stringArray(netIn.clientCidrs, 'network.clientCidrs'),
+    },
+    secrets: { namePrefix: r.string(secretsIn.namePrefix, 'secrets.namePrefix', `${name}-`) },
+  };
+  return { spec, findings: r.findings };
+}
+
+function defaultZones(cloud: Cloud, region: string): string[] {
+  // An unknown region gets no zones here; the region rule reports it.
+  return (zonesOf(cloud, region) ?? []).slice(0, 3);
+}

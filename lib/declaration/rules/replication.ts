@@ -1,0 +1,67 @@
+/** The replication engine between node groups: conflict handling, delta-apply columns, snowflake ids. */
+import { snowflakeIdsOf } from '../derived';
+import { ConflictPolicy, ReplicationEngine } from '../props';
+import { Finding } from '../spec';
+import { MAX_MEMBERS, PATTERNS } from './limits';
+import { finding, isInt, Rule } from './rule';
+
+export const CONFLICTS: Rule = {
+  id: 'DPG-CONFLICTS',
+  description: 'The conflict policy, delta-apply columns and snowflake ids fit the engine.',
+  check: (spec) => {
+    const { engine, conflictPolicy, deltaApplyColumns, snowflakeIds } = spec.replication;
+    const out: Finding[] = [];
+    if (engine === ReplicationEngine.SPOCK && conflictPolicy !== ConflictPolicy.LAST_UPDATE_WINS) {
+      out.push(finding('DPG-CONFLICTS', 'replication.conflictPolicy', `Spock resolves conflicts only with last_update_wins, not '${conflictPolicy}'. Fix: use ConflictPolicy.LAST_UPDATE_WINS.`));
+    }
+    if (engine === ReplicationEngine.PGLOGICAL && conflictPolicy === ConflictPolicy.ERROR) {
+      out.push(finding('DPG-CONFLICTS', 'replication.conflictPolicy', "pglogical's 'error' policy stops replication at the first conflict. Fix: use last_update_wins."));
+    }
+    if (engine === ReplicationEngine.NATIVE && conflictPolicy !== ConflictPolicy.ERROR) {
+      out.push(finding('DPG-CONFLICTS', 'replication.conflictPolicy', `native logical replication has no conflict resolution, so '${conflictPolicy}' cannot be honoured. ` +
+        "Fix: use ConflictPolicy.ERROR (and write each row in one node group only), or engine 'spock'."));
+    }
+    if (deltaApplyColumns.length > 0 && engine !== ReplicationEngine.SPOCK) {
+      out.push(finding('DPG-CONFLICTS', 'replication.deltaApplyColumns', `delta-apply columns are a Spock feature, not available with '${engine}'. Fix: remove them or use engine 'spock'.`));
+    }
+    deltaApplyColumns.forEach((c, i) => {
+      if (!PATTERNS.table.test(c.table) || !PATTERNS.identifier.test(c.column)) {
+        out.push(finding('DPG-CONFLICTS', `replication.deltaApplyColumns[${i}]`, `'${c.table}'.'${c.column}' is not a plain lower-case table and column name. Fix: use [schema.]table and column of lower-case letters, digits and '_'.`));
+      }
+    });
+    if (snowflakeIds && engine !== ReplicationEngine.SPOCK) {
+      out.push(finding('DPG-CONFLICTS', 'replication.snowflakeIds', `snowflake ids come from pgEdge's snowflake extension, available with Spock only, not '${engine}'. Fix: set snowflakeIds to false or use engine 'spock'.`));
+    }
+    return out;
+  },
+};
+
+export const SNOWFLAKE_IDS: Rule = {
+  id: 'DPG-SNOWFLAKE',
+  description: 'Snowflake node ids are 1..1023, one per member and unique in the fleet.',
+  check: (spec) => {
+    if (!spec.replication.snowflakeIds) return [];
+    const out: Finding[] = [];
+    const owners = new Map<number, string>();
+    for (const g of spec.nodeGroups) {
+      // DPG-MEMBERS reports a bad count; deriving ids for, say, 1e9 members would exhaust memory.
+      if (!isInt(g.members, 1, MAX_MEMBERS)) continue;
+      const ids = snowflakeIdsOf(g);
+      if (g.snowflakeNodeIds !== undefined && g.snowflakeNodeIds.length !== g.members) {
+        out.push(finding('DPG-SNOWFLAKE', `${g.path}.snowflakeNodeIds`, `lists ${g.snowflakeNodeIds.length} id(s) for ${g.members} member(s). Fix: give exactly one id per member.`));
+        continue;
+      }
+      ids.forEach((id, i) => {
+        if (!isInt(id, 1, 1023)) {
+          out.push(finding('DPG-SNOWFLAKE', `${g.path}.snowflakeNodeIds`, `member ${i + 1} gets snowflake id ${id}, outside 1..1023. ` +
+            `Fix: ${g.snowflakeNodeIds ? 'use ids in 1..1023' : 'give snowflakeNodeIds explicitly, or a lower node group number'}.`));
+        } else if (owners.has(id)) {
+          out.push(finding('DPG-SNOWFLAKE', `${g.path}.snowflakeNodeIds`, `snowflake id ${id} of member ${i + 1} is also used by ${owners.get(id)}; ids must be unique in the fleet. Fix: give unique ids.`));
+        } else {
+          owners.set(id, `${g.name} member ${i + 1}`);
+        }
+      });
+    }
+    return out;
+  },
+};

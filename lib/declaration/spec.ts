@@ -1,0 +1,87 @@
+/**
+ * The normalized declaration: every default applied, every value well-typed. The rules check it and the resolver
+ * turns it into the topology; `path` fields say how findings name each part.
+ */
+import {
+  Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
+  ReplicationEngine, SynchronousMode,
+} from './props';
+
+export interface Finding {
+  /** Rule id, e.g. `DPG-ETCD-SIZE`. */
+  readonly rule: string;
+  /** Where in the declaration, e.g. `nodeGroups[1] (euw1).etcd.size`. */
+  readonly path: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+export interface EtcdSpec {
+  readonly size: number;
+  readonly placement: EtcdPlacement;
+  readonly machineType: string | undefined;
+  readonly latency: LatencyClass;
+}
+
+export interface GroupSpec {
+  readonly index: number;
+  /** `nodeGroups[i] (name)`: how findings name the group. */
+  readonly path: string;
+  readonly name: string;
+  readonly number: number;
+  readonly cloud: Cloud;
+  readonly region: string;
+  readonly zones: string[];
+  readonly zonesGiven: boolean;
+  readonly members: number;
+  readonly machineType: string;
+  readonly dataDisk: { sizeGiB: number; type: string };
+  readonly image: ImageFlavour;
+  readonly cidr: string | undefined;
+  readonly patroniTags: Record<string, string>;
+  readonly snowflakeNodeIds: number[] | undefined;
+  readonly etcd: EtcdSpec;
+}
+
+export interface GeoshardSpec {
+  readonly path: string;
+  readonly name: string;
+  readonly nodeGroups: string[];
+  readonly tables: { table: string; partition: string; values: string[] }[];
+}
+
+export interface FleetSpec {
+  readonly name: string;
+  readonly nodeGroups: GroupSpec[];
+  readonly postgres: {
+    readonly version: number;
+    readonly packageSource: PackageSource;
+    readonly database: string;
+    readonly parameters: Record<string, string>;
+  };
+  readonly ha: {
+    readonly synchronousMode: SynchronousMode;
+    readonly synchronousStandbys: number;
+    readonly ttl: number;
+    readonly loopWait: number;
+    readonly retryTimeout: number;
+    readonly maximumLagOnFailoverBytes: number;
+    readonly failsafeMode: boolean;
+  };
+  readonly replication: {
+    readonly engine: ReplicationEngine;
+    readonly conflictPolicy: ConflictPolicy;
+    readonly deltaApplyColumns: { table: string; column: string }[];
+    readonly snowflakeIds: boolean;
+    readonly leaderEndpoint: LeaderEndpoint;
+    readonly globalTables: string[];
+  };
+  readonly geoshards: GeoshardSpec[];
+  readonly network: {
+    readonly fleetCidr: string;
+    readonly interconnect: Interconnect;
+    readonly privateDnsZone: string;
+    readonly clientCidrs: string[];
+  };
+  readonly secrets: { readonly namePrefix: string };
+}
