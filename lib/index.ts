@@ -11,5 +11,6 @@ export type { Finding } from './declaration/spec';
 export * from './topology/topology';
 export { PolicyPack, applyPolicyPack, POLICY_RULES, PolicyLevel } from './policy';
 export type {
-  PolicyPackOptions, PolicyRule, BlockRule, TopologyRule, PolicyReport, PolicyFinding, PolicyContext, TerraformBlock,
+  PolicyPackOptions, PolicySuppression, IPolicyRule, IBlockRule, ITopologyRule, PolicyRule, PolicyReport, PolicyFinding,
+  PolicyContext, TerraformBlock,
 } from './policy';

@@ -8,6 +8,11 @@ import { Finding, FleetSpec } from './spec';
  * Thrown by the `DistributedPostgres` constructor (and by `resolveFleet`) when a declaration breaks rules, before any
  * resource is created: nothing reaches synth. Its message lists every finding with the construct path and the fix;
  * `findings` carries them for programs.
+ *
+ * TypeScript/JavaScript only (`@jsii ignore`): jsii classes cannot extend `Error`. In Python, Java, C# and Go the
+ * constructor's failure arrives as the jsii runtime's exception with the same message.
+ *
+ * @jsii ignore
  */
 export class FleetValidationError extends Error {
   public readonly findings: Finding[];

@@ -2,7 +2,7 @@
  * The rules over synthesized Terraform blocks. Each is a small pure function of one block (type and
  * config as in the Terraform JSON) and the fleet context; they work on any stack, whoever wrote it.
  */
-import { BlockRule, PolicyContext, PolicyFinding, PolicyLevel } from './types';
+import { IBlockRule, PolicyContext, PolicyFinding, PolicyLevel } from './types';
 import {
   classifySource, describePorts, fleetPortsOpened, INGRESS_TYPES, ingressOf, insideAny, isIpv6, opensEveryPort,
   prefixOf,
@@ -40,7 +40,7 @@ function allowedFleetSources(fleet: NonNullable<PolicyContext['fleet']>, port: n
   return port === PORTS.postgres ? [...own, ...fleet.network.clientCidrs] : own;
 }
 
-export const FLEET_PORTS_EXPOSED: BlockRule = {
+export const FLEET_PORTS_EXPOSED: IBlockRule = {
   kind: 'block',
   id: 'DPG-P001',
   level: PolicyLevel.ERROR,
@@ -48,7 +48,7 @@ export const FLEET_PORTS_EXPOSED: BlockRule = {
   explanation: 'Postgres (5432), the Patroni REST API (8008) and etcd (2379, 2380) must be reachable only from private ranges: ' +
     "the fleet's own CIDRs (and, for 5432, the declared client CIDRs). A public source, 0.0.0.0/0 or ::/0 exposes them to the internet.",
   fix: "open these ports only to the fleet's private CIDRs (network.clientCidrs for application access to 5432)",
-  types: INGRESS_TYPES,
+  types: [...INGRESS_TYPES],
   check: (b, context) => ingressOf(b.type, b.config).flatMap((entry) => {
     const ports = fleetPortsOpened(entry);
     if (ports.length === 0) return [];
@@ -69,7 +69,7 @@ export const FLEET_PORTS_EXPOSED: BlockRule = {
   }),
 };
 
-export const PUBLIC_ADDRESS: BlockRule = {
+export const PUBLIC_ADDRESS: IBlockRule = {
   kind: 'block',
   id: 'DPG-P002',
   level: PolicyLevel.ERROR,
@@ -105,7 +105,7 @@ export const PUBLIC_ADDRESS: BlockRule = {
   },
 };
 
-export const INTERNET_FACING: BlockRule = {
+export const INTERNET_FACING: IBlockRule = {
   kind: 'block',
   id: 'DPG-P003',
   level: PolicyLevel.WARNING,
@@ -123,7 +123,7 @@ export const INTERNET_FACING: BlockRule = {
   },
 };
 
-export const UNENCRYPTED_DISK: BlockRule = {
+export const UNENCRYPTED_DISK: IBlockRule = {
   kind: 'block',
   id: 'DPG-P004',
   level: PolicyLevel.ERROR,
@@ -154,7 +154,7 @@ export const UNENCRYPTED_DISK: BlockRule = {
   },
 };
 
-export const IMDS_V1: BlockRule = {
+export const IMDS_V1: IBlockRule = {
   kind: 'block',
   id: 'DPG-P005',
   level: PolicyLevel.ERROR,
@@ -171,7 +171,7 @@ export const IMDS_V1: BlockRule = {
   },
 };
 
-export const SECRET_VALUE: BlockRule = {
+export const SECRET_VALUE: IBlockRule = {
   kind: 'block',
   id: 'DPG-P006',
   level: PolicyLevel.ERROR,
@@ -182,7 +182,7 @@ export const SECRET_VALUE: BlockRule = {
   check: (b) => secretsInConfig(b.config).map(finding),
 };
 
-export const TLS_OFF: BlockRule = {
+export const TLS_OFF: IBlockRule = {
   kind: 'block',
   id: 'DPG-P007',
   level: PolicyLevel.ERROR,
@@ -190,11 +190,11 @@ export const TLS_OFF: BlockRule = {
   explanation: 'etcd (client and peer), Patroni (to etcd and its REST API), Postgres and replication connections cross ' +
     'zones, regions and clouds: each must use TLS with certificates, and etcd must require client certificates.',
   fix: 'use https URLs with --client-cert-auth / --peer-client-cert-auth for etcd, etcd3.protocol: https with cacert/cert/key and restapi.certfile for Patroni, ssl: on and hostssl in pg_hba, sslmode=verify-full in DSNs',
-  types: MACHINE_TYPES,
+  types: [...MACHINE_TYPES],
   check: (b) => userDataOf(b.type, b.config).flatMap((source) => tlsProblemsInBootText(source)).map(finding),
 };
 
-export const ALL_PORTS_OPEN: BlockRule = {
+export const ALL_PORTS_OPEN: IBlockRule = {
   kind: 'block',
   id: 'DPG-P008',
   level: PolicyLevel.ERROR,
@@ -202,7 +202,7 @@ export const ALL_PORTS_OPEN: BlockRule = {
   explanation: 'A rule for all protocols or all ports from an address range opens services nobody reviewed (SSH, ' +
     'exporters, debug ports). Each rule should name the ports it is for.',
   fix: 'list the protocol and ports the rule is for (e.g. tcp 5432, 8008, 2379-2380)',
-  types: INGRESS_TYPES,
+  types: [...INGRESS_TYPES],
   check: (b) => ingressOf(b.type, b.config)
     .filter((entry) => opensEveryPort(entry) && entry.cidrs.length > 0)
     .map((entry) => finding(`${entry.where} opens ${entry.protocol === 'all' ? 'all protocols' : `every ${entry.protocol} port`} to ${entry.cidrs.join(', ')}`)),
@@ -211,7 +211,7 @@ export const ALL_PORTS_OPEN: BlockRule = {
 /** Port ranges wider than this, holding a fleet port, are wider than the fleet needs. */
 const MAX_FLEET_RANGE_WIDTH = 16;
 
-export const WIDE_FLEET_RULE: BlockRule = {
+export const WIDE_FLEET_RULE: IBlockRule = {
   kind: 'block',
   id: 'DPG-P009',
   level: PolicyLevel.WARNING,
@@ -219,7 +219,7 @@ export const WIDE_FLEET_RULE: BlockRule = {
   explanation: 'A source of /8 or wider, or a port range of many ports, on a database/Patroni/etcd port allows far more than ' +
     'the fleet needs: the members and the declared clients.',
   fix: 'narrow the source to the node group and client CIDRs and the ports to 5432, 8008, 2379, 2380',
-  types: INGRESS_TYPES,
+  types: [...INGRESS_TYPES],
   check: (b) => ingressOf(b.type, b.config).flatMap((entry) => {
     const ports = fleetPortsOpened(entry);
     if (ports.length === 0 || opensEveryPort(entry)) return [];
@@ -233,7 +233,7 @@ export const WIDE_FLEET_RULE: BlockRule = {
 };
 
 /** Every rule over Terraform blocks, in id order. */
-export const BLOCK_RULES: readonly BlockRule[] = [
+export const BLOCK_RULES: readonly IBlockRule[] = [
   FLEET_PORTS_EXPOSED, PUBLIC_ADDRESS, INTERNET_FACING, UNENCRYPTED_DISK, IMDS_V1, SECRET_VALUE, TLS_OFF, ALL_PORTS_OPEN,
   WIDE_FLEET_RULE,
 ];

@@ -4,7 +4,7 @@
  */
 import { BLOCK_RULES } from './block-rules';
 import { TOPOLOGY_RULES } from './topology-rules';
-import { BlockRule, formatFinding, PolicyContext, PolicyReport, PolicyRule, TerraformBlock, TopologyRule } from './types';
+import { IBlockRule, formatFinding, PolicyContext, PolicyReport, PolicyRule, TerraformBlock, ITopologyRule } from './types';
 import { Topology } from '../topology/topology';
 
 /** Every rule of the pack, in id order. */
@@ -60,13 +60,13 @@ function report(rule: PolicyRule, path: string, message: string): PolicyReport {
   return { ruleId: rule.id, level: rule.level, path, message, text: formatFinding(rule, { message }) };
 }
 
-function appliesTo(rule: BlockRule, type: string): boolean {
+function appliesTo(rule: IBlockRule, type: string): boolean {
   return rule.types === undefined || rule.types.includes(type);
 }
 
 /** Runs the block rules over blocks. A rule that throws reports itself instead of hiding the others. */
 export function evaluateBlocks(blocks: TerraformBlock[], context: PolicyContext, rules: readonly PolicyRule[] = POLICY_RULES): PolicyReport[] {
-  const blockRules = rules.filter((r): r is BlockRule => r.kind === 'block');
+  const blockRules = rules.filter((r): r is IBlockRule => r.kind === 'block');
   return blocks.flatMap((b) => blockRules.filter((r) => appliesTo(r, b.type)).flatMap((rule) => {
     try {
       return rule.check(b, context).map((x) => report(rule, b.path, x.message));
@@ -78,7 +78,7 @@ export function evaluateBlocks(blocks: TerraformBlock[], context: PolicyContext,
 
 /** Runs the topology rules over a Topology. */
 export function evaluateTopology(topology: Topology, path: string, rules: readonly PolicyRule[] = POLICY_RULES): PolicyReport[] {
-  return rules.filter((r): r is TopologyRule => r.kind === 'topology').flatMap((rule) => {
+  return rules.filter((r): r is ITopologyRule => r.kind === 'topology').flatMap((rule) => {
     try {
       return rule.check(topology).map((x) => report(rule, path, x.message));
     } catch (e) {

@@ -67,7 +67,7 @@ export interface PolicyPackOptions {
    * The rules to run.
    * @default every rule of the pack (POLICY_RULES)
    */
-  readonly rules?: readonly PolicyRule[];
+  readonly rules?: PolicyRule[];
 }
 
 /** Secure defaults for fleets (and any stack): see POLICY_RULES and the README's "Policy pack" section. */
@@ -96,10 +96,11 @@ export class PolicyPack implements IAspect {
       .map((entry) => entry.data as PolicySuppression));
   }
 
-  public readonly rules: readonly PolicyRule[];
+  public readonly rules: PolicyRule[];
 
   constructor(options: PolicyPackOptions = {}) {
-    this.rules = options.rules ?? POLICY_RULES;
+    // A copy: `rules` is a mutable list (jsii has no read-only arrays), and the shared POLICY_RULES must not change through it.
+    this.rules = [...(options.rules ?? POLICY_RULES)];
   }
 
   public visit(node: IConstruct): void {

@@ -3,7 +3,7 @@
  * actually decided (placement, settings, the subscription mesh), not what the declaration asked for.
  * They run for every construct that exposes a `topology` (schemaVersion 1).
  */
-import { PolicyFinding, PolicyLevel, TopologyRule } from './types';
+import { PolicyFinding, PolicyLevel, ITopologyRule } from './types';
 import { Topology } from '../topology/topology';
 
 function finding(message: string): PolicyFinding {
@@ -22,7 +22,7 @@ export function isTopology(value: unknown): value is Topology {
   return typeof t === 'object' && t !== null && t.schemaVersion === 1 && Array.isArray(t.nodeGroups) && Array.isArray(t.subscriptions);
 }
 
-export const QUORUM_ZONE_SPREAD: TopologyRule = {
+export const QUORUM_ZONE_SPREAD: ITopologyRule = {
   kind: 'topology',
   id: 'DPG-P010',
   level: PolicyLevel.ERROR,
@@ -46,7 +46,7 @@ export const QUORUM_ZONE_SPREAD: TopologyRule = {
   }),
 };
 
-export const SYNC_BLOCKS_COMMITS: TopologyRule = {
+export const SYNC_BLOCKS_COMMITS: ITopologyRule = {
   kind: 'topology',
   id: 'DPG-P011',
   level: PolicyLevel.ERROR,
@@ -67,7 +67,7 @@ export const SYNC_BLOCKS_COMMITS: TopologyRule = {
   },
 };
 
-export const PATRONI_TIMING: TopologyRule = {
+export const PATRONI_TIMING: ITopologyRule = {
   kind: 'topology',
   id: 'DPG-P012',
   level: PolicyLevel.ERROR,
@@ -89,7 +89,7 @@ export const PATRONI_TIMING: TopologyRule = {
   },
 };
 
-export const GEOSHARD_RESIDENCY: TopologyRule = {
+export const GEOSHARD_RESIDENCY: ITopologyRule = {
   kind: 'topology',
   id: 'DPG-P013',
   level: PolicyLevel.ERROR,
@@ -139,7 +139,7 @@ function sslmodeOf(dsn: string): string | undefined {
   return /(?:^|\s)sslmode=(\S+)/.exec(dsn)?.[1];
 }
 
-export const TOPOLOGY_TLS: TopologyRule = {
+export const TOPOLOGY_TLS: ITopologyRule = {
   kind: 'topology',
   id: 'DPG-P014',
   level: PolicyLevel.ERROR,
@@ -168,4 +168,4 @@ export const TOPOLOGY_TLS: TopologyRule = {
 };
 
 /** Every rule over a Topology, in id order. */
-export const TOPOLOGY_RULES: readonly TopologyRule[] = [QUORUM_ZONE_SPREAD, SYNC_BLOCKS_COMMITS, PATRONI_TIMING, GEOSHARD_RESIDENCY, TOPOLOGY_TLS];
+export const TOPOLOGY_RULES: readonly ITopologyRule[] = [QUORUM_ZONE_SPREAD, SYNC_BLOCKS_COMMITS, PATRONI_TIMING, GEOSHARD_RESIDENCY, TOPOLOGY_TLS];

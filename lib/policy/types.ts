@@ -39,7 +39,12 @@ export interface PolicyFinding {
   readonly message: string;
 }
 
-interface RuleDocs {
+/**
+ * What every rule of the pack says about itself. Rules are interfaces with a `check` method (not function-typed
+ * fields) so that jsii languages can implement their own; TypeScript object literals with a `check` arrow function
+ * still satisfy them.
+ */
+export interface IPolicyRule {
   /** Stable id, e.g. `DPG-P005`; used in messages and suppressions. */
   readonly id: string;
   readonly level: PolicyLevel;
@@ -52,20 +57,25 @@ interface RuleDocs {
 }
 
 /** A rule over one synthesized Terraform block. */
-export interface BlockRule extends RuleDocs {
+export interface IBlockRule extends IPolicyRule {
+  /** Always `block`: tells the two kinds of rule apart. */
   readonly kind: 'block';
   /** The block types the rule reads; undefined means every block. */
-  readonly types?: readonly string[];
-  readonly check: (block: TerraformBlock, context: PolicyContext) => PolicyFinding[];
+  readonly types?: string[];
+  /** The problems of one block (empty when there are none). */
+  check(block: TerraformBlock, context: PolicyContext): PolicyFinding[];
 }
 
 /** A rule over a resolved fleet Topology (pure function of the Topology). */
-export interface TopologyRule extends RuleDocs {
+export interface ITopologyRule extends IPolicyRule {
+  /** Always `topology`: tells the two kinds of rule apart. */
   readonly kind: 'topology';
-  readonly check: (topology: Topology) => PolicyFinding[];
+  /** The problems of a fleet (empty when there are none). */
+  check(topology: Topology): PolicyFinding[];
 }
 
-export type PolicyRule = BlockRule | TopologyRule;
+/** Any rule of the pack; `kind` tells which. */
+export type PolicyRule = IBlockRule | ITopologyRule;
 
 /** A finding with the rule that made it and where it was found. */
 export interface PolicyReport {

@@ -76,13 +76,20 @@ export interface PatroniSettings {
 export interface ReplicationSettings {
   readonly engine: EngineName;
   readonly conflictPolicy: ConflictPolicyName;
-  readonly deltaApplyColumns: { table: string; column: string }[];
+  readonly deltaApplyColumns: DeltaApplyColumn[];
   readonly snowflakeIds: boolean;
   readonly leaderEndpoint: LeaderEndpointName;
   /** The replication set every node group subscribes to. */
   readonly globalReplicationSet: string;
   /** Tables in the global set, schema-qualified, sorted. */
   readonly globalTables: string[];
+}
+
+/** A Spock delta-apply column: concurrent updates add their differences instead of the last one winning. */
+export interface DeltaApplyColumn {
+  /** Schema-qualified table. */
+  readonly table: string;
+  readonly column: string;
 }
 
 export interface NodeGroup {
@@ -96,7 +103,7 @@ export interface NodeGroup {
   readonly subnets: ZoneSubnet[];
   readonly image: ImageName;
   readonly machineType: string;
-  readonly dataDisk: { sizeGiB: number; type: string };
+  readonly dataDisk: DataDisk;
   /** Patroni `scope` (cluster name), unique in the fleet. */
   readonly patroniScope: string;
   /** The group's node name in the replication mesh (a Postgres identifier). */
@@ -112,6 +119,13 @@ export interface NodeGroup {
   readonly leaderDsn: string;
   /** Replication sets this group's rows are published in (global + its geoshards). */
   readonly replicationSets: string[];
+}
+
+/** The data disk of every member of a node group. */
+export interface DataDisk {
+  readonly sizeGiB: number;
+  /** The cloud's disk type, e.g. `gp3` (AWS) or `pd-ssd` (GCP). */
+  readonly type: string;
 }
 
 export interface ZoneSubnet {
@@ -162,7 +176,16 @@ export interface Geoshard {
   readonly name: string;
   readonly nodeGroups: string[];
   readonly replicationSet: string;
-  readonly tables: { table: string; partition: string; values: string[] }[];
+  readonly tables: GeoshardTable[];
+}
+
+/** One partition of a geoshard: the rows of `table` that `partition` holds (list partitioning on `values`). */
+export interface GeoshardTable {
+  /** The partitioned table, schema-qualified. */
+  readonly table: string;
+  /** The partition that replicates only inside the geoshard, schema-qualified. */
+  readonly partition: string;
+  readonly values: string[];
 }
 
 export interface Subscription {
@@ -189,12 +212,47 @@ export interface FleetNetwork {
    * public subnet holding the region's NAT gateway (machines download packages at boot; they have no public IP):
    * a /28 at the start of the last zone block of the primary group, which AWS regions (at most 6 zones) never use.
    */
-  readonly awsVpcs: { region: string; cidrs: string[]; nodeGroups: string[]; egressSubnetCidr: string }[];
-  readonly gcpSubnetworks: { region: string; nodeGroup: string; cidr: string }[];
+  readonly awsVpcs: AwsVpc[];
+  readonly gcpSubnetworks: GcpSubnetwork[];
   /** One peering per pair of AWS regions (requester < accepter alphabetically). */
-  readonly awsPeerings: { requesterRegion: string; accepterRegion: string }[];
+  readonly awsPeerings: AwsPeering[];
   /** One HA VPN per AWS region when the fleet spans both clouds. */
   readonly vpnLinks: VpnLink[];
+}
+
+/** The VPC of one AWS region. */
+export interface AwsVpc {
+  readonly region: string;
+  /** The CIDRs of the region's node groups, in group number order (`cidrs[0]` is the primary block). */
+  readonly cidrs: string[];
+  readonly nodeGroups: string[];
+  /** The small public subnet holding the region's NAT gateway. */
+  readonly egressSubnetCidr: string;
+}
+
+/** The subnetwork of one GCP node group. */
+export interface GcpSubnetwork {
+  readonly region: string;
+  readonly nodeGroup: string;
+  readonly cidr: string;
+}
+
+/** A VPC peering between two AWS regions. */
+export interface AwsPeering {
+  readonly requesterRegion: string;
+  readonly accepterRegion: string;
+}
+
+/** One IPsec tunnel of an AWS <-> GCP HA VPN. */
+export interface VpnTunnel {
+  /** Interface (0 or 1) of the GCP HA VPN gateway. */
+  readonly gcpInterface: number;
+  /** AWS VPN connection (0 or 1). */
+  readonly awsConnection: number;
+  /** Tunnel (1 or 2) of that AWS connection. */
+  readonly awsTunnel: number;
+  /** The tunnel's /30 inside 169.254.0.0/16. */
+  readonly insideCidr: string;
 }
 
 export interface VpnLink {
@@ -204,7 +262,7 @@ export interface VpnLink {
   readonly gcpAsn: number;
   readonly awsAsn: number;
   /** 4 tunnels: GCP interface 0/1 x AWS connection tunnel 1/2, each with its own /30 inside 169.254.0.0/16. */
-  readonly tunnels: { gcpInterface: number; awsConnection: number; awsTunnel: number; insideCidr: string }[];
+  readonly tunnels: VpnTunnel[];
 }
 
 export interface SecretNames {
