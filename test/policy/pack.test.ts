@@ -12,7 +12,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
-import { Topology } from '../../lib';
+import { IBlockRule, ITopologyRule, PolicyContext, PolicyFinding, PolicyLevel, TerraformBlock, Topology } from '../../lib';
 import { resolveFleet } from '../../lib/pipeline';
 import { applyPolicyPack, evaluateTerraformJson, POLICY_RULES, PolicyPack } from '../../lib/policy';
 import { ledgerFleet } from '../fixtures/fleets';
@@ -220,5 +220,50 @@ describe('the same rules over a synthesized JSON document', () => {
       expect(rule.explanation.length).toBeGreaterThan(40);
       expect(rule.fix.length).toBeGreaterThan(10);
     }
+  });
+});
+
+describe('rules of your own', () => {
+  /** How a jsii language writes a rule: a class implementing the interface's check method. */
+  class NoT2Micro implements IBlockRule {
+    public readonly kind = 'block';
+    public readonly id = 'ACME-001';
+    public readonly level = PolicyLevel.WARNING;
+    public readonly title = 'Burstable machine';
+    public readonly explanation = 'A t2 machine runs out of CPU credits under steady load.';
+    public readonly fix = 'use an m6i or larger machine';
+    public readonly types = ['aws_instance'];
+    public check(block: TerraformBlock, _context: PolicyContext): PolicyFinding[] {
+      return String(block.config.instance_type).startsWith('t2.') ? [{ message: `instance_type is ${block.config.instance_type}` }] : [];
+    }
+  }
+  /** How TypeScript usually writes one: an object literal whose check is an arrow function. */
+  const oneGroupOnly: ITopologyRule = {
+    kind: 'topology',
+    id: 'ACME-002',
+    level: PolicyLevel.WARNING,
+    title: 'Several node groups',
+    explanation: 'This team runs a single node group per fleet.',
+    fix: 'split the fleet',
+    check: (t: Topology) => (t.nodeGroups.length > 1 ? [{ message: `${t.nodeGroups.length} node groups` }] : []),
+  };
+
+  test('run beside the pack, reported like its own', () => {
+    const stack = new TerraformStack(Testing.app(), 'stack');
+    new AwsProvider(stack, 'aws', { region: 'us-east-1' });
+    new Instance(stack, 'small', {
+      ami: 'ami-1', instanceType: 't2.micro', metadataOptions: { httpTokens: 'required' }, rootBlockDevice: { encrypted: true },
+    });
+    applyPolicyPack(stack, { rules: [...POLICY_RULES, new NoT2Micro(), oneGroupOnly] });
+    const reports = evaluateTerraformJson(JSON.parse(Testing.synth(stack)), {
+      topology: resolveFleet(ledgerFleet(), 'ledger/Ledger', 'ledger').topology, rules: [new NoT2Micro(), oneGroupOnly],
+    });
+    expect(annotationsOf(stack).map((a) => `${a.level} ${a.path} ${a.text}`)).toEqual([
+      'warning stack/small [ACME-001] Burstable machine: instance_type is t2.micro. Fix: use an m6i or larger machine',
+    ]);
+    expect(reports.map((r) => r.text)).toEqual([
+      '[ACME-001] Burstable machine: instance_type is t2.micro. Fix: use an m6i or larger machine',
+      '[ACME-002] Several node groups: 3 node groups. Fix: split the fleet',
+    ]);
   });
 });

@@ -57,6 +57,9 @@ test('the files rules keep every other kind of file out, whatever the build left
       'lib/index.ts', 'test/setup.ts', 'bench/bench.ts', 'stacks/main.ts', 'examples/single-region/main.ts',
       'bin/fill-tls-ca', 'tools/rehearsal/package.json', 'cdktf.json', 'tsconfig.json', 'jest.config.js',
       'cdktf.out/stacks/ledger/cdk.tf.json',
+      // What `npm run jsii` leaves: its copy of the package and the assembly.
+      'dist/jsii/.jsii', 'dist/jsii/package.json', 'dist/jsii/lib/index.ts', 'dist/jsii/dist/lib/index.js',
+      'dist/jsii/dist/lib/index.d.ts', 'tools/jsii-build.js',
     ];
     for (const file of decoys) {
       fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
