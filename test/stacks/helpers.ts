@@ -4,7 +4,7 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { Testing, TerraformStack } from 'cdktf';
 import { createHash } from 'crypto';
 import { Cloud, DistributedPostgres, DistributedPostgresProps, Topology } from '../../lib';
-import { encodeUserData, renderCloudConfig } from '../../lib/pipeline';
+import { encodeUserData, renderCloudConfig, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
 
 export type Resource = Record<string, any>;
 export interface TfJson {
@@ -45,33 +45,29 @@ export function userDataOf(resource: Resource): string {
 }
 
 /**
- * The synthesized JSON made readable for a snapshot. Each machine's user-data is checked against the renderer (it
- * must be exactly `encodeUserData(cloud, renderCloudConfig(topology, machine))`) and shown as a short marker, so the
- * snapshot pins the cloud resources and the wiring while the renderer's own tests pin the cloud-config text; a
- * user-data that is not the renderer's output shows up as a mismatch. `//` metadata is dropped.
+ * `toReviewableJson` with each machine's user-data checked against the renderer and shown as a short marker: it must
+ * be exactly `encodeUserData(cloud, renderCloudConfig(topology, machine))`. The snapshots then pin the cloud resources
+ * and the wiring once, while the renderer's own snapshots (test/render) pin the cloud-config text; a user-data that is
+ * not the renderer's output shows up as a mismatch.
  */
-export function readable(json: TfJson, topology: Topology): unknown {
-  const marker = (cloud: 'aws' | 'gcp', name: string, encoding: 'plain' | 'gzip+base64', value: string) => {
-    const expected = encodeUserData(cloud, renderCloudConfig(topology, name), name);
-    if (expected.encoding !== encoding || expected.value !== value) {
-      return `[user-data of ${name}: NOT the renderer's output, ${Buffer.byteLength(value)} bytes, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 16)}]`;
+export function rendererMarker(topology: Topology): (userData: ReviewableUserData) => string {
+  return ({ address, machine, attribute, value, text }) => {
+    const cloud = address.startsWith('google_') ? 'gcp' : 'aws';
+    const encoding = attribute === 'user_data_base64' || text !== value ? 'gzip+base64' : 'plain';
+    let expected: ReturnType<typeof encodeUserData> | undefined;
+    try {
+      expected = encodeUserData(cloud, renderCloudConfig(topology, machine), machine);
+    } catch {
+      expected = undefined;
     }
-    return `[user-data of ${name}: renderCloudConfig, ${encoding}]`;
-  };
-  const copy = JSON.parse(JSON.stringify(json)) as TfJson;
-  for (const r of Object.values(copy.resource.aws_instance ?? {})) {
-    if (r.user_data !== undefined) r.user_data = marker('aws', r.tags.Name, 'plain', r.user_data);
-    if (r.user_data_base64 !== undefined) r.user_data_base64 = marker('aws', r.tags.Name, 'gzip+base64', r.user_data_base64);
-  }
-  for (const r of Object.values(copy.resource.google_compute_instance ?? {})) {
-    r.metadata['user-data'] = marker('gcp', r.name, r.metadata['user-data-encoding'] === 'base64' ? 'gzip+base64' : 'plain', r.metadata['user-data']);
-  }
-  const walk = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map((v) => walk(v));
-    if (value !== null && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '//').map(([k, v]) => [k, walk(v)]));
+    if (expected?.encoding !== encoding || expected.value !== value) {
+      return `[user-data of ${machine}: NOT the renderer's output, ${Buffer.byteLength(value)} bytes, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 16)}]`;
     }
-    return value;
+    return `[user-data of ${machine}: renderCloudConfig, ${encoding}]`;
   };
-  return walk(copy);
+}
+
+/** The synthesized JSON as our snapshots show it: `toReviewableJson` with the renderer's markers for user-data. */
+export function readable(json: TfJson, topology: Topology): Record<string, any> {
+  return toReviewableJson(json, { userData: rendererMarker(topology) });
 }
