@@ -1,11 +1,16 @@
-/** Every example synthesizes (readable snapshot) and is runnable on its own: cdktf.json points at its compiled main. */
+/**
+ * Every example synthesizes and is runnable on its own (cdktf.json points at its compiled main). Its snapshot shows
+ * what it adds to the ledger reference stack (test/stacks), whose snapshot pins everything they share.
+ */
 import { Testing } from 'cdktf';
 import * as fs from 'fs';
 import * as path from 'path';
 import { MultiCloudGeoshardStack } from '../../examples/multi-cloud-geoshard/main';
 import { SingleRegionStack } from '../../examples/single-region/main';
 import { TwoRegionAwsStack } from '../../examples/two-region-aws/main';
-import { readable, resourcesOf, synthJson } from '../stacks/helpers';
+import { machinesOf } from '../../lib/pipeline';
+import { LedgerStack } from '../../stacks/ledger';
+import { differencesFrom, machinesCreated, resourcesOf, synthJson } from '../stacks/helpers';
 
 const EXAMPLES = {
   'single-region': (app: ReturnType<typeof Testing.app>) => new SingleRegionStack(app, 'single-region'),
@@ -13,10 +18,22 @@ const EXAMPLES = {
   'multi-cloud-geoshard': (app: ReturnType<typeof Testing.app>) => new MultiCloudGeoshardStack(app, 'multi-cloud-geoshard'),
 };
 
+const reference = (() => {
+  const stack = new LedgerStack(Testing.app(), 'ledger');
+  return { json: synthJson(stack), topology: stack.fleet.topology };
+})();
+
 describe.each(Object.entries(EXAMPLES))('%s', (name, build) => {
-  test('snapshot', () => {
+  test('what it adds to the ledger reference stack (snapshot)', () => {
     const stack = build(Testing.app());
-    expect(readable(synthJson(stack), stack.fleet.topology)).toMatchSnapshot();
+    expect(differencesFrom(reference, { json: synthJson(stack), topology: stack.fleet.topology })).toMatchSnapshot();
+  });
+
+  test("every machine of the renderer's list exists once, with its address and node group", () => {
+    const stack = build(Testing.app());
+    const expected = machinesOf(stack.fleet.topology).map((m) => ({ name: m.name, privateIp: m.privateIp, group: m.nodeGroup }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    expect(machinesCreated(synthJson(stack))).toEqual(expected);
   });
 
   test('has a README and a cdktf.json that runs its compiled main', () => {

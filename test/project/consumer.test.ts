@@ -49,9 +49,9 @@ if ('skip' in registry) {
 
 const CONSUMER_APP = `import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
-import { App, TerraformStack } from 'cdktf';
+import { App, TerraformStack, Testing } from 'cdktf';
 import { applyPolicyPack, Cloud, DistributedPostgres } from 'cdktf-distributed-postgres';
-import { machinesOf, renderCloudConfig } from 'cdktf-distributed-postgres/pipeline';
+import { machinesOf, renderCloudConfig, toReviewableJson } from 'cdktf-distributed-postgres/pipeline';
 
 const app = new App({ outdir: 'cdktf.out' });
 const stack = new TerraformStack(app, 'shop');
@@ -66,6 +66,8 @@ const fleet = new DistributedPostgres(stack, 'db', {
 });
 const first: string = machinesOf(fleet.topology)[0].name;
 if (!renderCloudConfig(fleet.topology, first).startsWith('#cloud-config')) throw new Error('the pipeline subpath did not load');
+// The README's snapshot helper: user-data decoded.
+if (!JSON.stringify(toReviewableJson(Testing.synth(stack))).includes('#cloud-config')) throw new Error('toReviewableJson did not decode user-data');
 // The platform team's own check of the whole stack, as the README shows.
 applyPolicyPack(stack);
 app.synth();
