@@ -81,3 +81,61 @@ export function writeTemp(dir: string, name: string, content: string, mode = 0o6
   writeFileSync(path, content, { mode });
   return path;
 }
+
+/**
+ * The lines that turn `base` into `variant`, as hunks `@@ -<base line> +<variant line> @@` of `-` (only in base), `+`
+ * (only in variant) and ` ` (context) lines. Snapshots of a variant as a diff from a base show only what the variant
+ * changes; `applyLineDiff` rebuilds the variant exactly, so the diff pins it as fully as its whole text would.
+ */
+export function lineDiff(base: string, variant: string, context = 2): string {
+  const a = base.split('\n');
+  const b = variant.split('\n');
+  // Longest common subsequence table, from the ends (lengths fit 16 bits: cloud-configs are far below 65536 lines).
+  const width = b.length + 1;
+  const lcs = new Uint16Array((a.length + 1) * width);
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      lcs[i * width + j] = a[i] === b[j] ? lcs[(i + 1) * width + j + 1] + 1 : Math.max(lcs[(i + 1) * width + j], lcs[i * width + j + 1]);
+    }
+  }
+  const ops: { kind: ' ' | '-' | '+'; line: string; i: number; j: number }[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) ops.push({ kind: ' ', line: a[i], i: i++, j: j++ });
+    else if (i < a.length && (j === b.length || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1])) ops.push({ kind: '-', line: a[i], i: i++, j });
+    else ops.push({ kind: '+', line: b[j], i, j: j++ });
+  }
+  const shown = ops.map((op, k) => op.kind !== ' ' || ops.slice(Math.max(0, k - context), k + context + 1).some((o) => o.kind !== ' '));
+  const out: string[] = [];
+  ops.forEach((op, k) => {
+    if (!shown[k]) return;
+    if (k === 0 || !shown[k - 1]) out.push(`@@ -${op.i + 1} +${op.j + 1} @@`);
+    out.push(`${op.kind}${op.line}`);
+  });
+  return out.join('\n');
+}
+
+/** The variant a `lineDiff` describes, rebuilt from its base. */
+export function applyLineDiff(base: string, diff: string): string {
+  const a = base.split('\n');
+  const out: string[] = [];
+  let i = 0;
+  for (const line of diff === '' ? [] : diff.split('\n')) {
+    const hunk = /^@@ -(\d+) \+\d+ @@$/.exec(line);
+    if (hunk) {
+      const start = Number(hunk[1]) - 1;
+      while (i < start) out.push(a[i++]);
+    } else if (line[0] === ' ') {
+      if (a[i] !== line.slice(1)) throw new Error(`context line ${i + 1} does not match the base`);
+      out.push(a[i++]);
+    } else if (line[0] === '-') {
+      if (a[i] !== line.slice(1)) throw new Error(`removed line ${i + 1} does not match the base`);
+      i++;
+    } else {
+      out.push(line.slice(1));
+    }
+  }
+  while (i < a.length) out.push(a[i++]);
+  return out.join('\n');
+}
