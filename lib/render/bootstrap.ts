@@ -152,7 +152,11 @@ state existing "joining the running quorum as a new member"
 `;
 }
 
-/** Runs the bootstrap at every boot, and again 15 s after a failure, without a start limit. */
+/**
+ * Runs the bootstrap at every boot, and again 15 s after a failure, without a start limit. `Restart=on-failure` on a
+ * oneshot needs systemd 245+ (Debian 12 has 252, Ubuntu 24.04 255); a oneshot's default start timeout (90 s) would
+ * kill a bootstrap that waits for its peers, hence `infinity`.
+ */
 export function bootstrapUnit(): string {
   return `[Unit]
 Description=distributed-postgres bootstrap (makes this machine its role; retried until it succeeds, runs at every boot)
