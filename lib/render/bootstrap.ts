@@ -122,10 +122,20 @@ add_member() {
 }
 # The first peer that answers member list: "id, status, name, peer URLs, client URLs, is learner" per member.
 others=$(echo "$DPG_ETCD_ENDPOINTS" | tr ',' '\n' | { grep -vxF "$DPG_ETCD_CLIENT_URL" || true; } | paste -sd, -)
+# Asked all at once: a peer that is not up costs its whole timeout (about 3 s), and at first formation none is up.
+probes=$(mktemp -d)
+trap 'rm -rf "$probes"' EXIT
+n=0
+for endpoint in $(echo "$others" | tr ',' ' '); do
+  n=$((n + 1))
+  echo "$endpoint" > "$probes/$n.endpoint"
+  (ctl --endpoints="$endpoint" --command-timeout=3s member list > "$probes/$n.members" 2>/dev/null && touch "$probes/$n.ok") &
+done
+wait
 peer=''
 members=''
-for endpoint in $(echo "$others" | tr ',' ' '); do
-  if members=$(ctl --endpoints="$endpoint" member list 2>/dev/null); then peer=$endpoint; break; fi
+for i in $(seq 1 "$n"); do
+  if [ -e "$probes/$i.ok" ]; then peer=$(cat "$probes/$i.endpoint"); members=$(cat "$probes/$i.members"); break; fi
 done
 if [ -z "$peer" ]; then
   state new "no peer has joined a quorum yet: forming it with the others"
