@@ -116,12 +116,12 @@ remove_member() {
 }
 add_member() {
   local out
-  out=$(ctl --endpoints="$others" member add "$DPG_ETCD_NAME" --peer-urls="$DPG_ETCD_PEER_URL" 2>&1) \
+  out=$(ctl --endpoints="$others" member add "$DPG_ETCD_NAME" --peer-urls="$DPG_ETCD_PEER_URL" 2>&1) \\
     || { echo "$out" | grep -q 'Peer URLs already exists' && echo "$DPG_ETCD_PEER_URL is already added"; } || { echo "$out"; return 1; }
   echo "$out"
 }
 # The first peer that answers member list: "id, status, name, peer URLs, client URLs, is learner" per member.
-others=$(echo "$DPG_ETCD_ENDPOINTS" | tr ',' '\n' | { grep -vxF "$DPG_ETCD_CLIENT_URL" || true; } | paste -sd, -)
+others=$(echo "$DPG_ETCD_ENDPOINTS" | tr ',' '\\n' | { grep -vxF "$DPG_ETCD_CLIENT_URL" || true; } | paste -sd, -)
 # Asked all at once: a peer that is not up costs its whole timeout (about 3 s), and at first formation none is up.
 probes=$(mktemp -d)
 trap 'rm -rf "$probes"' EXIT
