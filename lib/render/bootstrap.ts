@@ -116,16 +116,26 @@ remove_member() {
 }
 add_member() {
   local out
-  out=$(ctl --endpoints="$others" member add "$DPG_ETCD_NAME" --peer-urls="$DPG_ETCD_PEER_URL" 2>&1) \
+  out=$(ctl --endpoints="$others" member add "$DPG_ETCD_NAME" --peer-urls="$DPG_ETCD_PEER_URL" 2>&1) \\
     || { echo "$out" | grep -q 'Peer URLs already exists' && echo "$DPG_ETCD_PEER_URL is already added"; } || { echo "$out"; return 1; }
   echo "$out"
 }
 # The first peer that answers member list: "id, status, name, peer URLs, client URLs, is learner" per member.
-others=$(echo "$DPG_ETCD_ENDPOINTS" | tr ',' '\n' | { grep -vxF "$DPG_ETCD_CLIENT_URL" || true; } | paste -sd, -)
+others=$(echo "$DPG_ETCD_ENDPOINTS" | tr ',' '\\n' | { grep -vxF "$DPG_ETCD_CLIENT_URL" || true; } | paste -sd, -)
+# Asked all at once: a peer that is not up costs its whole timeout (about 3 s), and at first formation none is up.
+probes=$(mktemp -d)
+trap 'rm -rf "$probes"' EXIT
+n=0
+for endpoint in $(echo "$others" | tr ',' ' '); do
+  n=$((n + 1))
+  echo "$endpoint" > "$probes/$n.endpoint"
+  (ctl --endpoints="$endpoint" --command-timeout=3s member list > "$probes/$n.members" 2>/dev/null && touch "$probes/$n.ok") &
+done
+wait
 peer=''
 members=''
-for endpoint in $(echo "$others" | tr ',' ' '); do
-  if members=$(ctl --endpoints="$endpoint" member list 2>/dev/null); then peer=$endpoint; break; fi
+for i in $(seq 1 "$n"); do
+  if [ -e "$probes/$i.ok" ]; then peer=$(cat "$probes/$i.endpoint"); members=$(cat "$probes/$i.members"); break; fi
 done
 if [ -z "$peer" ]; then
   state new "no peer has joined a quorum yet: forming it with the others"
@@ -152,7 +162,11 @@ state existing "joining the running quorum as a new member"
 `;
 }
 
-/** Runs the bootstrap at every boot, and again 15 s after a failure, without a start limit. */
+/**
+ * Runs the bootstrap at every boot, and again 15 s after a failure, without a start limit. `Restart=on-failure` on a
+ * oneshot needs systemd 245+ (Debian 12 has 252, Ubuntu 24.04 255); a oneshot's default start timeout (90 s) would
+ * kill a bootstrap that waits for its peers, hence `infinity`.
+ */
 export function bootstrapUnit(): string {
   return `[Unit]
 Description=distributed-postgres bootstrap (makes this machine its role; retried until it succeeds, runs at every boot)

@@ -73,14 +73,14 @@ function relocate(content: string, root: string): string {
     writeTemp(m.root, 'etcd-join', relocate(joinScript, m.root), 0o700);
   }
 
-  /** Runs the member's etcd-join as the bootstrap does; resolves with its output. */
-  function etcdJoin(m: ReturnType<typeof member>): Promise<{ code: number; out: string }> {
+  /** Runs the member's etcd-join as the bootstrap does; resolves with its output (`progress` reads it while it runs). */
+  function etcdJoin(m: ReturnType<typeof member>, progress?: { out: string }): Promise<{ code: number; out: string }> {
     return new Promise((resolve) => {
       const child = spawn('bash', [join(m.root, 'etcd-join')], { env: { ...process.env, DPG_ETCD_JOIN_TIMEOUT: '120' } });
-      let out = '';
-      child.stdout.on('data', (d) => { out += d; });
-      child.stderr.on('data', (d) => { out += d; });
-      child.on('close', (code) => resolve({ code: code ?? 1, out }));
+      const seen = progress ?? { out: '' };
+      child.stdout.on('data', (d) => { seen.out += d; });
+      child.stderr.on('data', (d) => { seen.out += d; });
+      child.on('close', (code) => resolve({ code: code ?? 1, out: seen.out }));
     });
   }
 
@@ -133,7 +133,7 @@ function relocate(content: string, root: string): string {
 
   test('all members start together: each forms the quorum with the others (new)', async () => {
     members.forEach(provision);
-    const joins = await Promise.all(members.map(etcdJoin));
+    const joins = await Promise.all(members.map((m) => etcdJoin(m)));
     for (const j of joins) expect(j).toEqual({ code: 0, out: expect.stringMatching(/no peer has joined a quorum yet.*\(initial-cluster-state new\)/) });
     members.forEach(start);
     const list = await healthyQuorum(3);
@@ -143,7 +143,7 @@ function relocate(content: string, root: string): string {
   test('one member starts late, after the others formed the quorum: it joins as the static member it is (new), removing nothing', async () => {
     for (const m of members) await stop(m);
     members.forEach(provision);
-    for (const j of await Promise.all(members.slice(0, 2).map(etcdJoin))) expect(j.code).toBe(0);
+    for (const j of await Promise.all(members.slice(0, 2).map((m) => etcdJoin(m)))) expect(j.code).toBe(0);
     members.slice(0, 2).forEach(start);
     await healthyQuorum(2); // two of three: a quorum, with m3 listed but never started
     const before = ctl(['member', 'list']).stdout;
@@ -183,12 +183,15 @@ function relocate(content: string, root: string): string {
     provision(m3);
     await stop(m2);
     // Only m1 runs: it still answers member list, but no membership change can pass until m2 is back.
-    const joining = etcdJoin(m3);
-    await new Promise((r) => setTimeout(r, 8000));
+    const progress = { out: '' };
+    const joining = etcdJoin(m3, progress);
+    await until('etcd-join to retry a refused membership change', () => /retrying in \d+ s/.test(progress.out), 90_000);
     start(m2);
     const replaced = await joining;
     expect(replaced.code).toBe(0);
-    expect(replaced.out).toMatch(/member remove [0-9a-f]+: .*; retrying in \d+ s/);
+    expect(replaced.out).toMatch(/knows m3 \([0-9a-f]+\), which ran before/);
+    expect(replaced.out).toMatch(/member (remove [0-9a-f]+|add m3): .*; retrying in \d+ s/);
+    expect(replaced.out).toMatch(/Member +[0-9a-f]+ added to cluster/);
     expect(replaced.out).toMatch(/\(initial-cluster-state existing\)/);
     start(m3);
     const list = await healthyQuorum(3);
