@@ -90,12 +90,23 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
     await waitFor(`the mesh in ${g.name} (node and replicating subscriptions)`, 300_000, async () => ((await access.meshReady(g.name)) ? true : undefined), 1000);
   }
   log(`boot: mesh set up in every group after ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  for (const g of fleet.groups) await access.query(g.name, schemaSql(fleet, table));
+  // Retried like an application would: a replica restarting right then (Patroni copies logical slots to replicas
+  // by restarting them, several times during a first boot) can make the first connection attempt fail.
+  for (const g of fleet.groups) {
+    await waitFor(`the application schema in ${g.name}`, 120_000, async () => {
+      await access.query(g.name, schemaSql(fleet, table));
+      return true;
+    }, 2000);
+  }
   log(`boot: application schema created (${table})`);
   // Replicating: a probe row written in each group shows up in every other group.
   for (const g of fleet.groups) {
     const probe = `probe-${g.name}-${Date.now()}`;
-    await access.query(g.name, `INSERT INTO ${table} (writer, seq, grp) VALUES (${literal(probe)}, 1, ${literal(g.name)})`);
+    await waitFor(`a probe row in ${g.name}`, 120_000, async () => {
+      await access.query(g.name, `INSERT INTO ${table} (writer, seq, grp) SELECT ${literal(probe)}, 1, ${literal(g.name)} ` +
+        `WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE writer = ${literal(probe)})`);
+      return true;
+    }, 2000);
     for (const other of fleet.groups.filter((x) => x !== g)) {
       await waitFor(`rows of ${g.name} to reach ${other.name}`, 300_000, async () => {
         const rows = await access.query(other.name, `SELECT count(*) FROM ${table} WHERE writer = ${literal(probe)}`, { timeoutMs: 8000 });
