@@ -48,14 +48,19 @@ async function replaceMember(env: DrillEnv, drill: string, target: 'sync-standby
   step(env, r, `a new ${host} booted from the same user-data with an empty disk: bootstrap complete after ${applied.runcmdS.toFixed(1)} s` +
     (applied.attempts > 1 ? ` (attempt ${applied.attempts})` : ''));
   await waitHealthy(env, 300);
+  // Running, not just listed: Patroni may restart a new replica (it copies logical slots from the primary that way)
+  // right after it first streams, so a single look can catch it starting.
+  const again = await waitFor(`${host} running as a member of ${group.name}`, 180_000, async () => {
+    const member = (await env.access.cluster(group.name))?.members.find((m) => m.host === victimIp);
+    return member && ['running', 'streaming'].includes(member.state) ? member : undefined;
+  }, 1000).catch(() => undefined);
   const view = await env.access.cluster(group.name);
-  const again = view?.members.find((m) => m.host === victimIp);
   step(env, r, `${host} is ${again?.role ?? 'missing'} (${again?.state ?? '-'}) ${(now() - bootAt).toFixed(1)} s after it booted; ` +
     `synchronous standby: ${view?.members.find((m) => m.role === 'sync_standby')?.name ?? 'none'}`);
-  if (!again || !['running', 'streaming'].includes(again.state)) r.notes.push(`${host} did not rejoin as a running member`);
+  if (!again) r.notes.push(`${host} did not rejoin as a running member within 180 s`);
   r.leaderAfter = r.leaderAfter ?? (await waitForLeader(env, group.name));
   await settle(env, r, writers, t0);
-  if (!again || !['running', 'streaming'].includes(again.state)) r.converged = false;
+  if (!again) r.converged = false;
   return finish(r, started);
 }
 
