@@ -162,6 +162,9 @@ state existing "joining the running quorum as a new member"
 `;
 }
 
+/** Pause before the unit runs a failed bootstrap again. */
+export const BOOTSTRAP_RETRY_SECONDS = 15;
+
 /**
  * Runs the bootstrap at every boot, and again 15 s after a failure, without a start limit. `Restart=on-failure` on a
  * oneshot needs systemd 245+ (Debian 12 has 252, Ubuntu 24.04 255); a oneshot's default start timeout (90 s) would
@@ -185,8 +188,6 @@ TimeoutStartSec=infinity
 WantedBy=multi-user.target
 `;
 }
-
-export const BOOTSTRAP_RETRY_SECONDS = 15;
 
 /** What runcmd does: hand the bootstrap to its unit (which also runs it at every later boot). */
 export function bootstrapRuncmd(): string[][] {

@@ -2,7 +2,8 @@
  * Applying a machine's user-data on its test host with the real cloud-init, as the cloud would: `write_files` (and
  * `write_files_deferred`, `bootcmd` when used) through `cloud-init single`, then the secret backend is swapped for
  * the local stand-in, then `cloud-init single --name runcmd` renders the runcmd script, which the rehearsal runs
- * (cloud-init's scripts-user module would, at the end of the final stage).
+ * (cloud-init's scripts-user module would, at the end of the final stage). That script only starts the bootstrap
+ * unit, so the rehearsal then waits for the bootstrap's status file to say `complete`.
  */
 import { mkdirSync, writeFileSync } from 'fs';
 import * as path from 'path';
@@ -62,7 +63,7 @@ export interface AppliedUserData {
   readonly attempts: number;
 }
 
-/** Applies the user-data on a booted host and runs the rendered runcmd script (which blocks until the bootstrap ends). */
+/** Applies the user-data on a booted host, runs the rendered runcmd script and waits for the bootstrap to complete. */
 export async function applyUserData(hosts: TestHosts, m: FleetMachine, backend: string, runcmdTimeoutMs: number): Promise<AppliedUserData> {
   const name = m.machine.name;
   const file = userDataFile(hosts, m);

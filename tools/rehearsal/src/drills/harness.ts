@@ -86,6 +86,19 @@ export async function waitForLeader(env: DrillEnv, group: string, timeoutS = 90)
   return waitFor(`a leader in node group ${group}`, timeoutS * 1000, () => env.access.leaderOf(group), 500);
 }
 
+/**
+ * After the leader's machine died at `t0`: waits for another member to lead and take writes; records the time to a
+ * leader and the new leader in `r`.
+ */
+export async function awaitNewLeader(env: DrillEnv, r: DrillResult, group: string, watch: WriterRun, leader: string, t0: number): Promise<void> {
+  await waitFor(`a new leader in ${group}`, 180_000, async () => watch.leaderAfter(t0, leader), 250);
+  const elected = watch.leaderAfter(t0, leader)!;
+  r.timeToLeaderS = Number((elected.t - t0).toFixed(1));
+  r.leaderAfter = elected.member;
+  await waitWritable([watch], elected.t, 120);
+  step(env, r, `new leader ${elected.member} after ${r.timeToLeaderS} s; writes acknowledged after ${(watch.firstAckAfter(t0)! - t0).toFixed(1)} s`);
+}
+
 /** Waits until every writer has acknowledged rows again after `t` (the group takes writes again). */
 export async function waitWritable(writers: WriterRun[], t: number, timeoutS: number): Promise<void> {
   await waitFor('writes to be acknowledged again', timeoutS * 1000, async () => (writers.every((w) => w.firstAckAfter(t) !== undefined) ? true : undefined), 250);

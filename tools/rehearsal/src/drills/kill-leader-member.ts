@@ -1,7 +1,7 @@
 /** The first group's leader machine crashes (everything on it stops at once), then reboots and must rejoin. */
 import { DrillResult } from '../report';
-import { sleep, waitFor } from '../shell';
-import { DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy, waitWritable } from './harness';
+import { sleep } from '../shell';
+import { awaitNewLeader, DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy } from './harness';
 
 export async function killLeaderMember(env: DrillEnv): Promise<DrillResult> {
   const r = newResult('kill-leader-member', env);
@@ -16,12 +16,7 @@ export async function killLeaderMember(env: DrillEnv): Promise<DrillResult> {
   await env.hosts.crash(host);
   step(env, r, `crashed ${host} (leader of ${group.name}): Patroni, Postgres${machineByIp(env, leader).runsEtcd ? ' and etcd' : ''} gone at once`);
   const watch = writers.find((w) => w.spec.group === group.name)!;
-  await waitFor(`a new leader in ${group.name}`, 180_000, async () => watch.leaderAfter(t0, leader), 250);
-  const elected = watch.leaderAfter(t0, leader)!;
-  r.timeToLeaderS = Number((elected.t - t0).toFixed(1));
-  r.leaderAfter = elected.member;
-  await waitWritable([watch], elected.t, 120);
-  step(env, r, `new leader ${elected.member} after ${r.timeToLeaderS} s; writes acknowledged after ${(watch.firstAckAfter(t0)! - t0).toFixed(1)} s`);
+  await awaitNewLeader(env, r, group.name, watch, leader, t0);
   await sleep(3000);
   const rebootAt = now();
   await env.hosts.boot(host, true);

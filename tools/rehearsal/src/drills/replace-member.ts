@@ -7,7 +7,7 @@
  */
 import { DrillResult } from '../report';
 import { sleep, waitFor } from '../shell';
-import { DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy, waitWritable } from './harness';
+import { awaitNewLeader, DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy } from './harness';
 
 async function replaceMember(env: DrillEnv, drill: string, target: 'sync-standby' | 'leader'): Promise<DrillResult> {
   const r = newResult(drill, env);
@@ -35,12 +35,7 @@ async function replaceMember(env: DrillEnv, drill: string, target: 'sync-standby
   await env.hosts.destroyMachine(host);
   step(env, r, `destroyed ${host} (${target === 'leader' ? 'the leader' : 'the synchronous standby'} of ${group.name}) and its data disk`);
   if (target === 'leader') {
-    await waitFor(`a new leader in ${group.name}`, 180_000, async () => watch.leaderAfter(t0, leader), 250);
-    const elected = watch.leaderAfter(t0, leader)!;
-    r.timeToLeaderS = Number((elected.t - t0).toFixed(1));
-    r.leaderAfter = elected.member;
-    await waitWritable([watch], elected.t, 120);
-    step(env, r, `new leader ${elected.member} after ${r.timeToLeaderS} s; writes acknowledged after ${(watch.firstAckAfter(t0)! - t0).toFixed(1)} s`);
+    await awaitNewLeader(env, r, group.name, watch, leader, t0);
   }
   await sleep(5000);
   const bootAt = now();
