@@ -6,6 +6,8 @@
  *                                       [--sabotage drop-subscription] [--rate N] [--logs DIR]
  *                                       [--converge-timeout S] [--boot-order shuffle] [--boot-spread S] [--seed N]
  *   dpg-rehearse cleanup
+ *   dpg-rehearse image build <name>|all [--force]
+ *   dpg-rehearse image list
  *
  * `rehearse` exits 0 when every drill passed, 1 on any lost or duplicated row, split brain, failed convergence or
  * boot problem, 2 on bad usage.
@@ -15,6 +17,7 @@ import { campaign } from './campaign';
 import { DRILLS, DrillName } from './drills';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
 import { BOOT_ORDERS, BootOrder } from './report';
+import { buildImage, describeVersions, IMAGE_CACHE, IMAGE_NAMES, imageDirName, imageHash, listImages } from './images';
 import { cleanupLeftovers } from './workspace';
 
 const USAGE = `usage:
@@ -30,6 +33,11 @@ const USAGE = `usage:
       --runs N                  a campaign: N runs, shuffled boot, seeds seed..seed+N-1, spreads 0..--boot-spread s
       --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
       --logs DIR                copy every host's /var/log to DIR (on failure: cdktf.out/rehearsal-logs by default)
+      --no-build                refuse when the stack's image is not built yet (default: build it, printing the time)
+  dpg-rehearse image build <${IMAGE_NAMES.join('|')}|all> [--force]
+      build images (cached in ${IMAGE_CACHE}/<name>-<hash12>; rebuilt only when a recipe input changes)
+  dpg-rehearse image list
+      the images in the cache, their build time, size and versions
   dpg-rehearse cleanup
       remove the namespaces, processes and mounts a crashed rehearsal left behind
 `;
@@ -55,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(removed.length ? removed.join('\n') : 'nothing to clean up');
     return 0;
   }
+  if (command === 'image') return image(rest);
   if (command !== 'rehearse') throw new UsageError(command ? `unknown command ${command}` : 'no command');
   let stack: string | undefined;
   let drills: DrillName[] | undefined;
@@ -68,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   let bootSpreadS: number | undefined;
   let seed: number | undefined;
   let runs: number | undefined;
+  let build = true;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -96,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
         runs = Number(value());
         if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs needs a whole number (1 or more)');
         break;
+      case '--no-build': build = false; break;
       case '-h': case '--help': console.log(USAGE); return 0;
       default:
         if (flag.startsWith('-') || stack !== undefined) throw new UsageError(`unexpected argument ${arg}`);
@@ -109,8 +120,42 @@ export async function main(argv: string[]): Promise<number> {
     return rows.every((r) => r.verdict === 'pass') ? 0 : 1;
   }
   if (bootSpreadS && bootOrder !== 'shuffle') throw new UsageError('--boot-spread needs --boot-order shuffle');
-  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed });
+  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed, build });
   return report.verdict === 'pass' ? 0 : 1;
+}
+
+async function image(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'list') {
+    const images = listImages();
+    if (images.length === 0) console.log(`no images in ${IMAGE_CACHE}`);
+    for (const i of images) {
+      console.log(`${i.name.padEnd(10)} ${imageDirName(i.name, i.manifest.hash)}  ${i.current ? 'current' : 'stale  '}  built ${i.manifest.builtAt} ` +
+        `in ${i.manifest.buildSeconds} s  ${(i.manifest.sizeBytes / 1e6).toFixed(0)} MB  ${describeVersions(i.manifest.versions)}`);
+    }
+    for (const name of IMAGE_NAMES.filter((n) => !images.some((i) => i.current && i.name === n))) {
+      console.log(`${name.padEnd(10)} ${imageDirName(name, imageHash(name))}  not built`);
+    }
+    return 0;
+  }
+  if (sub !== 'build') throw new UsageError(`image: unknown subcommand ${sub ?? '(none)'} (build, list)`);
+  const force = rest.includes('--force');
+  const names = rest.filter((a) => a !== '--force');
+  if (names.length !== 1) throw new UsageError(`image build needs one of ${IMAGE_NAMES.join(', ')}, all`);
+  const wanted = names[0] === 'all' ? [...IMAGE_NAMES] : [names[0]];
+  for (const n of wanted) if (!(IMAGE_NAMES as readonly string[]).includes(n)) throw new UsageError(`image build: unknown image ${n} (${IMAGE_NAMES.join(', ')}, all)`);
+  let failed = 0;
+  for (const name of wanted) {
+    const t0 = Date.now();
+    try {
+      const built = await buildImage(name, (l) => console.log(l), { force });
+      console.log(`image ${name}: ${built.dir} ready after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      failed++;
+      console.error((e as Error).message);
+    }
+  }
+  return failed ? 1 : 0;
 }
 
 /** Runs the command line and exits with its code (2 on bad usage). */

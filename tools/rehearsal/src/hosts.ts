@@ -1,12 +1,15 @@
 /**
  * Local test hosts: one Linux network namespace per machine carrying its planned private IP, all joined by veth pairs
  * to a bridge that lives in a namespace of its own (nothing is added to the root namespace, and no namespace has a
- * route anywhere but the fleet's subnets, so traffic never leaves them). Each host boots in its own mount, UTS, IPC and
- * PID namespaces under the systemd stand-in (assets/standin/systemd.py, PID 1): overlays over /etc, /usr, /var,
- * /opt, /root and /home (upper dirs on a tmpfs under the rehearsal dir), a fresh /run, /tmp and /dev/shm per boot, the
- * data disk bind-mounted on /var/lib/postgresql, and the rest of / read-only. Killing PID 1 is a machine crash.
+ * route anywhere but the fleet's subnets, so traffic never leaves them). Each host boots from an image (src/images.ts),
+ * as a cloud machine boots from an AMI: its root is an overlay whose lower layer is the image's root filesystem and
+ * whose upper layer (the machine's root disk) lives on a tmpfs under the rehearsal dir; a fresh /proc, /sys, /run,
+ * /tmp and /dev/shm per boot, the machine's /dev, the data disk bind-mounted on /var/lib/postgresql, the secrets and
+ * the user-data read-only where the rehearsal's paths say; then it chroots into that root and runs the systemd
+ * stand-in (assets/standin/systemd.py) with the image's own python3 as PID 1 of its own mount, UTS, IPC and PID
+ * namespaces. Killing PID 1 is a machine crash.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { spawn } from 'child_process';
 import * as path from 'path';
 import { assetPath } from './assets';
@@ -14,8 +17,14 @@ import { formatCidr, parseCidr } from './ipv4';
 import { HOST_ENV, ip, killQuietly, nsPids, run, RunOptions, RunResult, waitFor } from './shell';
 import { claimLock, cleanupLeftovers, DEFAULT_WORKSPACE, linkPrefix, Workspace } from './workspace';
 
-/** Directories each host sees through its own overlay. */
-export const OVERLAID_DIRS = ['/etc', '/usr', '/var', '/opt', '/root', '/home'];
+/** Where the stand-in and its boot configuration are staged inside a host (in its root disk's upper layer). */
+const STANDIN_DIR = '/usr/local/lib/dpg-rehearsal';
+
+/** The root filesystem hosts boot from (an image's rootfs/, used read-only as the overlays' lower layer). */
+export interface HostImage {
+  readonly name: string;
+  readonly rootfs: string;
+}
 /**
  * Capabilities no process of a test host keeps: the clock, kernel modules and reboot belong to the real machine
  * (every host shares its kernel). Namespaces isolate files and network; this keeps a script from touching the rest.
@@ -84,6 +93,7 @@ export class TestHosts {
     readonly plan: NetworkPlan,
     private readonly log: (line: string) => void = () => undefined,
     readonly workspace: Workspace = DEFAULT_WORKSPACE,
+    readonly image?: HostImage,
   ) {
     this.hostsDir = path.join(workspace.root, 'hosts');
     this.secretsDir = path.join(workspace.root, 'secrets');
@@ -161,9 +171,17 @@ export class TestHosts {
     return path.join(this.hostDir(name), 'disk');
   }
 
-  /** Where the host's /var/log lands (its overlay's upper dir). */
+  /** Where the host's /var/log lands (its root overlay's upper dir). */
   varLogDir(name: string): string {
-    return path.join(this.hostDir(name), 'var', 'upper', 'log');
+    return path.join(this.hostDir(name), 'upper', 'var', 'log');
+  }
+
+  /** uid and gid of `user` in the image (its /etc/passwd: the test machine's may differ). */
+  private imageUser(user: string): [number, number] {
+    const line = readFileSync(path.join(this.image!.rootfs, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+    if (!line) throw new Error(`image ${this.image!.name} has no user ${user}`);
+    const f = line.split(':');
+    return [Number(f[2]), Number(f[3])];
   }
 
   /**
@@ -173,45 +191,59 @@ export class TestHosts {
    */
   async boot(name: string, reboot = false): Promise<void> {
     if (this.booted.has(name)) throw new Error(`host ${name} is already running`);
+    if (!this.image) throw new Error('test hosts need an image to boot from (TestHosts image)');
+    const rootfs = this.image.rootfs;
+    if (!existsSync(path.join(rootfs, 'usr/bin/python3'))) throw new Error(`image ${this.image.name} (${rootfs}) has no /usr/bin/python3`);
     const dir = this.hostDir(name);
-    const mounts: string[][] = [];
-    for (const target of OVERLAID_DIRS) {
-      const layer = path.join(dir, target.slice(1));
-      mkdirSync(path.join(layer, 'upper'), { recursive: true });
-      mkdirSync(path.join(layer, 'work'), { recursive: true });
-      mounts.push(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${target},upperdir=${layer}/upper,workdir=${layer}/work`, target]);
+    const upper = path.join(dir, 'upper');
+    const root = path.join(dir, 'root');
+    for (const d of [upper, path.join(dir, 'work'), root]) mkdirSync(d, { recursive: true });
+    // Mount points the image may lack, and the stand-in with its configuration, put straight into the root disk.
+    const shared = '/srv/dpg-rehearsal';
+    for (const d of ['srv/dpg-rehearsal/secrets', 'srv/dpg-rehearsal/shared', 'var/lib/postgresql', STANDIN_DIR.slice(1)]) {
+      mkdirSync(path.join(upper, d), { recursive: true });
     }
+    const standin = path.join(upper, STANDIN_DIR.slice(1), 'systemd.py');
+    copyFileSync(assetPath('standin/systemd.py'), standin);
+    chmodSync(standin, 0o755);
     const disk = this.diskDir(name);
     if (!existsSync(disk)) {
       // The data volume as the renderer's mount-data-disk leaves a fresh one: ext4 (lost+found), the image's
-      // /var/lib/postgresql copied onto it, owned by postgres.
+      // /var/lib/postgresql copied onto it, owned by postgres (the image's uid).
       mkdirSync(path.join(disk, 'lost+found'), { recursive: true, mode: 0o700 });
-      await run('cp', ['-a', '/var/lib/postgresql/.', `${disk}/`]);
-      await run('chown', ['postgres:postgres', disk]);
+      if (existsSync(path.join(rootfs, 'var/lib/postgresql'))) await run('cp', ['-a', `${rootfs}/var/lib/postgresql/.`, `${disk}/`]);
+      await run('chown', [this.imageUser('postgres').join(':'), disk]);
     }
-    mounts.push(
-      ['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'tmpfs', '/run'],
-      ['mount', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'tmpfs', '/tmp'],
-      ['mount', '-t', 'tmpfs', '-o', 'mode=1777,nosuid,nodev', 'tmpfs', '/dev/shm'],
-      ['mount', '--bind', disk, '/var/lib/postgresql'],
-      // Other hosts' layers stay out of sight; the secrets stay readable (and read-only like the rest of /).
-      ['mount', '-t', 'tmpfs', '-o', 'mode=0700,size=1m', 'tmpfs', this.hostsDir],
-      ['mount', '-o', 'remount,bind,ro', '/'],
-      ['mount', '-t', 'proc', '-o', 'nosuid,nodev,noexec', 'proc', '/proc'],
-    );
+    const bindRo = (source: string, target: string) => `mount --bind '${source}' "$R${target}" && mount -o remount,bind,ro "$R${target}"`;
+    // Run by the test machine's sh and mount inside the host's new namespaces (it is PID 1 there until it execs
+    // chroot, which execs the image's python3: the stand-in stays PID 1).
+    const prelude = [
+      'set -e',
+      `R='${root}'`,
+      `mount -t overlay overlay -o 'lowerdir=${rootfs},upperdir=${upper},workdir=${path.join(dir, 'work')}' "$R"`,
+      'mount -t proc -o nosuid,nodev,noexec proc "$R/proc"',
+      'mount -t sysfs -o ro,nosuid,nodev,noexec sysfs "$R/sys"',
+      'mount --rbind /dev "$R/dev"',
+      'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/dev/shm"',
+      'mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run"',
+      'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"',
+      `mount --bind '${disk}' "$R/var/lib/postgresql"`,
+      bindRo(this.secretsDir, `${shared}/secrets`),
+      bindRo(this.sharedDir, `${shared}/shared`),
+      `exec chroot "$R" /usr/bin/python3 ${STANDIN_DIR}/systemd.py boot ${STANDIN_DIR}/boot.json`,
+    ].join('\n');
     // Bringing the link up again (after a crash) restores the connected route only.
     await ip(['-n', this.hostNs(name), 'link', 'set', 'eth0', 'up']);
     await this.route(this.endpoints().find((e) => e.ns === this.hostNs(name))!);
-    const config = path.join(dir, 'boot.json');
-    writeFileSync(config, JSON.stringify({ hostname: name, mounts, startEnabled: reboot, bootUnits: PACKAGE_UNITS }, null, 2));
+    writeFileSync(path.join(upper, STANDIN_DIR.slice(1), 'boot.json'),
+      JSON.stringify({ hostname: name, mounts: [], startEnabled: reboot, bootUnits: PACKAGE_UNITS, image: this.image.name }, null, 2));
     const initLog = path.join(dir, 'init.log');
     writeFileSync(initLog, '');
     const fd = openSync(initLog, 'a');
     const holder = spawn('ip', [
       'netns', 'exec', this.hostNs(name),
       'unshare', '--mount', '--uts', '--ipc', '--pid', '--fork', '--kill-child', '--propagation', 'private',
-      'setpriv', '--bounding-set', CAPABILITIES_DROPPED, '--',
-      '/usr/bin/python3', assetPath('standin/systemd.py'), 'boot', config,
+      'setpriv', '--bounding-set', CAPABILITIES_DROPPED, '--', '/bin/sh', '-c', prelude,
     ], { detached: true, stdio: ['ignore', fd, fd], env: HOST_ENV });
     closeSync(fd);
     holder.unref();
@@ -234,9 +266,11 @@ export class TestHosts {
     const booted = this.booted.get(name);
     if (!booted) throw new Error(`host ${name} is not running`);
     const env = Object.entries(options.env ?? HOST_ENV).map(([k, v]) => `${k}=${v}`);
-    return run('nsenter', [
-      `--target=${booted.initPid}`, '--mount', '--uts', '--ipc', '--net', '--pid', '--wd=/',
-      '--', 'setpriv', '--bounding-set', CAPABILITIES_DROPPED, '--', '/usr/bin/env', '-i', ...env, ...argv,
+    // The test machine's setpriv and nsenter; then the host's root (the image's chroot) and its working directory.
+    return run('setpriv', [
+      '--bounding-set', CAPABILITIES_DROPPED, '--',
+      'nsenter', `--target=${booted.initPid}`, '--mount', '--uts', '--ipc', '--net', '--pid', '--root', '--wd',
+      '--', '/usr/bin/env', '-i', ...env, ...argv,
     ], { ...options, env: HOST_ENV });
   }
 

@@ -16,10 +16,11 @@ import { newSeed } from './boot-plan';
 import { bootFleet } from './fleet-boot';
 import { NetworkPlan, TestHosts } from './hosts';
 import { subnetOf } from './ipv4';
-import { BootOrder, DrillResult, RehearsalReport, summary, tableHeader, tableRow, verdictOf } from './report';
+import { BootOrder, DrillResult, RehearsalReport, ReportImage, summary, tableHeader, tableRow, verdictOf } from './report';
 import { localSecretBackend, writeSecrets } from './secrets';
 import { run, sleep, waitFor } from './shell';
 import { readSynthesizedStack } from './stack';
+import { buildImage, cachedImage, CachedImage, describeVersions, imageDirName, imageHash, missingPackages, selectImage } from './images';
 import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
 
 export const SABOTAGES = ['drop-subscription'] as const;
@@ -50,6 +51,8 @@ export interface RehearseOptions {
   readonly seed?: number;
   /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
+  /** Build the image the stack needs when it is not cached (false: refuse instead). @default true */
+  readonly build?: boolean;
   /** Where state lives and how namespaces are named. @default DEFAULT_WORKSPACE (/srv/dpg-rehearsal, dpgr-) */
   readonly workspace?: Workspace;
   readonly log?: (line: string) => void;
@@ -149,7 +152,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       userDataBytes: Buffer.byteLength(m.machine.userData),
     })),
     standIns: [
-      'packages: preinstalled on the machine (cloud-init packages/apt modules not run)',
+      'packages: preinstalled in the image the hosts boot from (cloud-init packages/apt modules not run)',
       'systemd: tools/rehearsal/assets/standin/systemd.py as PID 1 of each host (systemctl/journalctl stand-ins)',
       `secret store: ${'<rehearsal dir>/secrets/NAME'} read by a replaced secret-backend`,
       'data disk: a per-host directory bind-mounted on /var/lib/postgresql',
@@ -160,10 +163,38 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   };
   log(`rehearsal: ${fleet.machines.length} machines in ${fleet.groups.length} node groups (${fleet.engine}), stack ${stack.file}`);
   for (const s of report.standIns) log(`  stand-in: ${s}`);
+  // The image, chosen (or refused) before anything boots.
+  const selection = selectImage(fleet.machines.map((m) => ({
+    name: m.machine.name, cloud: m.machine.cloud, tags: m.machine.tags, userData: m.config.doc,
+  })));
+  log(`image: ${selection.name} (from the machines' ${selection.from === 'tags' ? 'image tags' : 'user-data packages; they carry no image tags'}: ` +
+    `${selection.request.image ?? '-'}, ${selection.request.packageSource ?? '-'}, PostgreSQL ${selection.request.postgres ?? '-'}, ${selection.request.engine ?? '-'})`);
   await preflight(log);
+  let image: CachedImage | undefined = cachedImage(selection.name);
+  let buildSeconds: number | undefined;
+  if (!image) {
+    if (options.build === false) {
+      throw new Error(`rehearsal: image ${selection.name} (${imageDirName(selection.name, imageHash(selection.name))}) is not built and --no-build was given. ` +
+        `Fix: node tools/rehearsal/dist/cli.js image build ${selection.name}`);
+    }
+    const t0 = Date.now();
+    image = await buildImage(selection.name, log);
+    buildSeconds = Number(((Date.now() - t0) / 1000).toFixed(1));
+  }
+  log(`image: ${image.name} ${image.dir} (built ${image.manifest.builtAt}): ${describeVersions(image.manifest.versions)}`);
+  for (const m of fleet.machines) {
+    const missing = missingPackages(m.config.doc, image.manifest);
+    if (missing.length) {
+      throw new Error(`rehearsal: image ${image.name} lacks packages ${m.machine.name}'s user-data installs: ${missing.join(', ')}`);
+    }
+  }
+  report.image = {
+    name: image.name, hash: image.manifest.hash, selectedBy: selection.from, builtAt: image.manifest.builtAt,
+    sizeBytes: image.manifest.sizeBytes, buildSeconds, manifest: image.manifest.versions,
+  };
   const workspace = options.workspace ?? DEFAULT_WORKSPACE;
   await cleanupLeftovers(log, workspace);
-  const hosts = new TestHosts(networkPlan(fleet), log, workspace);
+  const hosts = new TestHosts(networkPlan(fleet), log, workspace, { name: image.name, rootfs: image.rootfs });
   for (const problem of (await Promise.all(fleet.machines.map((m) => validateUserData(hosts, m)))).filter((p): p is string => !!p)) {
     report.problems.push(problem);
   }
@@ -193,6 +224,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed: options.seed ?? newSeed(),
     });
     if (report.boot?.status === 'pass') {
+      report.image.running = await runningVersions(hosts, fleet, access);
+      log(`image: running ${JSON.stringify(report.image.running)}`);
       const env: DrillEnv = {
         hosts, access, fleet, table: fleet.globalTables[0], log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
@@ -232,6 +265,20 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   }
   log(summary(report));
   return report;
+}
+
+/** What a booted host of the fleet actually runs (the versions the report shows next to the manifest's). */
+async function runningVersions(hosts: TestHosts, fleet: RehearsalFleet, access: FleetAccess): Promise<NonNullable<ReportImage['running']>> {
+  const host = (fleet.machines.find((m) => m.runsEtcd && m.patroni) ?? fleet.machines[0]).machine.name;
+  const first = async (argv: string[]) => {
+    const r = await hosts.exec(host, argv, { allowFail: true, timeoutMs: 30_000 });
+    return r.code === 0 ? (r.stdout + r.stderr).trim().split('\n')[0] : undefined;
+  };
+  const postgres = (await access.query(fleet.groups[0].name, 'SELECT version()').catch(() => []))[0]?.[0];
+  return {
+    host, postgres, patroni: await first(['patroni', '--version']), etcd: await first(['etcd', '--version']),
+    cloudInit: await first(['cloud-init', '--version']),
+  };
 }
 
 function profileName(t: { ttl: number; loopWait: number; retryTimeout: number }): string {

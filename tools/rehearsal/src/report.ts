@@ -73,10 +73,30 @@ export interface RehearsalReport {
     slowestBootstrapS?: number;
     notes: string[];
   };
+  /** The image the hosts booted: what its manifest says and what a booted host runs. */
+  image?: ReportImage;
   readonly drills: DrillResult[];
   /** Renderer or rehearsal problems found (each one fails the run). */
   readonly problems: string[];
   verdict?: 'pass' | 'fail';
+}
+
+export interface ReportImage {
+  readonly name: string;
+  /** Hash of the image's inputs (full sha256). */
+  readonly hash: string;
+  /** How the image was chosen: the machines' image tags, or their user-data's packages (stacks without the tags). */
+  readonly selectedBy: 'tags' | 'user-data';
+  readonly builtAt: string;
+  readonly sizeBytes: number;
+  /** Built for this run (s), or undefined when it came from the cache. */
+  buildSeconds?: number;
+  /** From the image's manifest (dpkg-query inside its root filesystem). */
+  readonly manifest: {
+    postgres?: string; patroni?: string; etcd?: string; cloudInit?: string; extension?: { name: string; version: string };
+  };
+  /** Read from a booted host: `SELECT version()`, `patroni --version`, `etcd --version`, `cloud-init --version`. */
+  running?: { host: string; postgres?: string; patroni?: string; etcd?: string; cloudInit?: string };
 }
 
 function fmt(value: number | undefined, digits = 1): string {
@@ -106,6 +126,17 @@ export function tableRow(r: DrillResult): string {
 
 export function summary(report: RehearsalReport): string {
   const lines = [`rehearsal of ${report.fleet} (${report.stack})`];
+  if (report.image) {
+    const i = report.image;
+    const m = i.manifest;
+    lines.push(`image: ${i.name} ${i.hash.slice(0, 12)} (chosen by ${i.selectedBy}, built ${i.builtAt}): postgres ${m.postgres ?? '-'}, ` +
+      `patroni ${m.patroni ?? '-'}, etcd ${m.etcd ?? '-'}, cloud-init ${m.cloudInit ?? '-'}, ` +
+      `extension ${m.extension ? `${m.extension.name} ${m.extension.version}` : '-'}`);
+    if (i.running) {
+      lines.push(`running on ${i.running.host}: ${[i.running.postgres, i.running.patroni, i.running.etcd, i.running.cloudInit]
+        .filter(Boolean).join('; ')}`);
+    }
+  }
   if (report.boot) {
     const b = report.boot;
     lines.push(`boot: ${b.status}, order ${b.order}, seed ${b.seed}, spread ${b.spreadSeconds} s: writable replicating mesh after ` +

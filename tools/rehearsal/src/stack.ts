@@ -22,6 +22,11 @@ export interface StackMachine {
   readonly userData: string;
   /** How the JSON carried it. */
   readonly userDataEncoding: 'plain' | 'base64' | 'gzip+base64';
+  /**
+   * The machine's AWS `tags` / GCP `labels` (literal values only). The image it boots is read from them
+   * (`distributed-postgres:image`, `:package-source`, `:postgres`, `:engine`; GCP label keys with `-`), see images.ts.
+   */
+  readonly tags: Record<string, string>;
 }
 
 export interface SynthesizedStack {
@@ -59,6 +64,11 @@ function str(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** The string values of a tag/label map that are literals (a Terraform expression is known only after apply). */
+function literalStrings(map: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).filter((e): e is [string, string] => typeof e[1] === 'string' && !e[1].includes('${')));
+}
+
 function requireLiteral(what: string, value: string): string {
   if (value.includes('${')) {
     throw new Error(`rehearsal: ${what} is a Terraform expression (${value.slice(0, 80)}), known only after apply. ` +
@@ -89,6 +99,7 @@ export function readSynthesizedStack(dirOrFile: string): SynthesizedStack {
       fleet: str(tags['distributed-postgres:fleet']),
       userData,
       userDataEncoding: encoding,
+      tags: literalStrings(tags),
     });
   }
   for (const [id, r] of Object.entries(resources.google_compute_instance ?? {})) {
@@ -107,6 +118,7 @@ export function readSynthesizedStack(dirOrFile: string): SynthesizedStack {
       fleet: str(labels['distributed-postgres-fleet'] ?? labels.fleet),
       userData: requireLiteral(`${address}.metadata.user-data`, userData),
       userDataEncoding: 'plain',
+      tags: literalStrings(labels),
     });
   }
   if (machines.length === 0) throw new Error(`rehearsal: ${file} has no machine with user-data (aws_instance / google_compute_instance).`);
