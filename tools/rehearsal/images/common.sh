@@ -9,7 +9,8 @@ MIRROR=${DPG_MIRROR:-http://deb.debian.org/debian}
 
 # What every image has besides its database packages: what the rehearsal runs inside a host (the stand-in needs
 # python3; exec needs env/setpriv from coreutils/util-linux) and what cloud-init's modules call.
-BASE_PACKAGES='cloud-init python3 iproute2 procps util-linux ca-certificates curl openssl python3-yaml python3-boto3'
+# iputils-ping: as on a cloud image (and the test hosts' own tests ping between hosts).
+BASE_PACKAGES='cloud-init python3 iproute2 iputils-ping procps util-linux ca-certificates curl openssl python3-yaml python3-boto3'
 
 # debian_rootfs SUITE ROOTFS PACKAGE... : mmdebstrap a minbase root of SUITE with PACKAGE... installed.
 # mmdebstrap denies service starts while it installs (policy-rc.d exiting 101 and a start-stop-daemon diversion,

@@ -18,7 +18,8 @@ import { DRILLS, DrillName } from './drills';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
 import { BOOT_ORDERS, BootOrder } from './report';
 import { buildImage, describeVersions, IMAGE_CACHE, IMAGE_NAMES, imageDirName, imageHash, listImages } from './images';
-import { cleanupLeftovers } from './workspace';
+import { TestHosts } from './hosts';
+import { cleanupLeftovers, Workspace } from './workspace';
 
 const USAGE = `usage:
   dpg-rehearse rehearse <stack dir | cdk.tf.json> [options]
@@ -38,6 +39,8 @@ const USAGE = `usage:
       build images (cached in ${IMAGE_CACHE}/<name>-<hash12>; rebuilt only when a recipe input changes)
   dpg-rehearse image list
       the images in the cache, their build time, size and versions
+  dpg-rehearse image check <name>
+      boot one test host from the image (building it if needed) and print what it runs
   dpg-rehearse cleanup
       remove the namespaces, processes and mounts a crashed rehearsal left behind
 `;
@@ -124,6 +127,32 @@ export async function main(argv: string[]): Promise<number> {
   return report.verdict === 'pass' ? 0 : 1;
 }
 
+/** Boots one host from an image in a workspace of its own and prints the versions it runs. */
+async function imageCheck(name: string | undefined): Promise<number> {
+  if (!name || !(IMAGE_NAMES as readonly string[]).includes(name)) throw new UsageError(`image check needs one of ${IMAGE_NAMES.join(', ')}`);
+  const built = await buildImage(name, (l) => console.log(l));
+  const workspace: Workspace = { root: '/srv/dpg-rehearsal-image-check', prefix: 'dpgi-' };
+  await cleanupLeftovers(() => undefined, workspace);
+  const hosts = new TestHosts({
+    hosts: [{ name: `check-${name}`, ip: '10.251.0.10', subnet: '10.251.0.0/24', side: 'a' }], clients: [], subnets: ['10.251.0.0/24'],
+  }, (l) => console.log(l), workspace, { name, rootfs: built.rootfs });
+  try {
+    await hosts.create();
+    const t0 = Date.now();
+    await hosts.boot(`check-${name}`);
+    console.log(`host check-${name} booted from ${built.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const r = await hosts.exec(`check-${name}`, ['sh', '-c', [
+      'cat /etc/debian_version', 'python3 --version', 'ls /usr/lib/postgresql', 'psql --version',
+      'for d in /usr/lib/postgresql/*/bin; do $d/postgres --version; done', 'patroni --version', 'etcd --version', 'etcdctl version',
+      'cloud-init --version 2>&1', 'systemctl is-system-running 2>&1 || true', 'cat /proc/1/cmdline | tr "\\0" " "; echo',
+    ].map((c) => `echo "\$ ${c.replace(/"/g, '\\"')}"; ${c}`).join('; ')], { allowFail: true });
+    console.log(r.stdout + r.stderr);
+    return r.code;
+  } finally {
+    await hosts.destroy();
+  }
+}
+
 async function image(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'list') {
@@ -138,6 +167,7 @@ async function image(args: string[]): Promise<number> {
     }
     return 0;
   }
+  if (sub === 'check') return imageCheck(rest[0]);
   if (sub !== 'build') throw new UsageError(`image: unknown subcommand ${sub ?? '(none)'} (build, list)`);
   const force = rest.includes('--force');
   const names = rest.filter((a) => a !== '--force');

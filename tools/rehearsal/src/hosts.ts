@@ -198,9 +198,10 @@ export class TestHosts {
     const upper = path.join(dir, 'upper');
     const root = path.join(dir, 'root');
     for (const d of [upper, path.join(dir, 'work'), root]) mkdirSync(d, { recursive: true });
-    // Mount points the image may lack, and the stand-in with its configuration, put straight into the root disk.
-    const shared = '/srv/dpg-rehearsal';
-    for (const d of ['srv/dpg-rehearsal/secrets', 'srv/dpg-rehearsal/shared', 'var/lib/postgresql', STANDIN_DIR.slice(1)]) {
+    // Mount points the image may lack, and the stand-in with its configuration, put straight into the root disk. The
+    // secrets and the user-data appear at the same paths as on the test machine (the secret backend and the
+    // cloud-init command lines name those).
+    for (const d of [this.secretsDir, this.sharedDir, '/var/lib/postgresql', STANDIN_DIR].map((x) => x.slice(1))) {
       mkdirSync(path.join(upper, d), { recursive: true });
     }
     const standin = path.join(upper, STANDIN_DIR.slice(1), 'systemd.py');
@@ -228,8 +229,8 @@ export class TestHosts {
       'mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$R/run"',
       'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$R/tmp"',
       `mount --bind '${disk}' "$R/var/lib/postgresql"`,
-      bindRo(this.secretsDir, `${shared}/secrets`),
-      bindRo(this.sharedDir, `${shared}/shared`),
+      bindRo(this.secretsDir, this.secretsDir),
+      bindRo(this.sharedDir, this.sharedDir),
       `exec chroot "$R" /usr/bin/python3 ${STANDIN_DIR}/systemd.py boot ${STANDIN_DIR}/boot.json`,
     ].join('\n');
     // Bringing the link up again (after a crash) restores the connected route only.

@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { NetworkPlan, TestHosts } from '../src/hosts';
+import { cachedImage } from '../src/images';
 import { cleanupLeftovers, Workspace } from '../src/workspace';
 
 // What a fresh machine may lack (`.ci/run` installs them): the skip says which, so a partial pass is visible.
@@ -13,6 +14,7 @@ const missing = [
   !existsSync('/usr/sbin/ip') && 'iproute2',
   !existsSync('/usr/bin/unshare') && 'util-linux',
   spawnSync('ping', ['-V']).status !== 0 && 'ping (iputils-ping)',
+  process.getuid?.() === 0 && !cachedImage('debian-12') && 'the debian-12 image (node tools/rehearsal/dist/cli.js image build debian-12)',
 ].filter((x): x is string => typeof x === 'string');
 const maybe = missing.length === 0 ? describe : describe.skip;
 const suite = missing.length === 0 ? 'test hosts' : `test hosts (skipped: needs ${missing.join(', ')}, which .ci/run installs)`;
@@ -35,7 +37,8 @@ function netnsList(): string {
 }
 
 maybe(suite, () => {
-  const hosts = new TestHosts(plan, () => undefined, workspace);
+  const image = cachedImage('debian-12');
+  const hosts = new TestHosts(plan, () => undefined, workspace, image && { name: image.name, rootfs: image.rootfs });
   jest.setTimeout(60_000);
 
   beforeAll(async () => {
@@ -48,11 +51,14 @@ maybe(suite, () => {
     await hosts.destroy();
   });
 
-  it('gives every host its planned IP, its hostname, and its own file system view', async () => {
-    const r = await hosts.exec('rt-a-pg1', ['sh', '-c', 'hostname; ip -o -4 addr show dev eth0; echo x > /etc/rehearsal-probe; touch /srv/x 2>&1; echo pid1=$(cat /proc/1/comm)']);
+  it('gives every host its planned IP, its hostname, and its own file system view (the image\'s)', async () => {
+    const r = await hosts.exec('rt-a-pg1', ['sh', '-c', 'hostname; ip -o -4 addr show dev eth0; echo x > /etc/rehearsal-probe; ' +
+      `touch ${hosts.secretsDir}/x 2>&1; echo pid1=$(cat /proc/1/comm); grep ' / ' /proc/self/mounts; cat /etc/debian_version`]);
     expect(r.stdout).toContain('rt-a-pg1');
     expect(r.stdout).toContain('inet 10.250.1.10/24');
     expect(r.stdout).toMatch(/Read-only file system/);
+    expect(r.stdout).toContain(`overlay / overlay rw,relatime,lowerdir=${image!.rootfs},`);
+    expect(r.stdout).toMatch(/^12\./m);
     expect(r.stdout).toContain('pid1=python3');
     expect(existsSync('/etc/rehearsal-probe')).toBe(false);
     const other = await hosts.exec('rt-b-pg1', ['sh', '-c', 'test -e /etc/rehearsal-probe && echo leaked || echo isolated']);
