@@ -195,7 +195,8 @@ export function runCli(argv: string[]): void {
       console.error(`${e.message}\n\n${USAGE}`);
       process.exit(2);
     }
-    console.error(e.stack ?? e.message);
+    // A refusal the rehearsal explains (no image, missing package, no stack...) needs no stack trace.
+    console.error(/^(rehearsal|image) /.test(e.message) || e.message.startsWith('rehearsal:') ? e.message : (e.stack ?? e.message));
     process.exit(1);
   });
 }

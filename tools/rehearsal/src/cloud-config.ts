@@ -20,13 +20,13 @@ export interface CloudConfig {
   readonly skippedKeys: { key: string; why: string }[];
 }
 
-/** Modules whose work the machine image already did (packages installed by .ci/run) or that need a cloud. */
+/** Modules whose work the machine image already did (packages installed in the rehearsal image) or that need a cloud. */
 const STOOD_IN: Record<string, string> = {
-  packages: 'packages come preinstalled from the machine (stand-in)',
+  packages: 'packages come preinstalled in the image the host boots from (stand-in)',
   package_update: 'no package download in the rehearsal (stand-in)',
   package_upgrade: 'no package download in the rehearsal (stand-in)',
   package_reboot_if_required: 'no package download in the rehearsal (stand-in)',
-  apt: 'no apt sources in the rehearsal (packages preinstalled)',
+  apt: 'no apt sources in the rehearsal (packages preinstalled in the image)',
   hostname: 'the test host is named after the machine',
   fqdn: 'the test host is named after the machine',
   prefer_fqdn_over_hostname: 'the test host is named after the machine',
