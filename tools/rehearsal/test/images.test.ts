@@ -91,7 +91,7 @@ describe('image inputs and hash', () => {
     expect(imageInputs('debian-12', dir)).toEqual(['common.sh', 'debian-12/recipe.sh']);
     mkdirSync(path.join(dir, 'spock', 'vendor'), { recursive: true });
     writeFileSync(path.join(dir, 'spock', 'vendor', 'SHA256SUMS'), 'x');
-    expect(imageInputs('spock', dir)).toEqual(['common.sh', 'spock/recipe.sh', 'spock/vendor/SHA256SUMS']);
+    expect(imageInputs('spock', dir)).toEqual(['common.sh', 'spock/customize.sh', 'spock/recipe.sh', 'spock/vendor/SHA256SUMS']);
     expect(() => imageInputs('ubuntu-24.04', dir)).toThrow(/no image recipe named ubuntu-24\.04/);
   });
 
