@@ -141,11 +141,16 @@ async function imageCheck(name: string | undefined): Promise<number> {
     const t0 = Date.now();
     await hosts.boot(`check-${name}`);
     console.log(`host check-${name} booted from ${built.dir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const r = await hosts.exec(`check-${name}`, ['sh', '-c', [
-      'cat /etc/debian_version', 'python3 --version', 'ls /usr/lib/postgresql', 'psql --version',
-      'for d in /usr/lib/postgresql/*/bin; do $d/postgres --version; done', 'patroni --version', 'etcd --version', 'etcdctl version',
-      'cloud-init --version 2>&1', 'systemctl is-system-running 2>&1 || true', 'cat /proc/1/cmdline | tr "\\0" " "; echo',
-    ].map((c) => `echo "\$ ${c.replace(/"/g, '\\"')}"; ${c}`).join('; ')], { allowFail: true });
+    // The versions, then the stand-in running the image's own units: etcd, and a PostgreSQL cluster.
+    const commands = [
+      'cat /etc/debian_version', 'python3 --version', 'psql --version', 'for d in /usr/lib/postgresql/*/bin; do $d/postgres --version; done',
+      'patroni --version', 'etcd --version | head -1', 'etcdctl version | head -1', 'cloud-init --version 2>&1',
+      'systemctl start etcd && sleep 3 && systemctl is-active etcd && ETCDCTL_API=3 etcdctl endpoint health 2>&1',
+      'v=$(ls /usr/lib/postgresql | sort -n | tail -1); test -x /usr/bin/pg_createcluster && pg_createcluster -q "$v" check && ' +
+        'systemctl start "postgresql@$v-check" && sleep 2 && su postgres -c "psql -XAtc \'SELECT version()\'" || tail -n 8 "/var/log/standin/postgresql@$v-check.service.log"',
+    ];
+    const r = await hosts.exec(`check-${name}`, ['sh', '-c',
+      commands.map((c) => `echo '$ ${c.replace(/'/g, "'\\''")}'; ${c}`).join('; ')], { allowFail: true, timeoutMs: 120_000 });
     console.log(r.stdout + r.stderr);
     return r.code;
   } finally {

@@ -763,7 +763,9 @@ class Manager(object):
         return self.wait_pid(pid)
 
     def start_timeout(self, unit):
-        return parse_span(unit.get('Service', 'TimeoutStartSec', unit.get('Service', 'TimeoutSec')), 90.0)
+        # systemd: 0 (like "infinity") disables the timeout (postgresql@.service sets TimeoutStartSec=0).
+        timeout = parse_span(unit.get('Service', 'TimeoutStartSec', unit.get('Service', 'TimeoutSec')), 90.0)
+        return None if timeout == 0 else timeout
 
     def run_post(self, unit, rt, env, privileged):
         for line in unit.values('Service', 'ExecStartPost'):
