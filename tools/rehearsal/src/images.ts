@@ -7,7 +7,7 @@
  */
 import { createHash } from 'crypto';
 import {
-  existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
+  existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync,
 } from 'fs';
 import * as path from 'path';
 import { run } from './shell';
@@ -53,6 +53,39 @@ export interface CachedImage {
   readonly dir: string;
   readonly rootfs: string;
   readonly manifest: ImageManifest;
+}
+
+/**
+ * Removes a build or image directory, first unmounting anything mounted beneath it (a recipe killed mid-way may leave
+ * /proc, /sys or /dev mounts in its root filesystem: removing through those would reach the test machine's own).
+ */
+export async function removeImageDir(dir: string): Promise<void> {
+  const root = path.resolve(dir);
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
+    .filter((p): p is string => p !== undefined && (p === root || p.startsWith(`${root}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    const r = await run('umount', [m], { allowFail: true });
+    if (r.code !== 0) await run('umount', ['-l', m]);
+  }
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** Whether a test host (in any mount namespace) has an image's rootfs as its overlay's lower layer. */
+export function imageInUse(dir: string): boolean {
+  const needle = `lowerdir=${path.join(path.resolve(dir), 'rootfs')}`;
+  const seen = new Set<string>();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const ns = readlinkSync(`/proc/${pid}/ns/mnt`);
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      if (readFileSync(`/proc/${pid}/mountinfo`, 'utf8').includes(needle)) return true;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return false;
 }
 
 function isImageName(name: string): name is ImageName {
@@ -198,8 +231,13 @@ export async function buildImage(name: string, log: (line: string) => void = () 
   if (mm.code !== 0) throw new Error(`image ${name}: mmdebstrap is missing. Fix: apt-get install -y mmdebstrap`);
   const recipe = path.join(imagesDir, name, 'recipe.sh');
   mkdirSync(cache, { recursive: true });
+  // Leftovers of builds that died (their PID is gone).
+  for (const entry of readdirSync(cache)) {
+    const m = /^\.build-.*-(\d+)$/.exec(entry);
+    if (m && !existsSync(`/proc/${m[1]}`)) await removeImageDir(path.join(cache, entry));
+  }
   const tmp = path.join(cache, `.build-${imageDirName(name, hash)}-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
+  await removeImageDir(tmp);
   mkdirSync(path.join(tmp, 'rootfs'), { recursive: true });
   const logFile = path.join(cache, `${imageDirName(name, hash)}.build.log`);
   const started = Date.now();
@@ -207,7 +245,7 @@ export async function buildImage(name: string, log: (line: string) => void = () 
   const r = await run('sh', ['-c', `sh "$0" "$1" > "$2" 2>&1`, recipe, path.join(tmp, 'rootfs'), logFile], { allowFail: true, timeoutMs: 3_600_000 });
   if (r.code !== 0) {
     const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-25).join('\n') : '';
-    rmSync(tmp, { recursive: true, force: true });
+    await removeImageDir(tmp);
     throw new Error(`image ${name}: recipe ${recipe} failed (exit ${r.code}) after ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
       `last lines of ${logFile}:\n${tail}`);
   }
@@ -218,12 +256,16 @@ export async function buildImage(name: string, log: (line: string) => void = () 
     sizeBytes: Number(du.stdout.split(/\s+/)[0]), inputs: imageInputs(name, imagesDir), versions, packages,
   };
   writeFileSync(path.join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  if (existsSync(final)) rmSync(final, { recursive: true, force: true });
+  if (existsSync(final)) await removeImageDir(final);
   renameSync(tmp, final);
   log(`image ${name}: built in ${manifest.buildSeconds} s, ${(manifest.sizeBytes / 1e6).toFixed(0)} MB: ${describeVersions(versions)}`);
   for (const entry of readdirSync(cache)) {
     if (entry.startsWith(`${name}-`) && entry !== path.basename(final) && /^[0-9a-f]{12}$/.test(entry.slice(name.length + 1))) {
-      rmSync(path.join(cache, entry), { recursive: true, force: true });
+      if (imageInUse(path.join(cache, entry))) {
+        log(`image ${name}: kept the older build ${entry}: a test host is running from it`);
+        continue;
+      }
+      await removeImageDir(path.join(cache, entry));
       log(`image ${name}: pruned the older build ${entry}`);
     }
   }
