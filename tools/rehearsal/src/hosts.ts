@@ -185,9 +185,12 @@ export class TestHosts {
   }
 
   /**
-   * Powers a host on: PID 1 (the stand-in) mounts the host's view and serves systemctl. On a first boot nothing is
-   * started (the image's packages were installed with service starts denied); on a reboot the enabled units start,
-   * as on a cloud machine.
+   * Powers a host on from its image: a prelude (the test machine's sh and mount, PID 1 of the new namespaces) mounts
+   * the host's root (overlay: the image's rootfs under the host's root disk, which survives a crash) and its fresh
+   * /proc, /sys, /run, /tmp, /dev/shm, binds /dev, the data disk, the secrets and the user-data, then execs
+   * `chroot ROOT /usr/bin/python3 systemd.py boot` (the image's python3), which serves systemctl as PID 1. On a first
+   * boot nothing is started (the image's packages were installed with service starts denied); on a reboot the enabled
+   * units start, as on a cloud machine.
    */
   async boot(name: string, reboot = false): Promise<void> {
     if (this.booted.has(name)) throw new Error(`host ${name} is already running`);
