@@ -183,7 +183,7 @@ export function versionsFrom(packages: Record<string, string>, extra: { postgres
   };
 }
 
-async function inspect(rootfs: string): Promise<{ packages: Record<string, string>; versions: ImageVersions }> {
+export async function inspect(rootfs: string): Promise<{ packages: Record<string, string>; versions: ImageVersions }> {
   const q = await run('dpkg-query', [`--admindir=${rootfs}/var/lib/dpkg`, '-W', '-f', '${Package}\t${Version}\t${db:Status-Abbrev}\n']);
   const packages: Record<string, string> = {};
   for (const line of q.stdout.split('\n')) {
