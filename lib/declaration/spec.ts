@@ -2,6 +2,7 @@
  * The normalized declaration: every default applied, every value well-typed. The rules check it and the resolver
  * turns it into the topology; `path` fields say how findings name each part.
  */
+import { MachineImageRef } from '../topology/topology';
 import {
   Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
   ReplicationEngine, SynchronousMode,
@@ -37,6 +38,8 @@ export interface GroupSpec {
   readonly machineType: string;
   readonly dataDisk: { sizeGiB: number; type: string };
   readonly image: ImageFlavour;
+  /** The declared machine image, if any (its values are checked by DPG-MACHINE-IMAGE). */
+  readonly machineImage: MachineImageRef | undefined;
   readonly cidr: string | undefined;
   readonly patroniTags: Record<string, string>;
   readonly snowflakeNodeIds: number[] | undefined;
@@ -56,6 +59,8 @@ export interface FleetSpec {
   readonly postgres: {
     readonly version: number;
     readonly packageSource: PackageSource;
+    /** As declared; undefined for the default (`/usr/lib/postgresql/<version>/bin`). */
+    readonly binDir: string | undefined;
     readonly database: string;
     readonly parameters: Record<string, string>;
   };
