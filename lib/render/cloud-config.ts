@@ -78,6 +78,7 @@ export function machineFiles(machine: Machine): MachineFile[] {
       file(`${FILES.meshDir}/verify.sql`, '0644', sql.verify),
       file(`${FILES.meshDir}/down-subscriptions.sql`, '0644', sql.downSubscriptions),
       file(`${FILES.meshDir}/restart-subscription.sql`, '0644', sql.restartSubscription),
+      ...(sql.problems === undefined ? [] : [file(`${FILES.meshDir}/problems.sql`, '0644', sql.problems)]),
       file(FILES.meshKeeper, '0700', meshKeeperScript()),
     );
   }

@@ -39,7 +39,7 @@ export const IMAGES: Rule = {
   check: (spec) => spec.nodeGroups
     // A golden image (machineImage) is the platform team's own build, with cloud-init installed whatever its base.
     .filter((g) => g.cloud === Cloud.GCP && g.image !== ImageFlavour.UBUNTU_24_04 && g.machineImage === undefined)
-    .map((g) => finding('DPG-IMAGE', `${g.path}.image`, `Debian's own GCE images (${g.image}) do not run cloud-init, so the member would never configure itself. ` +
+    .map((g) => finding('DPG-IMAGE', `${g.path}.image`, `Debian ${g.image.replace('debian-', '')} images on GCP do not run cloud-init, so the member would never configure itself. ` +
       "Fix: use image 'ubuntu-24.04' on GCP, or a machineImage (MachineImage.gcpImage) built on Debian with cloud-init installed.")),
 };
 
