@@ -150,6 +150,19 @@ describe('the aggregated error', () => {
     expect((error as Error).stack).not.toMatch(/at .*rules\.ts/);
   });
 
+  test('golden-image problems are reported together, each with its fix', () => {
+    const found = problems(ledgerWith((p) => {
+      p.postgres = { packageSource: 'image', version: 17, binDir: 'bin' };
+      p.nodeGroups[1].machineImage = MachineImage.gcpImage('dpg-pg17');
+      p.nodeGroups[2].machineImage = MachineImage.gcpImage('dpg-pg17');
+    }));
+    expect(found).toEqual([
+      expect.stringMatching(/^DPG-MACHINE-IMAGE nodeGroups\[0\] \(use1\)\.machineImage: is missing/),
+      expect.stringMatching(/^DPG-MACHINE-IMAGE nodeGroups\[1\] \(euw1\)\.machineImage: is a GCP image, but node group 'euw1' runs on AWS/),
+      expect.stringMatching(/^DPG-MACHINE-IMAGE postgres\.binDir: 'bin' is not an absolute directory path.*Fix: give the directory that holds pg_ctl and psql/),
+    ]);
+  });
+
   test('garbage input is reported, not thrown from our internals', () => {
     const found = problems({ nodeGroups: [null, 42, { name: 'x', cloud: 'azure', region: 7 }] } as any);
     expect(found).toEqual(expect.arrayContaining([
@@ -171,6 +184,17 @@ describe('defaults', () => {
     const pglogical = resolveFleet(pglogicalFleet(), 'x', 'x').topology;
     expect(pglogical.postgres).toMatchObject({ packageSource: PackageSource.DISTRO, version: 15 });
     expect(pglogical.patroni).toMatchObject({ ttl: 20, loopWait: 2, retryTimeout: 9, synchronousMode: SynchronousMode.ON, synchronousNodeCount: 1 });
+  });
+
+  test('Debian 13 defaults to its distro PostgreSQL 17; binDir defaults to the Debian layout of the version, or is the declared one', () => {
+    const native = resolveFleet(rehearsalNativeFleet(), 'x', 'x').topology;
+    const { version: _declared, ...withoutVersion } = rehearsalNativeFleet().postgres!;
+    const defaulted = resolveFleet({ ...rehearsalNativeFleet(), postgres: withoutVersion }, 'x', 'x').topology;
+    expect(defaulted.postgres).toMatchObject({ version: 17, packageSource: PackageSource.DISTRO, binDir: '/usr/lib/postgresql/17/bin' });
+    expect(native.nodeGroups.map((g) => g.image)).toEqual(['debian-13', 'debian-13']);
+    const golden = resolveFleet({ ...rehearsalSpockFleet(), postgres: { packageSource: PackageSource.IMAGE, version: 15, binDir: '/opt/pg15/bin' } }, 'x', 'x').topology;
+    expect(golden.postgres.binDir).toBe('/opt/pg15/bin');
+    expect(golden.nodeGroups[0].machineImage).toEqual({ kind: 'aws-ami-lookup', cloud: 'aws', owner: 'self', namePattern: 'dpg-spock-pg15-*' });
   });
 
   test('native engine defaults to error on conflict and warns about it', () => {
