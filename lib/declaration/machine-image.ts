@@ -46,7 +46,7 @@ export class MachineImage {
    * @param image the image or family
    */
   public static gcpImage(image: string): MachineImage {
-    return new MachineImage(MachineImageKind.GCP_IMAGE, Cloud.GCP, { gcpImage: image });
+    return new MachineImage(MachineImageKind.GCP_IMAGE, Cloud.GCP, { gcpImageName: image });
   }
 
   /** How the image is named. */
@@ -60,14 +60,14 @@ export class MachineImage {
   /** The AMI name pattern (`AWS_AMI_LOOKUP`). */
   public readonly namePattern?: string;
   /** The GCE image or family (`GCP_IMAGE`). */
-  public readonly gcpImage?: string;
+  public readonly gcpImageName?: string;
 
-  private constructor(kind: MachineImageKind, cloud: Cloud, fields: { amiId?: string; owner?: string; namePattern?: string; gcpImage?: string }) {
+  private constructor(kind: MachineImageKind, cloud: Cloud, fields: { amiId?: string; owner?: string; namePattern?: string; gcpImageName?: string }) {
     this.kind = kind;
     this.cloud = cloud;
     this.amiId = fields.amiId;
     this.owner = fields.owner;
     this.namePattern = fields.namePattern;
-    this.gcpImage = fields.gcpImage;
+    this.gcpImageName = fields.gcpImageName;
   }
 }

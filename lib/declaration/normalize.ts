@@ -205,7 +205,7 @@ function machineImageOf(r: Reader, value: unknown, path: string): MachineImageRe
     ...(value.amiId !== undefined ? { amiId: text(value.amiId) } : {}),
     ...(value.owner !== undefined ? { owner: text(value.owner) } : {}),
     ...(value.namePattern !== undefined ? { namePattern: text(value.namePattern) } : {}),
-    ...(value.gcpImage !== undefined ? { gcpImage: text(value.gcpImage) } : {}),
+    ...(value.gcpImageName !== undefined ? { gcpImage: text(value.gcpImageName) } : {}),
   };
 }
 
