@@ -10,8 +10,7 @@ import {
 import { MachineImage } from './machine-image';
 import { Reader } from './reader';
 import { zonesOf } from './regions';
-import { Finding, FleetSpec, GeoshardSpec, GroupSpec } from './spec';
-import { MachineImageRef } from '../topology/topology';
+import { Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec } from './spec';
 
 export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: number; retryTimeout: number }> = {
   [TimingProfile.DEFAULT]: { ttl: 30, loopWait: 10, retryTimeout: 10 },
@@ -192,7 +191,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
 }
 
 /** A declared machine image as plain data; anything but a `MachineImage` is a type finding. */
-function machineImageOf(r: Reader, value: unknown, path: string): MachineImageRef | undefined {
+function machineImageOf(r: Reader, value: unknown, path: string): MachineImageSpec | undefined {
   if (value === undefined) return undefined;
   if (!(value instanceof MachineImage)) {
     r.findings.push({ rule: 'DPG-TYPE', path, message: 'is not a MachineImage. Fix: use MachineImage.awsAmiId(...), MachineImage.awsAmiLookup(...) or MachineImage.gcpImage(...).' });

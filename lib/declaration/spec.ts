@@ -2,7 +2,7 @@
  * The normalized declaration: every default applied, every value well-typed. The rules check it and the resolver
  * turns it into the topology; `path` fields say how findings name each part.
  */
-import { MachineImageRef } from '../topology/topology';
+import { MachineImageKind } from './machine-image';
 import {
   Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
   ReplicationEngine, SynchronousMode,
@@ -24,6 +24,16 @@ export interface EtcdSpec {
   readonly latency: LatencyClass;
 }
 
+/** A declared `MachineImage` as plain data (the topology's `MachineImageRef`). */
+export interface MachineImageSpec {
+  readonly kind: MachineImageKind;
+  readonly cloud: Cloud;
+  readonly amiId?: string;
+  readonly owner?: string;
+  readonly namePattern?: string;
+  readonly gcpImage?: string;
+}
+
 export interface GroupSpec {
   readonly index: number;
   /** `nodeGroups[i] (name)`: how findings name the group. */
@@ -39,7 +49,7 @@ export interface GroupSpec {
   readonly dataDisk: { sizeGiB: number; type: string };
   readonly image: ImageFlavour;
   /** The declared machine image, if any (its values are checked by DPG-MACHINE-IMAGE). */
-  readonly machineImage: MachineImageRef | undefined;
+  readonly machineImage: MachineImageSpec | undefined;
   readonly cidr: string | undefined;
   readonly patroniTags: Record<string, string>;
   readonly snowflakeNodeIds: number[] | undefined;

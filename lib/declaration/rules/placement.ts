@@ -1,4 +1,5 @@
 /** Where and on what the members run: regions and zones, images, member counts, machine types and disks. */
+import { MachineImageKind } from '../machine-image';
 import { Cloud, ImageFlavour, PackageSource } from '../props';
 import { knownRegions, zonesOf } from '../regions';
 import { Finding } from '../spec';
@@ -67,10 +68,10 @@ export const MACHINE_IMAGES: Rule = {
           `Fix: use ${g.cloud === Cloud.AWS ? 'MachineImage.awsAmiId or MachineImage.awsAmiLookup' : 'MachineImage.gcpImage'} for this group.`));
         continue;
       }
-      if (m.kind === 'aws-ami-id' && !PATTERNS.amiId.test(m.amiId ?? '')) {
+      if (m.kind === MachineImageKind.AWS_AMI_ID && !PATTERNS.amiId.test(m.amiId ?? '')) {
         out.push(finding('DPG-MACHINE-IMAGE', path, `'${m.amiId}' is not an AMI id. Fix: give the id as AWS shows it, e.g. 'ami-0123456789abcdef0'.`));
       }
-      if (m.kind === 'aws-ami-lookup') {
+      if (m.kind === MachineImageKind.AWS_AMI_LOOKUP) {
         if (!PATTERNS.amiOwner.test(m.owner ?? '')) {
           out.push(finding('DPG-MACHINE-IMAGE', path, `owner '${m.owner}' is not an AMI owner. Fix: use a 12-digit AWS account id, 'self', 'amazon' or 'aws-marketplace'.`));
         }
@@ -79,7 +80,7 @@ export const MACHINE_IMAGES: Rule = {
             "Fix: use the name your image build publishes, with a wildcard for its version, e.g. 'dpg-spock-pg15-*'."));
         }
       }
-      if (m.kind === 'gcp-image' && !PATTERNS.gcpImage.test(m.gcpImage ?? '')) {
+      if (m.kind === MachineImageKind.GCP_IMAGE && !PATTERNS.gcpImage.test(m.gcpImage ?? '')) {
         out.push(finding('DPG-MACHINE-IMAGE', path, `'${m.gcpImage}' is not a GCE image. Fix: use 'projects/<project>/global/images/<image>', ` +
           "'projects/<project>/global/images/family/<family>', or an image or family name of the provider's project."));
       }
