@@ -21,7 +21,8 @@ export enum MachineImageKind {
 export class MachineImage {
   /**
    * One AMI by id. AMIs are regional: an id names an image in one region, so use it for node groups in that region
-   * (or an `awsAmiLookup` for several regions).
+   * (or an `awsAmiLookup` for several regions). Its CPU architecture must match the group's machine types (and the
+   * dedicated etcd machines' type).
    * @param amiId the AMI id, e.g. `ami-0123456789abcdef0`
    */
   public static awsAmiId(amiId: string): MachineImage {
