@@ -4,6 +4,7 @@
  * and live in `cdktf-distributed-postgres/pipeline`.
  */
 export * from './declaration/props';
+export { MachineImage, MachineImageKind } from './declaration/machine-image';
 export { DistributedPostgres } from './distributed-postgres';
 export type { NodeGroupEndpoint } from './distributed-postgres';
 export { FleetValidationError } from './declaration/validate';

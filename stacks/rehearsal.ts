@@ -28,13 +28,15 @@ export function rehearsalFleet(): DistributedPostgresProps {
 export class RehearsalStack extends TerraformStack {
   public readonly fleet: DistributedPostgres;
 
-  constructor(scope: Construct, id: string) {
+  /** A rehearsal fleet (by default `rehearsalFleet()`) with an aliased AWS provider per region it uses. */
+  constructor(scope: Construct, id: string, fleet: DistributedPostgresProps = rehearsalFleet()) {
     super(scope, id);
-    const awsProviders = ['us-east-1', 'us-east-2'].map((region) => ({
+    const regions = [...new Set(fleet.nodeGroups.map((g) => g.region))];
+    const awsProviders = regions.map((region) => ({
       region,
       provider: new AwsProvider(this, `aws-${region}`, { region, alias: region }),
     }));
-    this.fleet = new DistributedPostgres(this, 'rehearse', { ...rehearsalFleet(), awsProviders });
+    this.fleet = new DistributedPostgres(this, 'rehearse', { ...fleet, awsProviders });
     for (const endpoint of this.fleet.endpoints) {
       new TerraformOutput(this, `${endpoint.nodeGroup}-endpoint`, { value: { fqdn: endpoint.fqdn, addresses: endpoint.addresses } });
     }

@@ -7,9 +7,10 @@ import {
   Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
   LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
 } from './props';
+import { MachineImage } from './machine-image';
 import { Reader } from './reader';
 import { zonesOf } from './regions';
-import { Finding, FleetSpec, GeoshardSpec, GroupSpec } from './spec';
+import { Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec } from './spec';
 
 export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: number; retryTimeout: number }> = {
   [TimingProfile.DEFAULT]: { ttl: 30, loopWait: 10, retryTimeout: 10 },
@@ -28,10 +29,10 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  */
 const PROPERTIES = {
   props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'awsProviders', 'googleProvider'],
-  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd'],
+  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd'],
   etcd: ['size', 'placement', 'machineType', 'latency'],
   dataDisk: ['sizeGiB', 'type'],
-  postgres: ['version', 'packageSource', 'database', 'parameters'],
+  postgres: ['version', 'packageSource', 'binDir', 'database', 'parameters'],
   ha: ['synchronousMode', 'synchronousStandbys', 'timingProfile', 'ttl', 'loopWait', 'retryTimeout', 'maximumLagOnFailoverBytes', 'failsafeMode'],
   replication: ['engine', 'conflictPolicy', 'deltaApplyColumns', 'snowflakeIds', 'leaderEndpoint', 'globalTables'],
   deltaApplyColumn: ['table', 'column'],
@@ -90,6 +91,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
         type: r.string(disk.type, `${path}.dataDisk.type`, DEFAULT_DISK_TYPE[cloud]),
       },
       image: r.enumValue(g.image, ImageFlavour, `${path}.image`, ImageFlavour.UBUNTU_24_04),
+      machineImage: machineImageOf(r, g.machineImage, `${path}.machineImage`),
       cidr: g.cidr === undefined ? undefined : r.string(g.cidr, `${path}.cidr`, ''),
       patroniTags: r.stringMap(g.patroniTags, `${path}.patroniTags`),
       snowflakeNodeIds: snowflake,
@@ -105,7 +107,8 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
   const pgIn = r.object(props.postgres, 'postgres', PROPERTIES.postgres);
   const packageSource = r.enumValue(pgIn.packageSource, PackageSource, 'postgres.packageSource',
     engine === ReplicationEngine.SPOCK ? PackageSource.PGEDGE : PackageSource.DISTRO);
-  const distroDefault = nodeGroups.some((g) => g.image === ImageFlavour.DEBIAN_12) ? 15 : 16;
+  const distroDefault = nodeGroups.some((g) => g.image === ImageFlavour.DEBIAN_12) ? 15
+    : nodeGroups.some((g) => g.image === ImageFlavour.UBUNTU_24_04) || nodeGroups.length === 0 ? 16 : 17;
   const version = r.number(pgIn.version, 'postgres.version', packageSource === PackageSource.DISTRO ? distroDefault : 17);
 
   const haIn = r.object(props.ha, 'ha', PROPERTIES.ha);
@@ -147,6 +150,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     postgres: {
       version,
       packageSource,
+      binDir: pgIn.binDir === undefined ? undefined : r.string(pgIn.binDir, 'postgres.binDir', ''),
       database: r.string(pgIn.database, 'postgres.database', 'app'),
       parameters: r.stringMap(pgIn.parameters, 'postgres.parameters'),
     },
@@ -184,6 +188,24 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     secrets: { namePrefix: r.string(secretsIn.namePrefix, 'secrets.namePrefix', `${name}-`) },
   };
   return { spec, findings: r.findings };
+}
+
+/** A declared machine image as plain data; anything but a `MachineImage` is a type finding. */
+function machineImageOf(r: Reader, value: unknown, path: string): MachineImageSpec | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof MachineImage)) {
+    r.findings.push({ rule: 'DPG-TYPE', path, message: 'is not a MachineImage. Fix: use MachineImage.awsAmiId(...), MachineImage.awsAmiLookup(...) or MachineImage.gcpImage(...).' });
+    return undefined;
+  }
+  const text = (v: unknown) => (typeof v === 'string' ? v : String(v));
+  return {
+    kind: value.kind,
+    cloud: value.cloud,
+    ...(value.amiId !== undefined ? { amiId: text(value.amiId) } : {}),
+    ...(value.owner !== undefined ? { owner: text(value.owner) } : {}),
+    ...(value.namePattern !== undefined ? { namePattern: text(value.namePattern) } : {}),
+    ...(value.gcpImageName !== undefined ? { gcpImage: text(value.gcpImageName) } : {}),
+  };
 }
 
 function defaultZones(cloud: Cloud, region: string): string[] {

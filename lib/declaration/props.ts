@@ -7,6 +7,7 @@
  */
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import type { MachineImage } from './machine-image';
 
 /** The cloud a node group runs in. */
 export enum Cloud {
@@ -22,6 +23,11 @@ export enum ImageFlavour {
   UBUNTU_24_04 = 'ubuntu-24.04',
   /** Debian 12 (AWS only: Debian's GCE images do not run cloud-init; Patroni 3.0.2 and PostgreSQL 15 in the distro). */
   DEBIAN_12 = 'debian-12',
+  /**
+   * Debian 13 "trixie" (AWS only: Debian's GCE images do not run cloud-init; Patroni 4.0.7, PostgreSQL 17, etcd 3.5.16
+   * and pglogical 2.4.5 in the distro).
+   */
+  DEBIAN_13 = 'debian-13',
 }
 
 /** Where PostgreSQL, Patroni and the replication extension are installed from. */
@@ -30,8 +36,16 @@ export enum PackageSource {
   DISTRO = 'distro',
   /** The PostgreSQL Global Development Group apt repository (apt.postgresql.org). */
   PGDG = 'pgdg',
-  /** pgEdge's repository: patched PostgreSQL with Spock and snowflake, and `pgedge-patroni`. Required by Spock. */
+  /** pgEdge's repository: patched PostgreSQL with Spock and snowflake, and `pgedge-patroni`. One of the two sources for Spock. */
   PGEDGE = 'pgedge',
+  /**
+   * Nothing is installed at boot: the machine image (a "golden image" a platform team bakes, e.g. with Packer, or an
+   * air-gapped site's own image) already holds PostgreSQL, Patroni, etcd (server and client), the replication engine's
+   * extension, cloud-init and the tools the boot scripts use (curl, openssl, python3-yaml, and python3-boto3 on AWS).
+   * cloud-init then neither updates nor upgrades packages nor adds repositories. Every node group needs a
+   * `machineImage`; its `image` flavour says which OS the image is built on.
+   */
+  IMAGE = 'image',
 }
 
 /** The multi-master replication engine between node groups. */
@@ -191,6 +205,15 @@ export interface NodeGroupProps {
    */
   readonly image?: ImageFlavour;
   /**
+   * The machine image (AMI or GCE image) the group's machines boot, instead of the official image of `image`.
+   * Required with `postgres.packageSource` `PackageSource.IMAGE` (golden images), where `image` still names the OS
+   * the image is built on. Must be an image of the group's cloud. Machines ignore later image changes (a new image
+   * reaches a member when an operator replaces it).
+   * @default the official image of `image`: Canonical's or the Debian cloud team's AMI, looked up at plan time
+   *   (AWS), or Ubuntu's image family (GCP)
+   */
+  readonly machineImage?: MachineImage;
+  /**
    * The node group's private CIDR (prefix /23 or larger), split into one block per zone.
    * @default a /20 carved out of `network.fleetCidr` by the group's `number`
    */
@@ -216,7 +239,7 @@ export interface NodeGroupProps {
 export interface PostgresProps {
   /**
    * Major version.
-   * @default 17 with pgEdge packages; with distro packages the distro's own (16 on Ubuntu 24.04, 15 on Debian 12)
+   * @default with distro packages the distro's own (16 on Ubuntu 24.04, 15 on Debian 12, 17 on Debian 13); 17 otherwise
    */
   readonly version?: number;
   /**
@@ -224,6 +247,14 @@ export interface PostgresProps {
    * @default PackageSource.PGEDGE for Spock, PackageSource.DISTRO otherwise
    */
   readonly packageSource?: PackageSource;
+  /**
+   * Directory of the PostgreSQL server binaries (`postgres`, `pg_ctl`, `psql`, `pg_isready`...): Patroni's `bin_dir`
+   * and what the boot scripts run. An absolute path without whitespace or quotes. Meant for golden images
+   * (`PackageSource.IMAGE`) built with another layout (e.g. `/usr/pgsql-17/bin` or `/opt/postgres/17/bin`); allowed
+   * with the other sources too, where it must match where their packages install.
+   * @default `/usr/lib/postgresql/<version>/bin` (the Debian/Ubuntu layout of distro, PGDG and pgEdge packages)
+   */
+  readonly binDir?: string;
   /**
    * The application database that is replicated.
    * @default 'app'

@@ -2,6 +2,7 @@
  * The normalized declaration: every default applied, every value well-typed. The rules check it and the resolver
  * turns it into the topology; `path` fields say how findings name each part.
  */
+import { MachineImageKind } from './machine-image';
 import {
   Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
   ReplicationEngine, SynchronousMode,
@@ -23,6 +24,16 @@ export interface EtcdSpec {
   readonly latency: LatencyClass;
 }
 
+/** A declared `MachineImage` as plain data (the topology's `MachineImageRef`). */
+export interface MachineImageSpec {
+  readonly kind: MachineImageKind;
+  readonly cloud: Cloud;
+  readonly amiId?: string;
+  readonly owner?: string;
+  readonly namePattern?: string;
+  readonly gcpImage?: string;
+}
+
 export interface GroupSpec {
   readonly index: number;
   /** `nodeGroups[i] (name)`: how findings name the group. */
@@ -37,6 +48,8 @@ export interface GroupSpec {
   readonly machineType: string;
   readonly dataDisk: { sizeGiB: number; type: string };
   readonly image: ImageFlavour;
+  /** The declared machine image, if any (its values are checked by DPG-MACHINE-IMAGE). */
+  readonly machineImage: MachineImageSpec | undefined;
   readonly cidr: string | undefined;
   readonly patroniTags: Record<string, string>;
   readonly snowflakeNodeIds: number[] | undefined;
@@ -56,6 +69,8 @@ export interface FleetSpec {
   readonly postgres: {
     readonly version: number;
     readonly packageSource: PackageSource;
+    /** As declared; undefined for the default (`/usr/lib/postgresql/<version>/bin`). */
+    readonly binDir: string | undefined;
     readonly database: string;
     readonly parameters: Record<string, string>;
   };

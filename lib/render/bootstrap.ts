@@ -45,7 +45,7 @@ export function memberEnv(machine: Machine): string {
     const engine = replicationEngine(topology.replication.engine);
     Object.assign(vars, {
       DPG_PG_VERSION: topology.postgres.version,
-      DPG_PG_BIN: postgresBinDir(topology.postgres.version),
+      DPG_PG_BIN: postgresBinDir(topology),
       DPG_PG_DATA: postgresDataDir(topology),
       DPG_PG_PORT: topology.postgres.port,
       DPG_DATABASE: topology.postgres.database,

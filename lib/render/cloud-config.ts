@@ -9,7 +9,7 @@ import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, member
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
 import { replicationEngine } from './mesh';
-import { packagePlan } from './packages';
+import { installsNothing, packagePlan } from './packages';
 import { patroniConfig, patroniUnit } from './patroni';
 import { FILES } from './paths';
 import { oneLine } from './quote';
@@ -78,6 +78,7 @@ export function machineFiles(machine: Machine): MachineFile[] {
       file(`${FILES.meshDir}/verify.sql`, '0644', sql.verify),
       file(`${FILES.meshDir}/down-subscriptions.sql`, '0644', sql.downSubscriptions),
       file(`${FILES.meshDir}/restart-subscription.sql`, '0644', sql.restartSubscription),
+      ...(sql.problems === undefined ? [] : [file(`${FILES.meshDir}/problems.sql`, '0644', sql.problems)]),
       file(FILES.meshKeeper, '0700', meshKeeperScript()),
     );
   }
@@ -92,8 +93,14 @@ export function cloudConfigText(machine: Machine): string {
   if (plan.bootcmd.length > 0) config.bootcmd = plan.bootcmd;
   config.write_files = machineFiles(machine).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
   if (Object.keys(plan.aptSources).length > 0) config.apt = { sources: plan.aptSources };
-  config.package_update = true;
-  config.packages = plan.packages;
+  if (installsNothing(topology)) {
+    // A golden image: nothing to install, and no mirror to reach (air-gapped sites).
+    config.package_update = false;
+    config.package_upgrade = false;
+  } else {
+    config.package_update = true;
+    config.packages = plan.packages;
+  }
   config.runcmd = bootstrapRuncmd();
   const doc = new Document(config, YAML_OPTIONS);
   // File contents as literal blocks; yaml falls back to quoting by itself where a block cannot hold the text.

@@ -27,6 +27,12 @@ marker=${FILES.runDir}/role-changed
 as_postgres() { runuser -u postgres -- "$@"; }
 psql_in() { local db=$1; shift; as_postgres "$DPG_PG_BIN/psql" -X -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" -d "$db" "$@"; }
 log() { echo "mesh-keeper: $*"; }
+# The status file: state (complete | incomplete | not-leader), objects missing, one problem= line per problem, updated.
+status() {
+  install -d -m 0755 ${FILES.stateDir}
+  { printf 'state=%s\\nmissing=%s\\n' "$1" "$2"; [ -n "$3" ] && printf '%s\\n' "$3" | sed 's/^/problem=/'
+    printf 'updated=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.meshStatus}.tmp && mv -f ${FILES.meshStatus}.tmp ${FILES.meshStatus}
+}
 
 is_primary() { [ "$(psql_in postgres -tA -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
 
@@ -49,13 +55,20 @@ apply_mesh() {
   psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -f "$mesh/setup.sql" >/dev/null || return 1
   # One statement per subscription: a provider group that is not up yet fails only its own.
   psql_in "$DPG_DATABASE" -tA -f "$mesh/subscriptions.sql" >/dev/null
-  local missing
+  local missing problems=''
   missing=$(psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -f "$mesh/verify.sql") || return 1
+  # Problems the setup cannot fix by itself (e.g. a nullable delta-apply column): logged and kept in the status.
+  if [ -f "$mesh/problems.sql" ]; then
+    problems=$(psql_in "$DPG_DATABASE" -tA -f "$mesh/problems.sql" 2>/dev/null) || problems=''
+    while IFS= read -r line; do [ -n "$line" ] && log "problem: $line"; done <<<"$problems"
+  fi
   if [ "$missing" != 0 ]; then
     log "mesh incomplete: $missing object(s) missing (a provider group may not be up yet); retrying"
+    status incomplete "$missing" "$problems"
     return 1
   fi
-  log "mesh complete"
+  status complete 0 "$problems"
+  log "mesh complete$([ -n "$problems" ] && echo ", with problems (see above and ${FILES.meshStatus})")"
 }
 
 restart_down_subscriptions() {
@@ -72,6 +85,7 @@ next_restart_check=0
 next_plugin_check=0
 backoff=2
 was_primary=0
+reported_standby=0
 while true; do
   if [ -n "$DPG_OUTPUT_PLUGIN" ] && [ "$SECONDS" -ge "$next_plugin_check" ]; then
     if allow_output_plugin; then next_plugin_check=$((SECONDS + 60)); fi
@@ -92,7 +106,10 @@ while true; do
       next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))
     fi
     was_primary=1
+    reported_standby=0
   else
+    # Only the leader applies the mesh: say so once, so a status left from its time as leader is not taken as current.
+    if [ "$was_primary" = 1 ] || [ "$reported_standby" = 0 ]; then status not-leader 0 ''; reported_standby=1; fi
     was_primary=0
   fi
   sleep ${KEEPER_TICK_SECONDS}

@@ -4,6 +4,7 @@
  * configured); `apt: sources:` adds PGDG; pgEdge's repository comes from its release package. Repository setup
  * that must precede apt runs in `bootcmd` (before write_files and apt), guarded so later boots skip it.
  */
+import { Topology } from '../topology/topology';
 import { Machine } from './machine';
 
 export interface PackagePlan {
@@ -20,13 +21,25 @@ const PGEDGE_SOURCES = '/etc/apt/sources.list.d/pgedge.sources';
 /** PGDG's signing key (fingerprint B97B 0AFC AA1A 47F0 44F2 44A0 7FCC 7D46 ACCC 4CF8) as Debian's and Ubuntu's postgresql-common ship it. */
 export const PGDG_KEY = '/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc';
 
-/** Directory of the PostgreSQL binaries (the Debian layout, used by distro, PGDG and pgEdge's deb packages alike). */
-export function postgresBinDir(version: number): string {
-  return `/usr/lib/postgresql/${version}/bin`;
+/**
+ * Directory of the PostgreSQL binaries: `postgres.binDir` of the declaration, by default the Debian layout (used by
+ * distro, PGDG and pgEdge's deb packages alike).
+ */
+export function postgresBinDir(topology: Topology): string {
+  return topology.postgres.binDir;
+}
+
+/**
+ * Golden images (`PackageSource.IMAGE`) hold everything already: no packages, no repositories, no bootcmd (and the
+ * cloud-config turns package_update/upgrade off, so an air-gapped machine never reaches for a mirror).
+ */
+export function installsNothing(topology: Topology): boolean {
+  return topology.postgres.packageSource === 'image';
 }
 
 export function packagePlan(machine: Machine): PackagePlan {
   const { topology, group } = machine;
+  if (installsNothing(topology)) return { packages: [], aptSources: {}, bootcmd: [] };
   const packages = new Set<string>(['curl', 'openssl', 'python3-yaml']);
   if (group.cloud === 'aws') packages.add('python3-boto3');
   if (machine.etcd) {
@@ -51,6 +64,8 @@ export function packagePlan(machine: Machine): PackagePlan {
     } else {
       packages.add(`postgresql-${v}`);
       packages.add('patroni');
+      // Patroni's etcd3 DCS talks to etcd's gRPC gateway over urllib3 but imports python-etcd (its exceptions and
+      // client base), as do Patroni 3.0.2 (Debian 12), 3.2.2 (Ubuntu 24.04) and 4.0.7 (Debian 13, python3-etcd 0.4.5).
       packages.add('python3-etcd');
       if (topology.replication.engine === 'pglogical') packages.add(`postgresql-${v}-pglogical`);
       if (source === 'pgdg') {

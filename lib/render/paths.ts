@@ -40,6 +40,8 @@ export const FILES = {
   stateDir: '/var/lib/distributed-postgres',
   /** The bootstrap's last step and state (shell-sourceable `key=value` lines). */
   bootstrapStatus: '/var/lib/distributed-postgres/bootstrap.status',
+  /** mesh-keeper's view of this group's side of the mesh (`key=value` lines: state, missing, problem..., updated). */
+  meshStatus: '/var/lib/distributed-postgres/mesh.status',
   runDir: '/run/distributed-postgres',
 } as const;
 

@@ -143,7 +143,7 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
       listen: `0.0.0.0:${PORTS.postgres}`,
       connect_address: `${member.privateIp}:${postgres.port}`,
       data_dir: postgresDataDir(topology),
-      bin_dir: postgresBinDir(postgres.version),
+      bin_dir: postgresBinDir(topology),
       pgpass: FILES.patroniPgpass,
       use_unix_socket: true,
       authentication: {

@@ -95,6 +95,7 @@ function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string
     cidr: formatCidr(cidr),
     subnets: g.zones.map((z, i) => ({ zone: z, cidr: formatCidr(plan.zoneBlocks[i]) })),
     image: g.image,
+    ...(g.machineImage ? { machineImage: { ...g.machineImage } } : {}),
     machineType: g.machineType,
     dataDisk: { ...g.dataDisk },
     patroniScope: `${spec.name}-${g.name}`,
@@ -209,6 +210,7 @@ export function resolveTopology(spec: FleetSpec): Topology {
     postgres: {
       version: spec.postgres.version,
       packageSource: spec.postgres.packageSource,
+      binDir: spec.postgres.binDir ?? `/usr/lib/postgresql/${spec.postgres.version}/bin`,
       database: spec.postgres.database,
       port: PORTS.postgres,
       parameters: sortedRecord(spec.postgres.parameters),

@@ -5,8 +5,9 @@
  */
 
 export type CloudName = 'aws' | 'gcp';
-export type ImageName = 'ubuntu-24.04' | 'debian-12';
-export type PackageSourceName = 'distro' | 'pgdg' | 'pgedge';
+export type ImageName = 'ubuntu-24.04' | 'debian-12' | 'debian-13';
+export type PackageSourceName = 'distro' | 'pgdg' | 'pgedge' | 'image';
+export type MachineImageKindName = 'aws-ami-id' | 'aws-ami-lookup' | 'gcp-image';
 export type EngineName = 'spock' | 'pglogical' | 'native';
 export type ConflictPolicyName = 'last_update_wins' | 'first_update_wins' | 'apply_remote' | 'keep_local' | 'error';
 export type SynchronousModeName = 'off' | 'on' | 'strict';
@@ -47,6 +48,8 @@ export interface Topology {
 export interface PostgresSettings {
   readonly version: number;
   readonly packageSource: PackageSourceName;
+  /** Directory of the server binaries (Patroni's `bin_dir`; the boot scripts' psql and pg_isready). */
+  readonly binDir: string;
   readonly database: string;
   readonly port: number;
   /** User parameters (sorted by name), on top of what the renderer sets for replication. */
@@ -101,7 +104,10 @@ export interface NodeGroup {
   readonly cidr: string;
   /** One block of the group CIDR per zone, in zone order (AWS: one subnet each; GCP: one subnetwork of `cidr`). */
   readonly subnets: ZoneSubnet[];
+  /** The OS the machines run (the official image's, or the one a golden image is built on). */
   readonly image: ImageName;
+  /** The machine image the machines boot, when it is not the official image of `image`. */
+  readonly machineImage?: MachineImageRef;
   readonly machineType: string;
   readonly dataDisk: DataDisk;
   /** Patroni `scope` (cluster name), unique in the fleet. */
@@ -119,6 +125,19 @@ export interface NodeGroup {
   readonly leaderDsn: string;
   /** Replication sets this group's rows are published in (global + its geoshards). */
   readonly replicationSets: string[];
+}
+
+/** A machine image named in the declaration (see `MachineImage`), as plain data. */
+export interface MachineImageRef {
+  readonly kind: MachineImageKindName;
+  readonly cloud: CloudName;
+  /** `aws-ami-id`: the AMI. */
+  readonly amiId?: string;
+  /** `aws-ami-lookup`: the owner and name pattern of the most recent matching AMI. */
+  readonly owner?: string;
+  readonly namePattern?: string;
+  /** `gcp-image`: the image or image family. */
+  readonly gcpImage?: string;
 }
 
 /** The data disk of every member of a node group. */

@@ -4,6 +4,8 @@
  * JSON/YAML-driven platforms or careless casts would pass them.
  */
 
+import { MachineImage } from '../../lib';
+
 export type Category =
   | 'wrong type' | 'empty list' | 'unknown region' | 'overlapping CIDRs' | 'impossible quorum' | 'geoshard mistake'
   | 'engine/version mismatch' | 'invalid name' | 'injection' | 'typo' | 'provider wiring';
@@ -126,6 +128,13 @@ export const BAD_INPUTS: readonly BadInput[] = [
   { name: 'native multi-master on PostgreSQL 15', category: 'engine/version mismatch',
     change: (p) => { p.replication = { engine: 'native' }; p.postgres = { packageSource: 'pgdg', version: 15 }; },
     expected: [{ rule: 'DPG-PACKAGES', fragment: /native multi-master replication needs PostgreSQL 16 or later/ }] },
+  { name: 'golden image source without machine images', category: 'engine/version mismatch', change: (p) => { p.postgres = { packageSource: 'image' }; },
+    expected: [{ rule: 'DPG-MACHINE-IMAGE', fragment: /nodeGroups\[2\] \(euw3\)\.machineImage: is missing.*MachineImage\.gcpImage/ }] },
+  { name: 'an AWS AMI on the GCP node group', category: 'engine/version mismatch',
+    change: (p) => { p.nodeGroups[2].machineImage = MachineImage.awsAmiLookup('self', 'dpg-*'); },
+    expected: [{ rule: 'DPG-MACHINE-IMAGE', fragment: /is an AWS image, but node group 'euw3' runs on GCP/ }] },
+  { name: 'binDir with a shell substitution', category: 'injection', change: (p) => { p.postgres = { binDir: '/usr/lib/$(reboot)/bin' }; },
+    expected: [{ rule: 'DPG-MACHINE-IMAGE', fragment: /postgres\.binDir: .* is not an absolute directory path/ }] },
   { name: 'pglogical with pgEdge packages', category: 'engine/version mismatch', change: (p) => { p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'pgedge' }; },
     expected: [{ rule: 'DPG-PACKAGES', fragment: /pgEdge's repository ships Spock, not pglogical/ }] },
   { name: 'distro PostgreSQL 17 on Ubuntu 24.04', category: 'engine/version mismatch', change: (p) => { p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'distro', version: 17 }; },

@@ -1,7 +1,9 @@
 import {
-  Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, FleetValidationError, ImageFlavour, PackageSource,
+  Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, FleetValidationError, ImageFlavour, MachineImage, PackageSource,
   ReplicationEngine, SynchronousMode,
 } from '../../lib';
+import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
+import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { checkDeclaration, resolveFleet } from '../../lib/pipeline';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 
@@ -22,6 +24,17 @@ describe('valid fleets pass', () => {
     ['ledger (3 groups, 2 clouds, geoshard)', ledgerFleet()],
     ['pglogical on Debian 12', pglogicalFleet()],
     ['single group with dedicated etcd', singleGroupDedicatedEtcd()],
+    ['native on Debian 13 (PostgreSQL 17, Patroni 4.0.7)', rehearsalNativeFleet()],
+    ['Spock on a golden image (PostgreSQL 15)', rehearsalSpockFleet()],
+    ['pglogical on Debian 13 from the distro', { ...rehearsalNativeFleet(), replication: { engine: ReplicationEngine.PGLOGICAL, globalTables: ['public.items'] } }],
+    ['a golden image on GCP built on Debian 13', ledgerWith((p) => {
+      p.postgres = { packageSource: 'image', version: 17, binDir: '/opt/postgres/17/bin' };
+      p.nodeGroups.forEach((g: any) => { g.image = 'debian-13'; });
+      p.nodeGroups[0].machineImage = MachineImage.awsAmiId('ami-0123456789abcdef0');
+      p.nodeGroups[1].machineImage = MachineImage.awsAmiLookup('123456789012', 'dpg-spock-pg17-*');
+      p.nodeGroups[2].machineImage = MachineImage.gcpImage('projects/acme-images/global/images/family/dpg-spock-pg17');
+    })],
+    ['a custom machine image with distro packages', { ...rehearsalNativeFleet(), nodeGroups: rehearsalNativeFleet().nodeGroups.map((g) => ({ ...g, machineImage: MachineImage.awsAmiLookup('self', 'hardened-debian-13-*') })) }],
   ])('%s', (_name, props) => {
     expect(problems(props)).toEqual([]);
   });
@@ -51,7 +64,7 @@ describe('each rule rejects what it guards', () => {
     ['sync mode with two members', (p) => { p.nodeGroups[2].members = 2; p.nodeGroups[2].etcd = { placement: 'dedicated' }; }, /DPG-SYNC nodeGroups\[2\] \(euw3\)\.members: 1 synchronous standby\(s\) out of 1 standby/],
     ['Patroni timing rule', (p) => { p.ha = { ttl: 20, loopWait: 5, retryTimeout: 10 }; }, /DPG-PATRONI-TIMING ha: loop_wait 5 \+ 2 x retry_timeout 10 = 25 exceeds ttl 20/],
     ['Patroni ttl below minimum', (p) => { p.ha = { ttl: 10, loopWait: 2, retryTimeout: 4 }; }, /DPG-PATRONI-TIMING ha\.ttl: 10 is below Patroni's minimum ttl of 20/],
-    ['Spock without pgEdge packages', (p) => { p.postgres = { packageSource: 'pgdg' }; }, /DPG-PACKAGES postgres: Spock needs pgEdge's patched PostgreSQL, but packageSource is 'pgdg'/],
+    ['Spock without pgEdge packages', (p) => { p.postgres = { packageSource: 'pgdg' }; }, /DPG-PACKAGES postgres: Spock needs pgEdge's patched PostgreSQL, but packageSource is 'pgdg'.*or 'image' with a golden image/],
     ['native multi-master on PG 15', (p) => { p.replication = { engine: 'native' }; p.postgres = { packageSource: 'pgdg', version: 15 }; }, /DPG-PACKAGES postgres: native multi-master replication needs PostgreSQL 16 or later/],
     ['distro Patroni too old for PG 16 on Debian 12', (p) => {
       p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'distro', version: 16 };
@@ -73,6 +86,33 @@ describe('each rule rejects what it guards', () => {
     ['snowflake ids not unique', (p) => { p.nodeGroups[1].snowflakeNodeIds = [11, 12, 2]; }, /DPG-SNOWFLAKE nodeGroups\[1\] \(euw1\)\.snowflakeNodeIds: snowflake id 2 of member 3 is also used by use1 member 2/],
     ['snowflake ids of the wrong count', (p) => { p.nodeGroups[0].snowflakeNodeIds = [1]; }, /lists 1 id\(s\) for 3 member\(s\)/],
     ['GCP on an image without cloud-init', (p) => { p.nodeGroups[2].image = 'debian-12'; }, /DPG-IMAGE nodeGroups\[2\] \(euw3\)\.image: Debian 12 images on GCP do not run cloud-init/],
+    ['Debian 13 on GCP without a golden image', (p) => { p.nodeGroups[2].image = 'debian-13'; }, /DPG-IMAGE nodeGroups\[2\] \(euw3\)\.image: Debian 13 images on GCP do not run cloud-init.*or a machineImage/],
+    ['distro PostgreSQL 16 on Debian 13', (p) => {
+      p.replication = { engine: 'pglogical' }; p.postgres = { packageSource: 'distro', version: 16 };
+      p.nodeGroups.forEach((g: any) => { g.image = 'debian-13'; g.cloud = 'aws'; g.region = 'eu-west-1'; });
+      p.geoshards = [];
+    }, /DPG-PACKAGES postgres: debian-13 ships only PostgreSQL 17 \(and Patroni 4\.0\.7/],
+    ['golden image without a machine image', (p) => { p.postgres = { packageSource: 'image' }; },
+      /DPG-MACHINE-IMAGE nodeGroups\[0\] \(use1\)\.machineImage: is missing: postgres\.packageSource 'image' installs nothing at boot.*Fix: set machineImage, e\.g\. MachineImage\.awsAmiLookup/],
+    ['an AWS image on a GCP node group', (p) => { p.nodeGroups[2].machineImage = MachineImage.awsAmiId('ami-0123456789abcdef0'); },
+      /DPG-MACHINE-IMAGE nodeGroups\[2\] \(euw3\)\.machineImage: is an AWS image, but node group 'euw3' runs on GCP\. Fix: use MachineImage\.gcpImage/],
+    ['a GCP image on an AWS node group', (p) => { p.nodeGroups[0].machineImage = MachineImage.gcpImage('dpg-pg17'); },
+      /DPG-MACHINE-IMAGE nodeGroups\[0\] \(use1\)\.machineImage: is a GCP image, but node group 'use1' runs on AWS/],
+    ['a malformed AMI id', (p) => { p.nodeGroups[0].machineImage = MachineImage.awsAmiId('ami-12345'); }, /DPG-MACHINE-IMAGE .*'ami-12345' is not an AMI id/],
+    ['an AMI owner that is not an account', (p) => { p.nodeGroups[0].machineImage = MachineImage.awsAmiLookup('me', 'dpg-*'); }, /owner 'me' is not an AMI owner/],
+    ['an AMI name pattern with a quote', (p) => { p.nodeGroups[0].machineImage = MachineImage.awsAmiLookup('self', "dpg-'x'*"); }, /name pattern 'dpg-'x'\*' is not an AMI name pattern/],
+    ['a malformed GCE image', (p) => { p.nodeGroups[2].machineImage = MachineImage.gcpImage('projects/x/images/y'); }, /DPG-MACHINE-IMAGE .*'projects\/x\/images\/y' is not a GCE image/],
+    ['a machine image that is not a MachineImage', (p) => { p.nodeGroups[0].machineImage = { kind: 'aws-ami-id', amiId: 'ami-0123456789abcdef0' }; },
+      /DPG-TYPE nodeGroups\[0\] \(use1\)\.machineImage: is not a MachineImage/],
+    ['a relative binDir', (p) => { p.postgres = { binDir: 'usr/lib/postgresql/17/bin' }; }, /DPG-MACHINE-IMAGE postgres\.binDir: 'usr\/lib\/postgresql\/17\/bin' is not an absolute directory path/],
+    ['a binDir with a space', (p) => { p.postgres = { binDir: '/opt/my postgres/bin' }; }, /DPG-MACHINE-IMAGE postgres\.binDir: .* without whitespace, quotes or '\.\.'/],
+    ['a binDir with ..', (p) => { p.postgres = { binDir: '/opt/../bin' }; }, /DPG-MACHINE-IMAGE postgres\.binDir/],
+    ['Spock on a golden image with PostgreSQL 14', (p) => {
+      p.postgres = { packageSource: 'image', version: 14 };
+      p.nodeGroups[0].machineImage = MachineImage.awsAmiId('ami-0123456789abcdef0');
+      p.nodeGroups[1].machineImage = MachineImage.awsAmiId('ami-0123456789abcdef0');
+      p.nodeGroups[2].machineImage = MachineImage.gcpImage('dpg-pg14');
+    }, /DPG-PACKAGES postgres: Spock 5 supports PostgreSQL 15 to 18, not 14/],
     ['Spock with a pglogical-only conflict policy', (p) => { p.replication.conflictPolicy = 'keep_local'; }, /DPG-CONFLICTS replication\.conflictPolicy: Spock resolves conflicts only with last_update_wins/],
     ['native with last-update-wins', (p) => { p.replication = { engine: 'native', conflictPolicy: 'last_update_wins' }; p.postgres = { packageSource: 'pgdg' }; }, /native logical replication has no conflict resolution/],
     ['delta apply outside Spock', (p) => { p.replication.engine = 'pglogical'; p.postgres = { packageSource: 'pgdg' }; }, /DPG-CONFLICTS replication\.deltaApplyColumns: delta-apply columns are a Spock feature/],
@@ -110,6 +150,19 @@ describe('the aggregated error', () => {
     expect((error as Error).stack).not.toMatch(/at .*rules\.ts/);
   });
 
+  test('golden-image problems are reported together, each with its fix', () => {
+    const found = problems(ledgerWith((p) => {
+      p.postgres = { packageSource: 'image', version: 17, binDir: 'bin' };
+      p.nodeGroups[1].machineImage = MachineImage.gcpImage('dpg-pg17');
+      p.nodeGroups[2].machineImage = MachineImage.gcpImage('dpg-pg17');
+    }));
+    expect(found).toEqual([
+      expect.stringMatching(/^DPG-MACHINE-IMAGE nodeGroups\[0\] \(use1\)\.machineImage: is missing/),
+      expect.stringMatching(/^DPG-MACHINE-IMAGE nodeGroups\[1\] \(euw1\)\.machineImage: is a GCP image, but node group 'euw1' runs on AWS/),
+      expect.stringMatching(/^DPG-MACHINE-IMAGE postgres\.binDir: 'bin' is not an absolute directory path.*Fix: give the directory that holds pg_ctl and psql/),
+    ]);
+  });
+
   test('garbage input is reported, not thrown from our internals', () => {
     const found = problems({ nodeGroups: [null, 42, { name: 'x', cloud: 'azure', region: 7 }] } as any);
     expect(found).toEqual(expect.arrayContaining([
@@ -131,6 +184,17 @@ describe('defaults', () => {
     const pglogical = resolveFleet(pglogicalFleet(), 'x', 'x').topology;
     expect(pglogical.postgres).toMatchObject({ packageSource: PackageSource.DISTRO, version: 15 });
     expect(pglogical.patroni).toMatchObject({ ttl: 20, loopWait: 2, retryTimeout: 9, synchronousMode: SynchronousMode.ON, synchronousNodeCount: 1 });
+  });
+
+  test('Debian 13 defaults to its distro PostgreSQL 17; binDir defaults to the Debian layout of the version, or is the declared one', () => {
+    const native = resolveFleet(rehearsalNativeFleet(), 'x', 'x').topology;
+    const { version: _declared, ...withoutVersion } = rehearsalNativeFleet().postgres!;
+    const defaulted = resolveFleet({ ...rehearsalNativeFleet(), postgres: withoutVersion }, 'x', 'x').topology;
+    expect(defaulted.postgres).toMatchObject({ version: 17, packageSource: PackageSource.DISTRO, binDir: '/usr/lib/postgresql/17/bin' });
+    expect(native.nodeGroups.map((g) => g.image)).toEqual(['debian-13', 'debian-13']);
+    const golden = resolveFleet({ ...rehearsalSpockFleet(), postgres: { packageSource: PackageSource.IMAGE, version: 15, binDir: '/opt/pg15/bin' } }, 'x', 'x').topology;
+    expect(golden.postgres.binDir).toBe('/opt/pg15/bin');
+    expect(golden.nodeGroups[0].machineImage).toEqual({ kind: 'aws-ami-lookup', cloud: 'aws', owner: 'self', namePattern: 'dpg-spock-pg15-*' });
   });
 
   test('native engine defaults to error on conflict and warns about it', () => {

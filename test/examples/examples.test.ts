@@ -5,6 +5,7 @@
 import { Testing } from 'cdktf';
 import * as fs from 'fs';
 import * as path from 'path';
+import { GoldenImageStack } from '../../examples/golden-image/main';
 import { MultiCloudGeoshardStack } from '../../examples/multi-cloud-geoshard/main';
 import { SingleRegionStack } from '../../examples/single-region/main';
 import { TwoRegionAwsStack } from '../../examples/two-region-aws/main';
@@ -16,6 +17,7 @@ const EXAMPLES = {
   'single-region': (app: ReturnType<typeof Testing.app>) => new SingleRegionStack(app, 'single-region'),
   'two-region-aws': (app: ReturnType<typeof Testing.app>) => new TwoRegionAwsStack(app, 'two-region-aws'),
   'multi-cloud-geoshard': (app: ReturnType<typeof Testing.app>) => new MultiCloudGeoshardStack(app, 'multi-cloud-geoshard'),
+  'golden-image': (app: ReturnType<typeof Testing.app>) => new GoldenImageStack(app, 'golden-image'),
 };
 
 const reference = (() => {
@@ -59,4 +61,14 @@ test('the multi-cloud example keeps EU orders inside the EU groups', () => {
     expect(eu).toBe(['euc1', 'euw4'].includes(s.subscriber) && ['euc1', 'euw4'].includes(s.provider));
   }
   expect(resourcesOf(synthJson(stack), 'google_compute_vpn_tunnel')).toHaveLength(8);
+});
+
+test('the golden-image example boots its own images and installs nothing', () => {
+  const json = synthJson(EXAMPLES['golden-image'](Testing.app()));
+  expect(Object.values(json.data!.aws_ami).map((ami: any) => [ami.owners, ami.filter[0].values])).toEqual([[['123456789012'], ['dpg-spock-pg17-*']]]);
+  for (const [, r] of resourcesOf(json, 'google_compute_instance')) {
+    expect(r.boot_disk.initialize_params.image).toBe('projects/acme-images/global/images/family/dpg-spock-pg17');
+    expect(r.labels).toEqual(expect.objectContaining({ 'distributed-postgres-package-source': 'image', 'distributed-postgres-engine': 'spock' }));
+  }
+  for (const [, r] of resourcesOf(json, 'aws_instance')) expect(r.tags['distributed-postgres:package-source']).toBe('image');
 });

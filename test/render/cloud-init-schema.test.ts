@@ -57,8 +57,8 @@ describeIfCloudInit('cloud-init schema', () => {
   test('the matrix covers every engine, image and package source', () => {
     const seen = (f: (c: (typeof cases)[number]) => string) => [...new Set(cases.map(f))].sort();
     expect(seen((c) => c.engine)).toEqual(['native', 'pglogical', 'spock']);
-    expect(seen((c) => c.image)).toEqual(['debian-12', 'ubuntu-24.04']);
-    expect(seen((c) => c.packageSource)).toEqual(['distro', 'pgdg', 'pgedge']);
+    expect(seen((c) => c.image)).toEqual(['debian-12', 'debian-13', 'ubuntu-24.04']);
+    expect(seen((c) => c.packageSource)).toEqual(['distro', 'image', 'pgdg', 'pgedge']);
     expect(cases.length).toBeGreaterThanOrEqual(40);
     expect(files.length).toBeGreaterThan(300);
   });
@@ -81,7 +81,7 @@ describeIfCloudInit('cloud-init schema', () => {
     const failures = files.filter((f) => results[f.path].length > 0).map((f) => `${f.label} ${f.machine}: ${results[f.path].join('; ')}`);
     expect(failures).toEqual([]);
     expect(Object.keys(results)).toHaveLength(files.length);
-  }, 60_000);
+  }, 180_000);
 
   test('`cloud-init schema --config-file` exits 0 for each role of each engine/image/source', async () => {
     // One Postgres+etcd member, one Postgres-only member and one dedicated etcd machine per engine/image/source.
@@ -92,7 +92,7 @@ describeIfCloudInit('cloud-init schema', () => {
       const key = `${engine}/${image}/${source}/${role}`;
       if (!picked.has(key)) picked.set(key, f.path);
     }
-    expect(picked.size).toBe(7 * 3);
+    expect(picked.size).toBe(11 * 3);
     const queue = [...picked.entries()];
     const failures: string[] = [];
     const worker = async () => {
@@ -107,5 +107,5 @@ describeIfCloudInit('cloud-init schema', () => {
     };
     await Promise.all([worker(), worker()]);
     expect(failures).toEqual([]);
-  }, 60_000);
+  }, 180_000);
 });

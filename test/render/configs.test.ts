@@ -1,12 +1,15 @@
 /** The Patroni and etcd configs read back out of write_files (with a YAML parser) carry the declaration's values. */
 import { existsSync, readFileSync } from 'fs';
 import {
-  Cloud, DistributedPostgresProps, EtcdPlacement, LatencyClass, ReplicationEngine, SynchronousMode, TimingProfile,
+  Cloud, DistributedPostgresProps, EtcdPlacement, LatencyClass, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
 } from '../../lib';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 import { fileOf, renderAll, run, tempDir, topologyOf, writeTemp, yamlFileOf } from './helpers';
 import { renderCloudConfig } from '../../lib/render';
+import { parse } from 'yaml';
+import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
+import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 
 const PATRONI = '/etc/distributed-postgres/patroni.yml.template';
 const ETCD = '/etc/distributed-postgres/etcd.yaml';
@@ -219,3 +222,45 @@ const PATRONI_BINARY = '/usr/bin/patroni';
     const broken = writeTemp(dir, 'broken.yml', filled.replace(/^scope: .*$/m, ''));
     expect(run(PATRONI_BINARY, ['--validate-config', broken]).code).not.toBe(0);
   });
+
+/**
+ * Patroni 4.0.7 (Debian 13) on the rehearsal-native member's config. Debian 12 has no Patroni 4: point
+ * DPG_PATRONI4_PYTHONPATH at the dist-packages of trixie's `patroni` deb, unpacked (`dpkg-deb -x
+ * patroni_4.0.7-3~deb13u1_all.deb DIR` then DIR/usr/lib/python3/dist-packages); it runs on Debian 12's python3 with
+ * Debian 12's python3-psycopg2 and python3-etcd. bin_dir points at the PostgreSQL this machine has (the validator
+ * checks that the directory holds the server binaries).
+ */
+const PATRONI4_PATH = process.env.DPG_PATRONI4_PYTHONPATH;
+(PATRONI4_PATH && existsSync('/usr/lib/postgresql/15/bin/pg_ctl') ? test : test.skip)(
+  'Patroni 4.0.7 accepts the Debian 13 member\'s config (patroni --validate-config), FAST timings included', () => {
+    const dir = tempDir('patroni4');
+    const template = fileOf(renderCloudConfig(topologyOf(rehearsalNativeFleet()), 'rh-native-a-pg1'), PATRONI);
+    const filled = template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password')
+      .replace('bin_dir: /usr/lib/postgresql/17/bin', 'bin_dir: /usr/lib/postgresql/15/bin');
+    const path = writeTemp(dir, 'patroni.yml', filled);
+    const env = { ...process.env, PYTHONPATH: PATRONI4_PATH };
+    expect(run('/usr/bin/python3', ['-m', 'patroni', '--version'], { env }).stdout).toMatch(/ 4\.0\.\d+/);
+    const out = run('/usr/bin/python3', ['-m', 'patroni', '--validate-config', path], { env });
+    expect({ code: out.code, output: out.stdout + out.stderr }).toEqual({ code: 0, output: '' });
+  });
+
+test('golden images: nothing installed, package_update and package_upgrade off; binDir reaches Patroni and the scripts', () => {
+  const props = {
+    ...rehearsalSpockFleet(),
+    postgres: { packageSource: PackageSource.IMAGE, version: 17, binDir: '/opt/postgres/17/bin' },
+  };
+  const text = renderCloudConfig(topologyOf(props), 'rh-spock-b-pg2');
+  const config = parse(text);
+  expect(config).not.toHaveProperty('packages');
+  expect(config).not.toHaveProperty('apt');
+  expect(config).not.toHaveProperty('bootcmd');
+  expect(config.package_update).toBe(false);
+  expect(config.package_upgrade).toBe(false);
+  expect(yamlFileOf(text, PATRONI).postgresql.bin_dir).toBe('/opt/postgres/17/bin');
+  expect(fileOf(text, '/etc/distributed-postgres/member.env')).toMatch(/^DPG_PG_BIN='\/opt\/postgres\/17\/bin'$/m);
+  expect(text).not.toContain('/usr/lib/postgresql/');
+  // The same fleet from pgEdge's packages installs them (and sets up the repository first).
+  const pgedge = parse(renderCloudConfig(topologyOf({ ...props, postgres: { packageSource: PackageSource.PGEDGE, version: 17 } }), 'rh-spock-b-pg2'));
+  expect(pgedge.packages).toContain('pgedge-enterprise-postgres-17');
+  expect(pgedge.package_update).toBe(true);
+});

@@ -1,6 +1,6 @@
 /** The declaration matrix the render tests run over: engines x images x etcd placement x 1/3 groups x geoshard. */
 import {
-  Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, NodeGroupProps, PackageSource, ReplicationEngine,
+  Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, MachineImage, NodeGroupProps, PackageSource, ReplicationEngine,
 } from '../../lib';
 import { Topology } from '../../lib/topology/topology';
 import { topologyIfValid } from './helpers';
@@ -22,11 +22,15 @@ const SOURCES: { engine: ReplicationEngine; image: ImageFlavour; source: Package
   { engine: ReplicationEngine.PGLOGICAL, image: ImageFlavour.UBUNTU_24_04, source: PackageSource.PGDG, version: 17 },
   { engine: ReplicationEngine.NATIVE, image: ImageFlavour.UBUNTU_24_04, source: PackageSource.DISTRO },
   { engine: ReplicationEngine.NATIVE, image: ImageFlavour.DEBIAN_12, source: PackageSource.PGDG, version: 17 },
+  { engine: ReplicationEngine.NATIVE, image: ImageFlavour.DEBIAN_13, source: PackageSource.DISTRO },
+  { engine: ReplicationEngine.PGLOGICAL, image: ImageFlavour.DEBIAN_13, source: PackageSource.DISTRO },
+  { engine: ReplicationEngine.SPOCK, image: ImageFlavour.DEBIAN_12, source: PackageSource.IMAGE, version: 15 },
+  { engine: ReplicationEngine.PGLOGICAL, image: ImageFlavour.UBUNTU_24_04, source: PackageSource.IMAGE, version: 16 },
 ];
 
-function groups(image: ImageFlavour, count: 1 | 3): NodeGroupProps[] {
+function groups(image: ImageFlavour, count: 1 | 3, source: PackageSource): NodeGroupProps[] {
   // Debian's GCE images do not run cloud-init, so Debian fleets stay on AWS; Ubuntu fleets span both clouds.
-  const all: NodeGroupProps[] = image === ImageFlavour.DEBIAN_12
+  const all: NodeGroupProps[] = image !== ImageFlavour.UBUNTU_24_04
     ? [
       { name: 'use1', cloud: Cloud.AWS, region: 'us-east-1', image },
       { name: 'use2', cloud: Cloud.AWS, region: 'us-east-2', image },
@@ -37,7 +41,12 @@ function groups(image: ImageFlavour, count: 1 | 3): NodeGroupProps[] {
       { name: 'euw1', cloud: Cloud.AWS, region: 'eu-west-1', image },
       { name: 'euw3', cloud: Cloud.GCP, region: 'europe-west3', image },
     ];
-  return all.slice(0, count);
+  // Golden images: every group boots one of its cloud.
+  const golden = (g: NodeGroupProps): NodeGroupProps => ({
+    ...g,
+    machineImage: g.cloud === Cloud.AWS ? MachineImage.awsAmiLookup('self', 'dpg-golden-*') : MachineImage.gcpImage('dpg-golden'),
+  });
+  return all.slice(0, count).map((g) => (source === PackageSource.IMAGE ? golden(g) : g));
 }
 
 export function matrixCases(): MatrixCase[] {
@@ -46,7 +55,7 @@ export function matrixCases(): MatrixCase[] {
     for (const placement of [EtcdPlacement.CO_LOCATED, EtcdPlacement.DEDICATED]) {
       for (const count of [1, 3] as const) {
         for (const geoshard of [false, true]) {
-          const nodeGroups = groups(s.image, count);
+          const nodeGroups = groups(s.image, count, s.source);
           const props: DistributedPostgresProps = {
             name: 'mx',
             nodeGroups,

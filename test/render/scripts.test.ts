@@ -12,6 +12,7 @@ import { Cloud, DistributedPostgresProps, ImageFlavour, PackageSource, Replicati
 import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
+import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { fileOf, parseCloudConfig, renderAll, run, tempDir, topologyOf, writeTemp } from './helpers';
 
 /** The interpreter the target machines run the Python helpers with. */
@@ -390,6 +391,78 @@ function geoPglogicalFleet(): DistributedPostgresProps {
     for (let i = 0; i < 2; i++) expect(psql('postgres', ['-v', 'ON_ERROR_STOP=1'], sql).code).toBe(0);
     expect(psql('postgres', ['-c', "SELECT rolsuper, rolreplication, left(rolpassword, 14) FROM pg_authid WHERE rolname = 'mesh'"]).stdout.trim())
       .toBe('t|t|SCRAM-SHA-256$');
+  });
+});
+
+/**
+ * Spock is not installed here (it needs PostgreSQL built with its patches), so its catalog is stood in for by plain
+ * tables and a `repset_add_table` that records the call: enough to run the rendered event trigger, delta-apply setup
+ * and problems query on a real PostgreSQL 15. Stock PostgreSQL rejects Spock's column options (`log_old_value`), so a
+ * NOT NULL column shows that the trigger sets them in the creating transaction by that very error.
+ */
+(hasPglogical && isRoot ? describe : describe.skip)('the Spock delta-apply SQL on PostgreSQL 15 with a stand-in spock catalog', () => {
+  const root = tempDir('pg-spock');
+  chmodSync(root, 0o755);
+  const data = join(root, 'data');
+  const port = String(30000 + (process.pid % 10000));
+  const asPostgres = (args: string[], input?: string) => run('runuser', ['-u', 'postgres', '--', ...args], { input });
+  const psql = (args: string[], input?: string) =>
+    asPostgres([`${PG_BIN}/psql`, '-X', '-q', '-h', root, '-p', port, '-d', 'postgres', '-tA', ...args], input);
+  let started = false;
+  const text = renderCloudConfig(topologyOf(rehearsalSpockFleet()), 'rh-spock-a-pg1');
+  const setup = fileOf(text, '/etc/distributed-postgres/mesh/setup.sql');
+  // From the event trigger on: the extension and node statements need the real Spock.
+  const triggerAndDelta = setup.slice(setup.indexOf('-- Declared tables join'));
+  const problems = fileOf(text, '/etc/distributed-postgres/mesh/problems.sql');
+
+  beforeAll(() => {
+    run('chown', ['postgres:postgres', root]);
+    expect(asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'peer', '-U', 'postgres']).code).toBe(0);
+    const options = `-c listen_addresses='' -c unix_socket_directories=${root} -c port=${port}`;
+    expect(asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']).code).toBe(0);
+    started = true;
+    expect(psql(['-v', 'ON_ERROR_STOP=1'], [
+      'CREATE SCHEMA spock;',
+      'CREATE TABLE spock.local_node (node_id int);',
+      'INSERT INTO spock.local_node VALUES (1);',
+      'CREATE TABLE spock.replication_set (set_id int, set_nodeid int, set_name name);',
+      "INSERT INTO spock.replication_set VALUES (10, 1, 'default'), (11, 1, 'geo_eu');",
+      'CREATE TABLE spock.replication_set_table (set_id int, set_reloid regclass);',
+      'CREATE FUNCTION spock.repset_add_table(set_name name, relation regclass, synchronize_data boolean) RETURNS boolean LANGUAGE sql AS',
+      "  $$ INSERT INTO spock.replication_set_table SELECT set_id, relation FROM spock.replication_set WHERE replication_set.set_name = $1 RETURNING true $$;",
+    ].join('\n')).code).toBe(0);
+    expect(psql(['-v', 'ON_ERROR_STOP=1'], triggerAndDelta)).toEqual(expect.objectContaining({ code: 0 }));
+  }, 60_000);
+
+  afterAll(() => {
+    if (started) asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']);
+  });
+
+  test('a nullable delta-apply column: the table still joins its set, with a warning naming the fix; problems.sql reports it', () => {
+    const created = psql(['-v', 'ON_ERROR_STOP=1'], 'CREATE TABLE public.accounts (id bigint PRIMARY KEY, balance numeric);');
+    expect(created.code).toBe(0);
+    expect(created.stderr).toContain('WARNING:  distributed-postgres: delta-apply column public.accounts.balance is nullable; ' +
+      'Spock applies deltas only to NOT NULL columns');
+    expect(created.stderr).toContain('Fix: ALTER TABLE public.accounts ALTER COLUMN balance SET NOT NULL');
+    expect(psql(['-c', "SELECT count(*) FROM spock.replication_set_table WHERE set_reloid = 'public.accounts'::regclass"]).stdout.trim()).toBe('1');
+    expect(psql(['-v', 'ON_ERROR_STOP=1'], problems).stdout.trim())
+      .toBe('delta-apply column "public"."accounts".balance is nullable; Spock applies deltas only to NOT NULL columns, ' +
+        'so conflicting updates of it resolve as last-update-wins. Fix: ALTER TABLE "public"."accounts" ALTER COLUMN balance SET NOT NULL ' +
+        '(the next mesh run, or the next CREATE TABLE, sets delta apply)');
+    // The setup's own delta-apply statement warns the same way and leaves the column alone.
+    const again = psql(['-v', 'ON_ERROR_STOP=1'], setup.slice(setup.indexOf('-- delta-apply column')));
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('delta-apply column accounts.balance is nullable');
+  });
+
+  test('a NOT NULL delta-apply column gets Spock\'s options in the transaction that creates its table', () => {
+    psql(['-c', 'DROP TABLE public.accounts']);
+    const created = psql(['-v', 'ON_ERROR_STOP=1'], 'CREATE TABLE public.accounts (id bigint PRIMARY KEY, balance numeric NOT NULL);');
+    // Stock PostgreSQL does not know Spock's column option: the error proves the trigger ran the ALTER in that transaction.
+    expect(created.stderr).toMatch(/unrecognized parameter "log_old_value"/);
+    expect(psql(['-c', "SELECT to_regclass('public.accounts') IS NULL"]).stdout.trim()).toBe('t');
+    // A table that is not declared is left alone.
+    expect(psql(['-v', 'ON_ERROR_STOP=1'], 'CREATE TABLE public.ledger_notes (id bigint PRIMARY KEY, balance numeric NOT NULL);').code).toBe(0);
   });
 });
 

@@ -8,6 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LedgerStack } from '../../stacks/ledger';
 import { RehearsalStack } from '../../stacks/rehearsal';
+import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
+import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
+import { parse } from 'yaml';
 import { buildApp } from '../../stacks/main';
 import { gunzipSync } from 'zlib';
 import { machinesOf, renderCloudConfig } from '../../lib/pipeline';
@@ -19,6 +22,14 @@ function ledger() {
 
 function rehearsal() {
   return new RehearsalStack(Testing.app(), 'rehearsal');
+}
+
+function rehearsalNative() {
+  return new RehearsalStack(Testing.app(), 'rehearsal-native', rehearsalNativeFleet());
+}
+
+function rehearsalSpock() {
+  return new RehearsalStack(Testing.app(), 'rehearsal-spock', rehearsalSpockFleet());
 }
 
 test('ledger stack snapshot', () => {
@@ -35,9 +46,90 @@ test('rehearsal stack: what it adds to the ledger snapshot', () => {
   )).toMatchSnapshot();
 });
 
+test.each([
+  ['rehearsal-native', rehearsalNative],
+  ['rehearsal-spock', rehearsalSpock],
+])('%s stack: what it adds to the rehearsal snapshot', (_name, build) => {
+  const reference = rehearsal();
+  const stack = build();
+  expect(differencesFrom(
+    { json: synthJson(reference), topology: reference.fleet.topology },
+    { json: synthJson(stack), topology: stack.fleet.topology },
+  )).toMatchSnapshot();
+});
+
 test('synth is deterministic: same declaration, byte-identical JSON', () => {
   expect(Testing.synth(ledger())).toEqual(Testing.synth(ledger()));
   expect(Testing.synth(rehearsal())).toEqual(Testing.synth(rehearsal()));
+  expect(Testing.synth(rehearsalNative())).toEqual(Testing.synth(rehearsalNative()));
+  expect(Testing.synth(rehearsalSpock())).toEqual(Testing.synth(rehearsalSpock()));
+});
+
+/** The cloud-config a rehearsal machine boots with. */
+function cloudConfigOf(instance: Record<string, any>): Record<string, any> {
+  return parse(instance.user_data ?? gunzipSync(Buffer.from(instance.user_data_base64, 'base64')).toString('utf8'));
+}
+
+test.each([
+  ['rehearsal', rehearsal, { image: 'debian-12', 'package-source': 'distro', postgres: '15', engine: 'pglogical' }],
+  ['rehearsal-native', rehearsalNative, { image: 'debian-13', 'package-source': 'distro', postgres: '17', engine: 'native' }],
+  ['rehearsal-spock', rehearsalSpock, { image: 'debian-12', 'package-source': 'image', postgres: '15', engine: 'spock' }],
+])('%s: 6 machines, each tagged with what it runs (the inventory contract the rehearsal reads)', (_name, build, expected) => {
+  const stack = build();
+  const json = synthJson(stack);
+  const instances = resourcesOf(json, 'aws_instance');
+  expect(instances).toHaveLength(6);
+  for (const [, r] of instances) {
+    expect(r.tags).toEqual(expect.objectContaining({
+      'distributed-postgres:image': expected.image,
+      'distributed-postgres:package-source': expected['package-source'],
+      'distributed-postgres:postgres': expected.postgres,
+      'distributed-postgres:engine': expected.engine,
+    }));
+    const text = r.user_data ?? gunzipSync(Buffer.from(r.user_data_base64, 'base64')).toString('utf8');
+    expect(text).toEqual(renderCloudConfig(stack.fleet.topology, r.tags.Name));
+  }
+});
+
+test('rehearsal-native: Debian 13 machines install PostgreSQL 17, Patroni, etcd and python3-etcd from the distro', () => {
+  const stack = rehearsalNative();
+  const json = synthJson(stack);
+  expect(Object.values(json.data!.aws_ami).map((ami: any) => ({ owners: ami.owners, name: ami.filter[0].values[0] })))
+    .toEqual([{ owners: ['136693071363'], name: 'debian-13-amd64-*' }, { owners: ['136693071363'], name: 'debian-13-amd64-*' }]);
+  const config = cloudConfigOf(resourcesOf(json, 'aws_instance')[0][1]);
+  expect(config.packages).toEqual(['curl', 'etcd-client', 'etcd-server', 'openssl', 'patroni', 'postgresql-17', 'python3-boto3', 'python3-etcd', 'python3-yaml']);
+  expect(config.package_update).toBe(true);
+  // Patroni 4: ttl >= 20 and loop_wait + 2 * retry_timeout <= ttl (FAST: 20 / 2 / 9).
+  const patroni = parse(config.write_files.find((f: any) => f.path === '/etc/distributed-postgres/patroni.yml.template').content);
+  expect([patroni.bootstrap.dcs.ttl, patroni.bootstrap.dcs.loop_wait, patroni.bootstrap.dcs.retry_timeout]).toEqual([20, 2, 9]);
+  expect(patroni.postgresql.bin_dir).toBe('/usr/lib/postgresql/17/bin');
+});
+
+test('rehearsal-spock: the golden image is the newest dpg-spock-pg15-* AMI of the account, and cloud-init installs nothing', () => {
+  const stack = rehearsalSpock();
+  const json = synthJson(stack);
+  const amis = Object.entries(json.data!.aws_ami);
+  expect(amis.map(([, ami]: [string, any]) => ({ owners: ami.owners, most_recent: ami.most_recent, filter: ami.filter, region: ami.region })))
+    .toEqual(['us-east-1', 'us-east-2'].map((region) => ({
+      owners: ['self'],
+      most_recent: true,
+      filter: [{ name: 'name', values: ['dpg-spock-pg15-*'] }, { name: 'architecture', values: ['x86_64'] }],
+      region,
+    })));
+  for (const [, r] of resourcesOf(json, 'aws_instance')) {
+    expect(r.ami).toMatch(/^\$\{data\.aws_ami\.[^.]+\.id\}$/);
+    expect(r.lifecycle.ignore_changes).toContain('ami');
+    const config = cloudConfigOf(r);
+    expect(config.packages).toBeUndefined();
+    expect(config.apt).toBeUndefined();
+    expect(config.bootcmd).toBeUndefined();
+    expect(config.package_update).toBe(false);
+    expect(config.package_upgrade).toBe(false);
+  }
+  const topology = stack.fleet.topology;
+  expect(topology.replication.snowflakeIds).toBe(true);
+  expect(topology.replication.deltaApplyColumns).toEqual([{ table: 'public.accounts', column: 'balance' }]);
+  expect(topology.geoshards.map((g) => ({ name: g.name, nodeGroups: g.nodeGroups }))).toEqual([{ name: 'eu', nodeGroups: ['b'] }]);
 });
 
 test('the rehearsal stack: 2 AWS groups x 3 members, each aws_instance named by its machine and carrying user-data', () => {
@@ -62,7 +154,7 @@ test('the app holds the ledger and rehearsal stacks, and synth writes the topolo
   try {
     const app: App = buildApp(outdir);
     app.synth();
-    for (const stack of ['ledger', 'rehearsal']) {
+    for (const stack of ['ledger', 'rehearsal', 'rehearsal-native', 'rehearsal-spock']) {
       const dir = path.join(outdir, 'stacks', stack);
       expect(fs.existsSync(path.join(dir, 'cdk.tf.json'))).toBe(true);
       const picture = fs.readFileSync(path.join(dir, 'topology.mmd'), 'utf8');
@@ -86,7 +178,7 @@ test("the snapshot marker flags user-data that is not the renderer's output", ()
 });
 
 test("every machine of the renderer's list exists once, with its address and zone, and nothing else", () => {
-  for (const stack of [ledger(), rehearsal()]) {
+  for (const stack of [ledger(), rehearsal(), rehearsalNative(), rehearsalSpock()]) {
     const expected = machinesOf(stack.fleet.topology).map((m) => ({ name: m.name, privateIp: m.privateIp, group: m.nodeGroup }))
       .sort((a, b) => a.name.localeCompare(b.name));
     expect(machinesCreated(synthJson(stack))).toEqual(expected);

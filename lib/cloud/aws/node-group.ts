@@ -23,9 +23,9 @@ import { Construct } from 'constructs';
 import { EncodedUserData } from '../../render';
 import { NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { summarizeCidrs } from '../../net/cidr-summary';
-import { amiLookup, awsArchitectureOf } from './images';
+import { amiOf, awsArchitectureOf } from './images';
 import { AwsRegionNetwork } from './network';
-import { awsTags, boundedName, inRegion } from './region';
+import { awsTags, boundedName, inRegion, inventoryTags } from './region';
 
 export interface AwsNodeGroupProps {
   readonly topology: Topology;
@@ -96,10 +96,10 @@ export class AwsNodeGroup extends Construct {
 
     const machine = (owner: Construct, name: string, zone: string, privateIp: string, instanceType: string, rootGiB: number) => {
       const userData = props.userData(name);
-      const ami = amiLookup(network, target, group.image, awsArchitectureOf(instanceType));
+      const ami = amiOf(network, target, group.image, group.machineImage, awsArchitectureOf(instanceType));
       return new Instance(owner, 'machine', {
         ...where,
-        ami: ami.id,
+        ami,
         instanceType,
         subnetId: network.subnetOf(group, zone).id,
         privateIp,
@@ -110,7 +110,7 @@ export class AwsNodeGroup extends Construct {
         rootBlockDevice: { encrypted: true, volumeType: 'gp3', volumeSize: rootGiB, deleteOnTermination: true, tags: tags(`${name}-root`) },
         ...(userData.encoding === 'gzip+base64' ? { userDataBase64: userData.value } : { userData: userData.value }),
         userDataReplaceOnChange: false,
-        tags: tags(name),
+        tags: { ...tags(name), ...inventoryTags(topology, group) },
         dependsOn: props.bootAfter,
         lifecycle: { ignoreChanges: ['ami', 'user_data', 'user_data_base64'] },
       });

@@ -1,6 +1,7 @@
 /** What every regional AWS resource of the fleet needs: the provider that manages it and its region. */
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { createHash } from 'crypto';
+import { NodeGroup, Topology } from '../../topology/topology';
 
 export interface AwsRegionTarget {
   readonly region: string;
@@ -31,5 +32,18 @@ export function awsTags(name: string, fleetName: string, nodeGroup?: string): Re
     Name: name,
     'distributed-postgres:fleet': fleetName,
     ...(nodeGroup === undefined ? {} : { 'distributed-postgres:node-group': nodeGroup }),
+  };
+}
+
+/**
+ * What a database or etcd machine runs, for inventory tools (and the rehearsal, which reads these exact keys): the OS
+ * flavour, where the packages came from, the PostgreSQL major version and the replication engine.
+ */
+export function inventoryTags(topology: Topology, group: NodeGroup): Record<string, string> {
+  return {
+    'distributed-postgres:engine': topology.replication.engine,
+    'distributed-postgres:image': group.image,
+    'distributed-postgres:package-source': topology.postgres.packageSource,
+    'distributed-postgres:postgres': String(topology.postgres.version),
   };
 }

@@ -18,7 +18,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../../render';
-import { ImageName, NodeGroup, PORTS, Topology } from '../../topology/topology';
+import { ImageName, MachineImageRef, NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { GcpFleetNetwork } from './network';
 
 export interface GcpNodeGroupProps {
@@ -41,12 +41,35 @@ export function gcpArchitectureOf(machineType: string): 'amd64' | 'arm64' {
   return /^(t2a|c4a|n4a)-/.test(machineType) ? 'arm64' : 'amd64';
 }
 
-/** The official image family (cloud-init built in). Debian's GCE images do not run cloud-init: validation rejects them. */
-export function gcpImageOf(image: ImageName, machineType: string): string {
+/**
+ * The boot image: the declared machine image (a golden image, which runs cloud-init whatever OS it is built on), else
+ * the official image family (cloud-init built in). Debian's GCE images do not run cloud-init: validation rejects them.
+ */
+export function gcpImageOf(image: ImageName, machineType: string, machineImage?: MachineImageRef): string {
+  if (machineImage) {
+    if (machineImage.kind !== 'gcp-image' || !machineImage.gcpImage) {
+      throw new Error(`GcpNodeGroup: machine image ${JSON.stringify(machineImage)} is not a GCP image; use MachineImage.gcpImage`);
+    }
+    return machineImage.gcpImage;
+  }
   if (image !== 'ubuntu-24.04') {
     throw new Error(`GcpNodeGroup: image ${image} does not run cloud-init on Google Cloud; use ubuntu-24.04`);
   }
   return `projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-${gcpArchitectureOf(machineType)}`;
+}
+
+/**
+ * The inventory labels of a database or etcd machine: the AWS tags' `distributed-postgres:<key>` as
+ * `distributed-postgres-<key>`. Label values allow only lower-case letters, digits, `_` and `-`, so the image
+ * flavour's `.` becomes `_` (`ubuntu-24_04`).
+ */
+export function gcpInventoryLabels(topology: Topology, group: NodeGroup): Record<string, string> {
+  return {
+    'distributed-postgres-engine': topology.replication.engine,
+    'distributed-postgres-image': group.image.replace(/\./g, '_'),
+    'distributed-postgres-package-source': topology.postgres.packageSource,
+    'distributed-postgres-postgres': String(topology.postgres.version),
+  };
 }
 
 export class GcpNodeGroup extends Construct {
@@ -70,7 +93,7 @@ export class GcpNodeGroup extends Construct {
         machineType,
         bootDisk: {
           autoDelete: true,
-          initializeParams: { image: gcpImageOf(group.image, machineType), size: rootGiB, type: 'pd-balanced', labels: labels(`${name}-root`) },
+          initializeParams: { image: gcpImageOf(group.image, machineType, group.machineImage), size: rootGiB, type: 'pd-balanced', labels: labels(`${name}-root`) },
         },
         attachedDisk: dataDisk ? [{ source: dataDisk.id, deviceName: GCP_DATA_DISK_DEVICE_NAME, mode: 'READ_WRITE' }] : undefined,
         // No access_config: no external IP.
@@ -84,7 +107,7 @@ export class GcpNodeGroup extends Construct {
         shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
         serviceAccount: { email: props.serviceAccount.email, scopes: ['cloud-platform'] },
         tags: [GcpFleetNetwork.groupTag(topology, group)],
-        labels: labels(name),
+        labels: { ...labels(name), ...gcpInventoryLabels(topology, group) },
         // A machine type change stops and starts the machine in place (as on AWS); roll it one member at a time.
         allowStoppingForUpdate: true,
         dependsOn: props.bootAfter,

@@ -10,7 +10,7 @@ import { PATRONI_TIMING, SYNCHRONOUS_REPLICATION } from './ha';
 import { GROUP_NUMBERS, NAMES } from './naming';
 import { CIDRS, NETWORK_NAMES } from './network';
 import { PACKAGES } from './packages';
-import { IMAGES, MEMBERS, REGIONS } from './placement';
+import { IMAGES, MACHINE_IMAGES, MEMBERS, REGIONS } from './placement';
 import { POSTGRES_NAMES } from './postgres';
 import { CONFLICTS, SNOWFLAKE_IDS } from './replication';
 import { finding, Rule } from './rule';
@@ -18,7 +18,7 @@ import { finding, Rule } from './rule';
 export type { Rule } from './rule';
 
 export const RULES: Rule[] = [
-  NAMES, GROUP_NUMBERS, REGIONS, IMAGES, MEMBERS, ETCD_SIZE, ETCD_SPREAD, ETCD_COLOCATED, CIDRS, SYNCHRONOUS_REPLICATION,
+  NAMES, GROUP_NUMBERS, REGIONS, IMAGES, MACHINE_IMAGES, MEMBERS, ETCD_SIZE, ETCD_SPREAD, ETCD_COLOCATED, CIDRS, SYNCHRONOUS_REPLICATION,
   PATRONI_TIMING, PACKAGES, CONFLICTS, SNOWFLAKE_IDS, GEOSHARDS, POSTGRES_NAMES, NETWORK_NAMES,
 ];
 

@@ -15,6 +15,13 @@ export const PATTERNS = {
   diskType: /^[a-z0-9][a-z0-9-]{1,19}$/,
   dnsZone: /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/,
   secretPrefix: /^[A-Za-z][A-Za-z0-9_-]{0,40}$/,
+  /** An absolute directory: rendered into YAML, shell and systemd units, so no whitespace, quotes or `..`. */
+  binDir: /^(\/[A-Za-z0-9_.+-]+)+\/?$/,
+  amiId: /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/,
+  amiOwner: /^(\d{12}|self|amazon|aws-marketplace)$/,
+  /** AMI names allow letters, digits, `( ) [ ] . / - ' @ _` and space; patterns add `*` and `?`. No space or quote here. */
+  amiNamePattern: /^[A-Za-z0-9()[\]./@_*?-]{1,128}$/,
+  gcpImage: /^(projects\/[a-z][a-z0-9.:-]{1,62}[a-z0-9]\/global\/images\/(family\/)?)?[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/,
 };
 
 /**

@@ -3,12 +3,18 @@ import { ImageFlavour, PackageSource, ReplicationEngine } from '../props';
 import { Finding } from '../spec';
 import { finding, isInt, Rule } from './rule';
 
+/** What each distribution ships: its PostgreSQL major and Patroni (checked in the archives). */
+export const DISTRO_PACKAGES: Record<ImageFlavour, { postgres: number; patroni: string }> = {
+  [ImageFlavour.UBUNTU_24_04]: { postgres: 16, patroni: 'Patroni 3.2.2' },
+  [ImageFlavour.DEBIAN_12]: { postgres: 15, patroni: 'Patroni 3.0.2' },
+  [ImageFlavour.DEBIAN_13]: { postgres: 17, patroni: 'Patroni 4.0.7' },
+};
+
 /** What each package source can install, per image: PostgreSQL majors, and the engines it ships. */
 export function packageProblems(source: PackageSource, image: ImageFlavour, version: number, engine: ReplicationEngine): string[] {
   const problems: string[] = [];
   if (source === PackageSource.DISTRO) {
-    const shipped = image === ImageFlavour.DEBIAN_12 ? 15 : 16;
-    const patroni = image === ImageFlavour.DEBIAN_12 ? 'Patroni 3.0.2' : 'Patroni 3.2.2';
+    const { postgres: shipped, patroni } = DISTRO_PACKAGES[image];
     if (version !== shipped) {
       problems.push(`${image} ships only PostgreSQL ${shipped} (and ${patroni}, which supports PostgreSQL <= ${shipped}); ` +
         `PostgreSQL ${version} is not available from its distro packages. Fix: set postgres.version to ${shipped}, or packageSource to 'pgdg'.`);
@@ -21,9 +27,16 @@ export function packageProblems(source: PackageSource, image: ImageFlavour, vers
   if (source === PackageSource.PGEDGE && !isInt(version, 16, 18)) {
     problems.push(`pgEdge's Enterprise Postgres packages (Spock 5) support PostgreSQL 16 to 18, not ${version}. Fix: choose a version in 16..18.`);
   }
-  if (engine === ReplicationEngine.SPOCK && source !== PackageSource.PGEDGE) {
+  if (engine === ReplicationEngine.SPOCK && source !== PackageSource.PGEDGE && source !== PackageSource.IMAGE) {
     problems.push(`Spock needs pgEdge's patched PostgreSQL, but packageSource is '${source}'. ` +
-      "Fix: set postgres.packageSource to 'pgedge', or use replication.engine 'pglogical'.");
+      "Fix: set postgres.packageSource to 'pgedge', or 'image' with a golden image that holds PostgreSQL built with Spock's patches, or use replication.engine 'pglogical'.");
+  }
+  // Spock 5 (5.0.x) supports PostgreSQL 15 to 18; a golden image carries whichever the platform team built.
+  if (engine === ReplicationEngine.SPOCK && source === PackageSource.IMAGE && !isInt(version, 15, 18)) {
+    problems.push(`Spock 5 supports PostgreSQL 15 to 18, not ${version}. Fix: set postgres.version to the major version the golden image holds (15..18).`);
+  }
+  if (source === PackageSource.IMAGE && engine !== ReplicationEngine.SPOCK && !isInt(version, 13, 18)) {
+    problems.push(`postgres.version ${version} is not a PostgreSQL major version this library supports (13..18). Fix: set it to the major version the golden image holds.`);
   }
   if (engine === ReplicationEngine.PGLOGICAL && source === PackageSource.PGEDGE) {
     problems.push("pgEdge's repository ships Spock, not pglogical. Fix: use engine 'spock' with pgEdge, or packageSource 'distro'/'pgdg' for pglogical.");

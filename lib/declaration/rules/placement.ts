@@ -1,5 +1,6 @@
 /** Where and on what the members run: regions and zones, images, member counts, machine types and disks. */
-import { Cloud, ImageFlavour } from '../props';
+import { MachineImageKind } from '../machine-image';
+import { Cloud, ImageFlavour, PackageSource } from '../props';
 import { knownRegions, zonesOf } from '../regions';
 import { Finding } from '../spec';
 import { MAX_MEMBERS, MAX_ZONES, PATTERNS } from './limits';
@@ -37,8 +38,60 @@ export const IMAGES: Rule = {
   id: 'DPG-IMAGE',
   description: 'GCP node groups use an image that runs cloud-init.',
   check: (spec) => spec.nodeGroups
-    .filter((g) => g.cloud === Cloud.GCP && g.image === ImageFlavour.DEBIAN_12)
-    .map((g) => finding('DPG-IMAGE', `${g.path}.image`, "Debian 12 images on GCP do not run cloud-init, so the member would never configure itself. Fix: use image 'ubuntu-24.04' on GCP.")),
+    // A golden image (machineImage) is the platform team's own build, with cloud-init installed whatever its base.
+    .filter((g) => g.cloud === Cloud.GCP && g.image !== ImageFlavour.UBUNTU_24_04 && g.machineImage === undefined)
+    .map((g) => finding('DPG-IMAGE', `${g.path}.image`, `Debian ${g.image.replace('debian-', '')} images on GCP do not run cloud-init, so the member would never configure itself. ` +
+      "Fix: use image 'ubuntu-24.04' on GCP, or a machineImage (MachineImage.gcpImage) built on Debian with cloud-init installed.")),
+};
+
+const CLOUD_NAMES: Record<Cloud, string> = { [Cloud.AWS]: 'AWS', [Cloud.GCP]: 'GCP' };
+
+export const MACHINE_IMAGES: Rule = {
+  id: 'DPG-MACHINE-IMAGE',
+  description: "Golden images: packageSource 'image' has a machine image on every node group, each of the group's cloud, well formed; binDir is an absolute path.",
+  check: (spec) => {
+    const out: Finding[] = [];
+    const golden = spec.postgres.packageSource === PackageSource.IMAGE;
+    for (const g of spec.nodeGroups) {
+      const path = `${g.path}.machineImage`;
+      const m = g.machineImage;
+      if (m === undefined) {
+        if (golden) {
+          out.push(finding('DPG-MACHINE-IMAGE', path, "is missing: postgres.packageSource 'image' installs nothing at boot, so every node group must boot a golden image " +
+            'that already holds PostgreSQL, Patroni, etcd and the engine\'s extension. ' +
+            `Fix: set machineImage, e.g. ${g.cloud === Cloud.AWS ? "MachineImage.awsAmiLookup('self', 'dpg-pg17-*')" : "MachineImage.gcpImage('projects/my-project/global/images/family/dpg-pg17')"}, or use another packageSource.`));
+        }
+        continue;
+      }
+      if (m.cloud !== g.cloud) {
+        out.push(finding('DPG-MACHINE-IMAGE', path, `is ${m.cloud === Cloud.AWS ? 'an AWS' : 'a GCP'} image, but node group '${g.name}' runs on ${CLOUD_NAMES[g.cloud]}. ` +
+          `Fix: use ${g.cloud === Cloud.AWS ? 'MachineImage.awsAmiId or MachineImage.awsAmiLookup' : 'MachineImage.gcpImage'} for this group.`));
+        continue;
+      }
+      if (m.kind === MachineImageKind.AWS_AMI_ID && !PATTERNS.amiId.test(m.amiId ?? '')) {
+        out.push(finding('DPG-MACHINE-IMAGE', path, `'${m.amiId}' is not an AMI id. Fix: give the id as AWS shows it, e.g. 'ami-0123456789abcdef0'.`));
+      }
+      if (m.kind === MachineImageKind.AWS_AMI_LOOKUP) {
+        if (!PATTERNS.amiOwner.test(m.owner ?? '')) {
+          out.push(finding('DPG-MACHINE-IMAGE', path, `owner '${m.owner}' is not an AMI owner. Fix: use a 12-digit AWS account id, 'self', 'amazon' or 'aws-marketplace'.`));
+        }
+        if (!PATTERNS.amiNamePattern.test(m.namePattern ?? '')) {
+          out.push(finding('DPG-MACHINE-IMAGE', path, `name pattern '${m.namePattern}' is not an AMI name pattern (1-128 letters, digits, '( ) [ ] . / - @ _', and '*' or '?' as wildcards; no spaces or quotes). ` +
+            "Fix: use the name your image build publishes, with a wildcard for its version, e.g. 'dpg-spock-pg15-*'."));
+        }
+      }
+      if (m.kind === MachineImageKind.GCP_IMAGE && !PATTERNS.gcpImage.test(m.gcpImage ?? '')) {
+        out.push(finding('DPG-MACHINE-IMAGE', path, `'${m.gcpImage}' is not a GCE image. Fix: use 'projects/<project>/global/images/<image>', ` +
+          "'projects/<project>/global/images/family/<family>', or an image or family name of the provider's project."));
+      }
+    }
+    const binDir = spec.postgres.binDir;
+    if (binDir !== undefined && (!PATTERNS.binDir.test(binDir) || binDir.split('/').includes('..'))) {
+      out.push(finding('DPG-MACHINE-IMAGE', 'postgres.binDir', `'${binDir}' is not an absolute directory path without whitespace, quotes or '..'. ` +
+        `Fix: give the directory that holds pg_ctl and psql on the image, e.g. '/usr/lib/postgresql/${spec.postgres.version}/bin', or leave binDir out.`));
+    }
+    return out;
+  },
 };
 
 export const MEMBERS: Rule = {

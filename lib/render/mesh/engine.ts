@@ -27,6 +27,8 @@ export interface MeshSql {
   readonly downSubscriptions: string;
   /** Restarts the subscription named by the psql variable `sub` (disable + enable). */
   readonly restartSubscription: string;
+  /** Prints one line per problem to report in mesh-keeper's log and status (Spock: delta-apply columns); absent when none can arise. */
+  readonly problems?: string;
 }
 
 /** How one replication engine (the `ReplicationEngine` of the props) is rendered: settings, slots and mesh SQL. */

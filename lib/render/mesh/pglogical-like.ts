@@ -21,6 +21,13 @@ export interface PglogicalLikeApi {
   readonly enable: string;
   /** Extra setup statements after the sets (Spock: delta-apply columns). */
   extraSetup(topology: Topology, group: NodeGroup): string[];
+  /**
+   * PL/pgSQL the event trigger runs for each table the application creates (variable `relid`, and a record
+   * `delta` it may loop over), or '' (Spock: the table's delta-apply columns).
+   */
+  onCreateTable(topology: Topology): string;
+  /** The query printing one line per problem mesh-keeper should report (Spock: delta-apply columns), if any. */
+  problems(topology: Topology): string | undefined;
 }
 
 /**
@@ -31,10 +38,10 @@ export interface PglogicalLikeApi {
  * the rehearsal). The statements above still cover tables that existed before the trigger.
  */
 export function declaredTablesTrigger(api: PglogicalLikeApi, sets: { set: string; tables: string[] }[],
-  partitions: { table: string; partition: string; create: string }[] = []): string[] {
+  partitions: { table: string; partition: string; create: string }[] = [], onCreate = ''): string[] {
   const s = api.schema;
   const declared = sets.flatMap(({ set, tables }) => tables.map((table) => `(${sqlLiteral(set)}, ${sqlLiteral(sqlQualified(table))})`));
-  if (declared.length === 0) return [];
+  if (declared.length === 0 && onCreate === '') return [];
   const trigger = 'distributed_postgres_add_declared_tables';
   const create = `CREATE EVENT TRIGGER ${trigger} ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO') ` +
     'EXECUTE FUNCTION distributed_postgres.add_declared_tables()';
@@ -49,11 +56,13 @@ export function declaredTablesTrigger(api: PglogicalLikeApi, sets: { set: string
     'CREATE SCHEMA IF NOT EXISTS distributed_postgres;',
     'CREATE OR REPLACE FUNCTION distributed_postgres.add_declared_tables() RETURNS event_trigger\n' +
     '  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $dpg$\n' +
-    'DECLARE\n  created record;\n  part record;\n  declared record;\n  relid oid;\n  relids oid[] := ARRAY[]::oid[];\nBEGIN\n' +
+    'DECLARE\n  created record;\n  part record;\n  declared record;\n' + (onCreate ? '  delta record;\n' : '') +
+    '  relid oid;\n  relids oid[] := ARRAY[]::oid[];\nBEGIN\n' +
     "  FOR created IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE object_type = 'table' LOOP\n" +
     '    relids := relids || created.objid;\n' + createPartitions +
     '  END LOOP;\n' +
-    '  FOREACH relid IN ARRAY relids LOOP\n' +
+    '  FOREACH relid IN ARRAY relids LOOP\n' + onCreate +
+    (declared.length === 0 ? '' :
     `    FOR declared IN SELECT d.set_name FROM (VALUES ${declared.join(', ')}) AS d(set_name, relation)\n` +
     '        WHERE to_regclass(d.relation) = relid LOOP\n' +
     `      PERFORM ${s}.${api.addTable}(set_name := declared.set_name, relation := relid::regclass, synchronize_data := false)\n` +
@@ -61,7 +70,8 @@ export function declaredTablesTrigger(api: PglogicalLikeApi, sets: { set: string
     '            WHERE rs.set_name = declared.set_name)\n' +
     `          AND NOT EXISTS (SELECT 1 FROM ${s}.replication_set_table rt JOIN ${s}.replication_set rs ON rs.set_id = rt.set_id\n` +
     `            JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid WHERE rs.set_name = declared.set_name AND rt.set_reloid = relid);\n` +
-    '    END LOOP;\n  END LOOP;\nEND\n$dpg$;',
+    '    END LOOP;\n') +
+    '  END LOOP;\nEND\n$dpg$;',
     `SELECT ${sqlLiteral(create)}\n  WHERE NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = ${sqlLiteral(trigger)}) \\gexec`,
   ];
 }
@@ -86,7 +96,7 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
       `  WHERE ${sqlRegclass(table)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${s}.replication_set_table rt\n` +
       `    JOIN ${s}.replication_set rs ON rs.set_id = rt.set_id JOIN ${s}.local_node ln ON ln.node_id = rs.set_nodeid\n` +
       `    WHERE rs.set_name = ${sqlLiteral(set)} AND rt.set_reloid = ${sqlRegclass(table)});`)),
-    ...declaredTablesTrigger(api, sets, heldPartitions(topology, group)),
+    ...declaredTablesTrigger(api, sets, heldPartitions(topology, group), api.onCreateTable(topology)),
     ...api.extraSetup(topology, group),
   ];
   // One statement per subscription to create (each connects to its provider, so one unreachable group must not
@@ -115,11 +125,13 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
   const downSubscriptions = `SELECT subscription_name FROM ${s}.${api.showStatus}()\n` +
     `  WHERE status = 'down' AND ${nameIn('subscription_name', names)} ORDER BY 1;\n`;
   const restartSubscription = `SELECT ${s}.${api.disable}(:'sub', true);\nSELECT ${s}.${api.enable}(:'sub', true);\n`;
+  const problems = api.problems(topology);
   return {
     setup: setup.join('\n') + '\n',
     subscriptions: subscriptions.join('\n') + '\n',
     verify,
     downSubscriptions,
     restartSubscription,
+    ...(problems === undefined ? {} : { problems }),
   };
 }

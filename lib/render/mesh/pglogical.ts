@@ -22,6 +22,8 @@ const API: PglogicalLikeApi = {
   disable: 'alter_subscription_disable',
   enable: 'alter_subscription_enable',
   extraSetup: () => [],
+  onCreateTable: () => '',
+  problems: () => undefined,
 };
 
 export const PGLOGICAL: EngineRenderer = {
