@@ -9,6 +9,7 @@
 import { DrillResult } from '../report';
 import { baseline } from './baseline';
 import { conflict } from './conflict';
+import { deltaApply } from './delta-apply';
 import { geoshard } from './geoshard';
 import { DrillEnv, newResult, now } from './harness';
 import { killLeaderMember } from './kill-leader-member';
@@ -16,6 +17,7 @@ import { killPostgres } from './kill-postgres';
 import { loseEtcd } from './lose-etcd';
 import { partition } from './partition';
 import { replaceLeaderMember, replaceSyncStandby } from './replace-member';
+import { snowflake } from './snowflake';
 
 export type { DrillEnv } from './harness';
 export { profileLabel, waitHealthy } from './harness';
@@ -29,6 +31,8 @@ const RUNNERS = {
   'replace-leader-member': replaceLeaderMember,
   partition,
   conflict,
+  'delta-apply': deltaApply,
+  snowflake,
   geoshard,
 } satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
 
