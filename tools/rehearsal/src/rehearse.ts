@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { applyUserData, validateUserData } from './boot';
+import { applyUserData, startUserData, validateUserData } from './boot';
 import { FleetAccess } from './db';
 import {
   DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
@@ -221,6 +221,11 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
           const machine = fleet.machines.find((m) => m.machine.name === host)!;
           await hosts.boot(host);
           return applyUserData(hosts, machine, localSecretBackend(secrets.dir), 600_000);
+        },
+        provisionStart: async (host) => {
+          const machine = fleet.machines.find((m) => m.machine.name === host)!;
+          await hosts.boot(host);
+          return (await startUserData(hosts, machine, localSecretBackend(secrets.dir))) ?? Date.now();
         },
       };
       if (options.sabotage) await sabotage(options.sabotage, access, fleet, log);

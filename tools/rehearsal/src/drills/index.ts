@@ -11,6 +11,7 @@ import { baseline } from './baseline';
 import { conflict } from './conflict';
 import { deltaApply } from './delta-apply';
 import { geoshard } from './geoshard';
+import { interruptedBootstrap } from './interrupted-bootstrap';
 import { DrillEnv, newResult, now } from './harness';
 import { killLeaderMember } from './kill-leader-member';
 import { killPostgres } from './kill-postgres';
@@ -29,6 +30,7 @@ const RUNNERS = {
   'lose-etcd': loseEtcd,
   'replace-member': replaceSyncStandby,
   'replace-leader-member': replaceLeaderMember,
+  'interrupted-bootstrap': interruptedBootstrap,
   partition,
   conflict,
   'delta-apply': deltaApply,
