@@ -65,6 +65,20 @@ export interface AppliedUserData {
 
 /** Applies the user-data on a booted host, runs the rendered runcmd script and waits for the bootstrap to complete. */
 export async function applyUserData(hosts: TestHosts, m: FleetMachine, backend: string, runcmdTimeoutMs: number): Promise<AppliedUserData> {
+  const started = await startUserData(hosts, m, backend);
+  if (started === undefined) return { runcmdS: 0, attempts: 0 };
+  const status = await awaitBootstrap(hosts, m.machine.name, started, runcmdTimeoutMs);
+  return { runcmdS: (Date.now() - started) / 1000, attempts: status.attempt };
+}
+
+/** The bootstrap unit's unit file (its ExecStart is the bootstrap script). */
+export const BOOTSTRAP_UNIT = '/etc/systemd/system/distributed-postgres-bootstrap.service';
+
+/**
+ * Applies the user-data and runs the runcmd script, which starts the bootstrap unit without waiting for it. Returns
+ * when runcmd ran (ms since the epoch), or undefined when the user-data has no runcmd.
+ */
+export async function startUserData(hosts: TestHosts, m: FleetMachine, backend: string): Promise<number | undefined> {
   const name = m.machine.name;
   const file = userDataFile(hosts, m);
   if (m.config.doc.bootcmd !== undefined) await cloudInitModule(hosts, m, 'bootcmd', file);
@@ -75,26 +89,33 @@ export async function applyUserData(hosts: TestHosts, m: FleetMachine, backend: 
     throw new Error(`${name}: the user-data wrote no ${SECRET_BACKEND}; the rehearsal replaces exactly that file with its secret store stand-in`);
   }
   await hosts.exec(name, ['sh', '-c', `cat > ${SECRET_BACKEND} && chmod 0755 ${SECRET_BACKEND}`], { input: backend });
-  if (m.config.doc.runcmd === undefined) return { runcmdS: 0, attempts: 0 };
+  if (m.config.doc.runcmd === undefined) return undefined;
   await cloudInitModule(hosts, m, 'runcmd', file);
   const script = (await hosts.exec(name, ['sh', '-c', 'ls /var/lib/cloud/instances/*/scripts/runcmd'])).stdout.trim();
   const started = Date.now();
   // As cloud-init's scripts-user does: run it, output to cloud-init-output.log. It enables and starts the bootstrap
-  // unit without waiting; the unit retries a failed bootstrap, so the rehearsal waits for its status to say complete.
+  // unit without waiting; the unit retries a failed bootstrap, so the rehearsal then waits for its status to say complete.
   const r = await hosts.exec(name, ['sh', '-c', `${script} >> /var/log/cloud-init-output.log 2>&1`], {
     allowFail: true, timeoutMs: 120_000,
   });
-  const failure = async (what: string) => {
-    const tail = await hosts.exec(name, ['sh', '-c', `tail -n 40 /var/log/cloud-init-output.log; echo ---; tail -n 40 ${BOOTSTRAP_LOG} 2>/dev/null; echo ---; cat ${BOOTSTRAP_STATUS} 2>/dev/null`], { allowFail: true });
-    return new Error(`${name}: ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s:\n${tail.stdout.trim()}`);
-  };
-  if (r.code !== 0) throw await failure(`the runcmd script failed (exit ${r.code})`);
-  let status: BootstrapStatus | undefined;
-  while ((status = await bootstrapStatus(hosts, name))?.state !== 'complete') {
-    if (Date.now() - started > runcmdTimeoutMs) {
-      throw await failure(`the bootstrap did not complete (last: ${status ? `${status.state} in step ${status.step}, attempt ${status.attempt}` : 'no status'})`);
+  if (r.code !== 0) throw await bootstrapFailure(hosts, name, started, `the runcmd script failed (exit ${r.code})`);
+  return started;
+}
+
+async function bootstrapFailure(hosts: TestHosts, name: string, since: number, what: string): Promise<Error> {
+  const tail = await hosts.exec(name, ['sh', '-c', `tail -n 40 /var/log/cloud-init-output.log; echo ---; tail -n 40 ${BOOTSTRAP_LOG} 2>/dev/null; echo ---; cat ${BOOTSTRAP_STATUS} 2>/dev/null`], { allowFail: true });
+  return new Error(`${name}: ${what} after ${((Date.now() - since) / 1000).toFixed(1)} s:\n${tail.stdout.trim()}`);
+}
+
+/** Waits until the host's bootstrap status satisfies `done` (default: complete); returns that status. */
+export async function awaitBootstrap(hosts: TestHosts, name: string, since: number, timeoutMs: number,
+  done: (s: BootstrapStatus) => boolean = (s) => s.state === 'complete', what = 'the bootstrap did not complete'): Promise<BootstrapStatus> {
+  for (;;) {
+    const status = hosts.isUp(name) ? await bootstrapStatus(hosts, name) : undefined;
+    if (status && done(status)) return status;
+    if (Date.now() - since > timeoutMs) {
+      throw await bootstrapFailure(hosts, name, since, `${what} (last: ${status ? `${status.state} in step ${status.step}, attempt ${status.attempt}` : 'no status'})`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return { runcmdS: (Date.now() - started) / 1000, attempts: status?.attempt ?? 0 };
 }

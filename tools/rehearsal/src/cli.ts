@@ -3,7 +3,7 @@
  * dpg-rehearse: command line.
  *
  *   dpg-rehearse rehearse <stack dir> [--drills a,b,c] [--json out.json] [--timing-variants default]
- *                                       [--sabotage drop-subscription] [--rate N] [--logs DIR]
+ *                                       [--sabotage drop-subscription|drop-delta-apply] [--rate N] [--logs DIR]
  *                                       [--converge-timeout S] [--boot-order shuffle] [--boot-spread S] [--seed N]
  *   dpg-rehearse cleanup
  *   dpg-rehearse image build <name>|all [--force]

@@ -16,7 +16,9 @@ import { sleep, waitFor } from './shell';
 
 /** The application's part: the tables the writers use, created the same way in every node group. */
 function schemaSql(fleet: RehearsalFleet, table: string): string {
-  const schemas = new Set([table, ...fleet.geoshards.map((g) => g.table)].map((t) => t.split('.')[0]));
+  const deltaTables = new Map<string, string[]>();
+  for (const c of fleet.deltaApplyColumns) deltaTables.set(c.table, [...(deltaTables.get(c.table) ?? []), c.column]);
+  const schemas = new Set([table, ...fleet.geoshards.map((g) => g.table), ...deltaTables.keys()].map((t) => t.split('.')[0]));
   return [
     ...[...schemas].map((s) => `CREATE SCHEMA IF NOT EXISTS ${s};`),
     `CREATE TABLE IF NOT EXISTS ${table} (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), writer text NOT NULL, ` +
@@ -32,6 +34,10 @@ function schemaSql(fleet: RehearsalFleet, table: string): string {
     ...[...new Set(fleet.geoshards.map((g) => g.table))].map((t) =>
       `CREATE TABLE IF NOT EXISTS ${t} (id uuid NOT NULL DEFAULT gen_random_uuid(), region text NOT NULL, writer text, ` +
       'seq bigint, grp text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);'),
+    // Balances updated concurrently in every group (the delta-apply drill). Created after the mesh, like every
+    // application table: the engine's DDL trigger must apply the delta-apply setting to it.
+    ...[...deltaTables].map(([t, columns]) =>
+      `CREATE TABLE IF NOT EXISTS ${t} (id bigint PRIMARY KEY, ${columns.map((c) => `${c} bigint NOT NULL DEFAULT 0`).join(', ')});`),
   ].join('\n');
 }
 
@@ -76,7 +82,7 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
     return;
   }
   boot.slowestBootstrapS = Number(Math.max(...applied.map((a) => (a as PromiseFulfilledResult<{ runcmdS: number }>).value.runcmdS)).toFixed(1));
-  const table = fleet.globalTables[0];
+  const table = fleet.writerTable;
   if (!table) {
     report.problems.push('the stack replicates no global table: the rehearsal writes into the first one');
     return;

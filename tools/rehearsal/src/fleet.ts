@@ -56,6 +56,12 @@ export interface GeoshardView {
   readonly groups: string[];
 }
 
+export interface DeltaApplyColumnView {
+  /** Qualified table, e.g. `public.accounts`. */
+  readonly table: string;
+  readonly column: string;
+}
+
 export interface RehearsalFleet {
   readonly name: string;
   readonly groups: FleetGroup[];
@@ -73,6 +79,12 @@ export interface RehearsalFleet {
   readonly engine: 'spock' | 'pglogical' | 'native';
   /** Tables every node group replicates to every other (schema-qualified). */
   readonly globalTables: string[];
+  /** The global table the writers insert into: the first one that is not a delta-apply table. */
+  readonly writerTable: string;
+  /** Columns the engine applies as deltas (Spock), from the rendered `delta_apply_function` settings. */
+  readonly deltaApplyColumns: DeltaApplyColumnView[];
+  /** Whether members carry snowflake node ids (the `snowflake` extension is preloaded). */
+  readonly snowflakeIds: boolean;
   readonly geoshards: GeoshardView[];
   readonly secretNames: string[];
   readonly caSecret: string;
@@ -165,6 +177,20 @@ function globalTablesOf(machines: FleetMachine[], geoshards: GeoshardView[]): st
   return [...tables].sort();
 }
 
+/** Delta-apply columns as the renderer sets them (`ALTER TABLE t ALTER COLUMN c SET (..., delta_apply_function = ...)`). */
+export function deltaApplyColumnsOf(machines: FleetMachine[]): DeltaApplyColumnView[] {
+  const found = new Map<string, DeltaApplyColumnView>();
+  const pattern = /ALTER TABLE ([\w."]+) ALTER COLUMN ([\w"]+) SET \([^)]*delta_apply_function/g;
+  for (const m of machines) {
+    for (const match of allText(m.config).matchAll(pattern)) {
+      const table = match[1].replace(/"/g, '');
+      const column = match[2].replace(/"/g, '');
+      found.set(`${table}.${column}`, { table, column });
+    }
+  }
+  return [...found.values()].sort((a, b) => `${a.table}.${a.column}`.localeCompare(`${b.table}.${b.column}`));
+}
+
 function databaseOf(machines: FleetMachine[]): string {
   for (const m of machines) {
     const text = allText(m.config);
@@ -215,6 +241,9 @@ export function readFleet(stack: SynthesizedStack): RehearsalFleet {
   const caSecret = caSecretOf(stack.secretNames, stack.generatedSecretNames);
   if (!pg.superuserSecret) throw new Error('rehearsal: the Patroni configuration names no secret for the superuser password');
   const preload = pg.preloadLibraries;
+  const globalTables = globalTablesOf(machines, geoshards);
+  const deltaApplyColumns = deltaApplyColumnsOf(machines);
+  const deltaTables = new Set(deltaApplyColumns.map((c) => c.table));
   return {
     name: stack.machines[0].fleet || stack.machines[0].name.split('-')[0],
     groups,
@@ -229,7 +258,10 @@ export function readFleet(stack: SynthesizedStack): RehearsalFleet {
     timing: { ttl: pg.ttl, loopWait: pg.loopWait, retryTimeout: pg.retryTimeout },
     synchronousMode: pg.synchronousMode,
     engine: /spock/.test(preload) ? 'spock' : /pglogical/.test(preload) ? 'pglogical' : 'native',
-    globalTables: globalTablesOf(machines, geoshards),
+    globalTables,
+    writerTable: globalTables.find((t) => !deltaTables.has(t)) ?? globalTables[0] ?? '',
+    deltaApplyColumns,
+    snowflakeIds: /(^|,)\s*snowflake\s*(,|$)/.test(preload),
     geoshards,
     secretNames: stack.secretNames,
     caSecret,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { applyUserData, validateUserData } from './boot';
+import { applyUserData, startUserData, validateUserData } from './boot';
 import { FleetAccess } from './db';
 import {
   DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
@@ -23,7 +23,7 @@ import { readSynthesizedStack } from './stack';
 import { buildImage, cachedImage, CachedImage, describeVersions, imageDirName, imageHash, missingPackages, selectImage } from './images';
 import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
 
-export const SABOTAGES = ['drop-subscription'] as const;
+export const SABOTAGES = ['drop-subscription', 'drop-delta-apply'] as const;
 export type Sabotage = (typeof SABOTAGES)[number];
 export const TIMING_VARIANTS = ['default'] as const;
 export type TimingVariant = (typeof TIMING_VARIANTS)[number];
@@ -123,15 +123,35 @@ function networkPlan(fleet: RehearsalFleet): NetworkPlan {
   };
 }
 
-/** Drops one subscription on the last group's leader: rows written meanwhile never reach it (the run must fail). */
-async function sabotage(access: FleetAccess, fleet: RehearsalFleet, log: (line: string) => void): Promise<void> {
+/**
+ * Breaks the fleet on purpose (the run must then fail): `drop-subscription` drops one subscription on the last
+ * group's leader, so rows written meanwhile never reach it; `drop-delta-apply` resets the delta-apply setting of every
+ * delta-apply column in every group, so concurrent decrements resolve by last-update-wins and the sum goes wrong.
+ */
+async function sabotage(kind: Sabotage, access: FleetAccess, fleet: RehearsalFleet, log: (line: string) => void): Promise<void> {
+  if (kind === 'drop-delta-apply') {
+    if (fleet.deltaApplyColumns.length === 0) throw new Error('sabotage drop-delta-apply: the stack declares no delta-apply column');
+    for (const g of fleet.groups) {
+      for (const c of fleet.deltaApplyColumns) {
+        await access.query(g.name, `ALTER TABLE ${c.table} ALTER COLUMN ${c.column} RESET (log_old_value, delta_apply_function)`);
+      }
+    }
+    log(`SABOTAGE: reset the delta-apply setting of ${fleet.deltaApplyColumns.map((c) => `${c.table}.${c.column}`).join(', ')} in every group`);
+    return;
+  }
   const group = fleet.groups[fleet.groups.length - 1].name;
-  const sql: Record<RehearsalFleet['engine'], string> = {
-    pglogical: 'SELECT pglogical.drop_subscription(sub_name) FROM pglogical.subscription ORDER BY sub_name LIMIT 1',
-    spock: 'SELECT spock.sub_drop(sub_name) FROM spock.subscription ORDER BY sub_name LIMIT 1',
-    native: "SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname) FROM pg_subscription LIMIT 1",
-  };
-  await access.query(group, sql[fleet.engine]);
+  if (fleet.engine === 'native') {
+    // DROP SUBSCRIPTION cannot run in a transaction block: one statement per call.
+    const [[name]] = await access.query(group, 'SELECT subname FROM pg_subscription ORDER BY subname LIMIT 1');
+    const ident = `"${name.replace(/"/g, '""')}"`;
+    for (const sql of [`ALTER SUBSCRIPTION ${ident} DISABLE`, `ALTER SUBSCRIPTION ${ident} SET (slot_name = NONE)`, `DROP SUBSCRIPTION ${ident}`]) {
+      await access.query(group, sql);
+    }
+  } else {
+    const schema = fleet.engine === 'spock' ? 'spock' : 'pglogical';
+    const drop = fleet.engine === 'spock' ? 'spock.sub_drop' : 'pglogical.drop_subscription';
+    await access.query(group, `SELECT ${drop}(sub_name) FROM ${schema}.subscription ORDER BY sub_name LIMIT 1`);
+  }
   log(`SABOTAGE: dropped a subscription of node group ${group}`);
 }
 
@@ -227,7 +247,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       report.image.running = await runningVersions(hosts, fleet, access);
       log(`image: running ${JSON.stringify(report.image.running)}`);
       const env: DrillEnv = {
-        hosts, access, fleet, table: fleet.globalTables[0], log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
+        hosts, access, fleet, table: fleet.writerTable, log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(),
         provision: async (host) => {
@@ -235,8 +255,13 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
           await hosts.boot(host);
           return applyUserData(hosts, machine, localSecretBackend(secrets.dir), 600_000);
         },
+        provisionStart: async (host) => {
+          const machine = fleet.machines.find((m) => m.machine.name === host)!;
+          await hosts.boot(host);
+          return (await startUserData(hosts, machine, localSecretBackend(secrets.dir))) ?? Date.now();
+        },
       };
-      if (options.sabotage) await sabotage(access, fleet, log);
+      if (options.sabotage) await sabotage(options.sabotage, access, fleet, log);
       log(tableHeader());
       const emit = (r: DrillResult) => {
         report.drills.push(r);

@@ -42,6 +42,8 @@ export interface DrillResult {
   rows: Record<string, GroupRows>;
   lostRows: number;
   duplicatedRows: number;
+  /** Values that contradict the acknowledged writes (an id generated twice or decoding to the wrong member). */
+  wrongValues?: number;
   splitBrain: boolean;
   converged: boolean;
   notes: string[];
@@ -154,7 +156,7 @@ export function summary(report: RehearsalReport): string {
 /** A drill fails on any lost row, duplicate, split brain or divergence. */
 export function judge(r: DrillResult): Status {
   if (r.status === 'error' || r.status === 'n/a') return r.status;
-  return r.lostRows > 0 || r.duplicatedRows > 0 || r.splitBrain || !r.converged ? 'fail' : 'pass';
+  return r.lostRows > 0 || r.duplicatedRows > 0 || (r.wrongValues ?? 0) > 0 || r.splitBrain || !r.converged ? 'fail' : 'pass';
 }
 
 export function verdictOf(report: RehearsalReport): 'pass' | 'fail' {

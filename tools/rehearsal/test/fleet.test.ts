@@ -59,6 +59,16 @@ test('the ledger stack (AWS + GCP, spock, eu geoshard): geoshard residency is re
     { table: 'ledger.entries', partition: 'ledger.entries_eu', values: ['eu'], groups: ['euw1', 'euw3'] },
   ]);
   expect(fleet.globalTables).toEqual(['ledger.accounts', 'ledger.currencies']);
+  // Delta-apply columns as the library declared them; the writers use the first table that is not a balance table.
+  expect(fleet.deltaApplyColumns).toEqual([{ table: 'ledger.accounts', column: 'balance' }]);
+  expect(fleet.writerTable).toBe('ledger.currencies');
+});
+
+test('pglogical stack: no delta-apply columns, no snowflake ids, the writers use the first global table', () => {
+  const fleet = readFleet(readSynthesizedStack(path.join(out, 'stacks', 'rehearsal')));
+  expect(fleet.deltaApplyColumns).toEqual([]);
+  expect(fleet.snowflakeIds).toBe(false);
+  expect(fleet.writerTable).toBe(fleet.globalTables[0]);
 });
 
 test('user-data decoding: plain, base64 and gzip+base64', () => {

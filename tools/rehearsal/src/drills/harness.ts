@@ -31,6 +31,8 @@ export interface DrillEnv {
   readonly active: Set<WriterRun>;
   /** Boots a new machine on a destroyed host and applies its user-data, as the cloud does for a replaced machine. */
   readonly provision: (host: string) => Promise<AppliedUserData>;
+  /** The same, without waiting for the bootstrap: returns when runcmd started it (ms since the epoch). */
+  readonly provisionStart: (host: string) => Promise<number>;
 }
 
 export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {

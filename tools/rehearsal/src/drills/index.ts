@@ -9,13 +9,16 @@
 import { DrillResult } from '../report';
 import { baseline } from './baseline';
 import { conflict } from './conflict';
+import { deltaApply } from './delta-apply';
 import { geoshard } from './geoshard';
+import { interruptedBootstrap } from './interrupted-bootstrap';
 import { DrillEnv, newResult, now } from './harness';
 import { killLeaderMember } from './kill-leader-member';
 import { killPostgres } from './kill-postgres';
 import { loseEtcd } from './lose-etcd';
 import { partition } from './partition';
 import { replaceLeaderMember, replaceSyncStandby } from './replace-member';
+import { snowflake } from './snowflake';
 
 export type { DrillEnv } from './harness';
 export { profileLabel, waitHealthy } from './harness';
@@ -27,8 +30,11 @@ const RUNNERS = {
   'lose-etcd': loseEtcd,
   'replace-member': replaceSyncStandby,
   'replace-leader-member': replaceLeaderMember,
+  'interrupted-bootstrap': interruptedBootstrap,
   partition,
   conflict,
+  'delta-apply': deltaApply,
+  snowflake,
   geoshard,
 } satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
 
