@@ -86,13 +86,17 @@ set -euo pipefail
 config=${FILES.etcdConfig}
 # (No dollar-brace expansions: GCP's user-data is a Terraform string, where they would be interpolations.)
 deadline=$((SECONDS + $(printenv DPG_ETCD_JOIN_TIMEOUT || echo 600)))
+decided() { echo "initial-cluster-state $1 $(date -u +%Y-%m-%dT%H:%M:%SZ)" > ${FILES.etcdMemberDecided}; }
 if [ -d "$DPG_ETCD_DATA_DIR/member" ]; then
   echo "etcd data present in $DPG_ETCD_DATA_DIR: already a member"
+  [ -e ${FILES.etcdMemberDecided} ] || decided data-present
   exit 0
 fi
 ctl() { ${ETCDCTL} "$@"; }
+# Records the decision last: etcd.service starts (also at a reboot) only once it is made.
 state() {
   sed -i "s/^initial-cluster-state: .*$/initial-cluster-state: $1/" "$config"
+  decided "$1"
   echo "$2 (initial-cluster-state $1)"
 }
 # retry WHAT COMMAND...: runs COMMAND until it succeeds, backing off 1, 2, 4 .. 15 s, until the deadline.

@@ -52,7 +52,11 @@ export function etcdEndpoints(group: NodeGroup): string {
   return group.etcd.members.map((m) => m.clientUrl).join(',');
 }
 
-/** Replaces the package's etcd.service; the condition keeps it from starting before the bootstrap issued TLS. */
+/**
+ * Replaces the package's etcd.service (which the package enables, so it starts at every boot). The conditions keep it
+ * from starting before the bootstrap issued TLS and etcd-join decided how this member joins: at a reboot in between,
+ * it would start as the member the static configuration names, which a replaced machine no longer is.
+ */
 export function etcdUnit(group: NodeGroup): string {
   return `[Unit]
 Description=etcd member of quorum ${oneLine(group.etcd.clusterToken)} (distributed-postgres)
@@ -60,6 +64,7 @@ Documentation=man:etcd
 After=network-online.target
 Wants=network-online.target
 ConditionPathExists=${FILES.etcdKey}
+ConditionPathExists=${FILES.etcdMemberDecided}
 
 [Service]
 Type=simple

@@ -103,6 +103,8 @@ while true; do
     fi
     if [ "$SECONDS" -ge "$next_restart_check" ]; then
       restart_down_subscriptions
+      # Something went missing since the last apply (a declared table created since, a dropped subscription): apply now.
+      if [ "$(psql_in "$DPG_DATABASE" -tA -f "$mesh/verify.sql" 2>/dev/null)" != 0 ]; then next_apply=$SECONDS; fi
       next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))
     fi
     was_primary=1

@@ -42,6 +42,12 @@ export const FILES = {
   bootstrapStatus: '/var/lib/distributed-postgres/bootstrap.status',
   /** mesh-keeper's view of this group's side of the mesh (`key=value` lines: state, missing, problem..., updated). */
   meshStatus: '/var/lib/distributed-postgres/mesh.status',
+  /**
+   * Written by etcd-join once it decided how this machine's etcd member joins (the initial-cluster-state it chose):
+   * until then etcd.service must not start, not even at a reboot (it would start as the member the static config
+   * names, which a replaced machine no longer is).
+   */
+  etcdMemberDecided: '/var/lib/distributed-postgres/etcd-member',
   runDir: '/run/distributed-postgres',
 } as const;
 

@@ -17,7 +17,7 @@ const hasEtcd = existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl') &&
 
 /** Moves the rendered absolute paths under one member's root. */
 function relocate(content: string, root: string): string {
-  return content.split('/etc/distributed-postgres').join(`${root}/etc`);
+  return content.split('/etc/distributed-postgres').join(`${root}/etc`).split('/var/lib/distributed-postgres').join(`${root}/state`);
 }
 
 (hasEtcd ? describe : describe.skip)('etcd-join with a real 3-member etcd', () => {
@@ -57,6 +57,7 @@ function relocate(content: string, root: string): string {
     rmSync(m.root, { recursive: true, force: true });
     const tls = join(m.root, 'etc/tls');
     mkdirSync(tls, { recursive: true });
+    mkdirSync(join(m.root, 'state'));
     for (const [from, to] of [['ca.crt', 'ca.crt'], ['member.crt', 'member.crt'], ['member.key', 'member.key'], ['member.key', 'etcd.key']]) {
       writeTemp(tls, to, readFileSync(join(pki, from), 'utf8'), 0o600);
     }
@@ -84,7 +85,12 @@ function relocate(content: string, root: string): string {
     });
   }
 
-  const stateOf = (m: ReturnType<typeof member>) => /^initial-cluster-state: (\S+)$/m.exec(readFileSync(join(m.root, 'etc/etcd.yaml'), 'utf8'))?.[1];
+  // The state etcd-join wrote into the config; it must also have recorded that it decided (etcd.service waits for that).
+  const stateOf = (m: ReturnType<typeof member>) => {
+    const state = /^initial-cluster-state: (\S+)$/m.exec(readFileSync(join(m.root, 'etc/etcd.yaml'), 'utf8'))?.[1];
+    const marker = join(m.root, 'state/etcd-member');
+    return existsSync(marker) && readFileSync(marker, 'utf8').startsWith(`initial-cluster-state ${state} `) ? state : `${state} (not recorded as decided)`;
+  };
 
   function start(m: ReturnType<typeof member>): void {
     const child = spawn('/usr/bin/etcd', ['--config-file', join(m.root, 'etc/etcd.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });

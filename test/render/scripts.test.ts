@@ -77,6 +77,7 @@ function relocate(content: string, root: string): string {
   return content
     .split('/usr/local/sbin/dpg-secret').join(`${root}/dpg-secret`)
     .split('/etc/distributed-postgres').join(`${root}/etc`)
+    .split('/var/lib/distributed-postgres').join(`${root}/state`)
     .split('/run/dpg-tls').join(`${root}/run/dpg-tls`)
     .split('. /etc/').join(`. ${root}/etc/`);
 }
@@ -190,6 +191,7 @@ const hasPostgresUser = run('id', ['-u', 'postgres']).code === 0;
         `DPG_ETCD_ENDPOINTS='${endpoints}'`, ''].join('\n'));
       const config = writeTemp(root, 'etc/etcd.yaml', fileOf(text, '/etc/distributed-postgres/etcd.yaml'));
       const script = writeTemp(root, 'etcd-join', relocate(fileOf(text, '/usr/local/lib/distributed-postgres/etcd-join'), root), 0o700);
+      mkdirSync(join(root, 'state'), { recursive: true });
       joinEnv(`https://127.0.0.1:${joinerClient},https://127.0.0.1:${joinerPeer + 1000}`); // ourselves + a dead peer
       const alone = run('bash', [script]);
       expect(alone.stdout).toMatch(/no peer has joined a quorum yet/);

@@ -45,11 +45,36 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
     }),
   ];
   const names = subs.map((sub) => sub.name);
+  // A declared table the application created after the mesh: it must be in this group's publication and in every
+  // subscription that carries its set, or its rows are skipped (an apply worker drops changes of tables its
+  // subscription does not list). A geoshard partition is due once its parent exists (the setup creates it).
+  // Counting them as missing makes mesh-keeper apply the setup again within seconds.
+  const parentOf = new Map(topology.geoshards.flatMap((g) => g.tables.map((t) => [t.partition, t.table] as const)));
+  const due = (rel: string) => [rel, parentOf.get(rel) ?? rel];
+  const published = sets.flatMap(({ set, tables }) => tables.map((table) => [set, ...due(table)]));
+  const subscribed = subs.flatMap((sub) => {
+    const provider = topology.nodeGroups.find((g) => g.name === sub.provider)!;
+    return publishedSets(topology, provider).filter(({ set }) => sub.replicationSets.includes(set))
+      .flatMap(({ tables }) => tables.map((table) => [sub.name, ...due(table)]));
+  });
+  const values = (rows: string[][]) => rows.map((row) => `(${row.map(sqlLiteral).join(', ')})`).join(', ');
+  const verify = [
+    `SELECT (SELECT count(*) FROM unnest(${sqlTextArray(names)}) AS expected(name)\n` +
+    `  WHERE NOT EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = expected.name))`,
+    ...(published.length === 0 ? [] : [
+      `+ (SELECT count(*) FROM (VALUES ${values(published)}) AS d(pub, rel, parent)\n` +
+      '  WHERE to_regclass(d.parent) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid\n' +
+      '    WHERE p.pubname = d.pub AND pr.prrelid = to_regclass(d.rel)))']),
+    ...(subscribed.length === 0 ? [] : [
+      `+ (SELECT count(*) FROM (VALUES ${values(subscribed)}) AS d(sub, rel, parent)\n` +
+      `  JOIN pg_subscription s ON s.subname = d.sub AND s.${IN_THIS_DATABASE}\n` +
+      '  WHERE to_regclass(d.parent) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel r\n' +
+      '    WHERE r.srsubid = s.oid AND r.srrelid = to_regclass(d.rel)))']),
+  ].join('\n') + ';\n';
   return {
     setup: setup.join('\n') + '\n',
     subscriptions: subscriptions.join('\n') + '\n',
-    verify: `SELECT count(*) FROM unnest(${sqlTextArray(names)}) AS expected(name)\n` +
-      `  WHERE NOT EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = expected.name);\n`,
+    verify,
     downSubscriptions: 'SELECT s.subname FROM pg_subscription s\n' +
       '  LEFT JOIN pg_stat_subscription w ON w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL\n' +
       `  WHERE s.${IN_THIS_DATABASE} AND s.subenabled AND w.pid IS NULL AND ${nameIn('s.subname', names)} ORDER BY 1;\n`,

@@ -47,9 +47,20 @@ export function userDataFile(hosts: TestHosts, m: FleetMachine): string {
   return file;
 }
 
+/**
+ * `--file` is a global option up to cloud-init 23 (Debian 12 has 22.4) and an option of `single` since 24 (Debian 13
+ * has 25.1): the image's cloud-init says which in its top-level help.
+ */
+async function singleModuleArgv(hosts: TestHosts, name: string, module: string, file: string): Promise<string[]> {
+  const help = await hosts.exec(name, ['cloud-init', '--help'], { allowFail: true, timeoutMs: 60_000 });
+  const globalFile = /--file\b/.test(help.stdout);
+  return globalFile
+    ? ['cloud-init', '--file', file, 'single', '--name', module, '--frequency', 'always']
+    : ['cloud-init', 'single', '--name', module, '--frequency', 'always', '--file', file];
+}
+
 async function cloudInitModule(hosts: TestHosts, m: FleetMachine, module: string, file: string): Promise<void> {
-  const r = await hosts.exec(m.machine.name, ['cloud-init', '--file', file, 'single', '--name', module, '--frequency', 'always'],
-    { allowFail: true, timeoutMs: 120_000 });
+  const r = await hosts.exec(m.machine.name, await singleModuleArgv(hosts, m.machine.name, module, file), { allowFail: true, timeoutMs: 120_000 });
   const output = `${r.stdout}\n${r.stderr}`;
   if (r.code !== 0 || /Traceback|failed|WARNING/i.test(output.replace(/running 'single'.*$/m, ''))) {
     throw new Error(`${m.machine.name}: cloud-init ${module} failed (exit ${r.code}):\n${output.trim().slice(-3000)}`);

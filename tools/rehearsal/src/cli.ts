@@ -7,6 +7,7 @@
  *                                       [--converge-timeout S] [--boot-order shuffle] [--boot-spread S] [--seed N]
  *   dpg-rehearse cleanup
  *   dpg-rehearse image build <name>|all [--force]
+ *   dpg-rehearse image import <name> ROOTFS
  *   dpg-rehearse image list
  *
  * `rehearse` exits 0 when every drill passed, 1 on any lost or duplicated row, split brain, failed convergence or
@@ -17,7 +18,10 @@ import { campaign } from './campaign';
 import { DRILLS, DrillName } from './drills';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
 import { BOOT_ORDERS, BootOrder } from './report';
-import { buildImage, describeVersions, IMAGE_CACHE, IMAGE_NAMES, imageDirName, imageHash, listImages } from './images';
+import {
+  buildImage, BUILT_IMAGES, describeVersions, IMAGE_CACHE, IMAGE_NAMES, imageDirName, imageHash, importedDirName, importImage, IMPORTED_IMAGES, isImported,
+  listImages,
+} from './images';
 import { TestHosts } from './hosts';
 import { cleanupLeftovers, Workspace } from './workspace';
 
@@ -35,8 +39,10 @@ const USAGE = `usage:
       --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
       --logs DIR                copy every host's /var/log to DIR (on failure: cdktf.out/rehearsal-logs by default)
       --no-build                refuse when the stack's image is not built yet (default: build it, printing the time)
-  dpg-rehearse image build <${IMAGE_NAMES.join('|')}|all> [--force]
+  dpg-rehearse image build <${BUILT_IMAGES.join('|')}|all> [--force]
       build images (cached in ${IMAGE_CACHE}/<name>-<hash12>; rebuilt only when a recipe input changes)
+  dpg-rehearse image import <${Object.keys(IMPORTED_IMAGES).join('|')}> ROOTFS
+      import a golden image no recipe here builds (a root filesystem directory); its smoke test runs in it first
   dpg-rehearse image list
       the images in the cache, their build time, size and versions
   dpg-rehearse image check <name>
@@ -168,16 +174,24 @@ async function image(args: string[]): Promise<number> {
         `in ${i.manifest.buildSeconds} s  ${(i.manifest.sizeBytes / 1e6).toFixed(0)} MB  ${describeVersions(i.manifest.versions)}`);
     }
     for (const name of IMAGE_NAMES.filter((n) => !images.some((i) => i.current && i.name === n))) {
-      console.log(`${name.padEnd(10)} ${imageDirName(name, imageHash(name))}  not built`);
+      console.log(isImported(name)
+        ? `${name.padEnd(10)} ${importedDirName(name)}  not imported (image import ${name} ROOTFS; it must hold: ${IMPORTED_IMAGES[name]})`
+        : `${name.padEnd(10)} ${imageDirName(name, imageHash(name))}  not built`);
     }
     return 0;
   }
   if (sub === 'check') return imageCheck(rest[0]);
-  if (sub !== 'build') throw new UsageError(`image: unknown subcommand ${sub ?? '(none)'} (build, list)`);
+  if (sub === 'import') {
+    if (rest.length !== 2 || !isImported(rest[0])) throw new UsageError(`image import needs a golden image name (${Object.keys(IMPORTED_IMAGES).join(', ')}) and a root filesystem directory`);
+    const imported = await importImage(rest[0], rest[1], (l) => console.log(l));
+    console.log(`image ${rest[0]}: ${imported.dir} ready`);
+    return 0;
+  }
+  if (sub !== 'build') throw new UsageError(`image: unknown subcommand ${sub ?? '(none)'} (build, import, list, check)`);
   const force = rest.includes('--force');
   const names = rest.filter((a) => a !== '--force');
-  if (names.length !== 1) throw new UsageError(`image build needs one of ${IMAGE_NAMES.join(', ')}, all`);
-  const wanted = names[0] === 'all' ? [...IMAGE_NAMES] : [names[0]];
+  if (names.length !== 1) throw new UsageError(`image build needs one of ${BUILT_IMAGES.join(', ')}, all`);
+  const wanted = names[0] === 'all' ? [...BUILT_IMAGES] : [names[0]];
   for (const n of wanted) if (!(IMAGE_NAMES as readonly string[]).includes(n)) throw new UsageError(`image build: unknown image ${n} (${IMAGE_NAMES.join(', ')}, all)`);
   let failed = 0;
   for (const name of wanted) {

@@ -167,10 +167,11 @@ export function geoshardsOf(machines: FleetMachine[], groupOf: (m: FleetMachine)
 function globalTablesOf(machines: FleetMachine[], geoshards: GeoshardView[]): string[] {
   const partitions = new Set(geoshards.map((g) => g.partition));
   const tables = new Set<string>();
-  const pattern = /relation := (?:to_regclass\()?'([\w."]+)'/g;
+  // pglogical/Spock: `relation := '...'`; native: `ALTER PUBLICATION ... ADD TABLE ...`.
+  const pattern = /relation := (?:to_regclass\()?'([\w."]+)'|ALTER PUBLICATION [\w"]+ ADD TABLE ([\w."]+)/g;
   for (const m of machines) {
     for (const match of allText(m.config).matchAll(pattern)) {
-      const table = match[1].replace(/"/g, '');
+      const table = (match[1] ?? match[2]).replace(/"/g, '');
       if (!partitions.has(table)) tables.add(table);
     }
   }

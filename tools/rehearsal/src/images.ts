@@ -14,6 +14,24 @@ import { run } from './shell';
 
 export const IMAGE_NAMES = ['debian-12', 'debian-13', 'spock'] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
+/** Images built from a recipe in this repository. */
+export const BUILT_IMAGES: readonly ImageName[] = ['debian-12', 'debian-13'];
+/**
+ * Golden images no recipe here builds, imported from a root filesystem someone built (`image import NAME DIR`), as
+ * a platform team's Packer build publishes an AMI. Spock needs PostgreSQL compiled with Spock's own patches: no
+ * Debian package has it, CI reaches no other archive, and this repository commits neither Spock's sources nor a
+ * recipe that builds them (the workplace's rule for code fetched from public repositories).
+ */
+export const IMPORTED_IMAGES: Readonly<Partial<Record<ImageName, string>>> = {
+  spock: 'Debian 12 with cloud-init, python3, iproute2, procps, util-linux, curl, openssl, python3-yaml, python3-boto3, ' +
+    'postgresql-common, patroni, python3-etcd, python3-psycopg2, etcd-server and etcd-client from Debian, and PostgreSQL 15 ' +
+    "built with Spock 5's patches installed in /usr/lib/postgresql/15 (bin/, lib/, share in /usr/share/postgresql/15) with the " +
+    'spock and snowflake extensions; tools/rehearsal/images/spock/smoke-test.sh must pass in it',
+};
+
+export function isImported(name: string): boolean {
+  return IMPORTED_IMAGES[name as ImageName] !== undefined;
+}
 
 /** Where built images live (override: DPG_IMAGE_CACHE). */
 export const IMAGE_CACHE = process.env.DPG_IMAGE_CACHE ?? '/var/cache/dpg-rehearsal/images';
@@ -104,6 +122,7 @@ function filesUnder(dir: string, base = dir): string[] {
 /** The files an image's hash covers, relative to the images directory: images/common.sh and everything in its own directory. */
 export function imageInputs(name: string, imagesDir = IMAGES_DIR): string[] {
   if (!isImageName(name)) throw new Error(`no image recipe named ${name} (images: ${IMAGE_NAMES.join(', ')})`);
+  if (isImported(name)) throw new Error(`image ${name} is imported, not built from a recipe`);
   return ['common.sh', ...filesUnder(path.join(imagesDir, name)).map((f) => path.join(name, f))];
 }
 
@@ -151,8 +170,14 @@ function readCached(dir: string): CachedImage | undefined {
   return { name: manifest.name, dir, rootfs: path.join(dir, 'rootfs'), manifest };
 }
 
-/** The image built from the current inputs, if it is in the cache. */
+/** Where an imported image lives in the cache (one per name: a new import replaces it). */
+export function importedDirName(name: string): string {
+  return `${name}-imported`;
+}
+
+/** The image built from the current inputs (or the imported one), if it is in the cache. */
 export function cachedImage(name: string, cache = IMAGE_CACHE, imagesDir = IMAGES_DIR): CachedImage | undefined {
+  if (isImported(name)) return readCached(path.join(cache, importedDirName(name)));
   return readCached(path.join(cache, imageDirName(name, imageHash(name, imagesDir))));
 }
 
@@ -164,7 +189,8 @@ export function listImages(cache = IMAGE_CACHE, imagesDir = IMAGES_DIR): (Cached
     if (entry.startsWith('.')) continue;
     const image = readCached(path.join(cache, entry));
     if (!image) continue;
-    const current = isImageName(image.name) && existsSync(path.join(imagesDir, image.name)) && imageHash(image.name, imagesDir) === image.manifest.hash;
+    const current = isImported(image.name) ? entry === importedDirName(image.name)
+      : isImageName(image.name) && existsSync(path.join(imagesDir, image.name)) && imageHash(image.name, imagesDir) === image.manifest.hash;
     found.push({ ...image, current });
   }
   return found;
@@ -219,6 +245,12 @@ export async function buildImage(name: string, log: (line: string) => void = () 
   options: { cache?: string; imagesDir?: string; force?: boolean } = {}): Promise<CachedImage> {
   const cache = options.cache ?? IMAGE_CACHE;
   const imagesDir = options.imagesDir ?? IMAGES_DIR;
+  if (isImported(name)) {
+    const imported = readCached(path.join(cache, importedDirName(name)));
+    if (imported) return imported;
+    throw new Error(`image ${name}: not in ${cache}, and no recipe here builds it: it is a golden image to import ` +
+      `(\`dpg-rehearse image import ${name} ROOTFS\`). It must hold: ${IMPORTED_IMAGES[name as ImageName]}`);
+  }
   const hash = imageHash(name, imagesDir);
   const final = path.join(cache, imageDirName(name, hash));
   const existing = readCached(final);
@@ -269,6 +301,64 @@ export async function buildImage(name: string, log: (line: string) => void = () 
       log(`image ${name}: pruned the older build ${entry}`);
     }
   }
+  return readCached(final)!;
+}
+
+/**
+ * Imports a golden image: copies ROOTFS into the cache (hard links where the file system allows: the source stays
+ * untouched), runs the image's smoke test in it when the repository has one (images/NAME/smoke-test.sh, run in a
+ * chroot with /proc and /dev), and records what it holds. The hash is over the installed packages and the versions
+ * found, so `image list` tells two imports apart.
+ */
+export async function importImage(name: string, source: string, log: (line: string) => void = () => undefined,
+  options: { cache?: string; imagesDir?: string } = {}): Promise<CachedImage> {
+  const cache = options.cache ?? IMAGE_CACHE;
+  const imagesDir = options.imagesDir ?? IMAGES_DIR;
+  if (!isImported(name)) throw new Error(`image ${name} is built from its recipe here (image build ${name}); imported images: ${Object.keys(IMPORTED_IMAGES).join(', ')}`);
+  if (process.getuid?.() !== 0) throw new Error(`image ${name}: importing needs root (chroot)`);
+  for (const needed of ['usr/bin/python3', 'usr/bin/cloud-init', 'var/lib/dpkg/status']) {
+    if (!existsSync(path.join(source, needed))) throw new Error(`image ${name}: ${source} has no /${needed}: not a root filesystem this image needs (${IMPORTED_IMAGES[name as ImageName]})`);
+  }
+  mkdirSync(cache, { recursive: true });
+  const started = Date.now();
+  const tmp = path.join(cache, `.import-${name}-${process.pid}`);
+  await removeImageDir(tmp);
+  mkdirSync(tmp, { recursive: true });
+  await run('cp', ['-a', '--reflink=auto', source, path.join(tmp, 'rootfs')], { timeoutMs: 1_800_000 });
+  const rootfs = path.join(tmp, 'rootfs');
+  const smoke = path.join(imagesDir, name, 'smoke-test.sh');
+  if (existsSync(smoke)) {
+    log(`image ${name}: running ${path.relative(process.cwd(), smoke)} in the imported root filesystem`);
+    const mounts: string[] = [];
+    try {
+      for (const [what, where, args] of [['proc', 'proc', ['-t', 'proc']], ['/dev', 'dev', ['--bind']]] as const) {
+        await run('mount', [...args, what, path.join(rootfs, where)]);
+        mounts.unshift(path.join(rootfs, where));
+      }
+      writeFileSync(path.join(rootfs, 'tmp', 'dpg-smoke-test.sh'), readFileSync(smoke));
+      const r = await run('chroot', [rootfs, '/bin/bash', '/tmp/dpg-smoke-test.sh'], { allowFail: true, timeoutMs: 600_000 });
+      rmSync(path.join(rootfs, 'tmp', 'dpg-smoke-test.sh'), { force: true });
+      for (const line of r.stdout.trim().split('\n').slice(-12)) log(`  ${line}`);
+      if (r.code !== 0) throw new Error(`image ${name}: the smoke test failed in ${source} (exit ${r.code}):\n${(r.stdout + r.stderr).trim().slice(-3000)}`);
+    } finally {
+      for (const m of mounts) await run('umount', ['-l', m], { allowFail: true });
+    }
+  }
+  const { packages, versions } = await inspect(rootfs);
+  const du = await run('du', ['-sxb', rootfs]);
+  const hash = createHash('sha256').update(`${name}\nimported\n${JSON.stringify(packages)}\n${JSON.stringify(versions)}\n`).digest('hex');
+  const manifest: ImageManifest = {
+    name, hash, builtAt: new Date().toISOString(), buildSeconds: Math.round((Date.now() - started) / 100) / 10,
+    sizeBytes: Number(du.stdout.split(/\s+/)[0]), inputs: [`imported from ${path.resolve(source)}`], versions, packages,
+  };
+  writeFileSync(path.join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const final = path.join(cache, importedDirName(name));
+  if (existsSync(final)) {
+    if (imageInUse(final)) throw new Error(`image ${name}: a test host is running from ${final}; import again when it is down`);
+    await removeImageDir(final);
+  }
+  renameSync(tmp, final);
+  log(`image ${name}: imported in ${manifest.buildSeconds} s, ${(manifest.sizeBytes / 1e6).toFixed(0)} MB: ${describeVersions(versions)}`);
   return readCached(final)!;
 }
 

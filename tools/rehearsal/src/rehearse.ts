@@ -20,7 +20,9 @@ import { BootOrder, DrillResult, RehearsalReport, ReportImage, summary, tableHea
 import { localSecretBackend, writeSecrets } from './secrets';
 import { run, sleep, waitFor } from './shell';
 import { readSynthesizedStack } from './stack';
-import { buildImage, cachedImage, CachedImage, describeVersions, imageDirName, imageHash, missingPackages, selectImage } from './images';
+import {
+  buildImage, cachedImage, CachedImage, describeVersions, imageDirName, imageHash, IMPORTED_IMAGES, isImported, missingPackages, selectImage,
+} from './images';
 import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
 
 export const SABOTAGES = ['drop-subscription', 'drop-delta-apply'] as const;
@@ -194,8 +196,11 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   let buildSeconds: number | undefined;
   if (!image) {
     if (options.build === false) {
-      throw new Error(`rehearsal: image ${selection.name} (${imageDirName(selection.name, imageHash(selection.name))}) is not built and --no-build was given. ` +
-        `Fix: node tools/rehearsal/dist/cli.js image build ${selection.name}`);
+      throw new Error(isImported(selection.name)
+        ? `rehearsal: image ${selection.name} is not imported: no recipe here builds it. Fix: node tools/rehearsal/dist/cli.js image import ${selection.name} ROOTFS ` +
+          `(it must hold: ${IMPORTED_IMAGES[selection.name]})`
+        : `rehearsal: image ${selection.name} (${imageDirName(selection.name, imageHash(selection.name))}) is not built and --no-build was given. ` +
+          `Fix: node tools/rehearsal/dist/cli.js image build ${selection.name}`);
     }
     const t0 = Date.now();
     image = await buildImage(selection.name, log);

@@ -3,7 +3,7 @@ import { chmodSync, cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from
 import { tmpdir } from 'os';
 import * as path from 'path';
 import {
-  BUILDER_VERSION, IMAGES_DIR, imageDirName, imageFor, imageHash, imageInputs, imageRequestFromTags, imageRequestFromUserData,
+  buildImage, BUILDER_VERSION, cachedImage, IMAGES_DIR, imageDirName, importedDirName, imageFor, imageHash, imageInputs, imageRequestFromTags, imageRequestFromUserData,
   listImages, missingPackages, parseManifest, selectImage, versionsFrom,
 } from '../src/images';
 
@@ -89,9 +89,9 @@ describe('image inputs and hash', () => {
 
   it('covers common.sh and every file of the recipe directory', () => {
     expect(imageInputs('debian-12', dir)).toEqual(['common.sh', 'debian-12/recipe.sh']);
-    mkdirSync(path.join(dir, 'spock', 'vendor'), { recursive: true });
-    writeFileSync(path.join(dir, 'spock', 'vendor', 'SHA256SUMS'), 'x');
-    expect(imageInputs('spock', dir)).toEqual(['common.sh', 'spock/customize.sh', 'spock/recipe.sh', 'spock/vendor/SHA256SUMS']);
+    expect(imageInputs('debian-13', dir)).toEqual(['common.sh', 'debian-13/recipe.sh']);
+    // The Spock golden image is imported, never built here (no recipe, no sources in this repository).
+    expect(() => imageInputs('spock', dir)).toThrow(/image spock is imported, not built from a recipe/);
     expect(() => imageInputs('ubuntu-24.04', dir)).toThrow(/no image recipe named ubuntu-24\.04/);
   });
 
@@ -110,10 +110,6 @@ describe('image inputs and hash', () => {
     const before = imageHash('debian-13', dir);
     writeFileSync(path.join(dir, 'common.sh'), '# changed\n', { flag: 'a' });
     expect(imageHash('debian-13', dir)).not.toBe(before);
-    mkdirSync(path.join(dir, 'spock', 'vendor'), { recursive: true });
-    const spock = imageHash('spock', dir);
-    writeFileSync(path.join(dir, 'spock', 'vendor', 'spock-5.0.11.tar.gz'), 'tarball');
-    expect(imageHash('spock', dir)).not.toBe(spock);
     expect(BUILDER_VERSION).toMatch(/builder/);
   });
 });
@@ -144,7 +140,7 @@ describe('manifest', () => {
       .toMatchObject({ postgres: '15 (PostgreSQL 15.18, built in the image)', extension: { name: 'spock', version: '5.0.11' } });
   });
 
-  it('lists the cache, saying which builds are current', () => {
+  it('lists the cache, saying which builds are current', async () => {
     const cache = mkdtempSync(path.join(tmpdir(), 'dpg-cache-'));
     try {
       const hash = imageHash('debian-12');
@@ -158,6 +154,15 @@ describe('manifest', () => {
       expect(listImages(cache).map((i) => [path.basename(i.dir), i.current])).toEqual([
         ['debian-12-000000000000', false], [path.basename(current), true],
       ]);
+      // An imported golden image is found by its name alone; building it is refused with what it must hold.
+      expect(cachedImage('spock', cache)).toBeUndefined();
+      await expect(buildImage('spock', () => undefined, { cache })).rejects.toThrow(
+        /image spock: not in .*no recipe here builds it: it is a golden image to import \(`dpg-rehearse image import spock ROOTFS`\)\. It must hold: Debian 12 .*Spock 5's patches/);
+      const imported = path.join(cache, importedDirName('spock'));
+      mkdirSync(path.join(imported, 'rootfs'), { recursive: true });
+      writeFileSync(path.join(imported, 'manifest.json'), JSON.stringify({ ...good, name: 'spock' }));
+      expect(cachedImage('spock', cache)?.dir).toBe(imported);
+      expect(listImages(cache).find((i) => i.name === 'spock')?.current).toBe(true);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }
