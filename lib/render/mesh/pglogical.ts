@@ -21,6 +21,7 @@ const API: PglogicalLikeApi = {
   showStatus: 'show_subscription_status',
   disable: 'alter_subscription_disable',
   enable: 'alter_subscription_enable',
+  restartsDownSubscriptions: true,
   extraSetup: () => [],
   onCreateTable: () => '',
   problems: () => undefined,

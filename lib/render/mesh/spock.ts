@@ -86,6 +86,7 @@ const API: PglogicalLikeApi = {
   showStatus: 'sub_show_status',
   disable: 'sub_disable',
   enable: 'sub_enable',
+  restartsDownSubscriptions: false,
   extraSetup: (topology) => deltaApplySql(topology),
   onCreateTable: (topology) => deltaApplyOnCreate(topology),
   problems: (topology) => deltaApplyProblems(topology),
