@@ -210,3 +210,20 @@ export async function waitHealthy(env: Pick<DrillEnv, 'access' | 'fleet'>, timeo
     }, 1000);
   }
 }
+
+/** The member to replace as "the synchronous standby" of a group: the listed one, else any member but the leader. */
+export async function standbyOf(env: DrillEnv, group: string, leader: string): Promise<string | undefined> {
+  const view = await env.access.cluster(group);
+  return (view?.members.find((m) => m.role === 'sync_standby') ?? view?.members.find((m) => m.host !== leader))?.host;
+}
+
+/**
+ * Waits up to 180 s for the member at `ip` to be running (or streaming): Patroni may restart a new replica (it copies
+ * logical slots from the primary that way) right after it first streams, so a single look can catch it starting.
+ */
+export async function awaitMemberRunning(env: DrillEnv, group: string, ip: string, host: string): Promise<{ role: string; state: string } | undefined> {
+  return waitFor(`${host} running as a member of ${group}`, 180_000, async () => {
+    const member = (await env.access.cluster(group))?.members.find((m) => m.host === ip);
+    return member && ['running', 'streaming'].includes(member.state) ? member : undefined;
+  }, 1000).catch(() => undefined);
+}

@@ -6,8 +6,10 @@
  */
 import { awaitBootstrap, BOOTSTRAP_UNIT } from '../boot';
 import { DrillResult } from '../report';
-import { sleep, waitFor } from '../shell';
-import { DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy } from './harness';
+import { sleep } from '../shell';
+import {
+  awaitMemberRunning, DrillEnv, finish, machineByIp, newResult, now, settle, standbyOf, startLoad, step, waitForLeader, waitHealthy,
+} from './harness';
 
 export async function interruptedBootstrap(env: DrillEnv): Promise<DrillResult> {
   const r = newResult('interrupted-bootstrap', env);
@@ -15,14 +17,13 @@ export async function interruptedBootstrap(env: DrillEnv): Promise<DrillResult> 
   const group = env.fleet.groups[0];
   const leader = await waitForLeader(env, group.name);
   r.leaderBefore = leader;
-  const view = await env.access.cluster(group.name);
-  const standby = view?.members.find((m) => m.role === 'sync_standby') ?? view?.members.find((m) => m.host !== leader);
+  const standby = await standbyOf(env, group.name, leader);
   if (!standby) {
     r.status = 'n/a';
     r.notes.push(`node group ${group.name} has no standby to replace`);
     return finish(r, started);
   }
-  const host = machineByIp(env, standby.host).machine.name;
+  const host = machineByIp(env, standby).machine.name;
   const writers = startLoad(env, r.drill, 300);
   await sleep(3000);
   const t0 = now();
@@ -48,10 +49,7 @@ export async function interruptedBootstrap(env: DrillEnv): Promise<DrillResult> 
     'the bootstrap did not run to completion after the reboot');
   step(env, r, `after the reboot the unit completed the bootstrap (attempt ${done.attempt}) in ${((Date.now() - rebootAt) / 1000).toFixed(1)} s`);
   await waitHealthy(env, 300);
-  const again = await waitFor(`${host} running as a member of ${group.name}`, 180_000, async () => {
-    const member = (await env.access.cluster(group.name))?.members.find((m) => m.host === standby.host);
-    return member && ['running', 'streaming'].includes(member.state) ? member : undefined;
-  }, 1000).catch(() => undefined);
+  const again = await awaitMemberRunning(env, group.name, standby, host);
   step(env, r, `${host} is ${again?.role ?? 'missing'} (${again?.state ?? '-'})`);
   if (!again) r.notes.push(`${host} did not rejoin as a running member within 180 s`);
   r.leaderAfter = await waitForLeader(env, group.name);

@@ -6,8 +6,10 @@
  * replaces the leader (a failover first).
  */
 import { DrillResult } from '../report';
-import { sleep, waitFor } from '../shell';
-import { awaitNewLeader, DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy } from './harness';
+import { sleep } from '../shell';
+import {
+  awaitMemberRunning, awaitNewLeader, DrillEnv, finish, machineByIp, newResult, now, settle, standbyOf, startLoad, step, waitForLeader, waitHealthy,
+} from './harness';
 
 async function replaceMember(env: DrillEnv, drill: string, target: 'sync-standby' | 'leader'): Promise<DrillResult> {
   const r = newResult(drill, env);
@@ -17,14 +19,13 @@ async function replaceMember(env: DrillEnv, drill: string, target: 'sync-standby
   r.leaderBefore = leader;
   let victimIp = leader;
   if (target === 'sync-standby') {
-    const view = await env.access.cluster(group.name);
-    const standby = view?.members.find((m) => m.role === 'sync_standby') ?? view?.members.find((m) => m.host !== leader);
+    const standby = await standbyOf(env, group.name, leader);
     if (!standby) {
       r.status = 'n/a';
       r.notes.push(`node group ${group.name} has no standby to replace`);
       return finish(r, started);
     }
-    victimIp = standby.host;
+    victimIp = standby;
   }
   const victim = machineByIp(env, victimIp);
   const host = victim.machine.name;
@@ -43,12 +44,7 @@ async function replaceMember(env: DrillEnv, drill: string, target: 'sync-standby
   step(env, r, `a new ${host} booted from the same user-data with an empty disk: bootstrap complete after ${applied.runcmdS.toFixed(1)} s` +
     (applied.attempts > 1 ? ` (attempt ${applied.attempts})` : ''));
   await waitHealthy(env, 300);
-  // Running, not just listed: Patroni may restart a new replica (it copies logical slots from the primary that way)
-  // right after it first streams, so a single look can catch it starting.
-  const again = await waitFor(`${host} running as a member of ${group.name}`, 180_000, async () => {
-    const member = (await env.access.cluster(group.name))?.members.find((m) => m.host === victimIp);
-    return member && ['running', 'streaming'].includes(member.state) ? member : undefined;
-  }, 1000).catch(() => undefined);
+  const again = await awaitMemberRunning(env, group.name, victimIp, host);
   const view = await env.access.cluster(group.name);
   step(env, r, `${host} is ${again?.role ?? 'missing'} (${again?.state ?? '-'}) ${(now() - bootAt).toFixed(1)} s after it booted; ` +
     `synchronous standby: ${view?.members.find((m) => m.role === 'sync_standby')?.name ?? 'none'}`);
