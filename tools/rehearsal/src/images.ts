@@ -1,9 +1,10 @@
 /**
  * Rehearsal images: the root filesystem a test host boots from (the lower layer of its overlay), as a cloud machine
- * boots from an AMI. Each image is made by one recipe, `images/<name>/recipe.sh ROOTFS` (sourcing images/common.sh),
- * from Debian's archive and the files of its own directory (vendored sources), and cached under
+ * boots from an AMI. A built image is made by one recipe, `images/<name>/recipe.sh ROOTFS` (sourcing images/common.sh),
+ * from Debian's archive and the files of its own directory, and cached under
  * `/var/cache/dpg-rehearsal/images/<name>-<hash12>/` (`rootfs/` and `manifest.json`) by a hash of those inputs: it is
- * rebuilt only when an input changes. The manifest records the versions dpkg-query reads inside the root filesystem.
+ * rebuilt only when an input changes. A golden image no recipe here builds (Spock's) is imported instead
+ * (`importImage`, `<name>-imported/`). The manifest records the versions read inside the root filesystem.
  */
 import { createHash } from 'crypto';
 import {
