@@ -251,20 +251,17 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     if (report.boot?.status === 'pass') {
       report.image.running = await runningVersions(hosts, fleet, access);
       log(`image: running ${JSON.stringify(report.image.running)}`);
+      // A replaced machine: a new host booted under the destroyed one's name, whose user-data it gets.
+      const bootReplacement = async (host: string) => {
+        await hosts.boot(host);
+        return fleet.machines.find((m) => m.machine.name === host)!;
+      };
       const env: DrillEnv = {
         hosts, access, fleet, table: fleet.writerTable, log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(),
-        provision: async (host) => {
-          const machine = fleet.machines.find((m) => m.machine.name === host)!;
-          await hosts.boot(host);
-          return applyUserData(hosts, machine, localSecretBackend(secrets.dir), 600_000);
-        },
-        provisionStart: async (host) => {
-          const machine = fleet.machines.find((m) => m.machine.name === host)!;
-          await hosts.boot(host);
-          return (await startUserData(hosts, machine, localSecretBackend(secrets.dir))) ?? Date.now();
-        },
+        provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
+        provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
       };
       if (options.sabotage) await sabotage(options.sabotage, access, fleet, log);
       log(tableHeader());
