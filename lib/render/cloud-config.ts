@@ -4,6 +4,7 @@
  * literals for file contents, so the text reads well in a pull request).
  */
 import { Document, Scalar, visit } from 'yaml';
+import { compactFile } from './compact';
 import { Machine } from './machine';
 import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
 import { mountDataDiskScript } from './disk';
@@ -16,7 +17,7 @@ import { oneLine } from './quote';
 import { materializeSecretsScript, secretBackendScript, secretCommandScript } from './secrets';
 import { issueCertificateScript } from './tls';
 import {
-  allowOutputPluginSql, meshKeeperScript, meshKeeperUnit, onRoleChangeScript, postBootstrapScript,
+  allowOutputPluginSql, meshKeeperScript, meshKeeperUnit, onRoleChangeScript, postBootstrapScript, prePromoteScript,
 } from './mesh-keeper';
 
 /** One file of a machine's `write_files`. */
@@ -79,6 +80,15 @@ export function machineFiles(machine: Machine): MachineFile[] {
       file(`${FILES.meshDir}/down-subscriptions.sql`, '0644', sql.downSubscriptions),
       file(`${FILES.meshDir}/restart-subscription.sql`, '0644', sql.restartSubscription),
       ...(sql.problems === undefined ? [] : [file(`${FILES.meshDir}/problems.sql`, '0644', sql.problems)]),
+      ...(sql.resume === undefined ? [] : [
+        file(`${FILES.meshDir}/resume-marks.sql`, '0644', sql.resume.marks),
+        file(`${FILES.meshDir}/resume-advance.sql`, '0644', sql.resume.advance),
+        file(`${FILES.meshDir}/resume-positions.sql`, '0644', sql.resume.positions),
+        file(`${FILES.meshDir}/resume-inspect.sql`, '0644', sql.resume.inspect),
+        file(`${FILES.meshDir}/resume-rewind.sql`, '0644', sql.resume.rewind),
+        file(FILES.prePromote, '0755', prePromoteScript()),
+      ]),
+      ...(sql.standbySlots === undefined ? [] : [file(`${FILES.meshDir}/standby-slots.sql`, '0644', sql.standbySlots)]),
       file(FILES.meshKeeper, '0700', meshKeeperScript()),
     );
   }
@@ -91,7 +101,7 @@ export function cloudConfigText(machine: Machine): string {
   const plan = packagePlan(machine);
   const config: Record<string, unknown> = {};
   if (plan.bootcmd.length > 0) config.bootcmd = plan.bootcmd;
-  config.write_files = machineFiles(machine).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
+  config.write_files = machineFiles(machine).map(compactFile).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
   if (Object.keys(plan.aptSources).length > 0) config.apt = { sources: plan.aptSources };
   if (installsNothing(topology)) {
     // A golden image: nothing to install, and no mirror to reach (air-gapped sites).

@@ -31,8 +31,13 @@ log() { echo "mesh-keeper: $*"; }
 status() {
   install -d -m 0755 ${FILES.stateDir}
   { printf 'state=%s\\nmissing=%s\\n' "$1" "$2"; [ -n "$3" ] && printf '%s\\n' "$3" | sed 's/^/problem=/'
+    printf 'repairs=%s\\n' "$(grep -c . ${FILES.repairsLog} 2>/dev/null || echo 0)"
     printf 'updated=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.meshStatus}.tmp && mv -f ${FILES.meshStatus}.tmp ${FILES.meshStatus}
 }
+# pre-promote (run by Patroni as postgres) appends a line per repair here.
+[ -e ${FILES.repairsLog} ] || install -o postgres -g postgres -m 0644 /dev/null ${FILES.repairsLog}
+# psql to another group's leader as the mesh user (password from the mesh .pgpass).
+psql_remote() { local dsn=$1; shift; as_postgres env PGPASSFILE=${FILES.meshPgpass} "$DPG_PG_BIN/psql" -X -q "$dsn" "$@"; }
 
 is_primary() { [ "$(psql_in postgres -tA -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
 
@@ -71,6 +76,26 @@ apply_mesh() {
   log "mesh complete$([ -n "$problems" ] && echo ", with problems (see above and ${FILES.meshStatus})")"
 }
 
+# Resume slots (pglogical, Spock): advances each provider's resume slot to what every member that can be promoted holds.
+advance_resume_slots() {
+  [ -f "$mesh/resume-marks.sql" ] || return 0
+  local slot resume dsn target
+  psql_in "$DPG_DATABASE" -tA -F $'\\t' -v ON_ERROR_STOP=1 -f "$mesh/resume-marks.sql" 2>/dev/null \
+    | while IFS=$'\\t' read -r slot resume dsn target; do
+        [ -n "$target" ] || continue
+        psql_remote "$dsn" -tA -v ON_ERROR_STOP=1 -v slot="$resume" -v lsn="$target" -f "$mesh/resume-advance.sql" >/dev/null 2>&1 \
+          || log "resume slot $resume: could not advance to $target at its provider (retrying at the next check)"
+      done
+}
+
+# PostgreSQL 17+ native: synchronized_standby_slots follows the group's synchronous standbys.
+sync_standby_slots() {
+  [ -f "$mesh/standby-slots.sql" ] || return 0
+  local now
+  now=$(psql_in "$DPG_DATABASE" -tA -f "$mesh/standby-slots.sql" 2>/dev/null | tail -n 1)
+  if [ -n "$now" ] && [ "$now" != "$standby_slots" ]; then log "$now"; standby_slots=$now; fi
+}
+
 restart_down_subscriptions() {
   local sub
   for sub in $(psql_in "$DPG_DATABASE" -tA -f "$mesh/down-subscriptions.sql" 2>/dev/null); do
@@ -86,6 +111,7 @@ next_plugin_check=0
 backoff=2
 was_primary=0
 reported_standby=0
+standby_slots=''
 while true; do
   if [ -n "$DPG_OUTPUT_PLUGIN" ] && [ "$SECONDS" -ge "$next_plugin_check" ]; then
     if allow_output_plugin; then next_plugin_check=$((SECONDS + 60)); fi
@@ -101,8 +127,10 @@ while true; do
         next_apply=$((SECONDS + backoff)); backoff=$((backoff * 2 > ${MESH_RETRY_MAX_SECONDS} ? ${MESH_RETRY_MAX_SECONDS} : backoff * 2))
       fi
     fi
+    sync_standby_slots
     if [ "$SECONDS" -ge "$next_restart_check" ]; then
       restart_down_subscriptions
+      advance_resume_slots
       # Something went missing since the last apply (a declared table created since, a dropped subscription): apply now.
       if [ "$(psql_in "$DPG_DATABASE" -tA -f "$mesh/verify.sql" 2>/dev/null)" != 0 ]; then next_apply=$SECONDS; fi
       next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))
@@ -133,7 +161,9 @@ SELECT format('ALTER SYSTEM SET output_plugin_libraries = %s', (
   WHERE s.name = 'output_plugin_libraries'
     AND NOT :'plugin' = ANY (SELECT btrim(entry) FROM unnest(string_to_array(s.setting, ',')) AS entry)
 \\gexec
-SELECT pg_reload_conf() FROM pg_file_settings WHERE name = 'output_plugin_libraries' AND NOT applied LIMIT 1;
+-- (pg_file_settings.applied says whether a value can be applied, not whether it was: compare with the live one.)
+SELECT pg_reload_conf() FROM (SELECT setting FROM pg_file_settings WHERE name = 'output_plugin_libraries' ORDER BY seqno DESC LIMIT 1) f
+  WHERE f.setting <> current_setting('output_plugin_libraries');
 `;
 }
 
@@ -176,5 +206,53 @@ export function onRoleChangeScript(): string {
   return `#!/bin/sh
 # Patroni on_role_change callback: $1 = action, $2 = new role, $3 = scope. Asks mesh-keeper to re-apply the mesh now.
 touch ${FILES.runDir}/role-changed 2>/dev/null || true
+`;
+}
+
+/**
+ * Patroni's pre_promote (runs as postgres on the member about to be promoted, before it accepts writes and before its
+ * apply workers start): for each subscription whose provider slot has confirmed more than this member's replication
+ * origin holds (the old leader confirmed rows this member never received), the slot is replaced by a copy of its
+ * resume slot, so the rows in between are sent again. Never fails the promotion: a provider it cannot reach is logged
+ * and left (the anti-entropy check reports what that leaves).
+ */
+export function prePromoteScript(): string {
+  return `#!/bin/bash
+# Patroni pre_promote: rewinds provider slots that moved past what this member holds (see mesh-keeper's resume slots).
+set -uo pipefail
+. ${FILES.memberEnv}
+mesh=${FILES.meshDir}
+[ -f "$mesh/resume-positions.sql" ] || exit 0
+export PGPASSFILE=${FILES.meshPgpass}
+log() { echo "pre-promote: $*" >&2; }
+local_psql() { "$DPG_PG_BIN/psql" -X -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" -d "$DPG_DATABASE" -tA "$@"; }
+# Replay what this member received first: its origin positions come from the replayed commits.
+for _ in $(seq 1 50); do
+  [ "$(local_psql -c "SELECT coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), true)" 2>/dev/null)" = t ] && break
+  sleep 0.2
+done
+local_psql -F $'\\t' -f "$mesh/resume-positions.sql" 2>/dev/null | while IFS=$'\\t' read -r slot resume dsn origin; do
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    verdict=$(timeout 10 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -F ' ' -v slot="$slot" -v resume="$resume" -v origin="$origin" \\
+      -f "$mesh/resume-inspect.sql" 2>/dev/null) || { log "$slot: provider not reachable; not checked"; break; }
+    case "$verdict" in
+      rewind*)
+        if timeout 10 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v ON_ERROR_STOP=1 -v slot="$slot" -v resume="$resume" \\
+            -f "$mesh/resume-rewind.sql" >/dev/null 2>&1; then
+          line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $slot: provider slot confirmed $(echo "$verdict" | cut -d' ' -f2), this member holds $origin: recreated from $resume at $(echo "$verdict" | cut -d' ' -f3)"
+          log "repaired $line"
+          echo "$line" >> ${FILES.repairsLog}
+          break
+        fi
+        sleep 0.3 ;;
+      resume-slot-ahead*|no-resume-slot*)
+        line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $slot: cannot repair ($verdict; this member holds $origin)"
+        log "$line"; echo "$line" >> ${FILES.repairsLog}
+        break ;;
+      *) break ;;
+    esac
+  done
+done
+exit 0
 `;
 }

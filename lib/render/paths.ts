@@ -20,6 +20,7 @@ export const FILES = {
   etcdJoin: `${LIB}/etcd-join`,
   postBootstrap: `${LIB}/post-bootstrap`,
   onRoleChange: `${LIB}/on-role-change`,
+  prePromote: `${LIB}/pre-promote`,
   meshKeeper: `${LIB}/mesh-keeper`,
   /** Member certificate and its keys, one copy per service owner (Postgres and etcd check key ownership differently). */
   memberCert: `${PATHS.tlsDir}/member.crt`,
@@ -48,6 +49,8 @@ export const FILES = {
    * names, which a replaced machine no longer is).
    */
   etcdMemberDecided: '/var/lib/distributed-postgres/etcd-member',
+  /** One line per repair pre-promote made (a provider slot rewound to what the promoted member holds). */
+  repairsLog: '/var/lib/distributed-postgres/repairs.log',
   runDir: '/run/distributed-postgres',
 } as const;
 

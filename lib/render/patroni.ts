@@ -156,6 +156,8 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
       // Replicas clone without waiting for a spread checkpoint (measured: ~24 s instead of ~130 s to a replicating mesh).
       basebackup: [{ checkpoint: 'fast' }],
       callbacks: { on_role_change: FILES.onRoleChange },
+      // Before a member accepts writes: provider slots that moved past what it holds are rewound (resume slots).
+      ...(engine.resumeSlots ? { pre_promote: FILES.prePromote } : {}),
     },
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false, ...patroniTags(group) },
   };

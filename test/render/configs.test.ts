@@ -109,7 +109,7 @@ describe.each([
     }
   });
 
-  test('permanent slots: one per subscription of another group to this one, named as the engine names it', () => {
+  test('permanent slots: one per subscription of another group to this one, named as the engine names it (pglogical: and its resume slot)', () => {
     for (const group of topology.nodeGroups) {
       const p = yamlFileOf(machines.find((m) => m.name === group.members[0].name)!.text, PATRONI);
       const incoming = topology.subscriptions.filter((s) => s.provider === group.name);
@@ -119,13 +119,17 @@ describe.each([
         expect(slots).toEqual({});
         expect(p.bootstrap.dcs.ignore_slots).toEqual([{ type: 'logical', plugin: 'spock_output' }]);
       } else if (topology.replication.engine === 'pglogical') {
-        expect(Object.keys(slots).sort()).toEqual(incoming.map((s) => pglogicalSlotName(db, group.replicationNodeName, s.name)).sort());
+        expect(Object.keys(slots).sort()).toEqual(incoming.flatMap((s) => {
+          const slot = pglogicalSlotName(db, group.replicationNodeName, s.name);
+          return [slot, `${slot}_r`];
+        }).sort());
         for (const slot of Object.values(slots)) expect(slot).toEqual({ type: 'logical', database: db, plugin: 'pglogical_output' });
       } else {
         expect(Object.keys(slots).sort()).toEqual(incoming.map((s) => s.name).sort());
         for (const slot of Object.values(slots)) expect(slot).toEqual({ type: 'logical', database: db, plugin: 'pgoutput' });
       }
-      expect(Object.keys(slots)).toHaveLength(topology.replication.engine === 'spock' ? 0 : topology.nodeGroups.length - 1);
+      const perSubscription = { spock: 0, pglogical: 2, native: 1 }[topology.replication.engine];
+      expect(Object.keys(slots)).toHaveLength(perSubscription * (topology.nodeGroups.length - 1));
     }
   });
 
@@ -195,7 +199,7 @@ test('pglogical slot names equal what pglogical 2.4.2 computes (pglogical_gen_sl
     .toBe('pgl_db_4wory5918535_node_4wo48c1811_sub_4wor1895281');
   const t = topologyOf(pglogicalFleet());
   const slots = yamlFileOf(renderCloudConfig(t, 'rehearse-a-pg1'), PATRONI).bootstrap.dcs.slots;
-  expect(Object.keys(slots)).toEqual(['pgl_app_a_sub_b_a']);
+  expect(Object.keys(slots)).toEqual(['pgl_app_a_sub_b_a', 'pgl_app_a_sub_b_a_r']);
 });
 
 const ETCD_BINARY = '/usr/bin/etcd';

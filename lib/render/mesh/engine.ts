@@ -29,6 +29,46 @@ export interface MeshSql {
   readonly restartSubscription: string;
   /** Prints one line per problem to report in mesh-keeper's log and status (Spock: delta-apply columns); absent when none can arise. */
   readonly problems?: string;
+  /**
+   * The subscriber-side failover window, for engines whose apply worker confirms what only the leader holds
+   * (pglogical, Spock): see `ResumeSlots`. Absent where configuration closes the window (native).
+   */
+  readonly resume?: ResumeSql;
+  /**
+   * Run on the leader every check: keeps `synchronized_standby_slots` naming the group's synchronous standbys' slots,
+   * so logical senders send only what a member that can be promoted has (PostgreSQL 17+ native). Absent elsewhere.
+   */
+  readonly standbySlots?: string;
+}
+
+/**
+ * Resume slots close the subscriber-side window where the engine cannot (pglogical and Spock apply with
+ * synchronous_commit at most `local` and confirm what the leader flushed). For each subscription the provider
+ * keeps a second slot, `<slot>_r`, that no one streams from: the subscriber group's leader advances it only to
+ * what every member that can be promoted has durably received. When a member is promoted (Patroni's pre_promote),
+ * it compares its replication origin with the provider's slot; if the slot has confirmed more than this member
+ * holds, the slot is recreated as a copy of the resume slot, so the apply worker resumes from the member's own
+ * position and the rows in between are sent again.
+ */
+export interface ResumeSql {
+  /**
+   * On the subscriber's leader: records (origin position, local WAL position) marks and prints, per subscription,
+   * `slot<TAB>resume slot<TAB>provider dsn<TAB>target`: the position every promotable member has.
+   */
+  readonly marks: string;
+  /** On the provider (psql variables `slot`, `lsn`): advances the resume slot to `lsn` (creating it where the engine's slots are not Patroni's). */
+  readonly advance: string;
+  /** On the member about to be promoted: prints `slot<TAB>resume slot<TAB>provider dsn<TAB>origin position` per subscription. */
+  readonly positions: string;
+  /** On the provider (psql variables `slot`, `resume`, `origin`): prints `verdict<TAB>slot confirmed<TAB>resume confirmed<TAB>active pid`. */
+  readonly inspect: string;
+  /** On the provider (psql variables `slot`, `resume`): replaces the slot by a copy of the resume slot. */
+  readonly rewind: string;
+}
+
+/** The resume slot of a subscription's slot (a slot name is at most 63 bytes; the engines' names are at most 54). */
+export function resumeSlotName(slot: string): string {
+  return `${slot}_r`;
 }
 
 /** How one replication engine (the `ReplicationEngine` of the props) is rendered: settings, slots and mesh SQL. */
@@ -44,6 +84,8 @@ export interface EngineRenderer {
   readonly meshRoleAttributes: string[];
   /** Slots Patroni keeps on this group's leader (and its standbys) for the subscriptions of other groups. */
   providerSlots(topology: Topology, group: NodeGroup): Record<string, PatroniSlot>;
+  /** Whether the engine needs resume slots and Patroni's pre_promote repair (see `ResumeSql`). */
+  readonly resumeSlots: boolean;
   /** Slots Patroni must leave alone (managed by the engine itself). */
   ignoreSlots(): { type: string; plugin: string }[];
   sql(topology: Topology, group: NodeGroup): MeshSql;

@@ -12,7 +12,49 @@ import {
 
 const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
 
+/**
+ * Subscriptions made before these settings (an upgrade of the library) get them too. synchronous_commit = on: each
+ * applied commit waits for this group's synchronous standby before its position is confirmed to the provider, so a
+ * promoted standby never lacks a row the provider has let go of (the subscriber-side window; the cost is one in-zone
+ * round trip per applied transaction). failover (17+) marks the provider's slot as one whose sender waits for the
+ * provider's synchronous standbys (synchronized_standby_slots), closing the provider-side window; the slot can be
+ * altered only while the subscription is disabled, so it is disabled for that moment (the pause lets the provider's
+ * sender exit).
+ */
+function upgradeSubscriptions(names: string[], failover: boolean): string[] {
+  const ours = `${IN_THIS_DATABASE} AND ${nameIn('subname', names)}`;
+  return [
+    '-- Subscriptions made by an earlier version get the settings above.',
+    "SELECT format('ALTER SUBSCRIPTION %I SET (synchronous_commit = ''on'')', subname) FROM pg_subscription\n" +
+    `  WHERE ${ours} AND subsynccommit <> 'on' \\gexec`,
+    ...(failover ? [
+      "SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname), 'SELECT pg_sleep(1)', format('ALTER SUBSCRIPTION %I SET (failover = true)', subname),\n" +
+      "    format('ALTER SUBSCRIPTION %I ENABLE', subname) FROM pg_subscription\n" +
+      `  WHERE ${ours} AND subenabled AND NOT subfailover \\gexec`,
+    ] : []),
+  ];
+}
+
+/**
+ * The provider-side window (PostgreSQL 17+): a logical sender of a failover slot sends only what the standbys whose
+ * slots synchronized_standby_slots names have flushed. It names the slots of the group's synchronous standbys (the
+ * members Patroni may promote), kept in step by mesh-keeper as Patroni changes them; a stopped standby holds the
+ * senders back only until Patroni drops it from the synchronous set.
+ */
+export const STANDBY_SLOTS_SQL = `SELECT CASE WHEN w.slots = '' THEN 'ALTER SYSTEM RESET synchronized_standby_slots'
+    ELSE format('ALTER SYSTEM SET synchronized_standby_slots = %L', w.slots) END
+  FROM (SELECT coalesce(string_agg(s.slot_name::text, ',' ORDER BY s.slot_name), '') AS slots
+    FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid
+    WHERE s.slot_type = 'physical' AND r.sync_state IN ('sync', 'quorum')) w
+  WHERE w.slots <> current_setting('synchronized_standby_slots') \\gexec
+SELECT pg_reload_conf() FROM (SELECT setting FROM pg_file_settings WHERE name = 'synchronized_standby_slots' ORDER BY seqno DESC LIMIT 1) f
+  WHERE f.setting <> current_setting('synchronized_standby_slots');
+SELECT 'synchronized_standby_slots=' || current_setting('synchronized_standby_slots');
+`;
+
 function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
+  // PostgreSQL 17 has failover slots and synchronized_standby_slots.
+  const failover = topology.postgres.version >= 17;
   const sets = publishedSets(topology, group);
   const subs = subscriptionsOf(topology, group);
   const setup = [
@@ -33,7 +75,8 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
     ...subs.flatMap((sub) => {
       const create = `CREATE SUBSCRIPTION ${sqlIdent(sub.name)} CONNECTION ${sqlLiteral(sub.providerDsn)} ` +
         `PUBLICATION ${sub.replicationSets.map(sqlIdent).join(', ')} ` +
-        `WITH (origin = none, copy_data = false, create_slot = false, slot_name = ${sqlLiteral(sub.name)})`;
+        `WITH (origin = none, copy_data = false, create_slot = false, slot_name = ${sqlLiteral(sub.name)}, ` +
+        `synchronous_commit = 'on'${failover ? ', failover = true' : ''})`;
       return [
         `-- ${oneLine(`from node group '${sub.provider}': publications ${sub.replicationSets.join(', ')}`)}; the slot is Patroni's permanent slot there.\n` +
         `SELECT ${sqlLiteral(create)}\n` +
@@ -41,9 +84,11 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
         // Tables added to a publication later reach the subscriber after a refresh.
         `SELECT ${sqlLiteral(`ALTER SUBSCRIPTION ${sqlIdent(sub.name)} REFRESH PUBLICATION WITH (copy_data = false)`)}\n` +
         `  WHERE EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = ${sqlLiteral(sub.name)} AND subenabled) \\gexec`,
+     ,
       ];
     }),
   ];
+  if (subs.length > 0) subscriptions.push(...upgradeSubscriptions(subs.map((sub) => sub.name), failover));
   const names = subs.map((sub) => sub.name);
   // A declared table the application created after the mesh: it must be in this group's publication and in every
   // subscription that carries its set, or its rows are skipped (an apply worker drops changes of tables its
@@ -80,6 +125,7 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
       `  WHERE s.${IN_THIS_DATABASE} AND s.subenabled AND w.pid IS NULL AND ${nameIn('s.subname', names)} ORDER BY 1;\n`,
     restartSubscription: "SELECT format('ALTER SUBSCRIPTION %I DISABLE', :'sub') \\gexec\n" +
       "SELECT format('ALTER SUBSCRIPTION %I ENABLE', :'sub') \\gexec\n",
+    ...(failover ? { standbySlots: STANDBY_SLOTS_SQL } : {}),
   };
 }
 
@@ -96,6 +142,7 @@ export const NATIVE: EngineRenderer = {
     }
     return slots;
   },
+  resumeSlots: false,
   ignoreSlots: () => [],
   sql: nativeSql,
 };

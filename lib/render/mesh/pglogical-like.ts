@@ -5,7 +5,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
-import { MeshSql, header, heldPartitions, nameIn, partitionsSql, publishedSets, subscriptionsOf } from './engine';
+import { MeshSql, ResumeSql, header, heldPartitions, nameIn, partitionsSql, publishedSets, subscriptionsOf } from './engine';
 
 export interface PglogicalLikeApi {
   readonly engine: 'pglogical' | 'spock';
@@ -34,6 +34,59 @@ export interface PglogicalLikeApi {
   onCreateTable(topology: Topology): string;
   /** The query printing one line per problem mesh-keeper should report (Spock: delta-apply columns), if any. */
   problems(topology: Topology): string | undefined;
+  /** Whether the subscriber creates the resume slots on the provider (else they are Patroni's permanent slots there). */
+  readonly createsResumeSlots: boolean;
+  /** The engine's output plugin (resume slots it creates use it). */
+  readonly outputPlugin: string;
+}
+
+/** The resume-slot SQL (see `ResumeSql`), the same for both engines but for the schema. */
+export function resumeSql(api: PglogicalLikeApi): ResumeSql {
+  const s = api.schema;
+  const sources = `${s}.subscription sub JOIN ${s}.node_interface i ON i.if_id = sub.sub_origin_if`;
+  return {
+    marks: `SET client_min_messages = warning;
+CREATE SCHEMA IF NOT EXISTS distributed_postgres;
+-- Resume slots: marks of this leader's applied positions (origin, then local WAL: every commit applied up to the
+-- origin position lies before the local position), and per subscription the newest origin position that every
+-- member that can be promoted has flushed (the minimum over the members' physical slots; this leader's own flush
+-- when it has no standby). Unlogged: a new leader starts afresh.
+CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.resume_marks (slot name NOT NULL, remote_lsn pg_lsn NOT NULL, local_lsn pg_lsn);
+INSERT INTO distributed_postgres.resume_marks (slot, remote_lsn)
+  SELECT p.slot, p.lsn FROM (SELECT sub_slot_name AS slot, pg_replication_origin_progress(sub_slot_name::text, true) AS lsn
+    FROM ${s}.subscription) p WHERE p.lsn IS NOT NULL;
+UPDATE distributed_postgres.resume_marks SET local_lsn = pg_current_wal_lsn() WHERE local_lsn IS NULL;
+WITH due AS (
+    SELECT m.slot, max(m.remote_lsn) AS target FROM distributed_postgres.resume_marks m
+    WHERE m.local_lsn <= (SELECT coalesce(min(restart_lsn), pg_current_wal_flush_lsn()) FROM pg_replication_slots WHERE slot_type = 'physical')
+    GROUP BY m.slot),
+  pruned AS (DELETE FROM distributed_postgres.resume_marks m USING due WHERE m.slot = due.slot AND m.remote_lsn < due.target)
+SELECT sub.sub_slot_name, sub.sub_slot_name || '_r', i.if_dsn, due.target FROM ${sources} JOIN due ON due.slot = sub.sub_slot_name
+  ORDER BY 1;
+`,
+    advance: (api.createsResumeSlots
+      ? `SELECT 'created' FROM pg_create_logical_replication_slot(:'slot', ${sqlLiteral(api.outputPlugin)})
+  WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = :'slot');
+` : '') + `SELECT pg_replication_slot_advance(slot_name, :'lsn') FROM pg_replication_slots
+  WHERE slot_name = :'slot' AND confirmed_flush_lsn < :'lsn'::pg_lsn;
+`,
+    positions: `SELECT sub.sub_slot_name, sub.sub_slot_name || '_r', i.if_dsn, pg_replication_origin_progress(sub.sub_slot_name::text, false)
+  FROM ${sources} WHERE sub.sub_enabled AND pg_replication_origin_progress(sub.sub_slot_name::text, false) IS NOT NULL ORDER BY 1;
+`,
+    inspect: `SELECT CASE WHEN m.slot_name IS NULL THEN 'no-slot'
+    WHEN m.confirmed_flush_lsn <= :'origin'::pg_lsn THEN 'in-step'
+    WHEN r.slot_name IS NULL THEN 'no-resume-slot'
+    WHEN r.confirmed_flush_lsn > :'origin'::pg_lsn THEN 'resume-slot-ahead'
+    ELSE 'rewind' END, m.confirmed_flush_lsn, r.confirmed_flush_lsn, m.active_pid
+  FROM (SELECT 1) one LEFT JOIN pg_replication_slots m ON m.slot_name = :'slot' LEFT JOIN pg_replication_slots r ON r.slot_name = :'resume';
+`,
+    rewind: `-- The walsender of the old leader's apply worker may linger until wal_sender_timeout: end it (the caller retries
+-- while the slot is still active). Dropped and copied in one statement (the inner query runs first), so Patroni, which
+-- recreates a missing permanent slot, cannot come between.
+SELECT pg_terminate_backend(active_pid) IS NOT NULL FROM pg_replication_slots WHERE slot_name = :'slot' AND active_pid IS NOT NULL;
+SELECT (pg_copy_logical_replication_slot(:'resume', :'slot')).lsn FROM (SELECT pg_drop_replication_slot(:'slot') OFFSET 0) dropped;
+`,
+  };
 }
 
 /**
@@ -133,6 +186,7 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
   const restartSubscription = `SELECT ${s}.${api.disable}(:'sub', true);\nSELECT ${s}.${api.enable}(:'sub', true);\n`;
   const problems = api.problems(topology);
   return {
+    resume: resumeSql(api),
     setup: setup.join('\n') + '\n',
     subscriptions: subscriptions.join('\n') + '\n',
     verify,

@@ -5,7 +5,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlLiteral } from '../quote';
-import { EngineParameters, EngineRenderer, PatroniSlot, subscribersOf } from './engine';
+import { EngineParameters, EngineRenderer, PatroniSlot, resumeSlotName, subscribersOf } from './engine';
 import { PglogicalLikeApi, pglogicalLikeSql } from './pglogical-like';
 import { pglogicalSlotName } from './slot-names';
 
@@ -25,6 +25,9 @@ const API: PglogicalLikeApi = {
   extraSetup: () => [],
   onCreateTable: () => '',
   problems: () => undefined,
+  // Patroni keeps them, like the subscriptions' own slots (on the provider's standbys too).
+  createsResumeSlots: false,
+  outputPlugin: 'pglogical_output',
 };
 
 export const PGLOGICAL: EngineRenderer = {
@@ -38,9 +41,11 @@ export const PGLOGICAL: EngineRenderer = {
     for (const sub of subscribersOf(topology, group)) {
       const name = pglogicalSlotName(topology.postgres.database, group.replicationNodeName, sub.name);
       slots[name] = { type: 'logical', database: topology.postgres.database, plugin: 'pglogical_output' };
+      slots[resumeSlotName(name)] = { type: 'logical', database: topology.postgres.database, plugin: 'pglogical_output' };
     }
     return slots;
   },
+  resumeSlots: true,
   ignoreSlots: () => [],
   sql: (topology, group) => pglogicalLikeSql(API, ['pglogical'], topology, group),
 };

@@ -90,6 +90,9 @@ const API: PglogicalLikeApi = {
   extraSetup: (topology) => deltaApplySql(topology),
   onCreateTable: (topology) => deltaApplyOnCreate(topology),
   problems: (topology) => deltaApplyProblems(topology),
+  // Patroni leaves spock_output slots to Spock: the subscriber creates its resume slots on the provider itself.
+  createsResumeSlots: true,
+  outputPlugin: 'spock_output',
 };
 
 function extensions(topology: Topology): string[] {
@@ -103,6 +106,7 @@ export const SPOCK: EngineRenderer = {
   outputPlugin: 'spock_output',
   meshRoleAttributes: ['LOGIN', 'SUPERUSER', 'REPLICATION'],
   providerSlots: () => ({}),
+  resumeSlots: true,
   ignoreSlots: () => [{ type: 'logical', plugin: 'spock_output' }],
   sql: (topology, group) => pglogicalLikeSql(API, extensions(topology), topology, group),
 };

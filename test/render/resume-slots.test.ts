@@ -1,0 +1,151 @@
+/**
+ * Resume slots (the subscriber-side failover window of pglogical and Spock) on a real PostgreSQL 15 with Debian's
+ * pglogical 2: one throwaway instance, a provider database and a subscriber database with a real subscription
+ * between them. The shipped SQL files (as the cloud-config carries them) are run as mesh-keeper and pre-promote run
+ * them; the state a promoted standby is in (an origin behind what the provider's slot confirmed, and the rows in
+ * between absent) is made by hand, and the rewind must bring those rows again.
+ */
+import { chmodSync, existsSync } from 'fs';
+import { join } from 'path';
+import { renderCloudConfig } from '../../lib/render';
+import { pglogicalSlotName } from '../../lib/render/mesh';
+import { pglogicalFleet } from '../fixtures/fleets';
+import { fileOf, run, tempDir, topologyOf, writeTemp } from './helpers';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const hasPglogical = existsSync(`${PG_BIN}/initdb`) && existsSync('/usr/lib/postgresql/15/lib/pglogical.so');
+const isRoot = process.getuid?.() === 0;
+
+(hasPglogical && isRoot ? describe : describe.skip)('resume slots on PostgreSQL 15 + pglogical 2 (provider and subscriber databases)', () => {
+  const root = tempDir('resume');
+  chmodSync(root, 0o755);
+  const data = join(root, 'data');
+  const port = String(40000 + (process.pid % 10000));
+  const asPostgres = (args: string[], input?: string) => run('runuser', ['-u', 'postgres', '--', ...args], { input });
+  const psql = (db: string, args: string[], input?: string) =>
+    asPostgres([`${PG_BIN}/psql`, '-X', '-q', '-h', root, '-p', port, '-d', db, '-tA', ...args], input);
+  const value = (db: string, sql: string) => {
+    const out = psql(db, ['-v', 'ON_ERROR_STOP=1', '-c', sql]);
+    if (out.code !== 0) throw new Error(`${sql}: ${out.stderr}`);
+    return out.stdout.trim();
+  };
+  const dsn = (db: string) => `host=${root} port=${port} dbname=${db} user=postgres`;
+  const text = renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-b-pg1');
+  const sqlFile = (name: string) => {
+    const path = writeTemp(root, name, fileOf(text, `/etc/distributed-postgres/mesh/${name}`));
+    chmodSync(path, 0o644);
+    return path;
+  };
+  // The subscription as the mesh names it (pglogical computes the slot name; the resume slot adds _r).
+  const slot = pglogicalSlotName('app', 'a', 'sub_b_a');
+  const resume = `${slot}_r`;
+  let started = false;
+
+  async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const got = probe();
+      if (got !== undefined) return got;
+      if (Date.now() > end) {
+        const log = run('tail', ['-n', '15', join(root, 'log')]).stdout;
+        throw new Error(`timed out waiting for ${what}; server log:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const rowsAt = (db: string) => Number(value(db, 'SELECT count(*) FROM items'));
+
+  beforeAll(async () => {
+    run('chown', ['postgres:postgres', root]);
+    expect(asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'peer', '-U', 'postgres']).code).toBe(0);
+    const options = `-c listen_addresses='' -c unix_socket_directories=${root} -c port=${port} ` +
+      '-c shared_preload_libraries=pglogical -c wal_level=logical -c track_commit_timestamp=on -c max_replication_slots=10 -c max_wal_senders=10';
+    expect(asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']).code).toBe(0);
+    started = true;
+    // As post-bootstrap does: allow pglogical's output plugin where the server has output_plugin_libraries.
+    expect(psql('postgres', ['-v', 'ON_ERROR_STOP=1', '-v', 'plugin=pglogical_output', '-f', sqlFile('allow-output-plugin.sql')]).code).toBe(0);
+    // The provider database is node a (the subscription's provider); the subscriber database "app" is node b.
+    value('postgres', 'CREATE DATABASE prov');
+    value('postgres', 'CREATE DATABASE app');
+    for (const [db, node] of [['prov', 'a'], ['app', 'b']]) {
+      expect(psql(db, ['-v', 'ON_ERROR_STOP=1'], [
+        'CREATE EXTENSION pglogical;',
+        `SELECT pglogical.create_node(node_name := '${node}', dsn := '${dsn(db)}');`,
+        'CREATE TABLE items (id bigint PRIMARY KEY, v text);',
+      ].join('\n')).code).toBe(0);
+    }
+    value('prov', "SELECT pglogical.replication_set_add_table('default', 'items')");
+    // pglogical names the slot after the subscriber database: "prov" here would be "app" on a fleet; the slot is
+    // created on the provider under pglogical's own name, so read it back.
+    value('app', `SELECT pglogical.create_subscription(subscription_name := 'sub_b_a', provider_dsn := '${dsn('prov')}', ` +
+      "replication_sets := ARRAY['default'], synchronize_structure := false, synchronize_data := false, forward_origins := '{}')");
+    await until('the subscription to replicate', () =>
+      value('app', "SELECT status FROM pglogical.show_subscription_status('sub_b_a')") === 'replicating' ? true : undefined);
+  }, 120_000);
+
+  afterAll(() => {
+    if (started) asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']);
+  });
+
+  test('the slot is the one the mesh names, so Patroni keeps it and its resume slot', () => {
+    expect(value('app', 'SELECT sub_slot_name FROM pglogical.subscription')).toBe(slot);
+    expect(value('prov', `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${slot}'`)).toBe('1');
+  });
+
+  test('marks, advance, inspect and rewind: a member whose origin is behind the provider slot gets the rows in between again', async () => {
+    // Patroni creates the resume slot on the provider (a permanent slot).
+    value('prov', `SELECT 1 FROM pg_create_logical_replication_slot('${resume}', 'pglogical_output')`);
+    value('prov', "INSERT INTO items SELECT g, 'first' FROM generate_series(1, 10) g");
+    await until('rows 1-10 at the subscriber', () => (rowsAt('app') === 10 ? true : undefined));
+
+    // mesh-keeper on the subscriber's leader: no standby here, so the target is this leader's own flushed origin.
+    const marks = () => psql('app', ['-v', 'ON_ERROR_STOP=1', '-F', '\t', '-f', sqlFile('resume-marks.sql')]);
+    expect(marks().code).toBe(0);
+    const line = marks().stdout.trim().split('\n').filter(Boolean);
+    expect(line).toHaveLength(1);
+    const [markSlot, markResume, markDsn, target] = line[0].split('\t');
+    expect([markSlot, markResume, markDsn]).toEqual([slot, resume, dsn('prov')]);
+    expect(target).toBe(value('app', `SELECT pg_replication_origin_progress('${slot}', true)`));
+    // ...and on the provider: the resume slot moves to that target, and only forward.
+    for (let i = 0; i < 2; i++) {
+      expect(psql('prov', ['-v', 'ON_ERROR_STOP=1', '-v', `slot=${resume}`, '-v', `lsn=${target}`, '-f', sqlFile('resume-advance.sql')]).code).toBe(0);
+    }
+    expect(value('prov', `SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '${resume}'`)).toBe(target);
+    expect(psql('prov', ['-v', 'ON_ERROR_STOP=1', '-v', `slot=${resume}`, '-v', 'lsn=0/1', '-f', sqlFile('resume-advance.sql')]).code).toBe(0);
+    expect(value('prov', `SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '${resume}'`)).toBe(target);
+    // What pre-promote reads on the member: each enabled subscription with its origin position.
+    const positions = psql('app', ['-v', 'ON_ERROR_STOP=1', '-F', '\t', '-f', sqlFile('resume-positions.sql')]).stdout.trim().split('\t');
+    expect(positions).toEqual([slot, resume, dsn('prov'), value('app', `SELECT pg_replication_origin_progress('${slot}', false)`)]);
+
+    // Rows 11-20 reach the subscriber, and the provider's slot confirms them.
+    value('prov', "INSERT INTO items SELECT g, 'second' FROM generate_series(11, 20) g");
+    const end = value('prov', 'SELECT pg_current_wal_lsn()');
+    await until('rows 11-20 at the subscriber', () => (rowsAt('app') === 20 ? true : undefined));
+    await until('the provider slot to confirm them', () =>
+      value('prov', `SELECT confirmed_flush_lsn >= '${end}' FROM pg_replication_slots WHERE slot_name = '${slot}'`) === 't' ? true : undefined);
+
+    // The state of a promoted standby that never received rows 11-20: its origin at the target, the rows absent.
+    value('app', "SELECT pglogical.alter_subscription_disable('sub_b_a', true)");
+    await until('the provider slot to be released', () =>
+      value('prov', `SELECT active FROM pg_replication_slots WHERE slot_name = '${slot}'`) === 'f' ? true : undefined);
+    value('app', 'DELETE FROM items WHERE id > 10');
+    value('app', `SELECT pg_replication_origin_advance('${slot}', '${target}')`);
+
+    // pre-promote: the member's position (checked above while replicating), the verdict at the provider, the rewind.
+    const origin = target;
+    const inspect = (at: string) => psql('prov', ['-v', 'ON_ERROR_STOP=1', '-F', ' ', '-v', `slot=${slot}`, '-v', `resume=${resume}`,
+      '-v', `origin=${at}`, '-f', sqlFile('resume-inspect.sql')]).stdout.trim().split(' ')[0];
+    expect(inspect(origin)).toBe('rewind');
+    expect(inspect('0/1')).toBe('resume-slot-ahead');
+    expect(inspect('FFFFFFFF/0')).toBe('in-step');
+    const rewind = psql('prov', ['-v', 'ON_ERROR_STOP=1', '-v', `slot=${slot}`, '-v', `resume=${resume}`, '-f', sqlFile('resume-rewind.sql')]);
+    expect(rewind.stderr).toBe('');
+    expect(value('prov', `SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '${slot}'`)).toBe(target);
+    expect(inspect(origin)).toBe('in-step');
+
+    // The promoted member's apply worker starts: rows 11-20 come again, and nothing twice.
+    value('app', "SELECT pglogical.alter_subscription_enable('sub_b_a', true)");
+    await until('rows 11-20 sent again', () => (rowsAt('app') === 20 ? true : undefined), 60_000);
+    expect(value('app', "SELECT count(*) FROM items WHERE v = 'second'")).toBe('10');
+  }, 180_000);
+});
