@@ -86,6 +86,8 @@ export function machineFiles(machine: Machine): MachineFile[] {
         file(`${FILES.meshDir}/resume-positions.sql`, '0644', sql.resume.positions),
         file(`${FILES.meshDir}/resume-inspect.sql`, '0644', sql.resume.inspect),
         file(`${FILES.meshDir}/resume-rewind.sql`, '0644', sql.resume.rewind),
+        file(`${FILES.meshDir}/resume-peers.sql`, '0644', sql.resume.peers),
+        file(`${FILES.meshDir}/resume-rewind-origin.sql`, '0644', sql.resume.rewindOrigin),
         file(FILES.prePromote, '0755', prePromoteScript()),
       ]),
       ...(sql.standbySlots === undefined ? [] : [file(`${FILES.meshDir}/standby-slots.sql`, '0644', sql.standbySlots)]),

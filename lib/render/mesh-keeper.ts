@@ -231,6 +231,25 @@ for _ in $(seq 1 50); do
   [ "$(local_psql -c "SELECT coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), true)" 2>/dev/null)" = t ] && break
   sleep 0.2
 done
+record() { log "$1"; echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $1" >> ${FILES.repairsLog}; }
+# As a provider: this member's WAL ends here, where its new timeline will start. A subscriber group whose origin is past
+# it applied commits this member never received (the old leader sent them before its standbys had them); set back,
+# it does not skip this member's next commits as already applied.
+end=$(local_psql -c "SELECT pg_last_wal_replay_lsn()" 2>/dev/null)
+{ read -r node; while read -r dsn; do
+    [ -n "$end" ] && [ -n "$node" ] || break
+    at=$(echo "$dsn" | sed 's/.*host=\\([^ ]*\\).*/\\1/')
+    for attempt in 1 2 3; do
+      out=$(timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" -v lsn="$end" -f "$mesh/resume-rewind-origin.sql" 2>/dev/null) \\
+        || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
+      case "$out" in
+        *rewound*) record "origin for $node at $at: set back from ${'$'}{out##* } to $end (promoted provider's end of WAL)"; break ;;
+        *ahead*) [ "$attempt" = 3 ] && record "origin for $node at $at: past $end, could not be set back" ;;
+        *) break ;;
+      esac
+    done
+  done; } < <(local_psql -f "$mesh/resume-peers.sql" 2>/dev/null)
+# As a subscriber: provider slots that confirmed more than this member holds are replaced by their resume slot.
 local_psql -F $'\\t' -f "$mesh/resume-positions.sql" 2>/dev/null | while IFS=$'\\t' read -r slot resume dsn origin; do
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
     verdict=$(timeout 10 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -F ' ' -v slot="$slot" -v resume="$resume" -v origin="$origin" \\
@@ -239,15 +258,12 @@ local_psql -F $'\\t' -f "$mesh/resume-positions.sql" 2>/dev/null | while IFS=$'\
       rewind*)
         if timeout 10 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v ON_ERROR_STOP=1 -v slot="$slot" -v resume="$resume" \\
             -f "$mesh/resume-rewind.sql" >/dev/null 2>&1; then
-          line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $slot: provider slot confirmed $(echo "$verdict" | cut -d' ' -f2), this member holds $origin: recreated from $resume at $(echo "$verdict" | cut -d' ' -f3)"
-          log "repaired $line"
-          echo "$line" >> ${FILES.repairsLog}
+          record "$slot: provider slot confirmed $(echo "$verdict" | cut -d' ' -f2), this member holds $origin: recreated from $resume at $(echo "$verdict" | cut -d' ' -f3)"
           break
         fi
         sleep 0.3 ;;
       resume-slot-ahead*|no-resume-slot*)
-        line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $slot: cannot repair ($verdict; this member holds $origin)"
-        log "$line"; echo "$line" >> ${FILES.repairsLog}
+        record "$slot: cannot repair ($verdict; this member holds $origin)"
         break ;;
       *) break ;;
     esac

@@ -148,4 +148,24 @@ const isRoot = process.getuid?.() === 0;
     await until('rows 11-20 sent again', () => (rowsAt('app') === 20 ? true : undefined), 60_000);
     expect(value('app', "SELECT count(*) FROM items WHERE v = 'second'")).toBe('10');
   }, 180_000);
+
+  test('the provider side: a subscriber origin past the promoted provider\'s end of WAL is set back to it, and only then', async () => {
+    // What pre-promote reads on the member about to be promoted: its node, then the DSN of each group it subscribes to.
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('resume-peers.sql')]).stdout.trim().split('\n')).toEqual(['b', dsn('prov')]);
+    const progress = () => value('app', `SELECT pg_replication_origin_progress('${slot}', false)`);
+    const rewindOrigin = (lsn: string) => psql('app', ['-v', `provider=a`, '-v', `lsn=${lsn}`, '-f', sqlFile('resume-rewind-origin.sql')]);
+    const now = progress();
+    // Not past the end: nothing done.
+    expect(rewindOrigin('FFFFFFFF/0').stdout.trim()).toBe('');
+    expect(progress()).toBe(now);
+    // Past it (the subscriber applied commits the promoted provider never received): set back, the worker running again.
+    const end = value('app', `SELECT '${now}'::pg_lsn - 16`);
+    const out = rewindOrigin(end);
+    expect(out.stdout).toContain(`rewound ${now}`);
+    expect(progress()).toBe(end);
+    await until('the subscription to replicate again', () =>
+      value('app', "SELECT status FROM pglogical.show_subscription_status('sub_b_a')") === 'replicating' ? true : undefined);
+    // Another provider's name: nothing of this subscription is touched.
+    expect(psql('app', ['-v', 'provider=zz', '-v', 'lsn=0/1', '-f', sqlFile('resume-rewind-origin.sql')]).stdout.trim()).toBe('');
+  }, 120_000);
 });

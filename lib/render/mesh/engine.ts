@@ -64,6 +64,17 @@ export interface ResumeSql {
   readonly inspect: string;
   /** On the provider (psql variables `slot`, `resume`): replaces the slot by a copy of the resume slot. */
   readonly rewind: string;
+  /**
+   * The provider side, on the member about to be promoted: prints this node's name, then `dsn` per provider it
+   * subscribes to (in the mesh every provider of a group also subscribes to it).
+   */
+  readonly peers: string;
+  /**
+   * On a subscriber group's leader (psql variables `provider`, `lsn`): if its origin for `provider` is past `lsn` (the
+   * promoted provider's end of WAL, where its new timeline starts), sets it back to `lsn`, so the promoted provider's
+   * next commits are not skipped as already applied. Prints `ahead` when it tried and `rewound <from>` when it did.
+   */
+  readonly rewindOrigin: string;
 }
 
 /** The resume slot of a subscription's slot (a slot name is at most 63 bytes; the engines' names are at most 54). */

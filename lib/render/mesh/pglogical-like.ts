@@ -86,6 +86,22 @@ SELECT sub.sub_slot_name, sub.sub_slot_name || '_r', i.if_dsn, due.target FROM $
 SELECT pg_terminate_backend(active_pid) IS NOT NULL FROM pg_replication_slots WHERE slot_name = :'slot' AND active_pid IS NOT NULL;
 SELECT (pg_copy_logical_replication_slot(:'resume', :'slot')).lsn FROM (SELECT pg_drop_replication_slot(:'slot') OFFSET 0) dropped;
 `,
+    peers: `SELECT n.node_name FROM ${s}.local_node l JOIN ${s}.node n ON n.node_id = l.node_id;
+SELECT DISTINCT i.if_dsn FROM ${sources} ORDER BY 1;
+`,
+    // The apply worker holds its origin while it runs: it is disabled for the moment of the change.
+    rewindOrigin: `SELECT coalesce(bool_or(pg_replication_origin_progress(sub.sub_slot_name::text, false) > :'lsn'::pg_lsn), false) AS ahead,
+    max(sub.sub_name) AS sub, max(sub.sub_slot_name) AS origin, max(pg_replication_origin_progress(sub.sub_slot_name::text, false)) AS was
+  FROM ${s}.subscription sub JOIN ${s}.node n ON n.node_id = sub.sub_origin WHERE n.node_name = :'provider' \\gset
+\\if :ahead
+SELECT 'ahead';
+SELECT ${s}.${api.disable}(:'sub', true);
+SELECT pg_sleep(0.5);
+SELECT pg_replication_origin_advance(:'origin', :'lsn');
+SELECT ${s}.${api.enable}(:'sub', true);
+SELECT 'rewound ' || :'was' FROM pg_replication_origin_status WHERE external_id = :'origin' AND remote_lsn = :'lsn'::pg_lsn;
+\\endif
+`,
   };
 }
 
