@@ -163,7 +163,7 @@ SELECT format('ALTER SYSTEM SET output_plugin_libraries = %s', (
 \\gexec
 -- (pg_file_settings.applied says whether a value can be applied, not whether it was: compare with the live one.)
 SELECT pg_reload_conf() FROM (SELECT setting FROM pg_file_settings WHERE name = 'output_plugin_libraries' ORDER BY seqno DESC LIMIT 1) f
-  WHERE f.setting <> current_setting('output_plugin_libraries');
+  WHERE f.setting <> current_setting('output_plugin_libraries', true);
 `;
 }
 

@@ -48,8 +48,8 @@ export const STANDBY_SLOTS_SQL = `SELECT CASE WHEN w.slots = '' THEN 'ALTER SYST
     WHERE s.slot_type = 'physical' AND r.sync_state IN ('sync', 'quorum')) w
   WHERE w.slots <> current_setting('synchronized_standby_slots') \\gexec
 SELECT pg_reload_conf() FROM (SELECT setting FROM pg_file_settings WHERE name = 'synchronized_standby_slots' ORDER BY seqno DESC LIMIT 1) f
-  WHERE f.setting <> current_setting('synchronized_standby_slots');
-SELECT 'synchronized_standby_slots=' || current_setting('synchronized_standby_slots');
+  WHERE f.setting <> current_setting('synchronized_standby_slots', true);
+SELECT 'synchronized_standby_slots=' || current_setting('synchronized_standby_slots', true);
 `;
 
 function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
