@@ -190,7 +190,7 @@ export async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[]
   for (const [holders, keys] of byHolders) {
     const counts = new Map<string, number>();
     for (const k of keys) counts.set(outcome(k), (counts.get(outcome(k)) ?? 0) + 1);
-    r.notes.push(`${keys.length} rows only at ${holders} (${[...counts].map(([o, n]) => `${n} ${o}`).join(', ')}), e.g. ${keys.sort().slice(0, 4).join(' ')}`);
+    r.notes.push(`${keys.length} rows only at ${holders} (${[...counts].map(([o, n]) => `${n} ${o}`).join(', ')}), e.g. ${keys.sort(bySeq).slice(0, 4).join(' ')}`);
   }
   for (const g of env.fleet.groups) {
     const present = last.get(g.name) ?? new Map<string, number>();
@@ -208,11 +208,18 @@ export async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[]
       lacking: last.has(g.name) ? [...allKeys].filter((k) => !present.has(k)).length : undefined,
     };
     r.rows[g.name] = rows;
-    if (missing.length) r.notes.push(`${g.name} lacks ${missing.length} acknowledged rows, e.g. ${missing.slice(0, 3).join(' ')}`);
+    if (missing.length) r.notes.push(`${g.name} lacks ${missing.length} acknowledged rows, e.g. ${missing.sort(bySeq).slice(0, 3).join(' ')}`);
   }
   r.lostRows = lostKeys.size;
   r.duplicatedRows = Object.values(r.rows).reduce((n, g) => n + g.duplicated, 0);
   await measureLag(env, r, writers);
+}
+
+/** Orders `writer:seq` keys by writer, then by seq as a number. */
+function bySeq(x: string, y: string): number {
+  const [wx, sx] = [x.slice(0, x.lastIndexOf(':')), Number(x.slice(x.lastIndexOf(':') + 1))];
+  const [wy, sy] = [y.slice(0, y.lastIndexOf(':')), Number(y.slice(y.lastIndexOf(':') + 1))];
+  return wx === wy ? sx - sy : wx < wy ? -1 : 1;
 }
 
 /** Replication lag of the drill's rows: arrival at each group minus creation at the origin group (ms). */
