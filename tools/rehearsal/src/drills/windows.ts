@@ -23,10 +23,31 @@ import {
   awaitNewLeader, DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, startWatch, step, waitForLeader, waitHealthy, waitWritable,
 } from './harness';
 
-/** How long a cut may last at most before the drill crashes the leader anyway (well under retry_timeout 9). */
+/**
+ * How long a cut may last at most before the drill crashes the leader anyway (well under retry_timeout 9): the wait
+ * for the window ends at the cut plus WINDOW_WAIT_S, the evidence (queries of 2 s at most, in parallel) follows.
+ */
 const MAX_CUT_S = 6;
+const WINDOW_WAIT_S = 3.5;
+
+/** waitFor bounded by an absolute deadline (epoch s), also when one probe is slow: undefined when it passed. */
+async function waitUntil<T>(deadline: number, probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  while (now() < deadline) {
+    const left = (deadline - now()) * 1000;
+    const value = await Promise.race([probe().catch(() => undefined), sleep(Math.max(0, left)).then(() => undefined)]);
+    if (value !== undefined) return value;
+    await sleep(150);
+  }
+  return undefined;
+}
 /** Seq of the provider-window's own row (the writers' seqs count from 1 and never get near). */
 const MARKER_SEQ = 1_000_000;
+
+/** A pg_lsn text (`16/B374D848`) as a number to compare; an empty one (no WAL received) as -1. */
+export function lsnValue(lsn: string | undefined): number {
+  const m = /^([0-9A-Fa-f]+)\/([0-9A-Fa-f]+)$/.exec(lsn ?? '');
+  return m ? parseInt(m[1], 16) * 2 ** 32 + parseInt(m[2], 16) : -1;
+}
 
 function standbyNames(g: FleetGroup, leaderIp: string): string[] {
   return g.members.filter((m) => m.machine.privateIp !== leaderIp).map((m) => m.machine.name);
@@ -61,21 +82,24 @@ function describeWhere(where: Record<string, boolean | undefined>): string {
  */
 async function standbyEvidence(env: DrillEnv, r: DrillResult, g: FleetGroup, leaderIp: string, writer: string, seq: number): Promise<boolean> {
   const window = r.window!;
-  const leaderLsn = (await env.access.query(g.name, 'SELECT pg_current_wal_flush_lsn()', { member: leaderIp, timeoutMs: 3000 }).catch(() => []))[0]?.[0];
-  window.leaderFlushLsn = leaderLsn ?? '?';
+  const standbys = g.members.filter((x) => x.machine.privateIp !== leaderIp);
   let behind = true;
   const parts: string[] = [];
-  for (const m of g.members.filter((x) => x.machine.privateIp !== leaderIp)) {
-    const ipAddr = m.machine.privateIp;
-    const got = (await env.access.query(g.name,
-      `SELECT pg_last_wal_receive_lsn(), pg_last_wal_receive_lsn() < ${literal(leaderLsn ?? '0/0')}::pg_lsn, ` +
-      `(SELECT count(*) FROM ${env.table} WHERE writer = ${literal(writer)} AND seq = ${seq})`,
-      { member: ipAddr, timeoutMs: 3000 }).catch(() => []))[0];
+  // All at once, 2 s at most: the cut must stay short.
+  const [leaderLsn, ...answers] = await Promise.all([
+    env.access.query(g.name, 'SELECT pg_current_wal_flush_lsn()', { member: leaderIp, timeoutMs: 2000 }).then((x) => x[0]?.[0], () => undefined),
+    ...standbys.map(async (m) => (await env.access.query(g.name,
+      `SELECT pg_last_wal_receive_lsn(), (SELECT count(*) FROM ${env.table} WHERE writer = ${literal(writer)} AND seq = ${seq})`,
+      { member: m.machine.privateIp, timeoutMs: 2000 }).catch(() => []))[0]),
+  ]) as [string | undefined, ...(string[] | undefined)[]];
+  window.leaderFlushLsn = leaderLsn ?? '?';
+  for (const [i, m] of standbys.entries()) {
+    const got = answers[i];
     const lsn = got?.[0] ?? '?';
-    const rowThere = got ? Number(got[2]) > 0 : undefined;
+    const rowThere = got ? Number(got[1]) > 0 : undefined;
     window[`standby ${m.machine.name} receiveLsn`] = lsn;
     window[`standby ${m.machine.name} hasRow`] = rowThere === undefined ? '?' : rowThere;
-    if (!got || got[1] !== 't' || rowThere !== false) behind = false;
+    if (!got || !leaderLsn || !(lsnValue(got[0]) < lsnValue(leaderLsn)) || rowThere !== false) behind = false;
     parts.push(`${m.machine.name} received ${lsn}, row ${rowThere === undefined ? '?' : rowThere ? 'present' : 'absent'}`);
   }
   step(env, r, `leader ${leaderIp} flushed WAL to ${leaderLsn ?? '?'}; standbys: ${parts.join('; ')}`);
@@ -107,18 +131,16 @@ export async function subscriberWindow(env: DrillEnv): Promise<DrillResult> {
   // A row of the provider acknowledged during the cut, and the provider's WAL position after it.
   const seq = pWriter.acked[pWriter.acked.length - 1];
   const key = `${pWriter.spec.writer}:${seq}`;
-  const lsn = (await env.access.query(provider.name, 'SELECT pg_current_wal_lsn()', { timeoutMs: 3000 }))[0][0];
+  const lsn = (await env.access.query(provider.name, 'SELECT pg_current_wal_lsn()', { timeoutMs: 2000 }))[0][0];
   r.window = { row: key, providerLsn: lsn, opened: false };
-  const opened = await waitFor(`row ${key} at ${host} and ${provider.name}'s logical slots confirmed past ${lsn}`, (MAX_CUT_S - 1) * 1000, async () => {
+  const opened = await waitUntil(t0 + WINDOW_WAIT_S, async () => {
     if ((await rowCount(env, subscriber.name, leader, pWriter.spec.writer, seq)) !== 1) return undefined;
     const slots = (await env.access.query(provider.name,
       `SELECT count(*), count(*) FILTER (WHERE confirmed_flush_lsn >= ${literal(lsn)}::pg_lsn), string_agg(slot_name || ' ' || confirmed_flush_lsn, ', ') ` +
       "FROM pg_replication_slots WHERE slot_type = 'logical' AND active", { timeoutMs: 3000 }))[0];
     return Number(slots[0]) > 0 && slots[0] === slots[1] ? slots[2] : undefined;
-  }, 200).catch((e: Error) => {
-    r.notes.push(`window not confirmed open: ${e.message}`);
-    return undefined;
   });
+  if (!opened) r.notes.push(`window not confirmed open: row ${key} not seen at ${host} with ${provider.name}'s logical slots confirmed past ${lsn} within ${WINDOW_WAIT_S} s of the cut`);
   if (opened) {
     r.window.confirmedSlots = opened;
     step(env, r, `row ${key} applied at ${host}; ${provider.name}'s logical slots confirmed past ${lsn}: ${opened}`);
@@ -128,7 +150,9 @@ export async function subscriberWindow(env: DrillEnv): Promise<DrillResult> {
   if (!behind) r.notes.push('window not open: a standby of the subscriber leader has the row or its WAL');
   const t1 = now();
   await env.hosts.crash(host);
+  r.window.cutS = Number((t1 - t0).toFixed(1));
   step(env, r, `crashed ${host} ${(t1 - t0).toFixed(1)} s after the cut (window ${r.window.opened ? 'open' : 'NOT open'})`);
+  if (t1 - t0 > MAX_CUT_S) r.notes.push(`the cut lasted ${(t1 - t0).toFixed(1)} s (more than ${MAX_CUT_S} s: Patroni may have demoted the leader itself)`);
   await env.hosts.heal();
   await waitFor(`a new leader in ${subscriber.name}`, 180_000, async () => watch.leaderAfter(t1, leader), 250);
   const elected = watch.leaderAfter(t1, leader)!;
@@ -182,21 +206,21 @@ export async function providerWindow(env: DrillEnv): Promise<DrillResult> {
     `INSERT INTO ${env.table} (writer, seq, grp) VALUES (${literal(writer)}, ${MARKER_SEQ}, ${literal(provider.name)})`,
     { member: leader, timeoutMs: 120_000 });
   r.window = { row: key, opened: false };
-  const seen = await waitFor(`row ${key} at ${subscriber.name}'s leader`, (MAX_CUT_S - 1) * 1000, async () => {
+  const seen = (await waitUntil(t0 + WINDOW_WAIT_S, async () => {
     const rows = await env.access.query(subscriber.name,
-      `SELECT count(*) FROM ${env.table} WHERE writer = ${literal(writer)} AND seq = ${MARKER_SEQ}`, { timeoutMs: 3000 });
+      `SELECT count(*) FROM ${env.table} WHERE writer = ${literal(writer)} AND seq = ${MARKER_SEQ}`, { timeoutMs: 2000 });
     return Number(rows[0][0]) === 1 ? true : undefined;
-  }, 200).catch((e: Error) => {
-    r.notes.push(`window not confirmed open: ${e.message}`);
-    return false;
-  });
+  })) ?? false;
+  if (!seen) r.notes.push(`window not confirmed open: row ${key} not seen at ${subscriber.name} within ${WINDOW_WAIT_S} s of the cut`);
   if (seen) step(env, r, `row ${key} committed at ${host} (its client still waits) and applied at ${subscriber.name}`);
   const behind = await standbyEvidence(env, r, provider, leader, writer, MARKER_SEQ);
   r.window.opened = seen && behind;
   if (!behind) r.notes.push('window not open: a standby of the provider leader has the row or its WAL');
   const t1 = now();
   await env.hosts.crash(host);
+  r.window.cutS = Number((t1 - t0).toFixed(1));
   step(env, r, `crashed ${host} ${(t1 - t0).toFixed(1)} s after the cut (window ${r.window.opened ? 'open' : 'NOT open'})`);
+  if (t1 - t0 > MAX_CUT_S) r.notes.push(`the cut lasted ${(t1 - t0).toFixed(1)} s (more than ${MAX_CUT_S} s: Patroni may have demoted the leader itself)`);
   await env.hosts.heal();
   await awaitNewLeader(env, r, provider.name, pWriter, leader, t1);
   const inserted = await pending;
