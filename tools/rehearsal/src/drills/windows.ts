@@ -10,7 +10,8 @@
  * - provider-window: the provider group's leader commits a row (its client waits for the synchronous standby, so it is
  *   never acknowledged) and its walsender sends it to the subscriber group; the leader crashes and a standby without
  *   the row is promoted: the subscriber holds a row its provider lacks, and its replication origin points past the
- *   new leader's WAL, so the promoted provider's next commits in that range may be skipped.
+ *   new leader's WAL, so the promoted provider's next commits in that range may be skipped (the drill's transaction
+ *   carries 128 kB of WAL to make that range a few hundred rows wide).
  *
  * The other group's writer starts only after the crash: during the cut its rows would open the opposite window as
  * well (its leader is a provider too), and each drill is meant to name one window.
@@ -42,6 +43,8 @@ async function waitUntil<T>(deadline: number, probe: () => Promise<T | undefined
 }
 /** Seq of the provider-window's own row (the writers' seqs count from 1 and never get near). */
 const MARKER_SEQ = 1_000_000;
+/** Size of the provider-window's transaction (bytes of WAL a logical message adds): a few hundred writer rows' worth. */
+const WIDEN_BYTES = 131_072;
 
 /** A pg_lsn text (`16/B374D848`) as a number to compare; an empty one (no WAL received) as -1. */
 export function lsnValue(lsn: string | undefined): number {
@@ -206,9 +209,13 @@ export async function providerWindow(env: DrillEnv): Promise<DrillResult> {
   await env.hosts.cutHosts(host, standbys);
   step(env, r, `cut ${host} (leader of ${provider.name}) off from its standbys ${standbys.join(', ')}`);
   // The drill's own row: committed at the leader, whose COMMIT then waits for the synchronous standby (never
-  // acknowledged). Not awaited: the client hangs until the crash cuts it off.
+  // acknowledged). Not awaited: the client hangs until the crash cuts it off. Its transaction is a large one (a
+  // transactional logical message no subscriber applies): it ends WIDEN_BYTES past what the standbys received, so the
+  // subscriber's replication origin points that far past the WAL the promoted standby continues, and the promoted
+  // provider's first commits (the writer's acknowledged rows) fall into the range a resumed subscription skips.
   const pending = env.access.psql(provider.name,
-    `INSERT INTO ${env.table} (writer, seq, grp) VALUES (${literal(writer)}, ${MARKER_SEQ}, ${literal(provider.name)})`,
+    `BEGIN; SELECT pg_logical_emit_message(true, 'dpg-rehearsal-window', repeat('x', ${WIDEN_BYTES})); ` +
+    `INSERT INTO ${env.table} (writer, seq, grp) VALUES (${literal(writer)}, ${MARKER_SEQ}, ${literal(provider.name)}); COMMIT;`,
     { member: leader, timeoutMs: 120_000 });
   r.window = { row: key, opened: false };
   const seen = (await waitUntil(t0 + WINDOW_WAIT_S, async () => {
