@@ -67,6 +67,8 @@ export async function runDrill(name: DrillName, env: DrillEnv): Promise<DrillRes
   } catch (e) {
     await Promise.all([...env.active].map((w) => w.stop()));
     env.active.clear();
+    // A drill that failed while hosts were cut off (partition, window drills) must not leave the cut to the next one.
+    await env.hosts.heal().catch(() => undefined);
     const r = newResult(name, env);
     r.status = 'error';
     r.durationS = Number((now() - started).toFixed(1));
