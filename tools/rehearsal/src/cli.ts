@@ -2,7 +2,7 @@
 /**
  * dpg-rehearse: command line.
  *
- *   dpg-rehearse rehearse <stack dir> [--drills a,b,c] [--json out.json] [--timing-variants default]
+ *   dpg-rehearse rehearse <stack dir> [--drills a,b,c] [--json out.json] [--timing-variants default] [--repeat N]
  *                                       [--sabotage drop-subscription|drop-delta-apply] [--rate N] [--logs DIR]
  *                                       [--converge-timeout S] [--boot-order shuffle] [--boot-spread S] [--seed N]
  *   dpg-rehearse cleanup
@@ -15,7 +15,7 @@
  */
 import { newSeed } from './boot-plan';
 import { campaign } from './campaign';
-import { DRILLS, DrillName } from './drills';
+import { DEFAULT_DRILLS, DRILLS, DrillName, OPT_IN_DRILLS } from './drills';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
 import { BOOT_ORDERS, BootOrder } from './report';
 import {
@@ -27,7 +27,8 @@ import { cleanupLeftovers, Workspace } from './workspace';
 
 const USAGE = `usage:
   dpg-rehearse rehearse <stack dir | cdk.tf.json> [options]
-      --drills a,b,c            drills to run (default: all): ${DRILLS.join(', ')}
+      --drills a,b,c            drills to run (default: ${DEFAULT_DRILLS.join(', ')}; only when named: ${OPT_IN_DRILLS.join(', ')})
+      --repeat N                failover-campaign: number of leader-machine crashes (default 5)
       --timing-variants LIST    also run the failover drills under: ${TIMING_VARIANTS.join(', ')} (Patroni's defaults)
       --json FILE               write the report as JSON
       --sabotage KIND           break the mesh before the drills (${SABOTAGES.join(', ')}); the run must then fail
@@ -86,6 +87,7 @@ export async function main(argv: string[]): Promise<number> {
   let bootSpreadS: number | undefined;
   let seed: number | undefined;
   let runs: number | undefined;
+  let repeat: number | undefined;
   let build = true;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -115,6 +117,10 @@ export async function main(argv: string[]): Promise<number> {
         runs = Number(value());
         if (!Number.isInteger(runs) || runs < 1) throw new UsageError('--runs needs a whole number (1 or more)');
         break;
+      case '--repeat':
+        repeat = Number(value());
+        if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError('--repeat needs a whole number (1 or more)');
+        break;
       case '--no-build': build = false; break;
       case '-h': case '--help': console.log(USAGE); return 0;
       default:
@@ -124,12 +130,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!stack) throw new UsageError('rehearse needs the synthesized stack directory, e.g. cdktf.out/stacks/rehearsal');
   if (runs !== undefined) {
-    const rows = await campaign({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS }, runs,
+    const rows = await campaign({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, repeat }, runs,
       seed ?? newSeed(), bootSpreadS ?? 0);
     return rows.every((r) => r.verdict === 'pass') ? 0 : 1;
   }
   if (bootSpreadS && bootOrder !== 'shuffle') throw new UsageError('--boot-spread needs --boot-order shuffle');
-  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed, build });
+  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed, build, repeat });
   return report.verdict === 'pass' ? 0 : 1;
 }
 

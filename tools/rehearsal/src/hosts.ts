@@ -88,6 +88,8 @@ export class TestHosts {
   private readonly switchNs: string;
   private readonly booted = new Map<string, BootedHost>();
   private readonly cut = new Set<string>();
+  /** Blackhole routes cutHosts() added: [namespace, destination]. */
+  private readonly hostCuts: [string, string][] = [];
 
   constructor(
     readonly plan: NetworkPlan,
@@ -323,9 +325,27 @@ export class TestHosts {
     this.cut.add(side);
   }
 
-  /** Restores every route a partition replaced. */
+  /**
+   * Cuts one host off from some others (by machine name), both directions: a blackhole route to each other's address
+   * (/32) in the host's namespace, and one to the host's address in each other's namespace. Everyone else (clients,
+   * other hosts) still reaches both sides. heal() removes these routes.
+   */
+  async cutHosts(name: string, others: string[]): Promise<void> {
+    const from = this.host(name);
+    for (const o of others.map((x) => this.host(x))) {
+      for (const [ns, dst] of [[this.hostNs(from.name), `${o.ip}/32`], [this.hostNs(o.name), `${from.ip}/32`]] as [string, string][]) {
+        await ip(['-n', ns, 'route', 'replace', 'blackhole', dst]);
+        this.hostCuts.push([ns, dst]);
+      }
+    }
+  }
+
+  /** Restores every route a partition replaced and removes the blackholes of cutHosts() (also of a crashed host). */
   async heal(): Promise<void> {
-    for (const e of this.endpoints()) await this.route(e);
+    // A crashed host's link is down (no route can name it): its boot() restores its routes.
+    const down = new Set(this.plan.hosts.filter((h) => !this.booted.has(h.name)).map((h) => this.hostNs(h.name)));
+    for (const e of this.endpoints().filter((x) => !down.has(x.ns))) await this.route(e);
+    for (const [ns, dst] of this.hostCuts.splice(0)) await ip(['-n', ns, 'route', 'del', 'blackhole', dst], { allowFail: true });
     this.cut.clear();
   }
 

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { applyUserData, startUserData, validateUserData } from './boot';
 import { FleetAccess } from './db';
 import {
-  DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
+  DEFAULT_DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
 } from './drills';
 import { readFleet, RehearsalFleet } from './fleet';
 import { newSeed } from './boot-plan';
@@ -49,8 +49,10 @@ export interface RehearseOptions {
   readonly bootOrder?: BootOrder;
   /** Latest start offset of a host with `bootOrder: shuffle`, s. @default 0 */
   readonly bootSpreadS?: number;
-  /** Seed of the boot order and offsets. @default a random one (in the report) */
+  /** Seed of the boot order and offsets, and of the failover campaign's crash moments. @default a random one (in the report) */
   readonly seed?: number;
+  /** Crashes of the failover-campaign drill. @default 5 */
+  readonly repeat?: number;
   /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
   /** Build the image the stack needs when it is not cached (false: refuse instead). @default true */
@@ -159,7 +161,7 @@ async function sabotage(kind: Sabotage, access: FleetAccess, fleet: RehearsalFle
 
 export async function rehearse(options: RehearseOptions): Promise<RehearsalReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const drills = options.drills ?? [...DRILLS];
+  const drills = options.drills ?? [...DEFAULT_DRILLS];
   const stack = readSynthesizedStack(options.stack);
   const fleet = readFleet(stack);
   const report: RehearsalReport = {
@@ -241,12 +243,13 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const seed = options.seed ?? newSeed();
   try {
     await hosts.create();
     const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name);
     const access = new FleetAccess(hosts, fleet, secrets);
     await bootFleet(hosts, fleet, access, secrets, report, log, {
-      order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed: options.seed ?? newSeed(),
+      order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed,
     });
     if (report.boot?.status === 'pass') {
       report.image.running = await runningVersions(hosts, fleet, access);
@@ -259,7 +262,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       const env: DrillEnv = {
         hosts, access, fleet, table: fleet.writerTable, log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
-        runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(),
+        runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(), seed, repeat: options.repeat ?? 5,
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
       };

@@ -17,6 +17,33 @@ export interface GroupRows {
   readonly lost: number;
   /** (writer, seq) pairs stored more than once at this group. */
   readonly duplicated: number;
+  /** Rows (acknowledged or not) another group holds and this one lacks, after convergence was waited for. */
+  readonly lacking?: number;
+}
+
+/** One crash of a failover campaign (failover-campaign): what it cost. */
+export interface CrashResult {
+  /** 1-based. */
+  readonly n: number;
+  /** Node group whose leader machine crashed, and that machine. */
+  readonly group: string;
+  readonly host: string;
+  /** Seconds the writers ran before the crash (seeded). */
+  readonly afterS: number;
+  readonly status: Status;
+  timeToLeaderS?: number;
+  /** Acknowledged rows missing in at least one group. */
+  lostRows: number;
+  /** Acknowledged rows missing, per group. */
+  lostByGroup: Record<string, number>;
+  /** Rows (acknowledged or not) other groups hold and this one lacks, per group. */
+  lackingByGroup: Record<string, number>;
+  /** Rows present in some groups only. */
+  partialRows: number;
+  duplicatedRows: number;
+  /** Lines added to /var/lib/distributed-postgres/repairs.log (all members) during this crash's round. */
+  repairs: number;
+  notes: string[];
 }
 
 export interface DrillResult {
@@ -42,6 +69,14 @@ export interface DrillResult {
   rows: Record<string, GroupRows>;
   lostRows: number;
   duplicatedRows: number;
+  /** Rows (acknowledged or not) present in some groups but not in all of them (divergence). */
+  partialRows?: number;
+  /** What a window drill opened on purpose before its crash (LSNs, where its row was), for the record. */
+  window?: Record<string, string | number | boolean>;
+  /** failover-campaign: one entry per crash. */
+  crashes?: CrashResult[];
+  /** failover-campaign: lines of repairs.log per member at the end (absent file: not listed). */
+  repairs?: Record<string, number>;
   /** Values that contradict the acknowledged writes (an id generated twice or decoding to the wrong member). */
   wrongValues?: number;
   splitBrain: boolean;
@@ -145,7 +180,9 @@ export function summary(report: RehearsalReport): string {
       `${fmt(b.toWritableMeshS)} s, ${fmt(b.afterLastStartS)} s after the last start (slowest bootstrap ${fmt(b.slowestBootstrapS)} s)`);
   }
   lines.push(tableHeader(), ...report.drills.map(tableRow));
-  for (const d of report.drills.filter((x) => x.notes.length)) {
+  for (const d of report.drills.filter((x) => x.notes.length || x.crashes?.length)) {
+    for (const c of d.crashes ?? []) lines.push(`  ${d.drill}: ${crashLine(c)}`);
+    if (d.crashes?.length) lines.push(`  ${d.drill}: ${crashTotals(d.crashes)}`);
     for (const n of d.notes) lines.push(`  ${d.drill}: ${n}`);
   }
   for (const p of report.problems) lines.push(`PROBLEM: ${p}`);
@@ -153,10 +190,32 @@ export function summary(report: RehearsalReport): string {
   return lines.join('\n');
 }
 
+function perGroup(values: Record<string, number>): string {
+  return Object.entries(values).map(([g, n]) => `${g} ${n}`).join(', ') || '-';
+}
+
+export function crashLine(c: CrashResult): string {
+  return `crash ${c.n}: ${c.host} (leader of ${c.group}) after ${fmt(c.afterS)} s: ${c.status}, new leader after ${fmt(c.timeToLeaderS)} s, ` +
+    `lost ${c.lostRows} (per group: ${perGroup(c.lostByGroup)}), missing per group ${perGroup(c.lackingByGroup)}, ` +
+    `in some groups only ${c.partialRows}, dup ${c.duplicatedRows}, repairs ${c.repairs}`;
+}
+
+export function crashTotals(crashes: CrashResult[]): string {
+  const sum = (f: (c: CrashResult) => number) => crashes.reduce((n, c) => n + f(c), 0);
+  const leaders = crashes.map((c) => c.timeToLeaderS).filter((t): t is number => t !== undefined);
+  const groups = [...new Set(crashes.flatMap((c) => Object.keys(c.lackingByGroup)))];
+  const total = (key: 'lostByGroup' | 'lackingByGroup') => Object.fromEntries(groups.map((g) => [g, sum((c) => c[key][g] ?? 0)]));
+  return `total over ${crashes.length} crashes: ${crashes.filter((c) => c.status === 'pass').length} passed, lost ${sum((c) => c.lostRows)} ` +
+    `(per group: ${perGroup(total('lostByGroup'))}), missing per group ${perGroup(total('lackingByGroup'))}, ` +
+    `in some groups only ${sum((c) => c.partialRows)}, dup ${sum((c) => c.duplicatedRows)}, repairs ${sum((c) => c.repairs)}, ` +
+    `new leader after ${leaders.length ? `${fmt(Math.min(...leaders))}-${fmt(Math.max(...leaders))}` : '-'} s`;
+}
+
 /** A drill fails on any lost row, duplicate, split brain or divergence. */
 export function judge(r: DrillResult): Status {
   if (r.status === 'error' || r.status === 'n/a') return r.status;
-  return r.lostRows > 0 || r.duplicatedRows > 0 || (r.wrongValues ?? 0) > 0 || r.splitBrain || !r.converged ? 'fail' : 'pass';
+  return r.lostRows > 0 || r.duplicatedRows > 0 || (r.wrongValues ?? 0) > 0 || (r.partialRows ?? 0) > 0 || r.splitBrain || !r.converged
+    ? 'fail' : 'pass';
 }
 
 export function verdictOf(report: RehearsalReport): 'pass' | 'fail' {

@@ -1,7 +1,28 @@
-/** The drill list: its order is the default run order (and the CLI's), and the failover drills are among it. */
-import { DRILLS, FAILOVER_DRILLS } from '../src/drills';
+/** The drill list: its order is the run order (and the CLI's), the failover drills are among it, opt-in ones are not default. */
+import { DEFAULT_DRILLS, DRILLS, FAILOVER_DRILLS, OPT_IN_DRILLS } from '../src/drills';
+import { crashMoments } from '../src/drills/failover-campaign';
+import { lsnValue } from '../src/drills/windows';
 
-test('every drill, in the default order', () => {
-  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard']);
+test('every drill, in order', () => {
+  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign']);
   expect(FAILOVER_DRILLS.every((d) => DRILLS.includes(d))).toBe(true);
+});
+
+test('the window drills and the failover campaign run only when named', () => {
+  expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign']);
+  expect(DEFAULT_DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard']);
+});
+
+test('the campaign\'s crash moments follow the seed', () => {
+  const a = crashMoments(4711, 5);
+  expect(a).toEqual(crashMoments(4711, 5));
+  expect(a).not.toEqual(crashMoments(4712, 5));
+  expect(a.every((s) => s >= 4 && s <= 16)).toBe(true);
+});
+
+test('pg_lsn texts compare as numbers (the window drills compare standbys with the leader)', () => {
+  expect(lsnValue('0/509F8B0')).toBeLessThan(lsnValue('0/50B0000'));
+  expect(lsnValue('0/FFFFFFFF')).toBeLessThan(lsnValue('1/0'));
+  expect(lsnValue('')).toBe(-1);
+  expect(lsnValue(undefined)).toBe(-1);
 });

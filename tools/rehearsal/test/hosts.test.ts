@@ -93,6 +93,18 @@ maybe(suite, () => {
     expect(healed.code).toBe(0);
   });
 
+  it('cuts one host off from another (both ways, the client still reaches both) and heals it', async () => {
+    await hosts.cutHosts('rt-a-pg1', ['rt-b-pg1']);
+    for (const [from, to] of [['rt-a-pg1', '10.250.2.10'], ['rt-b-pg1', '10.250.1.10']]) {
+      expect((await hosts.exec(from, ['ping', '-c1', '-W1', to], { allowFail: true })).code).not.toBe(0);
+    }
+    expect((await hosts.clientExec('a', ['ping', '-c1', '-W1', '10.250.2.10'], { allowFail: true })).code).toBe(0);
+    await hosts.heal();
+    for (const [from, to] of [['rt-a-pg1', '10.250.2.10'], ['rt-b-pg1', '10.250.1.10']]) {
+      expect((await hosts.exec(from, ['ping', '-c1', '-W1', to], { allowFail: true })).code).toBe(0);
+    }
+  });
+
   it('runs units as their User= with the stand-in systemctl, and a crash ends every process of the host', async () => {
     await hosts.exec('rt-a-pg1', ['sh', '-c', [
       'mkdir -p /etc/systemd/system',

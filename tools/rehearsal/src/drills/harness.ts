@@ -33,6 +33,10 @@ export interface DrillEnv {
   readonly provision: (host: string) => Promise<AppliedUserData>;
   /** The same, without waiting for the bootstrap: returns when runcmd started it (ms since the epoch). */
   readonly provisionStart: (host: string) => Promise<number>;
+  /** The rehearsal's seed (--seed): drills that pick random moments derive them from it. */
+  readonly seed: number;
+  /** Crashes of failover-campaign (--repeat). */
+  readonly repeat: number;
 }
 
 export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {
@@ -82,6 +86,28 @@ export function startLoad(env: DrillEnv, drill: string, durationS: number, group
   }));
   writers.forEach((w) => env.active.add(w));
   return writers;
+}
+
+/** A leader watch only (no writes) on one group: what awaitNewLeader and leaderAfter need when its writer waits. */
+export function startWatch(env: DrillEnv, drill: string, durationS: number, group: FleetGroup): WriterRun {
+  const w = new WriterRun({
+    group: group.name,
+    writer: `${env.runId}-${env.drillNumber}-${drill}-watch-${group.name}`,
+    enter: env.hosts.clientCommand(group.name, []),
+    dsn: env.access.dsn(group.name),
+    password: env.access.superuserPassword,
+    table: env.table,
+    rate: 1,
+    durationS,
+    maxRows: 0,
+    members: env.access.memberIps(group.name),
+    restPort: env.fleet.restPort,
+    restTls: env.fleet.restTls,
+    caFile: env.access.caFile,
+    watchOnly: true,
+  });
+  env.active.add(w);
+  return w;
 }
 
 export async function waitForLeader(env: DrillEnv, group: string, timeoutS = 90): Promise<string> {
@@ -145,6 +171,27 @@ export async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[]
     await sleep(1000);
   }
   const lostKeys = new Set<string>();
+  // Rows some groups hold and others lack (acknowledged or not): a divergence, named row by row in the notes.
+  const held = [...last.values()];
+  const allKeys = new Set(held.flatMap((m) => [...m.keys()]));
+  const partial = last.size === env.fleet.groups.length ? [...allKeys].filter((k) => !held.every((m) => m.has(k))) : [];
+  r.partialRows = partial.length;
+  const byHolders = new Map<string, string[]>();
+  for (const k of partial) {
+    const holders = env.fleet.groups.filter((g) => last.get(g.name)!.has(k)).map((g) => g.name).join('+');
+    byHolders.set(holders, [...(byHolders.get(holders) ?? []), k]);
+  }
+  const outcome = (k: string) => {
+    const w = writers.find((x) => k.startsWith(`${x.spec.writer}:`));
+    const seq = Number(k.slice(k.lastIndexOf(':') + 1));
+    if (!w) return 'unknown';
+    return w.acked.includes(seq) ? 'acknowledged' : w.doubts.includes(seq) ? 'in doubt' : w.errors.some((e) => e.seq === seq) ? 'failed' : 'written by the drill';
+  };
+  for (const [holders, keys] of byHolders) {
+    const counts = new Map<string, number>();
+    for (const k of keys) counts.set(outcome(k), (counts.get(outcome(k)) ?? 0) + 1);
+    r.notes.push(`${keys.length} rows only at ${holders} (${[...counts].map(([o, n]) => `${n} ${o}`).join(', ')}), e.g. ${keys.sort(bySeq).slice(0, 4).join(' ')}`);
+  }
   for (const g of env.fleet.groups) {
     const present = last.get(g.name) ?? new Map<string, number>();
     const writer = writers.find((w) => w.spec.group === g.name);
@@ -158,13 +205,21 @@ export async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[]
       present: perWriter,
       lost: missing.length,
       duplicated: [...present.values()].reduce((n, c) => n + (c - 1), 0),
+      lacking: last.has(g.name) ? [...allKeys].filter((k) => !present.has(k)).length : undefined,
     };
     r.rows[g.name] = rows;
-    if (missing.length) r.notes.push(`${g.name} lacks ${missing.length} acknowledged rows, e.g. ${missing.slice(0, 3).join(' ')}`);
+    if (missing.length) r.notes.push(`${g.name} lacks ${missing.length} acknowledged rows, e.g. ${missing.sort(bySeq).slice(0, 3).join(' ')}`);
   }
   r.lostRows = lostKeys.size;
   r.duplicatedRows = Object.values(r.rows).reduce((n, g) => n + g.duplicated, 0);
   await measureLag(env, r, writers);
+}
+
+/** Orders `writer:seq` keys by writer, then by seq as a number. */
+function bySeq(x: string, y: string): number {
+  const [wx, sx] = [x.slice(0, x.lastIndexOf(':')), Number(x.slice(x.lastIndexOf(':') + 1))];
+  const [wy, sy] = [y.slice(0, y.lastIndexOf(':')), Number(y.slice(y.lastIndexOf(':') + 1))];
+  return wx === wy ? sx - sy : wx < wy ? -1 : 1;
 }
 
 /** Replication lag of the drill's rows: arrival at each group minus creation at the origin group (ms). */
