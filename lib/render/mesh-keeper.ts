@@ -243,7 +243,7 @@ end=$(local_psql -c "SELECT pg_last_wal_replay_lsn()" 2>/dev/null)
       out=$(timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" -v lsn="$end" -f "$mesh/resume-rewind-origin.sql" 2>/dev/null) \\
         || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
       case "$out" in
-        *rewound*) record "origin for $node at $at: set back from ${'$'}{out##* } to $end (promoted provider's end of WAL)"; break ;;
+        *rewound*) record "origin for $node at $at: set back from $(echo "$out" | awk '/rewound/ {print $2}') to $end (promoted provider's end of WAL)"; break ;;
         *ahead*) [ "$attempt" = 3 ] && record "origin for $node at $at: past $end, could not be set back" ;;
         *) break ;;
       esac

@@ -138,3 +138,9 @@ describe('encodeUserData', () => {
     expect(largest.gzipped).toBeLessThanOrEqual(16384);
   });
 });
+
+test('no cloud-config holds "${": GCP takes the text as it is, and Terraform would read it as an expression', () => {
+  const topology = topologyOf(ledgerFleet());
+  const offending = machinesOf(topology).map((m) => m.name).filter((name) => renderCloudConfig(topology, name).includes('${'));
+  expect(offending).toEqual([]);
+});

@@ -53,6 +53,8 @@ export interface RehearseOptions {
   readonly seed?: number;
   /** Crashes of the failover-campaign drill. @default 5 */
   readonly repeat?: number;
+  /** Count rows never acknowledged that some groups kept, instead of failing on them (see DrillEnv). @default false */
+  readonly tolerateOrphans?: boolean;
   /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
   /** Build the image the stack needs when it is not cached (false: refuse instead). @default true */
@@ -263,6 +265,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         hosts, access, fleet, table: fleet.writerTable, log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(), seed, repeat: options.repeat ?? 5,
+        tolerateOrphans: options.tolerateOrphans ?? false,
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
       };

@@ -41,6 +41,8 @@ export interface CrashResult {
   /** Rows present in some groups only. */
   partialRows: number;
   duplicatedRows: number;
+  /** Of those, rows never acknowledged (see DrillResult.orphanRows). */
+  orphanRows: number;
   /** Lines added to /var/lib/distributed-postgres/repairs.log (all members) during this crash's round. */
   repairs: number;
   notes: string[];
@@ -71,6 +73,10 @@ export interface DrillResult {
   duplicatedRows: number;
   /** Rows (acknowledged or not) present in some groups but not in all of them (divergence). */
   partialRows?: number;
+  /** Of those, rows no client saw acknowledged (in doubt, failed, or written by a drill without waiting): orphans. */
+  orphanRows?: number;
+  /** --tolerate-orphans: orphans are reported, not failed (the provider-side window where it is known open). */
+  orphansTolerated?: boolean;
   /** What a window drill opened on purpose before its crash (LSNs, where its row was), for the record. */
   window?: Record<string, string | number | boolean>;
   /** failover-campaign: one entry per crash. */
@@ -214,7 +220,8 @@ export function crashTotals(crashes: CrashResult[]): string {
 /** A drill fails on any lost row, duplicate, split brain or divergence. */
 export function judge(r: DrillResult): Status {
   if (r.status === 'error' || r.status === 'n/a') return r.status;
-  return r.lostRows > 0 || r.duplicatedRows > 0 || (r.wrongValues ?? 0) > 0 || (r.partialRows ?? 0) > 0 || r.splitBrain || !r.converged
+  const divergent = (r.partialRows ?? 0) - (r.orphansTolerated ? r.orphanRows ?? 0 : 0);
+  return r.lostRows > 0 || r.duplicatedRows > 0 || (r.wrongValues ?? 0) > 0 || divergent > 0 || r.splitBrain || !r.converged
     ? 'fail' : 'pass';
 }
 

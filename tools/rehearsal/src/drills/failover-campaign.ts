@@ -34,7 +34,11 @@ export function crashMoments(seed: number, repeat: number): number[] {
   return Array.from({ length: repeat }, () => Math.round((4 + random() * 12) * 10) / 10);
 }
 
+/** Rows per second per group the campaign writes at least (issue 12): the windows are milliseconds wide. */
+export const CAMPAIGN_MIN_RATE = 200;
+
 export async function failoverCampaign(env: DrillEnv): Promise<DrillResult> {
+  if (env.rate < CAMPAIGN_MIN_RATE) return failoverCampaign(Object.assign(Object.create(env) as DrillEnv, { rate: CAMPAIGN_MIN_RATE }));
   const r = newResult('failover-campaign', env);
   const started = now();
   const crashes: CrashResult[] = [];
@@ -79,13 +83,15 @@ export async function failoverCampaign(env: DrillEnv): Promise<DrillResult> {
     const c: CrashResult = {
       n: i + 1, group: group.name, host, afterS: moments[i], status: sub.status, timeToLeaderS: sub.timeToLeaderS,
       lostRows: sub.lostRows, lostByGroup, lackingByGroup, partialRows: sub.partialRows ?? 0, duplicatedRows: sub.duplicatedRows,
-      repairs, notes: sub.notes,
+      orphanRows: sub.orphanRows ?? 0, repairs, notes: sub.notes,
     };
     crashes.push(c);
-    step(env, r, `crash ${i + 1}: ${c.status}: lost ${c.lostRows}, in some groups only ${c.partialRows}, repairs ${repairs}`);
+    step(env, r, `crash ${i + 1}: ${c.status}: lost ${c.lostRows}, in some groups only ${c.partialRows} (never acknowledged: ${c.orphanRows}), repairs ${repairs}`);
     r.lostRows += sub.lostRows;
     r.duplicatedRows += sub.duplicatedRows;
     r.partialRows = (r.partialRows ?? 0) + (sub.partialRows ?? 0);
+    r.orphanRows = (r.orphanRows ?? 0) + (sub.orphanRows ?? 0);
+    r.orphansTolerated = sub.orphansTolerated;
     r.splitBrain ||= sub.splitBrain;
     r.converged &&= sub.converged;
     r.timeToLeaderS = Math.max(r.timeToLeaderS ?? 0, sub.timeToLeaderS ?? 0);
