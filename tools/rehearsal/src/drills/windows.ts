@@ -106,6 +106,12 @@ async function standbyEvidence(env: DrillEnv, r: DrillResult, g: FleetGroup, lea
     parts.push(`${m.machine.name} received ${lsn}, row ${rowThere === undefined ? '?' : rowThere ? 'present' : 'absent'}`);
   }
   step(env, r, `leader ${leaderIp} flushed WAL to ${leaderLsn ?? '?'}; standbys: ${parts.join('; ')}`);
+  const unanswered = !leaderLsn || answers.some((a) => !a);
+  if (!behind) {
+    r.notes.push(unanswered
+      ? `window not verified: not every member answered within 2 s (leader ${leaderLsn ?? '?'}; ${parts.join('; ')})`
+      : `window not open: a standby has the row or the leader's WAL (${parts.join('; ')})`);
+  }
   return behind;
 }
 
@@ -144,7 +150,7 @@ export async function subscriberWindow(env: DrillEnv): Promise<DrillResult> {
         `SELECT count(*), count(*) FILTER (WHERE confirmed_flush_lsn >= ${literal(lsn)}::pg_lsn), string_agg(slot_name || ' ' || confirmed_flush_lsn, ', ') ` +
         "FROM pg_replication_slots WHERE slot_type = 'logical' AND active", { timeoutMs: 2000 }).then((x) => x[0], () => undefined),
     ]);
-    lastSeen = `row at ${host}: ${count ?? '?'}; active logical slots: ${slots ? `${slots[1]} of ${slots[0]} confirmed past it (${slots[2]})` : '?'}`;
+    lastSeen = `(${(now() - t0).toFixed(1)} s after the cut) row at ${host}: ${count ?? '?'}; active logical slots: ${slots ? `${slots[1]} of ${slots[0]} confirmed past it (${slots[2]})` : '?'}`;
     return count === 1 && slots && Number(slots[0]) > 0 && slots[0] === slots[1] ? slots[2] : undefined;
   });
   r.window.lastSeen = lastSeen;
@@ -155,7 +161,6 @@ export async function subscriberWindow(env: DrillEnv): Promise<DrillResult> {
   }
   const behind = await standbyEvidence(env, r, subscriber, leader, pWriter.spec.writer, seq);
   r.window.opened = !!opened && behind;
-  if (!behind) r.notes.push('window not open: a standby of the subscriber leader has the row or its WAL');
   const t1 = now();
   await env.hosts.crash(host);
   r.window.cutS = Number((t1 - t0).toFixed(1));
@@ -227,7 +232,6 @@ export async function providerWindow(env: DrillEnv): Promise<DrillResult> {
   if (seen) step(env, r, `row ${key} committed at ${host} (its client still waits) and applied at ${subscriber.name}`);
   const behind = await standbyEvidence(env, r, provider, leader, writer, MARKER_SEQ);
   r.window.opened = seen && behind;
-  if (!behind) r.notes.push('window not open: a standby of the provider leader has the row or its WAL');
   const t1 = now();
   await env.hosts.crash(host);
   r.window.cutS = Number((t1 - t0).toFixed(1));
