@@ -17,9 +17,11 @@ const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname =
  * applied commit waits for this group's synchronous standby before its position is confirmed to the provider, so a
  * promoted standby never lacks a row the provider has let go of (the subscriber-side window; the cost is one in-zone
  * round trip per applied transaction). failover (17+) marks the provider's slot as one whose sender waits for the
- * provider's synchronous standbys (synchronized_standby_slots), closing the provider-side window; the slot can be
- * altered only while the subscription is disabled, so it is disabled for that moment (the pause lets the provider's
- * sender exit).
+ * provider's synchronous standbys (synchronized_standby_slots), closing the provider-side window. It is set here, not at
+ * CREATE SUBSCRIPTION: with create_slot = false, `failover = true` there marks only the subscription, not the existing
+ * slot (measured on 17.12), while a change of the setting alters the slot. The slot can be altered only while the
+ * subscription is disabled, so it is disabled for that moment (the pause lets the provider's sender exit); verify
+ * counts a subscription without it, so a failed attempt is retried within seconds.
  */
 function upgradeSubscriptions(names: string[], failover: boolean): string[] {
   const ours = `${IN_THIS_DATABASE} AND ${nameIn('subname', names)}`;
@@ -76,7 +78,7 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
       const create = `CREATE SUBSCRIPTION ${sqlIdent(sub.name)} CONNECTION ${sqlLiteral(sub.providerDsn)} ` +
         `PUBLICATION ${sub.replicationSets.map(sqlIdent).join(', ')} ` +
         `WITH (origin = none, copy_data = false, create_slot = false, slot_name = ${sqlLiteral(sub.name)}, ` +
-        `synchronous_commit = 'on'${failover ? ', failover = true' : ''})`;
+        "synchronous_commit = 'on')";
       return [
         `-- ${oneLine(`from node group '${sub.provider}': publications ${sub.replicationSets.join(', ')}`)}; the slot is Patroni's permanent slot there.\n` +
         `SELECT ${sqlLiteral(create)}\n` +
@@ -106,6 +108,8 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
   const verify = [
     `SELECT (SELECT count(*) FROM unnest(${sqlTextArray(names)}) AS expected(name)\n` +
     `  WHERE NOT EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = expected.name))`,
+    ...(failover && names.length > 0 ? [
+      `+ (SELECT count(*) FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND ${nameIn('subname', names)} AND subenabled AND NOT subfailover)`] : []),
     ...(published.length === 0 ? [] : [
       `+ (SELECT count(*) FROM (VALUES ${values(published)}) AS d(pub, rel, parent)\n` +
       '  WHERE to_regclass(d.parent) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr JOIN pg_publication p ON p.oid = pr.prpubid\n' +
