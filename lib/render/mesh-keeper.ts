@@ -239,15 +239,22 @@ end=$(local_psql -c "SELECT pg_last_wal_replay_lsn()" 2>/dev/null)
 { read -r node; while read -r dsn; do
     [ -n "$end" ] && [ -n "$node" ] || break
     at=$(echo "$dsn" | sed 's/.*host=\\([^ ]*\\).*/\\1/')
-    for attempt in 1 2 3; do
-      out=$(timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" -v lsn="$end" -f "$mesh/resume-rewind-origin.sql" 2>/dev/null) \\
-        || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
+    # The subscriber's apply worker may hold its origin for seconds (blocked on the dead provider): each attempt ends the
+    # process the previous one found holding it. The subscription is enabled again in any case.
+    pid=0
+    for attempt in 1 2 3 4 5 6; do
+      out=$(timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" -v lsn="$end" -v pid="$pid" -v only_enable=false \\
+        -f "$mesh/resume-rewind-origin.sql" 2>&1) || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
       case "$out" in
         *rewound*) record "origin for $node at $at: set back from $(echo "$out" | awk '/rewound/ {print $2}') to $end (promoted provider's end of WAL)"; break ;;
-        *ahead*) [ "$attempt" = 3 ] && record "origin for $node at $at: past $end, could not be set back" ;;
+        *ahead*)
+          pid=$(echo "$out" | sed -n 's/.*already active for PID \\([0-9]*\\).*/\\1/p' | tail -n 1); [ -n "$pid" ] || pid=0
+          [ "$attempt" = 6 ] && record "origin for $node at $at: past $end, could not be set back ($(echo "$out" | grep ERROR | tail -n 1))" ;;
         *) break ;;
       esac
     done
+    timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" -v lsn="$end" -v pid=0 -v only_enable=true \\
+      -f "$mesh/resume-rewind-origin.sql" >/dev/null 2>&1 || true
   done; } < <(local_psql -f "$mesh/resume-peers.sql" 2>/dev/null)
 # As a subscriber: provider slots that confirmed more than this member holds are replaced by their resume slot.
 local_psql -F $'\\t' -f "$mesh/resume-positions.sql" 2>/dev/null | while IFS=$'\\t' read -r slot resume dsn origin; do

@@ -5,6 +5,7 @@
  * them; the state a promoted standby is in (an origin behind what the provider's slot confirmed, and the rows in
  * between absent) is made by hand, and the rewind must bring those rows again.
  */
+import { spawn } from 'child_process';
 import { chmodSync, existsSync } from 'fs';
 import { join } from 'path';
 import { renderCloudConfig } from '../../lib/render';
@@ -153,19 +154,38 @@ const isRoot = process.getuid?.() === 0;
     // What pre-promote reads on the member about to be promoted: its node, then the DSN of each group it subscribes to.
     expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('resume-peers.sql')]).stdout.trim().split('\n')).toEqual(['b', dsn('prov')]);
     const progress = () => value('app', `SELECT pg_replication_origin_progress('${slot}', false)`);
-    const rewindOrigin = (lsn: string) => psql('app', ['-v', `provider=a`, '-v', `lsn=${lsn}`, '-f', sqlFile('resume-rewind-origin.sql')]);
+    const rewindOrigin = (lsn: string, pid = '0', onlyEnable = 'false') => psql('app', ['-v', 'provider=a', '-v', `lsn=${lsn}`, '-v', `pid=${pid}`,
+      '-v', `only_enable=${onlyEnable}`, '-f', sqlFile('resume-rewind-origin.sql')]);
     const now = progress();
     // Not past the end: nothing done.
     expect(rewindOrigin('FFFFFFFF/0').stdout.trim()).toBe('');
     expect(progress()).toBe(now);
     // Past it (the subscriber applied commits the promoted provider never received): set back, the worker running again.
     const end = value('app', `SELECT '${now}'::pg_lsn - 16`);
-    const out = rewindOrigin(end);
+    // A process holding the origin (as an apply worker blocked on a dead provider does): the attempt fails, naming it;
+    // the next attempt ends it and sets the origin back. pre-promote does this.
+    value('app', "SELECT pglogical.alter_subscription_disable('sub_b_a', true)");
+    await new Promise((r) => setTimeout(r, 2000));
+    const holder = spawn('runuser', ['-u', 'postgres', '--', `${PG_BIN}/psql`, '-X', '-q', '-h', root, '-p', port, '-d', 'app', '-c',
+      `SELECT pg_replication_origin_session_setup('${slot}'); SELECT pg_sleep(30);`]);
+    const holderPid = await until('a session to hold the origin', () =>
+      value('app', "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()") || undefined);
+    const busy = rewindOrigin(end);
+    expect(busy.stdout).toContain('ahead');
+    expect(busy.stderr).toContain(`already active for PID ${holderPid}`);
+    expect(progress()).toBe(now);
+    const out = rewindOrigin(end, holderPid);
     expect(out.stdout).toContain(`rewound ${now}`);
     expect(progress()).toBe(end);
+    holder.kill();
+    // The subscription stays disabled until the caller enables it again.
+    expect(value('app', 'SELECT sub_enabled FROM pglogical.subscription')).toBe('f');
+    expect(rewindOrigin(end, '0', 'true').code).toBe(0);
+    expect(value('app', 'SELECT sub_enabled FROM pglogical.subscription')).toBe('t');
     await until('the subscription to replicate again', () =>
       value('app', "SELECT status FROM pglogical.show_subscription_status('sub_b_a')") === 'replicating' ? true : undefined);
     // Another provider's name: nothing of this subscription is touched.
-    expect(psql('app', ['-v', 'provider=zz', '-v', 'lsn=0/1', '-f', sqlFile('resume-rewind-origin.sql')]).stdout.trim()).toBe('');
+    expect(psql('app', ['-v', 'provider=zz', '-v', 'lsn=0/1', '-v', 'pid=0', '-v', 'only_enable=false', '-f', sqlFile('resume-rewind-origin.sql')])
+      .stdout.trim()).toBe('');
   }, 120_000);
 });
