@@ -66,6 +66,13 @@ export function machineByIp(env: DrillEnv, ip: string): FleetMachine {
   return m;
 }
 
+/** Ends a drill that cannot apply to this fleet (e.g. one node group), saying why. */
+export async function notApplicable(r: DrillResult, started: number, why: string): Promise<DrillResult> {
+  r.status = 'n/a';
+  r.notes.push(why);
+  return finish(r, started);
+}
+
 export function step(env: DrillEnv, r: DrillResult, text: string): void {
   const line = `${r.drill}: ${text}`;
   r.steps.push(`${new Date().toISOString()} ${text}`);

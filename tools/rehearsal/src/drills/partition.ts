@@ -1,16 +1,12 @@
 /** The last node group cut off from the others for 20 s, both sides writing, then healed. */
 import { DrillResult } from '../report';
 import { sleep } from '../shell';
-import { DrillEnv, finish, newResult, now, settle, startLoad, step, waitForLeader, waitHealthy } from './harness';
+import { DrillEnv, finish, newResult, notApplicable, now, settle, startLoad, step, waitForLeader, waitHealthy } from './harness';
 
 export async function partition(env: DrillEnv): Promise<DrillResult> {
   const r = newResult('partition', env);
   const started = now();
-  if (env.fleet.groups.length < 2) {
-    r.status = 'n/a';
-    r.notes.push('one node group: nothing to cut off');
-    return finish(r, started);
-  }
+  if (env.fleet.groups.length < 2) return notApplicable(r, started, 'one node group: nothing to cut off');
   const side = env.fleet.groups[env.fleet.groups.length - 1];
   const leaders = new Map<string, string>();
   for (const g of env.fleet.groups) leaders.set(g.name, await waitForLeader(env, g.name));

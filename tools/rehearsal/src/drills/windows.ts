@@ -21,7 +21,7 @@ import { literal } from '../db';
 import { DrillResult } from '../report';
 import { sleep, waitFor } from '../shell';
 import {
-  awaitNewLeader, DrillEnv, finish, machineByIp, newResult, now, settle, startLoad, startWatch, step, waitForLeader, waitHealthy, waitWritable,
+  awaitNewLeader, DrillEnv, finish, machineByIp, newResult, notApplicable, now, settle, startLoad, startWatch, step, waitForLeader, waitHealthy, waitWritable,
 } from './harness';
 
 /**
@@ -115,14 +115,22 @@ async function standbyEvidence(env: DrillEnv, r: DrillResult, g: FleetGroup, lea
   return behind;
 }
 
+/** Crashes the cut-off leader's machine, records how long the cut lasted, and heals the cut; returns the crash time. */
+async function crashAndHeal(env: DrillEnv, r: DrillResult, host: string, t0: number): Promise<number> {
+  const t1 = now();
+  await env.hosts.crash(host);
+  const cutS = t1 - t0;
+  r.window = { ...r.window, cutS: Number(cutS.toFixed(1)) };
+  step(env, r, `crashed ${host} ${cutS.toFixed(1)} s after the cut (window ${r.window.opened ? 'open' : 'NOT open'})`);
+  if (cutS > MAX_CUT_S) r.notes.push(`the cut lasted ${cutS.toFixed(1)} s (more than ${MAX_CUT_S} s: Patroni may have demoted the leader itself)`);
+  await env.hosts.heal();
+  return t1;
+}
+
 export async function subscriberWindow(env: DrillEnv): Promise<DrillResult> {
   const r = newResult('subscriber-window', env);
   const started = now();
-  if (env.fleet.groups.length < 2) {
-    r.status = 'n/a';
-    r.notes.push('one node group: no subscriber');
-    return finish(r, started);
-  }
+  if (env.fleet.groups.length < 2) return notApplicable(r, started, 'one node group: no subscriber');
   const [provider, subscriber] = env.fleet.groups;
   await waitForLeader(env, provider.name);
   const leader = await waitForLeader(env, subscriber.name);
@@ -161,12 +169,7 @@ export async function subscriberWindow(env: DrillEnv): Promise<DrillResult> {
   }
   const behind = await standbyEvidence(env, r, subscriber, leader, pWriter.spec.writer, seq);
   r.window.opened = !!opened && behind;
-  const t1 = now();
-  await env.hosts.crash(host);
-  r.window.cutS = Number((t1 - t0).toFixed(1));
-  step(env, r, `crashed ${host} ${(t1 - t0).toFixed(1)} s after the cut (window ${r.window.opened ? 'open' : 'NOT open'})`);
-  if (t1 - t0 > MAX_CUT_S) r.notes.push(`the cut lasted ${(t1 - t0).toFixed(1)} s (more than ${MAX_CUT_S} s: Patroni may have demoted the leader itself)`);
-  await env.hosts.heal();
+  const t1 = await crashAndHeal(env, r, host, t0);
   await waitFor(`a new leader in ${subscriber.name}`, 180_000, async () => watch.leaderAfter(t1, leader), 250);
   const elected = watch.leaderAfter(t1, leader)!;
   r.timeToLeaderS = Number((elected.t - t1).toFixed(1));
@@ -194,11 +197,7 @@ export async function subscriberWindow(env: DrillEnv): Promise<DrillResult> {
 export async function providerWindow(env: DrillEnv): Promise<DrillResult> {
   const r = newResult('provider-window', env);
   const started = now();
-  if (env.fleet.groups.length < 2) {
-    r.status = 'n/a';
-    r.notes.push('one node group: no subscriber');
-    return finish(r, started);
-  }
+  if (env.fleet.groups.length < 2) return notApplicable(r, started, 'one node group: no subscriber');
   const [provider, subscriber] = env.fleet.groups;
   await waitForLeader(env, subscriber.name);
   const leader = await waitForLeader(env, provider.name);
@@ -232,12 +231,7 @@ export async function providerWindow(env: DrillEnv): Promise<DrillResult> {
   if (seen) step(env, r, `row ${key} committed at ${host} (its client still waits) and applied at ${subscriber.name}`);
   const behind = await standbyEvidence(env, r, provider, leader, writer, MARKER_SEQ);
   r.window.opened = seen && behind;
-  const t1 = now();
-  await env.hosts.crash(host);
-  r.window.cutS = Number((t1 - t0).toFixed(1));
-  step(env, r, `crashed ${host} ${(t1 - t0).toFixed(1)} s after the cut (window ${r.window.opened ? 'open' : 'NOT open'})`);
-  if (t1 - t0 > MAX_CUT_S) r.notes.push(`the cut lasted ${(t1 - t0).toFixed(1)} s (more than ${MAX_CUT_S} s: Patroni may have demoted the leader itself)`);
-  await env.hosts.heal();
+  const t1 = await crashAndHeal(env, r, host, t0);
   await awaitNewLeader(env, r, provider.name, pWriter, leader, t1);
   const inserted = await pending;
   step(env, r, `the client of row ${key} ended: ${inserted.code === 0 ? 'COMMIT returned' : `no acknowledgement (${(inserted.stderr.trim().split('\n')[0] ?? '').slice(0, 120)})`}`);
