@@ -1,6 +1,6 @@
 /** Shared by the render tests: fleets, rendered machines, and reading files back out of a cloud-config. */
 import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse } from 'yaml';
@@ -138,4 +138,66 @@ export function applyLineDiff(base: string, diff: string): string {
   }
   while (i < a.length) out.push(a[i++]);
   return out.join('\n');
+}
+
+/** Debian's PostgreSQL 15 server binaries, as the integration tests use them. */
+export const PG15_BIN = '/usr/lib/postgresql/15/bin';
+/** PostgreSQL 15 and Debian's pglogical 2 are installed (`.ci/run` installs them; a fresh machine may lack them). */
+export const HAS_PG15_PGLOGICAL = existsSync(`${PG15_BIN}/initdb`) && existsSync('/usr/lib/postgresql/15/lib/pglogical.so');
+
+export interface ThrowawayPostgres {
+  /** The socket directory (also the cluster's parent directory and where its log is). */
+  readonly root: string;
+  readonly port: string;
+  /** Runs psql on `db` as the postgres user, unaligned tuples only; returns code and outputs. */
+  psql(db: string, args: string[], input?: string): { code: number; stdout: string; stderr: string };
+  /** One statement's trimmed result; throws with the server's message when it fails. */
+  value(db: string, sql: string): string;
+  /** A libpq connection string to `db` over the socket. */
+  dsn(db: string): string;
+  /** The last lines of the server log (for messages of failed waits). */
+  logTail(lines?: number): string;
+  /** Starts the server (initdb first); call in beforeAll. */
+  start(): void;
+  /** Stops the server at once; call in afterAll (does nothing if it never started). */
+  stop(): void;
+}
+
+/**
+ * A real PostgreSQL 15 server in a temp directory, reached only over its Unix socket (no TCP listener), run as the
+ * postgres user: the render tests run the shipped SQL on it. `settings` are extra `-c` options.
+ */
+export function throwawayPostgres(prefix: string, portBase: number, settings: string[] = []): ThrowawayPostgres {
+  const root = tempDir(prefix);
+  chmodSync(root, 0o755);
+  const data = join(root, 'data');
+  const port = String(portBase + (process.pid % 10000));
+  const asPostgres = (args: string[], input?: string) => run('runuser', ['-u', 'postgres', '--', ...args], { input });
+  let started = false;
+  const server: ThrowawayPostgres = {
+    root,
+    port,
+    psql: (db, args, input) => asPostgres([`${PG15_BIN}/psql`, '-X', '-q', '-h', root, '-p', port, '-d', db, '-tA', ...args], input),
+    value: (db, sql) => {
+      const out = server.psql(db, ['-v', 'ON_ERROR_STOP=1', '-c', sql]);
+      if (out.code !== 0) throw new Error(`${sql}: ${out.stderr}`);
+      return out.stdout.trim();
+    },
+    dsn: (db) => `host=${root} port=${port} dbname=${db} user=postgres`,
+    logTail: (lines = 15) => run('tail', ['-n', String(lines), join(root, 'log')]).stdout,
+    start: () => {
+      run('chown', ['postgres:postgres', root]);
+      const init = asPostgres([`${PG15_BIN}/initdb`, '-D', data, '-A', 'peer', '-U', 'postgres']);
+      if (init.code !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+      const options = [`listen_addresses=''`, `unix_socket_directories=${root}`, `port=${port}`, ...settings].map((s) => `-c ${s}`).join(' ');
+      const up = asPostgres([`${PG15_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']);
+      if (up.code !== 0) throw new Error(`pg_ctl start failed: ${up.stderr}\n${server.logTail()}`);
+      started = true;
+    },
+    stop: () => {
+      if (started) asPostgres([`${PG15_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']);
+      started = false;
+    },
+  };
+  return server;
 }

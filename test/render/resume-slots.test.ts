@@ -6,31 +6,18 @@
  * between absent) is made by hand, and the rewind must bring those rows again.
  */
 import { spawn } from 'child_process';
-import { chmodSync, existsSync } from 'fs';
-import { join } from 'path';
+import { chmodSync } from 'fs';
 import { renderCloudConfig } from '../../lib/render';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, run, tempDir, topologyOf, writeTemp } from './helpers';
+import { fileOf, HAS_PG15_PGLOGICAL, PG15_BIN, throwawayPostgres, topologyOf, writeTemp } from './helpers';
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-const hasPglogical = existsSync(`${PG_BIN}/initdb`) && existsSync('/usr/lib/postgresql/15/lib/pglogical.so');
 const isRoot = process.getuid?.() === 0;
 
-(hasPglogical && isRoot ? describe : describe.skip)('resume slots on PostgreSQL 15 + pglogical 2 (provider and subscriber databases)', () => {
-  const root = tempDir('resume');
-  chmodSync(root, 0o755);
-  const data = join(root, 'data');
-  const port = String(40000 + (process.pid % 10000));
-  const asPostgres = (args: string[], input?: string) => run('runuser', ['-u', 'postgres', '--', ...args], { input });
-  const psql = (db: string, args: string[], input?: string) =>
-    asPostgres([`${PG_BIN}/psql`, '-X', '-q', '-h', root, '-p', port, '-d', db, '-tA', ...args], input);
-  const value = (db: string, sql: string) => {
-    const out = psql(db, ['-v', 'ON_ERROR_STOP=1', '-c', sql]);
-    if (out.code !== 0) throw new Error(`${sql}: ${out.stderr}`);
-    return out.stdout.trim();
-  };
-  const dsn = (db: string) => `host=${root} port=${port} dbname=${db} user=postgres`;
+(HAS_PG15_PGLOGICAL && isRoot ? describe : describe.skip)('resume slots on PostgreSQL 15 + pglogical 2 (provider and subscriber databases)', () => {
+  const pg = throwawayPostgres('resume', 40000, ['shared_preload_libraries=pglogical', 'wal_level=logical',
+    'track_commit_timestamp=on', 'max_replication_slots=10', 'max_wal_senders=10']);
+  const { root, psql, value, dsn } = pg;
   const text = renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-b-pg1');
   const sqlFile = (name: string) => {
     const path = writeTemp(root, name, fileOf(text, `/etc/distributed-postgres/mesh/${name}`));
@@ -40,7 +27,6 @@ const isRoot = process.getuid?.() === 0;
   // The subscription as the mesh names it (pglogical computes the slot name; the resume slot adds _r).
   const slot = pglogicalSlotName('app', 'a', 'sub_b_a');
   const resume = `${slot}_r`;
-  let started = false;
 
   async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
     const end = Date.now() + timeoutMs;
@@ -48,8 +34,7 @@ const isRoot = process.getuid?.() === 0;
       const got = probe();
       if (got !== undefined) return got;
       if (Date.now() > end) {
-        const log = run('tail', ['-n', '15', join(root, 'log')]).stdout;
-        throw new Error(`timed out waiting for ${what}; server log:\n${log}`);
+        throw new Error(`timed out waiting for ${what}; server log:\n${pg.logTail()}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -57,12 +42,7 @@ const isRoot = process.getuid?.() === 0;
   const rowsAt = (db: string) => Number(value(db, 'SELECT count(*) FROM items'));
 
   beforeAll(async () => {
-    run('chown', ['postgres:postgres', root]);
-    expect(asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'peer', '-U', 'postgres']).code).toBe(0);
-    const options = `-c listen_addresses='' -c unix_socket_directories=${root} -c port=${port} ` +
-      '-c shared_preload_libraries=pglogical -c wal_level=logical -c track_commit_timestamp=on -c max_replication_slots=10 -c max_wal_senders=10';
-    expect(asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']).code).toBe(0);
-    started = true;
+    pg.start();
     // As post-bootstrap does: allow pglogical's output plugin where the server has output_plugin_libraries.
     expect(psql('postgres', ['-v', 'ON_ERROR_STOP=1', '-v', 'plugin=pglogical_output', '-f', sqlFile('allow-output-plugin.sql')]).code).toBe(0);
     // The provider database is node a (the subscription's provider); the subscriber database "app" is node b.
@@ -84,9 +64,7 @@ const isRoot = process.getuid?.() === 0;
       value('app', "SELECT status FROM pglogical.show_subscription_status('sub_b_a')") === 'replicating' ? true : undefined);
   }, 120_000);
 
-  afterAll(() => {
-    if (started) asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']);
-  });
+  afterAll(() => pg.stop());
 
   test('the slot is the one the mesh names, so Patroni keeps it and its resume slot', () => {
     expect(value('app', 'SELECT sub_slot_name FROM pglogical.subscription')).toBe(slot);
@@ -166,7 +144,7 @@ const isRoot = process.getuid?.() === 0;
     // the next attempt ends it and sets the origin back. pre-promote does this.
     value('app', "SELECT pglogical.alter_subscription_disable('sub_b_a', true)");
     await new Promise((r) => setTimeout(r, 2000));
-    const holder = spawn('runuser', ['-u', 'postgres', '--', `${PG_BIN}/psql`, '-X', '-q', '-h', root, '-p', port, '-d', 'app', '-c',
+    const holder = spawn('runuser', ['-u', 'postgres', '--', `${PG15_BIN}/psql`, '-X', '-q', '-h', root, '-p', pg.port, '-d', 'app', '-c',
       `SELECT pg_replication_origin_session_setup('${slot}'); SELECT pg_sleep(30);`]);
     const holderPid = await until('a session to hold the origin', () =>
       value('app', "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()") || undefined);

@@ -13,7 +13,7 @@ import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
-import { fileOf, parseCloudConfig, renderAll, run, tempDir, topologyOf, writeTemp } from './helpers';
+import { fileOf, HAS_PG15_PGLOGICAL, parseCloudConfig, renderAll, run, tempDir, throwawayPostgres, topologyOf, writeTemp } from './helpers';
 
 /** The interpreter the target machines run the Python helpers with. */
 const PYTHON = '/usr/bin/python3';
@@ -264,8 +264,6 @@ const hasPostgresUser = run('id', ['-u', 'postgres']).code === 0;
   });
 });
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-const hasPglogical = existsSync(`${PG_BIN}/initdb`) && existsSync('/usr/lib/postgresql/15/lib/pglogical.so');
 
 /** pglogical on Debian 12 with an eu geoshard that group b holds. */
 function geoPglogicalFleet(): DistributedPostgresProps {
@@ -276,29 +274,15 @@ function geoPglogicalFleet(): DistributedPostgresProps {
   };
 }
 
-(hasPglogical && isRoot && hasPython ? describe : describe.skip)('the mesh SQL on PostgreSQL 15 + pglogical 2 (throwaway cluster)', () => {
-  const root = tempDir('pg');
-  chmodSync(root, 0o755);
-  const data = join(root, 'data');
-  const port = String(20000 + (process.pid % 10000));
-  const socket = root;
-  const asPostgres = (args: string[], input?: string) => run('runuser', ['-u', 'postgres', '--', ...args], { input });
-  const psql = (db: string, args: string[], input?: string) =>
-    asPostgres([`${PG_BIN}/psql`, '-X', '-q', '-h', socket, '-p', port, '-d', db, '-tA', ...args], input);
-  let started = false;
+(HAS_PG15_PGLOGICAL && isRoot && hasPython ? describe : describe.skip)('the mesh SQL on PostgreSQL 15 + pglogical 2 (throwaway cluster)', () => {
+  const pg = throwawayPostgres('pg', 20000, ['shared_preload_libraries=pglogical', 'wal_level=logical', 'track_commit_timestamp=on']);
+  const { root, psql } = pg;
 
   beforeAll(() => {
-    run('chown', ['postgres:postgres', root]);
-    expect(asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'peer', '-U', 'postgres']).code).toBe(0);
-    const options = `-c listen_addresses='' -c unix_socket_directories=${socket} -c port=${port} ` +
-      '-c shared_preload_libraries=pglogical -c wal_level=logical -c track_commit_timestamp=on';
-    expect(asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']).code).toBe(0);
-    started = true;
+    pg.start();
   }, 60_000);
 
-  afterAll(() => {
-    if (started) asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']);
-  });
+  afterAll(() => pg.stop());
 
   const topology = topologyOf(geoPglogicalFleet());
   const text = renderCloudConfig(topology, 'rehearse-b-pg1');
@@ -402,15 +386,9 @@ function geoPglogicalFleet(): DistributedPostgresProps {
  * and problems query on a real PostgreSQL 15. Stock PostgreSQL rejects Spock's column options (`log_old_value`), so a
  * NOT NULL column shows that the trigger sets them in the creating transaction by that very error.
  */
-(hasPglogical && isRoot ? describe : describe.skip)('the Spock delta-apply SQL on PostgreSQL 15 with a stand-in spock catalog', () => {
-  const root = tempDir('pg-spock');
-  chmodSync(root, 0o755);
-  const data = join(root, 'data');
-  const port = String(30000 + (process.pid % 10000));
-  const asPostgres = (args: string[], input?: string) => run('runuser', ['-u', 'postgres', '--', ...args], { input });
-  const psql = (args: string[], input?: string) =>
-    asPostgres([`${PG_BIN}/psql`, '-X', '-q', '-h', root, '-p', port, '-d', 'postgres', '-tA', ...args], input);
-  let started = false;
+(HAS_PG15_PGLOGICAL && isRoot ? describe : describe.skip)('the Spock delta-apply SQL on PostgreSQL 15 with a stand-in spock catalog', () => {
+  const pg = throwawayPostgres('pg-spock', 30000);
+  const psql = (args: string[], input?: string) => pg.psql('postgres', args, input);
   const text = renderCloudConfig(topologyOf(rehearsalSpockFleet()), 'rh-spock-a-pg1');
   const setup = fileOf(text, '/etc/distributed-postgres/mesh/setup.sql');
   // From the event trigger on: the extension and node statements need the real Spock. (Shipped SQL has no comment lines.)
@@ -418,11 +396,7 @@ function geoPglogicalFleet(): DistributedPostgresProps {
   const problems = fileOf(text, '/etc/distributed-postgres/mesh/problems.sql');
 
   beforeAll(() => {
-    run('chown', ['postgres:postgres', root]);
-    expect(asPostgres([`${PG_BIN}/initdb`, '-D', data, '-A', 'peer', '-U', 'postgres']).code).toBe(0);
-    const options = `-c listen_addresses='' -c unix_socket_directories=${root} -c port=${port}`;
-    expect(asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start']).code).toBe(0);
-    started = true;
+    pg.start();
     expect(psql(['-v', 'ON_ERROR_STOP=1'], [
       'CREATE SCHEMA spock;',
       'CREATE TABLE spock.local_node (node_id int);',
@@ -436,9 +410,7 @@ function geoPglogicalFleet(): DistributedPostgresProps {
     expect(psql(['-v', 'ON_ERROR_STOP=1'], triggerAndDelta)).toEqual(expect.objectContaining({ code: 0 }));
   }, 60_000);
 
-  afterAll(() => {
-    if (started) asPostgres([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']);
-  });
+  afterAll(() => pg.stop());
 
   test('a nullable delta-apply column: the table still joins its set, with a warning naming the fix; problems.sql reports it', () => {
     const created = psql(['-v', 'ON_ERROR_STOP=1'], 'CREATE TABLE public.accounts (id bigint PRIMARY KEY, balance numeric);');

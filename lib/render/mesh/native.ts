@@ -38,6 +38,20 @@ function upgradeSubscriptions(names: string[], failover: boolean): string[] {
 }
 
 /**
+ * The physical slots of the standbys synchronous_standby_names names, as a comma-separated list (empty when none).
+ * Read from the setting Patroni writes (`"a","b"`, `2 ("a","b")`, `ANY 1 (a,b)`), not from who is connected: a leader
+ * cut off from its standbys still waits for them at commit, so its logical senders must wait as well. Patroni names a
+ * member's slot after it in lower case with '-' and '.' as '_'; only slots that exist are named (a missing one would
+ * hold every sender back with a warning).
+ */
+export const SYNC_STANDBY_SLOT_LIST_SQL = `SELECT coalesce(string_agg(s.slot_name::text, ',' ORDER BY s.slot_name), '') AS slots
+  FROM pg_replication_slots s
+  WHERE s.slot_type = 'physical' AND s.slot_name IN (
+    SELECT left(regexp_replace(lower(btrim(n, ' "')), '[-.]', '_', 'g'), 63)
+      FROM regexp_split_to_table(regexp_replace(current_setting('synchronous_standby_names'),
+        '^\\s*((any|first)\\s+)?[0-9]+\\s*\\((.*)\\)\\s*$', '\\3', 'i'), ',') n)`;
+
+/**
  * The provider-side window (PostgreSQL 17+): a logical sender of a failover slot sends only what the standbys whose
  * slots synchronized_standby_slots names have flushed. It names the slots of the group's synchronous standbys (the
  * members Patroni may promote), kept in step by mesh-keeper as Patroni changes them; a stopped standby holds the
@@ -45,9 +59,7 @@ function upgradeSubscriptions(names: string[], failover: boolean): string[] {
  */
 export const STANDBY_SLOTS_SQL = `SELECT CASE WHEN w.slots = '' THEN 'ALTER SYSTEM RESET synchronized_standby_slots'
     ELSE format('ALTER SYSTEM SET synchronized_standby_slots = %L', w.slots) END
-  FROM (SELECT coalesce(string_agg(s.slot_name::text, ',' ORDER BY s.slot_name), '') AS slots
-    FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid
-    WHERE s.slot_type = 'physical' AND r.sync_state IN ('sync', 'quorum')) w
+  FROM (${SYNC_STANDBY_SLOT_LIST_SQL}) w
   WHERE w.slots <> current_setting('synchronized_standby_slots') \\gexec
 SELECT pg_reload_conf() FROM (SELECT setting FROM pg_file_settings WHERE name = 'synchronized_standby_slots' ORDER BY seqno DESC LIMIT 1) f
   WHERE f.setting <> current_setting('synchronized_standby_slots', true);
