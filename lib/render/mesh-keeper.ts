@@ -226,36 +226,21 @@ mesh=${FILES.meshDir}
 export PGPASSFILE=${FILES.meshPgpass}
 log() { echo "pre-promote: $*" >&2; }
 local_psql() { "$DPG_PG_BIN/psql" -X -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" -d "$DPG_DATABASE" -tA "$@"; }
+# As a provider, first: subscriptions of other groups to this one are disabled now, so that their apply workers, which
+# may sit in a connect to the dead old leader for seconds, have let go of their origins by the time they are set back.
+peers=$(local_psql -f "$mesh/resume-peers.sql" 2>/dev/null)
+node=$(echo "$peers" | head -n 1)
+subscribers() { echo "$peers" | tail -n +2; }
+remote() { local dsn=$1; shift; timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" "$@" -f "$mesh/resume-rewind-origin.sql"; }
+for dsn in $(subscribers | tr ' ' '|'); do
+  remote "$(echo "$dsn" | tr '|' ' ')" -v lsn=0/0 -v pid=0 -v only_enable=false -v only_disable=true >/dev/null 2>&1 || true
+done
 # Replay what this member received first: its origin positions come from the replayed commits.
 for _ in $(seq 1 50); do
   [ "$(local_psql -c "SELECT coalesce(pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn(), true)" 2>/dev/null)" = t ] && break
   sleep 0.2
 done
 record() { log "$1"; echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $1" >> ${FILES.repairsLog}; }
-# As a provider: this member's WAL ends here, where its new timeline will start. A subscriber group whose origin is past
-# it applied commits this member never received (the old leader sent them before its standbys had them); set back,
-# it does not skip this member's next commits as already applied.
-end=$(local_psql -c "SELECT pg_last_wal_replay_lsn()" 2>/dev/null)
-{ read -r node; while read -r dsn; do
-    [ -n "$end" ] && [ -n "$node" ] || break
-    at=$(echo "$dsn" | sed 's/.*host=\\([^ ]*\\).*/\\1/')
-    # The subscriber's apply worker may hold its origin for seconds (blocked on the dead provider): each attempt ends the
-    # process the previous one found holding it. The subscription is enabled again in any case.
-    pid=0
-    for attempt in 1 2 3 4 5 6; do
-      out=$(timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" -v lsn="$end" -v pid="$pid" -v only_enable=false \\
-        -f "$mesh/resume-rewind-origin.sql" 2>&1) || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
-      case "$out" in
-        *rewound*) record "origin for $node at $at: set back from $(echo "$out" | awk '/rewound/ {print $2}') to $end (promoted provider's end of WAL)"; break ;;
-        *ahead*)
-          pid=$(echo "$out" | sed -n 's/.*already active for PID \\([0-9]*\\).*/\\1/p' | tail -n 1); [ -n "$pid" ] || pid=0
-          [ "$attempt" = 6 ] && record "origin for $node at $at: past $end, could not be set back ($(echo "$out" | grep ERROR | tail -n 1))" ;;
-        *) break ;;
-      esac
-    done
-    timeout 15 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -v provider="$node" -v lsn="$end" -v pid=0 -v only_enable=true \\
-      -f "$mesh/resume-rewind-origin.sql" >/dev/null 2>&1 || true
-  done; } < <(local_psql -f "$mesh/resume-peers.sql" 2>/dev/null)
 # As a subscriber: provider slots that confirmed more than this member holds are replaced by their resume slot.
 local_psql -F $'\\t' -f "$mesh/resume-positions.sql" 2>/dev/null | while IFS=$'\\t' read -r slot resume dsn origin; do
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
@@ -275,6 +260,30 @@ local_psql -F $'\\t' -f "$mesh/resume-positions.sql" 2>/dev/null | while IFS=$'\
       *) break ;;
     esac
   done
+done
+# As a provider, last: this member's WAL ends here, where its new timeline will start. A subscriber group whose origin is
+# past it applied commits this member never received (the old leader sent them before its standbys had them); set
+# back, it does not skip this member's next commits as already applied. Each attempt ends the process the previous one
+# found holding the origin; the subscription is enabled again in any case.
+end=$(local_psql -c "SELECT pg_last_wal_replay_lsn()" 2>/dev/null)
+for dsn in $(subscribers | tr ' ' '|'); do
+  dsn=$(echo "$dsn" | tr '|' ' ')
+  at=$(echo "$dsn" | sed 's/.*host=\\([^ ]*\\).*/\\1/')
+  pid=0
+  for attempt in 1 2 3 4 5 6; do
+    [ -n "$end" ] && [ -n "$node" ] || break
+    out=$(remote "$dsn" -v lsn="$end" -v pid="$pid" -v only_enable=false -v only_disable=false 2>&1) \\
+      || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
+    case "$out" in
+      *rewound*) record "origin for $node at $at: set back from $(echo "$out" | awk '/rewound/ {print $2}') to $end (promoted provider's end of WAL)"; break ;;
+      *ahead*)
+        pid=$(echo "$out" | sed -n 's/.*already active for PID \\([0-9]*\\).*/\\1/p' | tail -n 1); [ -n "$pid" ] || pid=0
+        [ "$attempt" = 6 ] && record "origin for $node at $at: past $end, could not be set back ($(echo "$out" | grep ERROR | tail -n 1))"
+        sleep 1 ;;
+      *) break ;;
+    esac
+  done
+  remote "$dsn" -v lsn=0/0 -v pid=0 -v only_enable=true -v only_disable=false >/dev/null 2>&1 || true
 done
 exit 0
 `;

@@ -132,8 +132,8 @@ const isRoot = process.getuid?.() === 0;
     // What pre-promote reads on the member about to be promoted: its node, then the DSN of each group it subscribes to.
     expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('resume-peers.sql')]).stdout.trim().split('\n')).toEqual(['b', dsn('prov')]);
     const progress = () => value('app', `SELECT pg_replication_origin_progress('${slot}', false)`);
-    const rewindOrigin = (lsn: string, pid = '0', onlyEnable = 'false') => psql('app', ['-v', 'provider=a', '-v', `lsn=${lsn}`, '-v', `pid=${pid}`,
-      '-v', `only_enable=${onlyEnable}`, '-f', sqlFile('resume-rewind-origin.sql')]);
+    const rewindOrigin = (lsn: string, pid = '0', onlyEnable = 'false', onlyDisable = 'false') => psql('app', ['-v', 'provider=a', '-v', `lsn=${lsn}`,
+      '-v', `pid=${pid}`, '-v', `only_enable=${onlyEnable}`, '-v', `only_disable=${onlyDisable}`, '-f', sqlFile('resume-rewind-origin.sql')]);
     const now = progress();
     // Not past the end: nothing done.
     expect(rewindOrigin('FFFFFFFF/0').stdout.trim()).toBe('');
@@ -142,7 +142,9 @@ const isRoot = process.getuid?.() === 0;
     const end = value('app', `SELECT '${now}'::pg_lsn - 16`);
     // A process holding the origin (as an apply worker blocked on a dead provider does): the attempt fails, naming it;
     // the next attempt ends it and sets the origin back. pre-promote does this.
-    value('app', "SELECT pglogical.alter_subscription_disable('sub_b_a', true)");
+    // pre-promote disables the subscriptions from this provider first (only_disable), and only those.
+    expect(rewindOrigin('0/0', '0', 'false', 'true').code).toBe(0);
+    expect(value('app', 'SELECT sub_enabled FROM pglogical.subscription')).toBe('f');
     await new Promise((r) => setTimeout(r, 2000));
     const holder = spawn('runuser', ['-u', 'postgres', '--', `${PG15_BIN}/psql`, '-X', '-q', '-h', root, '-p', pg.port, '-d', 'app', '-c',
       `SELECT pg_replication_origin_session_setup('${slot}'); SELECT pg_sleep(30);`]);
@@ -163,7 +165,8 @@ const isRoot = process.getuid?.() === 0;
     await until('the subscription to replicate again', () =>
       value('app', "SELECT status FROM pglogical.show_subscription_status('sub_b_a')") === 'replicating' ? true : undefined);
     // Another provider's name: nothing of this subscription is touched.
-    expect(psql('app', ['-v', 'provider=zz', '-v', 'lsn=0/1', '-v', 'pid=0', '-v', 'only_enable=false', '-f', sqlFile('resume-rewind-origin.sql')])
+    expect(psql('app', ['-v', 'provider=zz', '-v', 'lsn=0/1', '-v', 'pid=0', '-v', 'only_enable=false', '-v', 'only_disable=false',
+      '-f', sqlFile('resume-rewind-origin.sql')])
       .stdout.trim()).toBe('');
   }, 120_000);
 });

@@ -89,12 +89,16 @@ SELECT (pg_copy_logical_replication_slot(:'resume', :'slot')).lsn FROM (SELECT p
     peers: `SELECT n.node_name FROM ${s}.local_node l JOIN ${s}.node n ON n.node_id = l.node_id;
 SELECT DISTINCT i.if_dsn FROM ${sources} ORDER BY 1;
 `,
-    // The apply worker holds its origin while it runs: the subscription is disabled for the change, the worker that
-    // still holds the origin (psql variable pid, from the previous attempt's error) is ended, and the caller enables
-    // the subscription again with only_enable=true, whatever happened.
+    // The apply worker holds its origin while it runs: the caller disables the subscription first (only_disable=true,
+    // as early as it can: a worker blocked in a connect to the dead provider lets go only when the connect ends), the
+    // worker that still holds the origin (psql variable pid, from the previous attempt's error) is ended, and the
+    // caller enables the subscription again with only_enable=true, whatever happened.
     rewindOrigin: `\\if :only_enable
 SELECT ${s}.${api.enable}(sub.sub_name, true) FROM ${s}.subscription sub JOIN ${s}.node n ON n.node_id = sub.sub_origin
   WHERE n.node_name = :'provider' AND NOT sub.sub_enabled;
+\\elif :only_disable
+SELECT ${s}.${api.disable}(sub.sub_name, true) FROM ${s}.subscription sub JOIN ${s}.node n ON n.node_id = sub.sub_origin
+  WHERE n.node_name = :'provider' AND sub.sub_enabled;
 \\else
 SELECT coalesce(bool_or(pg_replication_origin_progress(sub.sub_slot_name::text, false) > :'lsn'::pg_lsn), false) AS ahead,
     max(sub.sub_name) AS sub, max(sub.sub_slot_name) AS origin, max(pg_replication_origin_progress(sub.sub_slot_name::text, false)) AS was
