@@ -88,6 +88,7 @@ export function machineFiles(machine: Machine): MachineFile[] {
         file(`${FILES.meshDir}/resume-rewind.sql`, '0644', sql.resume.rewind),
         file(`${FILES.meshDir}/resume-peers.sql`, '0644', sql.resume.peers),
         file(`${FILES.meshDir}/resume-rewind-origin.sql`, '0644', sql.resume.rewindOrigin),
+        file(`${FILES.meshDir}/resume-unpause.sql`, '0644', sql.resume.unpause),
         file(FILES.prePromote, '0755', prePromoteScript()),
       ]),
       ...(sql.standbySlots === undefined ? [] : [file(`${FILES.meshDir}/standby-slots.sql`, '0644', sql.standbySlots)]),

@@ -88,6 +88,17 @@ advance_resume_slots() {
       done
 }
 
+# A subscription a provider's pre-promote paused and never enabled again (the promotion's repair did not finish):
+# enabled after a while, so the mesh does not stay cut.
+unpause_subscriptions() {
+  [ -f "$mesh/resume-unpause.sql" ] || return 0
+  local sub line
+  for sub in $(psql_in "$DPG_DATABASE" -tA -F ' ' -f "$mesh/resume-unpause.sql" 2>/dev/null | awk '{print $1}'); do
+    line="subscription $sub: paused by a provider's promotion that did not finish its repair; enabled again (origin not checked)"
+    log "$line"; echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $line" >> ${FILES.repairsLog}
+  done
+}
+
 # PostgreSQL 17+ native: synchronized_standby_slots follows the group's synchronous standbys.
 sync_standby_slots() {
   [ -f "$mesh/standby-slots.sql" ] || return 0
@@ -131,6 +142,7 @@ while true; do
     if [ "$SECONDS" -ge "$next_restart_check" ]; then
       restart_down_subscriptions
       advance_resume_slots
+      unpause_subscriptions
       # Something went missing since the last apply (a declared table created since, a dropped subscription): apply now.
       if [ "$(psql_in "$DPG_DATABASE" -tA -f "$mesh/verify.sql" 2>/dev/null)" != 0 ]; then next_apply=$SECONDS; fi
       next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))

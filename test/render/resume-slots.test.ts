@@ -9,6 +9,7 @@ import { spawn } from 'child_process';
 import { chmodSync } from 'fs';
 import { renderCloudConfig } from '../../lib/render';
 import { pglogicalSlotName } from '../../lib/render/mesh';
+import { PAUSE_LIMIT_SECONDS } from '../../lib/render/mesh/pglogical-like';
 import { pglogicalFleet } from '../fixtures/fleets';
 import { fileOf, HAS_PG15_PGLOGICAL, PG15_BIN, throwawayPostgres, topologyOf, writeTemp } from './helpers';
 
@@ -168,5 +169,37 @@ const isRoot = process.getuid?.() === 0;
     expect(psql('app', ['-v', 'provider=zz', '-v', 'lsn=0/1', '-v', 'pid=0', '-v', 'only_enable=false', '-v', 'only_disable=false',
       '-f', sqlFile('resume-rewind-origin.sql')])
       .stdout.trim()).toBe('');
+    expect(value('app', 'SELECT count(*) FROM distributed_postgres.paused_subscriptions')).toBe('0');
+  }, 120_000);
+
+  test('a subscription pre-promote paused and never enabled again is enabled by mesh-keeper after the limit; one an operator disabled is not', async () => {
+    const enabled = () => value('app', 'SELECT sub_enabled FROM pglogical.subscription');
+    const call = (onlyEnable: string, onlyDisable: string) => psql('app', ['-v', 'ON_ERROR_STOP=1', '-v', 'provider=a', '-v', 'lsn=0/0',
+      '-v', 'pid=0', '-v', `only_enable=${onlyEnable}`, '-v', `only_disable=${onlyDisable}`, '-f', sqlFile('resume-rewind-origin.sql')]);
+    const unpause = () => {
+      const out = psql('app', ['-v', 'ON_ERROR_STOP=1', '-F', ' ', '-f', sqlFile('resume-unpause.sql')]);
+      expect(out.code).toBe(0);
+      return out.stdout.trim();
+    };
+    // Paused by a provider's pre-promote that never came back to enable it (this group became unreachable).
+    expect(call('false', 'true').code).toBe(0);
+    expect(enabled()).toBe('f');
+    expect(value('app', 'SELECT sub_name FROM distributed_postgres.paused_subscriptions')).toBe('sub_b_a');
+    // Within the limit the keeper leaves it: the promotion may still be setting the origin back.
+    expect(unpause()).toBe('');
+    expect(enabled()).toBe('f');
+    value('app', `UPDATE distributed_postgres.paused_subscriptions SET paused_at = now() - interval '${PAUSE_LIMIT_SECONDS + 1} seconds'`);
+    expect(unpause()).toBe('sub_b_a t');
+    expect(enabled()).toBe('t');
+    expect(value('app', 'SELECT count(*) FROM distributed_postgres.paused_subscriptions')).toBe('0');
+    await until('the subscription to replicate again', () =>
+      value('app', "SELECT status FROM pglogical.show_subscription_status('sub_b_a')") === 'replicating' ? true : undefined);
+    // Disabled by an operator (no mark): neither pre-promote's enable nor the keeper touches it.
+    value('app', "SELECT pglogical.alter_subscription_disable('sub_b_a', true)");
+    expect(call('true', 'false').code).toBe(0);
+    value('app', `INSERT INTO distributed_postgres.paused_subscriptions VALUES ('other', now() - interval '1 day')`);
+    expect(unpause()).toBe('');
+    expect(enabled()).toBe('f');
+    value('app', "SELECT pglogical.alter_subscription_enable('sub_b_a', true)");
   }, 120_000);
 });

@@ -75,6 +75,11 @@ export interface ResumeSql {
    * next commits are not skipped as already applied. Prints `ahead` when it tried and `rewound <from>` when it did.
    */
   readonly rewindOrigin: string;
+  /**
+   * On a subscriber group's leader, every check: enables again a subscription a provider's pre-promote paused (with
+   * `rewindOrigin`) and left disabled longer than `PAUSE_LIMIT_SECONDS`; prints the name of each.
+   */
+  readonly unpause: string;
 }
 
 /** The resume slot of a subscription's slot (a slot name is at most 63 bytes; the engines' names are at most 54). */

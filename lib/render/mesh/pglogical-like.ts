@@ -40,10 +40,25 @@ export interface PglogicalLikeApi {
   readonly outputPlugin: string;
 }
 
+/**
+ * A subscription a provider's pre-promote paused and has not enabled again after this long is enabled by the
+ * subscriber's mesh-keeper: the promotion's repair did not finish (the subscriber group was unreachable in between, or
+ * the promotion was abandoned). Longer than a pre-promote takes (seconds; at most about two minutes when every remote
+ * call times out), so the keeper does not enable it while the origin may still be set back.
+ */
+export const PAUSE_LIMIT_SECONDS = 300;
+
+/** The subscriptions a provider's pre-promote disabled, with when: logged, so a promoted subscriber standby has them. */
+const PAUSED_TABLE = `SET client_min_messages = warning;
+CREATE SCHEMA IF NOT EXISTS distributed_postgres;
+CREATE TABLE IF NOT EXISTS distributed_postgres.paused_subscriptions (sub_name name PRIMARY KEY, paused_at timestamptz NOT NULL);`;
+
 /** The resume-slot SQL (see `ResumeSql`), the same for both engines but for the schema. */
 export function resumeSql(api: PglogicalLikeApi): ResumeSql {
   const s = api.schema;
   const sources = `${s}.subscription sub JOIN ${s}.node_interface i ON i.if_id = sub.sub_origin_if`;
+  // This subscriber's subscriptions to the provider node named by psql variable `provider`.
+  const ofProvider = `${s}.subscription sub JOIN ${s}.node n ON n.node_id = sub.sub_origin WHERE n.node_name = :'provider'`;
   return {
     marks: `SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS distributed_postgres;
@@ -92,19 +107,27 @@ SELECT DISTINCT i.if_dsn FROM ${sources} ORDER BY 1;
     // The apply worker holds its origin while it runs: the caller disables the subscription first (only_disable=true,
     // as early as it can: a worker blocked in a connect to the dead provider lets go only when the connect ends), the
     // worker that still holds the origin (psql variable pid, from the previous attempt's error) is ended, and the
-    // caller enables the subscription again with only_enable=true, whatever happened.
-    rewindOrigin: `\\if :only_enable
-SELECT ${s}.${api.enable}(sub.sub_name, true) FROM ${s}.subscription sub JOIN ${s}.node n ON n.node_id = sub.sub_origin
-  WHERE n.node_name = :'provider' AND NOT sub.sub_enabled;
+    // caller enables the subscription again with only_enable=true, whatever happened. Each subscription it disables is
+    // marked paused first, and only marked ones are enabled again (one an operator disabled stays so); mesh-keeper
+    // enables a marked one that stays disabled (see unpause).
+    rewindOrigin: `${PAUSED_TABLE}
+\\if :only_enable
+SELECT ${s}.${api.enable}(sub.sub_name, true) FROM ${ofProvider} AND NOT sub.sub_enabled
+  AND sub.sub_name IN (SELECT sub_name FROM distributed_postgres.paused_subscriptions);
+DELETE FROM distributed_postgres.paused_subscriptions WHERE sub_name IN (SELECT sub.sub_name FROM ${ofProvider});
 \\elif :only_disable
-SELECT ${s}.${api.disable}(sub.sub_name, true) FROM ${s}.subscription sub JOIN ${s}.node n ON n.node_id = sub.sub_origin
-  WHERE n.node_name = :'provider' AND sub.sub_enabled;
+INSERT INTO distributed_postgres.paused_subscriptions SELECT sub.sub_name, now() FROM ${ofProvider}
+  AND (sub.sub_enabled OR sub.sub_name IN (SELECT sub_name FROM distributed_postgres.paused_subscriptions))
+  ON CONFLICT (sub_name) DO UPDATE SET paused_at = excluded.paused_at;
+SELECT ${s}.${api.disable}(sub.sub_name, true) FROM ${ofProvider} AND sub.sub_enabled;
 \\else
 SELECT coalesce(bool_or(pg_replication_origin_progress(sub.sub_slot_name::text, false) > :'lsn'::pg_lsn), false) AS ahead,
     max(sub.sub_name) AS sub, max(sub.sub_slot_name) AS origin, max(pg_replication_origin_progress(sub.sub_slot_name::text, false)) AS was
-  FROM ${s}.subscription sub JOIN ${s}.node n ON n.node_id = sub.sub_origin WHERE n.node_name = :'provider' \\gset
+  FROM ${ofProvider} \\gset
 \\if :ahead
 SELECT 'ahead';
+INSERT INTO distributed_postgres.paused_subscriptions SELECT :'sub', now() FROM ${s}.subscription sub
+  WHERE sub.sub_name = :'sub' AND sub.sub_enabled ON CONFLICT (sub_name) DO UPDATE SET paused_at = excluded.paused_at;
 SELECT ${s}.${api.disable}(:'sub', true);
 SELECT pg_terminate_backend(:'pid'::int) WHERE :'pid' <> '0';
 SELECT pg_sleep(0.5);
@@ -112,6 +135,12 @@ SELECT pg_replication_origin_advance(:'origin', :'lsn');
 SELECT 'rewound ' || :'was' FROM pg_replication_origin_status WHERE external_id = :'origin' AND remote_lsn = :'lsn'::pg_lsn;
 \\endif
 \\endif
+`,
+    unpause: `${PAUSED_TABLE}
+WITH stale AS (DELETE FROM distributed_postgres.paused_subscriptions
+    WHERE paused_at < now() - interval '${PAUSE_LIMIT_SECONDS} seconds' RETURNING sub_name)
+SELECT sub.sub_name, ${s}.${api.enable}(sub.sub_name, true) FROM ${s}.subscription sub JOIN stale ON stale.sub_name = sub.sub_name
+  WHERE NOT sub.sub_enabled;
 `,
   };
 }
