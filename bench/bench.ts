@@ -70,6 +70,7 @@ function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
   const fleet: import('../lib').DistributedPostgres = 'fleet' in stack ? (stack as any).fleet : stack;
   const t = fleet.topology;
   const { summarizeCidrs } = require('../lib/pipeline') as typeof import('../lib/pipeline');
+  const { meshDocument } = require('../lib/render/mesh-document') as typeof import('../lib/render/mesh-document');
   const userData = new Map<string, string>();
   for (const type of ['aws_instance', 'google_compute_instance']) {
     for (const r of Object.values(libraryJson.resource[type] ?? {}) as any[]) {
@@ -81,6 +82,7 @@ function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
     dnsZone: t.network.privateDnsZone,
     secrets: t.secrets.all,
     passwords: t.secrets.all.filter((s) => s !== t.secrets.tlsCa),
+    documents: t.nodeGroups.map((g) => ({ group: g.name, name: g.meshDocument, value: meshDocument(t, g).value })),
     postgresSources: summarizeCidrs([...t.network.fleetCidrs, ...t.network.clientCidrs]),
     patroniSources: summarizeCidrs(t.network.fleetCidrs),
     fleetCidrs: t.network.fleetCidrs,
@@ -121,11 +123,14 @@ function median(values: number[]): number {
 function main(): void {
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-bench-'));
   const rows: string[][] = [];
+  const sizes: string[][] = [];
   let mismatch = false;
   try {
     for (const name of CASES) {
       const library = Array.from({ length: REPEATS }, () => runChild(name, 'library', workdir));
-      writePlan(name, workdir, JSON.parse(fs.readFileSync(path.join(workdir, `out-${name}-library`, 'stacks', name, 'cdk.tf.json'), 'utf8')));
+      const libraryJson = JSON.parse(fs.readFileSync(path.join(workdir, `out-${name}-library`, 'stacks', name, 'cdk.tf.json'), 'utf8'));
+      writePlan(name, workdir, libraryJson);
+      sizes.push([name, ...userDataSizes(libraryJson)]);
       const plain = Array.from({ length: REPEATS }, () => runChild(name, 'plain', workdir));
       const a = library[0].resources;
       const b = plain[0].resources;
@@ -153,7 +158,26 @@ function main(): void {
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(r));
+  const sizeHeader = ['case', 'largest AWS user-data (gzipped, of 16384 B)', 'largest mesh document (of 65536 B)'];
+  const sizeWidths = sizeHeader.map((h, i) => Math.max(h.length, ...sizes.map((r) => r[i].length)));
+  const sizeLine = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(sizeWidths[i])).join(' | ')} |`;
+  console.log('');
+  console.log(sizeLine(sizeHeader));
+  console.log(sizeLine(sizeWidths.map((w) => '-'.repeat(w))));
+  for (const r of sizes) console.log(sizeLine(r));
   if (mismatch) process.exitCode = 1;
+}
+
+/** The largest AWS member's user-data as AWS counts it (gzipped) and the largest mesh document, in bytes. */
+function userDataSizes(json: any): [string, string] {
+  const { gzipDeterministic } = require('../lib/render/gzip') as typeof import('../lib/render/gzip');
+  const gzipped = Object.values(json.resource.aws_instance ?? {}).map((r: any) =>
+    r.user_data_base64 !== undefined ? Buffer.from(r.user_data_base64, 'base64').length : gzipDeterministic(r.user_data).length);
+  const documents = [...Object.values(json.resource.aws_secretsmanager_secret_version ?? {}).map((v: any) => v.secret_string),
+    ...Object.values(json.resource.google_secret_manager_secret_version ?? {}).map((v: any) => v.secret_data)]
+    .filter((v: string) => v.startsWith('{"format":"dpg-mesh/')).map((v: string) => Buffer.byteLength(v));
+  const largest = (values: number[]) => (values.length === 0 ? '-' : `${Math.max(...values)} B`);
+  return [largest(gzipped), largest(documents)];
 }
 
 if (process.argv[2] === '--child') child(process.argv[3] as CaseName, process.argv[4] as Mode, process.argv[5]);

@@ -72,6 +72,8 @@ export interface PlainPlan {
   dnsZone: string;
   secrets: string[];
   passwords: string[];
+  /** Each node group's mesh document: its secret name and stored value. */
+  documents: { group: string; name: string; value: string }[];
   /** Postgres sources (fleet + clients) and Patroni sources (fleet), already merged into few blocks. */
   postgresSources: string[];
   patroniSources: string[];
@@ -128,6 +130,11 @@ export class PlainStack extends TerraformStack {
         if (seeds[s]) new SecretsmanagerSecretVersion(this, `secret-${v.region}-${s}-v`, { ...p, secretId: secret.id, secretString: seeds[s] });
         return secret;
       });
+      for (const d of plan.documents.filter((x) => v.groups.includes(x.group))) {
+        const secret = new SecretsmanagerSecret(this, `doc-${d.name}`, { ...p, name: d.name });
+        new SecretsmanagerSecretVersion(this, `doc-${d.name}-v`, { ...p, secretId: secret.id, secretString: d.value });
+        secrets.push(secret);
+      }
       const assume = new DataAwsIamPolicyDocument(this, `assume-${v.region}`, { provider: p.provider, statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }] });
       const role = new IamRole(this, `role-${v.region}`, { provider: p.provider, name: `${f}-db-${v.region}`, assumeRolePolicy: assume.json });
       const read = new DataAwsIamPolicyDocument(this, `read-${v.region}`, { provider: p.provider, statement: [{ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.arn) }] });
@@ -156,6 +163,12 @@ export class PlainStack extends TerraformStack {
         const secret = new SecretManagerSecret(this, `gsecret-${s}`, { provider: google, secretId: s, replication: { auto: {} } });
         if (seeds[s]) new SecretManagerSecretVersion(this, `gsecret-${s}-v`, { provider: google, secret: secret.id, secretData: seeds[s] });
         new SecretManagerSecretIamMember(this, `gsecret-${s}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
+      }
+      const gcpGroups = new Set(plan.groups.filter((x) => x.cloud === 'gcp').map((g) => g.name));
+      for (const d of plan.documents.filter((x) => gcpGroups.has(x.group))) {
+        const secret = new SecretManagerSecret(this, `gdoc-${d.name}`, { provider: google, secretId: d.name, replication: { auto: {} } });
+        new SecretManagerSecretVersion(this, `gdoc-${d.name}-v`, { provider: google, secret: secret.id, secretData: d.value });
+        new SecretManagerSecretIamMember(this, `gdoc-${d.name}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
       }
       gzone = new DnsManagedZone(this, 'gzone', { provider: google, name: `${f}-db`, dnsName: `${plan.dnsZone}.`, visibility: 'private', privateVisibilityConfig: { networks: [{ networkUrl: network.id }] } });
     }

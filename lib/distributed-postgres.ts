@@ -22,8 +22,9 @@ import { FleetValidationError } from './declaration/validate';
 import { topologyToMermaid } from './diagram/mermaid';
 import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
+import { meshDocument } from './render/mesh-document';
 import { resolveFleet } from './topology/fleet';
-import { CloudName, Topology } from './topology/topology';
+import { CloudName, NodeGroup, Topology } from './topology/topology';
 
 /** The leader endpoint of one node group, for outputs and applications. */
 export interface NodeGroupEndpoint {
@@ -71,7 +72,9 @@ export class DistributedPostgres extends Construct {
       const target = providers.aws.get(vpc.region)!;
       const regionScope = new Construct(this, `aws-${vpc.region}`);
       awsNetworks.set(vpc.region, new AwsRegionNetwork(regionScope, 'network', { topology, region: vpc.region, target }));
-      awsSecrets.set(vpc.region, new AwsFleetSecrets(regionScope, 'secrets', { topology, target, generatedValues: generated }));
+      awsSecrets.set(vpc.region, new AwsFleetSecrets(regionScope, 'secrets', {
+        topology, target, generatedValues: generated, meshDocuments: meshDocumentsOf(topology, (g) => g.cloud === 'aws' && g.region === vpc.region),
+      }));
     }
     const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
     const gcp = gcpGroups.length === 0 ? undefined : (() => {
@@ -80,7 +83,9 @@ export class DistributedPostgres extends Construct {
       const network = new GcpFleetNetwork(gcpScope, 'network', { topology, provider });
       return {
         network,
-        secrets: new GcpFleetSecrets(gcpScope, 'secrets', { topology, provider, generatedValues: generated }),
+        secrets: new GcpFleetSecrets(gcpScope, 'secrets', {
+          topology, provider, generatedValues: generated, meshDocuments: meshDocumentsOf(topology, (g) => g.cloud === 'gcp'),
+        }),
         zone: new GcpPrivateZone(gcpScope, 'private-zone', { topology, provider, network }),
       };
     })();
@@ -206,3 +211,7 @@ function writeDiagramAtSynth(fleet: DistributedPostgres): void {
   });
 }
 
+/** The mesh documents (name to stored value) of the node groups `where` selects. */
+function meshDocumentsOf(topology: Topology, where: (group: NodeGroup) => boolean): Record<string, string> {
+  return Object.fromEntries(topology.nodeGroups.filter(where).map((g) => [g.meshDocument, meshDocument(topology, g).value]));
+}

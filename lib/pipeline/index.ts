@@ -7,7 +7,7 @@
  * - topology -> machines: `machinesOf`, `renderCloudConfig` (one machine's `#cloud-config`), `encodeUserData` (as
  *   each cloud takes it), `topologyToMermaid`;
  * - Terraform JSON -> findings: `evaluateTerraformJson`, `evaluateTopology` (the policy pack without an Aspect);
- * - Terraform JSON -> a snapshot a reviewer can read: `toReviewableJson` (user-data decoded, cdktf metadata dropped).
+ * - Terraform JSON -> a snapshot a reviewer can read: `toReviewableJson` (user-data and mesh documents decoded, cdktf metadata dropped).
  *
  * These are not part of the jsii API (jsii has no free functions): the construct, props and policy pack are in the
  * package root. Types such as `DistributedPostgresProps` and `Topology` are exported from the root.
@@ -29,4 +29,4 @@ export { evaluateTerraformJson, evaluateTopology } from '../policy';
 export type { EvaluateJsonOptions } from '../policy';
 export { summarizeCidrs } from '../net/cidr-summary';
 export { toReviewableJson } from './reviewable';
-export type { ReviewableJsonOptions, ReviewableUserData } from './reviewable';
+export type { ReviewableJsonOptions, ReviewableMeshDocument, ReviewableUserData } from './reviewable';

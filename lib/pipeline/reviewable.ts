@@ -1,8 +1,10 @@
 /**
  * A synthesized Terraform JSON document made readable for snapshot tests and reviews: cdktf's `//` metadata dropped
- * and every machine's user-data shown as the text it boots with (the cloud-config), not a base64 or gzip blob.
+ * and every machine's user-data shown as the text it boots with (the cloud-config), not a base64 or gzip blob; a node
+ * group's mesh document likewise shown as its files.
  * Pure: it reads the JSON `Testing.synth(stack)` returns (or `cdktf.out/stacks/<stack>/cdk.tf.json`).
  */
+import { meshDocumentFiles } from '../policy/secrets';
 import { userDataOf } from '../policy/user-data';
 
 /** One machine's user-data, as `toReviewableJson` found it. */
@@ -26,7 +28,30 @@ export interface ReviewableJsonOptions {
    * snapshot never passes decoded text off as the value Terraform receives.
    */
   readonly userData?: (userData: ReviewableUserData) => unknown;
+  /**
+   * What a node group's mesh document (a secret version's value, stored gzipped) is replaced by. By default it is
+   * `{ format, generation, files }` with the files as text, under `<attribute> (decoded mesh document)`.
+   */
+  readonly meshDocument?: (document: ReviewableMeshDocument) => unknown;
 }
+
+/** A node group's mesh document, as `toReviewableJson` found it in a secret version. */
+export interface ReviewableMeshDocument {
+  /** `<resource type>.<logical id>` of the secret version. */
+  readonly address: string;
+  /** `secret_string` (AWS) or `secret_data` (GCP). */
+  readonly attribute: string;
+  /** The value as synthesized. */
+  readonly value: string;
+  readonly generation: string;
+  /** Its files, decoded, by name. */
+  readonly files: Record<string, string>;
+}
+
+const DOCUMENT_ATTRIBUTES: Record<string, string> = {
+  aws_secretsmanager_secret_version: 'secret_string',
+  google_secret_manager_secret_version: 'secret_data',
+};
 
 type Json = Record<string, unknown>;
 
@@ -63,6 +88,15 @@ export function toReviewableJson(synthesized: string | object, options: Reviewab
 function reviewableMachine(type: string, id: string, body: unknown, options: ReviewableJsonOptions): unknown {
   let config = record(body);
   if (!config) return body;
+  const attribute = DOCUMENT_ATTRIBUTES[type];
+  const stored = attribute === undefined ? undefined : config[attribute];
+  const files = typeof stored === 'string' ? meshDocumentFiles(stored) : undefined;
+  if (typeof stored === 'string' && files !== undefined) {
+    const generation = String((JSON.parse(stored) as Json).generation);
+    const found: ReviewableMeshDocument = { address: `${type}.${id}`, attribute, value: stored, generation, files };
+    const shown = options.meshDocument ? options.meshDocument(found) : { format: (JSON.parse(stored) as Json).format, generation, files };
+    return replaceKey(config, attribute, options.meshDocument ? attribute : `${attribute} (decoded mesh document)`, shown);
+  }
   const tags = record(config.tags);
   const machine = typeof tags?.Name === 'string' ? tags.Name : typeof config.name === 'string' ? config.name : id;
   for (const source of userDataOf(type, config)) {

@@ -4,6 +4,7 @@
  * user-data after base64/gzip decoding and the files a cloud-config writes. Messages never repeat
  * the secret itself. Pure.
  */
+import { gunzipSync } from 'zlib';
 import { decodeBase64Text, decodeValue, documentsOf, isCloudConfig, TextSource } from './user-data';
 import { isReference } from './network';
 
@@ -113,7 +114,15 @@ export function secretsInConfig(config: Record<string, unknown>): string[] {
   walkStrings(config, '', (path, key, value) => {
     // `_wo` twins are write-only in state, but a literal is still written into the JSON.
     if (SECRET_ATTRIBUTES.includes(key.replace(/_wo$/, '')) && value !== '' && !isReference(value)) {
-      messages.push(`${path} holds a literal value (${value.length} characters)`);
+      const document = meshDocumentFiles(value);
+      if (document === undefined) {
+        messages.push(`${path} holds a literal value (${value.length} characters)`);
+      } else {
+        // A node group's mesh document is stored in the secret store but is no secret: its files are checked instead.
+        for (const [name, text] of Object.entries(document)) {
+          for (const what of secretsInText(text, name)) messages.push(`${path} (mesh document, ${name}) contains ${what}`);
+        }
+      }
     }
     // The same secret seen in the raw text and again in a decoded file is reported once.
     const seen = new Set<string>();
@@ -127,4 +136,22 @@ export function secretsInConfig(config: Record<string, unknown>): string[] {
     }
   });
   return messages;
+}
+
+/**
+ * The files of a mesh document (`{"format": "dpg-mesh/1", "generation": G, "gzip": B}`, B base64 of gzipped JSON
+ * `{"files": {NAME: TEXT}}`), or undefined when the value is not one.
+ */
+export function meshDocumentFiles(value: string): Record<string, string> | undefined {
+  try {
+    const doc = JSON.parse(value) as Record<string, unknown>;
+    if (!doc || typeof doc !== 'object' || Object.keys(doc).sort().join(',') !== 'format,generation,gzip') return undefined;
+    if (typeof doc.format !== 'string' || !doc.format.startsWith('dpg-mesh/') || typeof doc.gzip !== 'string') return undefined;
+    const files = (JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files?: unknown }).files;
+    if (!files || typeof files !== 'object') return undefined;
+    const entries = Object.entries(files as Record<string, unknown>);
+    return entries.every(([, text]) => typeof text === 'string') ? Object.fromEntries(entries) as Record<string, string> : undefined;
+  } catch {
+    return undefined;
+  }
 }

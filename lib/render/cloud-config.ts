@@ -14,6 +14,7 @@ import { installsNothing, packagePlan } from './packages';
 import { patroniConfig, patroniUnit } from './patroni';
 import { FILES } from './paths';
 import { oneLine } from './quote';
+import { meshSyncScript } from './mesh-document';
 import { materializeSecretsScript, secretBackendScript, secretCommandScript } from './secrets';
 import { issueCertificateScript } from './tls';
 import {
@@ -74,12 +75,9 @@ export function machineFiles(machine: Machine): MachineFile[] {
       file(FILES.postBootstrap, '0755', postBootstrapScript()),
       file(FILES.onRoleChange, '0755', onRoleChangeScript()),
       file(`${FILES.meshDir}/allow-output-plugin.sql`, '0644', allowOutputPluginSql()),
-      file(`${FILES.meshDir}/setup.sql`, '0644', sql.setup),
-      file(`${FILES.meshDir}/subscriptions.sql`, '0644', sql.subscriptions),
-      file(`${FILES.meshDir}/verify.sql`, '0644', sql.verify),
-      file(`${FILES.meshDir}/down-subscriptions.sql`, '0644', sql.downSubscriptions),
+      // The group's own mesh (setup, subscriptions, verify, problems) comes from its mesh document, not from here.
+      file(FILES.meshSync, '0700', meshSyncScript(group)),
       file(`${FILES.meshDir}/restart-subscription.sql`, '0644', sql.restartSubscription),
-      ...(sql.problems === undefined ? [] : [file(`${FILES.meshDir}/problems.sql`, '0644', sql.problems)]),
       ...(sql.resume === undefined ? [] : [
         file(`${FILES.meshDir}/resume-marks.sql`, '0644', sql.resume.marks),
         file(`${FILES.meshDir}/resume-advance.sql`, '0644', sql.resume.advance),

@@ -5,6 +5,7 @@
  * off for minutes, while disable + enable resumes it in ~0.2 s (measured). A plain service with a loop rather
  * than a timer: it needs nothing of systemd beyond starting it.
  */
+import { MESH_SYNC_SECONDS } from './mesh-document';
 import { FILES } from './paths';
 
 /** How often the subscriptions' workers are checked. */
@@ -56,6 +57,7 @@ ensure_mesh_role() {
 }
 
 apply_mesh() {
+  [ -f "$mesh/generation" ] || { log "no mesh document yet"; status incomplete 1 ''; return 1; }
   ensure_mesh_role || return 1
   psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -f "$mesh/setup.sql" >/dev/null || return 1
   # One statement per subscription: a provider group that is not up yet fails only its own.
@@ -123,7 +125,17 @@ backoff=2
 was_primary=0
 reported_standby=0
 standby_slots=''
+next_sync=0
 while true; do
+  # Every member follows its group's mesh document (a standby may be promoted next); a new generation is applied now.
+  if [ "$SECONDS" -ge "$next_sync" ]; then
+    if synced=$(${FILES.meshSync} 2>&1); then
+      next_sync=$((SECONDS + ${MESH_SYNC_SECONDS}))
+      if [ -n "$synced" ]; then log "$synced"; next_apply=$SECONDS; fi
+    else
+      log "$synced (retrying in 10 s)"; next_sync=$((SECONDS + 10))
+    fi
+  fi
   if [ -n "$DPG_OUTPUT_PLUGIN" ] && [ "$SECONDS" -ge "$next_plugin_check" ]; then
     if allow_output_plugin; then next_plugin_check=$((SECONDS + 60)); fi
   fi

@@ -22,6 +22,7 @@ export const FILES = {
   onRoleChange: `${LIB}/on-role-change`,
   prePromote: `${LIB}/pre-promote`,
   meshKeeper: `${LIB}/mesh-keeper`,
+  meshSync: `${LIB}/mesh-sync`,
   /** Member certificate and its keys, one copy per service owner (Postgres and etcd check key ownership differently). */
   memberCert: `${PATHS.tlsDir}/member.crt`,
   memberKey: `${PATHS.tlsDir}/member.key`,

@@ -116,6 +116,7 @@ function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string
     endpointFqdn: `${g.name}.${zone}`,
     leaderDsn: leaderDsn(dsnHosts, spec.postgres.database, ROLES.mesh),
     replicationSets: [GLOBAL_REPLICATION_SET, ...(geoSets.get(g.name) ?? [])],
+    meshDocument: `${spec.secrets.namePrefix}mesh-${g.name}`,
   };
 }
 

@@ -125,6 +125,11 @@ export interface NodeGroup {
   readonly leaderDsn: string;
   /** Replication sets this group's rows are published in (global + its geoshards). */
   readonly replicationSets: string[];
+  /**
+   * Name of the group's mesh document in the secret store of its cloud and region: the mesh this group's side must
+   * have (its SQL), which Terraform updates and mesh-keeper follows; not in the user-data, and no secret in it.
+   */
+  readonly meshDocument: string;
 }
 
 /** A machine image named in the declaration (see `MachineImage`), as plain data. */

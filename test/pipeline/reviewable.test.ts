@@ -2,6 +2,7 @@
 import { Testing } from 'cdktf';
 import { gzipSync } from 'zlib';
 import { renderCloudConfig, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
+import { meshDocument, meshDocumentFiles } from '../../lib/render/mesh-document';
 import { LedgerStack } from '../../stacks/ledger';
 
 function hasMetadata(value: unknown): boolean {
@@ -35,10 +36,23 @@ describe('on the ledger stack', () => {
     expect(shown.filter((s) => s.key === 'user_data_base64 (decoded)').length).toBeGreaterThan(0);
   });
 
+  test('every mesh document is shown as its files, under a name that says it is decoded', () => {
+    const topology = stack.fleet.topology;
+    const shown = [
+      ...Object.values(reviewable.resource.aws_secretsmanager_secret_version).map((v: any) => v['secret_string (decoded mesh document)']),
+      ...Object.values(reviewable.resource.google_secret_manager_secret_version).map((v: any) => v['secret_data (decoded mesh document)']),
+    ].filter((d) => d !== undefined);
+    expect(shown).toHaveLength(topology.nodeGroups.length);
+    for (const group of topology.nodeGroups) {
+      const { generation } = meshDocument(topology, group);
+      expect(shown).toContainEqual({ format: 'dpg-mesh/1', generation, files: meshDocumentFiles(topology, group) });
+    }
+  });
+
   test("cdktf's // metadata is gone; everything else is as synthesized", () => {
     expect(hasMetadata(reviewable)).toBe(false);
     const withoutMachines = (doc: Record<string, any>) => {
-      const { aws_instance: _a, google_compute_instance: _g, ...rest } = doc.resource;
+      const { aws_instance: _a, google_compute_instance: _g, aws_secretsmanager_secret_version: _v, google_secret_manager_secret_version: _w, ...rest } = doc.resource;
       return { ...doc, resource: rest };
     };
     const expected = JSON.parse(synthesized, (key, value) => (key === '//' ? undefined : value));

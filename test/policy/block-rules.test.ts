@@ -2,6 +2,7 @@
  * Each block rule against small stacks built from provider classes: a compliant and a non-compliant
  * version of every form the rule reads.
  */
+import { createHash } from 'crypto';
 import { gzipSync } from 'zlib';
 import { Fn, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
@@ -22,6 +23,7 @@ import { ComputeFirewall } from '@cdktf/provider-google/lib/compute-firewall';
 import { ComputeForwardingRule } from '@cdktf/provider-google/lib/compute-forwarding-rule';
 import { ComputeInstance, ComputeInstanceConfig } from '@cdktf/provider-google/lib/compute-instance';
 import { resolveFleet } from '../../lib/pipeline';
+import { meshDocument } from '../../lib/render/mesh-document';
 import { ledgerFleet } from '../fixtures/fleets';
 import { findingsFor } from './helpers';
 
@@ -219,6 +221,12 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
       /contains an AWS access key id/],
     ['a customer-supplied disk key', (s) => new ComputeDisk(s, 'd', { name: 'd', zone: 'europe-west3-a', diskEncryptionKey: { rawKey: 'SGVsbG8gZnJvbSBHb29nbGUgQ2xvdWQgUGxhdGZvcm0=' } }),
       /disk_encryption_key\.raw_key holds a literal value/],
+    ['a password inside a mesh document', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
+      secretString: meshDocumentValue({ 'setup.sql': "SELECT 1;\nALTER ROLE mesh PASSWORD 'hunter2hunter2';\n" }) }),
+      /secret_string \(mesh document, setup\.sql\) contains a literal SQL PASSWORD \(line 2\)/],
+    ['a mesh-document look-alike that is not one (extra key)', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
+      secretString: JSON.stringify({ ...JSON.parse(meshDocumentValue({ 'setup.sql': 'SELECT 1;\n' })), password: 'hunter2hunter2' }) }),
+      /secret_string holds a literal value/],
   ])('flags %s', (_name, build, expected) => {
     const { errors } = findingsFor('DPG-P006', build);
     expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
@@ -253,11 +261,21 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
       '      password = secret(args[4]).replace(":", "\\\\:")', '      print("ALTER ROLE \\"%s\\" PASSWORD \'%s\';" % (role, verifier))',
       "      sql = f\"ALTER ROLE x PASSWORD '{password}'\"", '      api_key = os.environ["API_KEY"]', '',
     ].join('\n') })],
+    ['a node group\'s mesh document (SQL, no secret)', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
+      secretString: meshDocument(ledger, ledger.nodeGroups[0]).value })],
     ['a CA certificate (public) in user-data', (s) => awsMachine(s, 'pg', { userData: '#!/bin/sh\ncat > /etc/ca.crt <<EOF\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nEOF\n' })],
   ])('accepts %s', (_name, build) => {
     expect(findingsFor('DPG-P006', build).all).toEqual([]);
   });
 });
+
+/** A stored mesh document holding `files` (see lib/render/mesh-document.ts). */
+function meshDocumentValue(files: Record<string, string>): string {
+  const body = gzipSync(JSON.stringify({ files }));
+  return JSON.stringify({ format: 'dpg-mesh/1', generation: createHash('sha256').update(body).digest('hex').slice(0, 16), gzip: body.toString('base64') });
+}
+
+const ledger = resolveFleet(ledgerFleet(), 'test', 'fleet').topology;
 
 /** A member's Patroni configuration (the parts the TLS rule reads), compliant unless changed. */
 function patroniYaml(change: (p: any) => void = () => undefined): string {

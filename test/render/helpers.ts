@@ -3,9 +3,11 @@ import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { gunzipSync } from 'zlib';
 import { parse } from 'yaml';
 import { DistributedPostgresProps, FleetValidationError, Topology } from '../../lib';
 import { machinesOf, renderCloudConfig, resolveFleet } from '../../lib/pipeline';
+import { meshDocument } from '../../lib/render/mesh-document';
 
 export function topologyOf(props: DistributedPostgresProps): Topology {
   return resolveFleet(props, 'test', 'fleet').topology;
@@ -200,4 +202,26 @@ export function throwawayPostgres(prefix: string, portBase: number, settings: st
     },
   };
   return server;
+}
+
+/**
+ * A file of a machine's mesh directory as the machine has it: from its user-data, or else from its group's mesh
+ * document, decoded from the stored value as `mesh-sync` decodes it (what Terraform stores is what is tested).
+ */
+export function meshFileOf(topology: Topology, machineName: string, name: string): string {
+  const text = renderCloudConfig(topology, machineName);
+  const inUserData = parseCloudConfig(text).write_files.find((f) => f.path === `/etc/distributed-postgres/mesh/${name}`);
+  if (inUserData) return inUserData.content;
+  const machine = machinesOf(topology).find((m) => m.name === machineName);
+  const group = topology.nodeGroups.find((g) => g.name === machine?.nodeGroup);
+  if (!group) throw new Error(`no machine ${machineName}`);
+  const files = meshDocumentFilesOf(meshDocument(topology, group).value);
+  if (files[name] === undefined) throw new Error(`no ${name} in ${machineName}'s user-data or mesh document`);
+  return files[name];
+}
+
+/** The files of a stored mesh document value. */
+export function meshDocumentFilesOf(value: string): Record<string, string> {
+  const doc = JSON.parse(value) as { gzip: string };
+  return (JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files: Record<string, string> }).files;
 }

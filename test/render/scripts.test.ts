@@ -13,7 +13,7 @@ import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
-import { fileOf, HAS_PG15_PGLOGICAL, parseCloudConfig, renderAll, run, tempDir, throwawayPostgres, topologyOf, writeTemp } from './helpers';
+import { fileOf, HAS_PG15_PGLOGICAL, meshFileOf, parseCloudConfig, renderAll, run, tempDir, throwawayPostgres, topologyOf, writeTemp } from './helpers';
 
 /** The interpreter the target machines run the Python helpers with. */
 const PYTHON = '/usr/bin/python3';
@@ -287,7 +287,7 @@ function geoPglogicalFleet(): DistributedPostgresProps {
   const topology = topologyOf(geoPglogicalFleet());
   const text = renderCloudConfig(topology, 'rehearse-b-pg1');
   const sqlFile = (name: string) => {
-    const path = writeTemp(root, name, fileOf(text, `/etc/distributed-postgres/mesh/${name}`));
+    const path = writeTemp(root, name, meshFileOf(topology, 'rehearse-b-pg1', name));
     chmodSync(path, 0o644);
     return path;
   };
@@ -389,11 +389,11 @@ function geoPglogicalFleet(): DistributedPostgresProps {
 (HAS_PG15_PGLOGICAL && isRoot ? describe : describe.skip)('the Spock delta-apply SQL on PostgreSQL 15 with a stand-in spock catalog', () => {
   const pg = throwawayPostgres('pg-spock', 30000);
   const psql = (args: string[], input?: string) => pg.psql('postgres', args, input);
-  const text = renderCloudConfig(topologyOf(rehearsalSpockFleet()), 'rh-spock-a-pg1');
-  const setup = fileOf(text, '/etc/distributed-postgres/mesh/setup.sql');
+  const spock = topologyOf(rehearsalSpockFleet());
+  const setup = meshFileOf(spock, 'rh-spock-a-pg1', 'setup.sql');
   // From the event trigger on: the extension and node statements need the real Spock. (Shipped SQL has no comment lines.)
   const triggerAndDelta = setup.slice(setup.indexOf('CREATE SCHEMA IF NOT EXISTS distributed_postgres;'));
-  const problems = fileOf(text, '/etc/distributed-postgres/mesh/problems.sql');
+  const problems = meshFileOf(spock, 'rh-spock-a-pg1', 'problems.sql');
 
   beforeAll(() => {
     pg.start();

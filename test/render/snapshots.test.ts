@@ -8,7 +8,8 @@
 import { DistributedPostgresProps, EtcdPlacement, Topology } from '../../lib';
 import { renderCloudConfig } from '../../lib/render';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
-import { applyLineDiff, lineDiff, topologyOf } from './helpers';
+import { meshDocument } from '../../lib/render/mesh-document';
+import { applyLineDiff, lineDiff, meshDocumentFilesOf, topologyOf } from './helpers';
 
 function dedicated(props: DistributedPostgresProps): DistributedPostgresProps {
   return { ...props, etcd: { placement: EtcdPlacement.DEDICATED } };
@@ -71,4 +72,22 @@ test('a line diff rebuilds its variant exactly, whatever changes', () => {
   }
   expect(lineDiff(base, base)).toBe('');
   expect(lineDiff('a\nb\nc\nd\ne\nf\ng', 'a\nb\nc\nD\ne\nf\ng')).toBe('@@ -2 +2 @@\n b\n c\n-d\n+D\n e\n f');
+});
+
+/** A mesh document's files as one text, each under a `== NAME` line (from the stored value, as mesh-sync reads it). */
+function documentText(topology: Topology, group: string): string {
+  const files = meshDocumentFilesOf(meshDocument(topology, topology.nodeGroups.find((g) => g.name === group)!).value);
+  return Object.keys(files).sort().map((name) => `== ${name}\n${files[name]}`).join('\n');
+}
+
+test('spock ledger mesh document of node group use1 (its setup, subscriptions, verify and problems SQL)', () => {
+  expect(documentText(spock.plain, 'use1')).toMatchSnapshot();
+});
+
+test('pglogical debian-12 mesh document of node group a, from the spock ledger one of use1 (renamed)', () => {
+  const base = withNamesOf(documentText(spock.plain, 'use1'), spock.plain, pglogical.plain);
+  const variant = documentText(pglogical.plain, 'a');
+  const diff = lineDiff(base, variant);
+  expect(applyLineDiff(base, diff)).toBe(variant);
+  expect(diff).toMatchSnapshot();
 });

@@ -4,7 +4,8 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { Testing, TerraformStack } from 'cdktf';
 import { createHash } from 'crypto';
 import { Cloud, DistributedPostgres, DistributedPostgresProps, Topology } from '../../lib';
-import { encodeUserData, renderCloudConfig, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
+import { encodeUserData, renderCloudConfig, ReviewableMeshDocument, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
+import { meshDocument } from '../../lib/render/mesh-document';
 
 export type Resource = Record<string, any>;
 export interface TfJson {
@@ -75,9 +76,22 @@ export function rendererMarker(topology: Topology): (userData: ReviewableUserDat
   };
 }
 
+/**
+ * A mesh document checked against the renderer and shown as a short marker: it must be exactly
+ * `meshDocument(topology, group).value` of one node group (test/render's snapshots pin the files themselves).
+ */
+export function meshDocumentMarker(topology: Topology): (document: ReviewableMeshDocument) => string {
+  return ({ value, generation }) => {
+    const group = topology.nodeGroups.find((g) => meshDocument(topology, g).value === value);
+    return group === undefined
+      ? `[mesh document: NOT the renderer's output, generation ${generation}]`
+      : `[mesh document of node group ${group.name}: meshDocument]`;
+  };
+}
+
 /** The synthesized JSON as our snapshots show it: `toReviewableJson` with the renderer's markers for user-data. */
 export function readable(json: TfJson, topology: Topology): Record<string, any> {
-  return toReviewableJson(json, { userData: rendererMarker(topology) });
+  return toReviewableJson(json, { userData: rendererMarker(topology), meshDocument: meshDocumentMarker(topology) });
 }
 
 /** Leaf paths of a JSON value (`a.b.0.c`) with their values. */

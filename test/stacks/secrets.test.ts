@@ -5,6 +5,7 @@
  */
 import { Testing } from 'cdktf';
 import { gunzipSync } from 'zlib';
+import { meshDocumentFiles } from '../../lib/policy/secrets';
 import { LedgerStack } from '../../stacks/ledger';
 import { singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { fleetStack, resourcesOf, synthJson } from './helpers';
@@ -22,7 +23,10 @@ test('the ledger JSON holds no key material and no literal secret value', () => 
     ...resourcesOf(json, 'google_compute_vpn_tunnel').map(([, t]) => t.shared_secret),
   ];
   expect(values.length).toBeGreaterThan(0);
-  for (const v of values) expect(v).toMatch(REFERENCE);
+  // The only literal values are the node groups' mesh documents (SQL, no secret: the policy pack checks their files).
+  const literals = values.filter((v) => !REFERENCE.test(v));
+  expect(literals).toHaveLength(3);
+  for (const v of literals) expect(meshDocumentFiles(v)).toEqual(expect.objectContaining({ 'setup.sql': expect.any(String) }));
   for (const [, c] of resourcesOf(json, 'aws_vpn_connection')) {
     expect(Object.keys(c).filter((k) => k.includes('preshared'))).toEqual([]);
   }
@@ -56,8 +60,10 @@ test('passwords: one generated value per secret, shared by every region and clou
   const gcpSecretNames = new Map(resourcesOf(json, 'google_secret_manager_secret').map(([id, s]) => [`\${google_secret_manager_secret.${id}.id}`, s.secret_id]));
   const valueBySecret = new Map<string, Set<string>>();
   const add = (name: string, value: string) => valueBySecret.set(name, new Set([...(valueBySecret.get(name) ?? []), value]));
+  const documents = new Set(stack.fleet.topology.nodeGroups.map((g) => g.meshDocument));
   for (const [, v] of resourcesOf(json, 'aws_secretsmanager_secret_version')) add(awsSecretNames.get(v.secret_id)!, v.secret_string);
   for (const [, v] of resourcesOf(json, 'google_secret_manager_secret_version')) add(gcpSecretNames.get(v.secret)!, v.secret_data);
+  for (const name of documents) valueBySecret.delete(name);
   expect([...valueBySecret.keys()].sort()).toEqual(secrets.all.filter((n) => n !== secrets.tlsCa));
   for (const [name, refs] of valueBySecret) {
     expect(refs.size).toBe(1);
@@ -65,12 +71,14 @@ test('passwords: one generated value per secret, shared by every region and clou
     expect(ref).toMatch(new RegExp(`^\\$\\{terraform_data\\.[^.]*${name}[^.]*\\.output\\.value\\}$`));
   }
   // 2 AWS regions + GCP hold a copy of each password.
-  expect(resourcesOf(json, 'aws_secretsmanager_secret_version')).toHaveLength(2 * (secrets.all.length - 1));
+  expect(resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => REFERENCE.test(v.secret_string))).toHaveLength(2 * (secrets.all.length - 1));
 });
 
 test('a GCP-only fleet generates its passwords the same way, without AWS', () => {
   const { stack } = fleetStack(singleGroupDedicatedEtcd());
   const json = synthJson(stack);
   expect(resourcesOf(json, 'terraform_data')).toHaveLength(5);
-  for (const [, v] of resourcesOf(json, 'google_secret_manager_secret_version')) expect(v.secret_data).toMatch(/^\$\{terraform_data\./);
+  const versions = resourcesOf(json, 'google_secret_manager_secret_version').map(([, v]) => v.secret_data as string);
+  expect(versions.filter((v) => meshDocumentFiles(v) === undefined)).toHaveLength(5);
+  for (const v of versions.filter((d) => meshDocumentFiles(d) === undefined)) expect(v).toMatch(/^\$\{terraform_data\./);
 });

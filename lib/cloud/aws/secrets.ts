@@ -24,6 +24,12 @@ export interface AwsFleetSecretsProps {
    * empty: an operator fills them (`bin/fill-tls-ca`).
    */
   readonly generatedValues: Record<string, string>;
+  /**
+   * Mesh documents of the node groups in this region (name to stored value, see `meshDocument`): stored next to the
+   * secrets and readable by the same machines; Terraform updates them when the declaration changes.
+   * @default - none
+   */
+  readonly meshDocuments?: Record<string, string>;
 }
 
 export class AwsFleetSecrets extends Construct {
@@ -51,6 +57,16 @@ export class AwsFleetSecrets extends Construct {
       }
       return secret;
     });
+    for (const [name, value] of Object.entries(props.meshDocuments ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+      const document = new SecretsmanagerSecret(this, name, {
+        ...where,
+        name,
+        description: `${fleet}: a node group's mesh document, followed by its machines (distributed-postgres); no secret in it`,
+        tags: awsTags(name, fleet),
+      });
+      this.secrets.push(document);
+      this.readableAfter.push(new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: document.id, secretString: value }));
+    }
 
     const roleName = `${fleet}-db-${target.region}`;
     const assume = new DataAwsIamPolicyDocument(this, 'assume-role', {

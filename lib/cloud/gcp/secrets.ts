@@ -16,6 +16,12 @@ export interface GcpFleetSecretsProps {
   readonly provider: GoogleProvider;
   /** Terraform expressions of the generated values, by secret name (the TLS CA has none: an operator fills it). */
   readonly generatedValues: Record<string, string>;
+  /**
+   * Mesh documents of the GCP node groups (name to stored value, see `meshDocument`): readable by the same service
+   * account; Terraform updates them when the declaration changes.
+   * @default - none
+   */
+  readonly meshDocuments?: Record<string, string>;
 }
 
 export class GcpFleetSecrets extends Construct {
@@ -33,14 +39,15 @@ export class GcpFleetSecrets extends Construct {
       displayName: `${fleet} database machines (distributed-postgres)`,
       description: "Reads the fleet's secrets at boot; no other permission.",
     });
-    for (const name of topology.secrets.all) {
+    const documents = props.meshDocuments ?? {};
+    for (const name of [...topology.secrets.all, ...Object.keys(documents).sort()]) {
       const secret = new SecretManagerSecret(this, name, {
         provider,
         secretId: name,
         replication: { auto: {} },
         labels: { 'distributed-postgres-fleet': fleet },
       });
-      const value = generatedValues[name];
+      const value = generatedValues[name] ?? documents[name];
       if (value !== undefined) {
         this.readableAfter.push(new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value }));
       }

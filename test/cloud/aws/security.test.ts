@@ -158,10 +158,11 @@ describe.each(FLEETS)('%s', (name, props) => {
   });
 
   test('machines are created after the secret values of their region and the permission to read them', () => {
-    const { json } = fleet(name, props);
+    const { json, topology } = fleet(name, props);
     for (const [, r] of resourcesOf(json, 'aws_instance')) {
       const versions = resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => v.region === r.region).map(([id]) => `aws_secretsmanager_secret_version.${id}`);
-      expect(versions).toHaveLength(5);
+      // 5 generated passwords and the mesh document of each group in the region.
+      expect(versions).toHaveLength(5 + topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === r.region).length);
       expect(r.depends_on).toEqual(expect.arrayContaining(versions));
       expect(r.depends_on.filter((d: string) => d.startsWith('aws_iam_role_policy.'))).toHaveLength(1);
     }
@@ -176,7 +177,8 @@ describe.each(FLEETS)('%s', (name, props) => {
       expect(doc.statement).toHaveLength(1);
       expect(doc.statement[0].actions).toEqual(['secretsmanager:GetSecretValue']);
       const secrets = resourcesOf(json, 'aws_secretsmanager_secret').filter(([, s]) => s.region === region);
-      expect(secrets.map(([, s]) => s.name).sort()).toEqual(topology.secrets.all);
+      const documents = topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === region).map((g) => g.meshDocument);
+      expect(secrets.map(([, s]) => s.name).sort()).toEqual([...topology.secrets.all, ...documents].sort());
       expect([...doc.statement[0].resources].sort()).toEqual(secrets.map(([id]) => `\${aws_secretsmanager_secret.${id}.arn}`).sort());
     }
     for (const [, role] of resourcesOf(json, 'aws_iam_role')) expect(role.managed_policy_arns).toBeUndefined();

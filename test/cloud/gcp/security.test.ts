@@ -134,17 +134,20 @@ describe.each(FLEETS)('%s', (name, props) => {
   });
 
   test('machines are created after the secret values and the permission to read them', () => {
-    const { json } = fleet(name, props);
+    const { json, topology } = fleet(name, props);
+    const documents = topology.nodeGroups.filter((g) => g.cloud === 'gcp').length;
     const needed = [...resourcesOf(json, 'google_secret_manager_secret_version').map(([id]) => `google_secret_manager_secret_version.${id}`),
       ...resourcesOf(json, 'google_secret_manager_secret_iam_member').map(([id]) => `google_secret_manager_secret_iam_member.${id}`)];
-    expect(needed).toHaveLength(11);
+    // 5 generated passwords and a mesh document per GCP group, each with a version and a reader; the CA's reader.
+    expect(needed).toHaveLength(11 + 2 * documents);
     for (const [, r] of resourcesOf(json, 'google_compute_instance')) expect([...r.depends_on].sort()).toEqual(needed.sort());
   });
 
   test('the service account may read exactly the fleet secrets and has no project role', () => {
     const { json, topology } = fleet(name, props);
     const secrets = resourcesOf(json, 'google_secret_manager_secret');
-    expect(secrets.map(([, s]) => s.secret_id).sort()).toEqual(topology.secrets.all);
+    expect(secrets.map(([, s]) => s.secret_id).sort())
+      .toEqual([...topology.secrets.all, ...topology.nodeGroups.filter((g) => g.cloud === 'gcp').map((g) => g.meshDocument)].sort());
     for (const [, s] of secrets) expect(s.replication).toEqual({ auto: {} });
     const members = resourcesOf(json, 'google_secret_manager_secret_iam_member').map(([, m]) => m);
     expect(members).toHaveLength(secrets.length);

@@ -3,6 +3,7 @@
  * only (the same documents an operator would read): node groups and their members, the Patroni settings (scope,
  * REST API, superuser, timing), the database, the replication engine and the geoshards.
  */
+import { gunzipSync } from 'zlib';
 import { parse } from 'yaml';
 import { CloudConfig, parseCloudConfig } from './cloud-config';
 import { formatIp, hostsFromTop, parseCidr, subnetOf } from './ipv4';
@@ -32,6 +33,8 @@ export interface FleetMachine {
   /** Set for Postgres members. */
   readonly patroni?: PatroniView;
   readonly runsEtcd: boolean;
+  /** The files of the mesh document the machine follows (named in its user-data), joined; '' when none. */
+  readonly documentText: string;
 }
 
 export interface FleetGroup {
@@ -87,6 +90,8 @@ export interface RehearsalFleet {
   readonly snowflakeIds: boolean;
   readonly geoshards: GeoshardView[];
   readonly secretNames: string[];
+  /** Secret values the stack itself holds (the mesh documents), by name: the stand-in store gets them as they are. */
+  readonly literalSecretValues: Record<string, string>;
   readonly caSecret: string;
   readonly subnets: string[];
 }
@@ -135,8 +140,28 @@ function runsEtcd(config: CloudConfig): boolean {
   return config.writeFiles.some((f) => /initial-cluster|ETCD_INITIAL_CLUSTER/.test(f.content));
 }
 
-function allText(config: CloudConfig): string {
-  return [config.text, ...config.writeFiles.map((f) => f.content)].join('\n');
+function allText(m: FleetMachine): string {
+  return [m.config.text, ...m.config.writeFiles.map((f) => f.content), m.documentText].join('\n');
+}
+
+/**
+ * The mesh documents among the stack's literal secret values (`{"format": "dpg-mesh/1", ..., "gzip": B}`), decoded:
+ * name to the document's files joined. The rehearsal reads the mesh a group must have from them, as its machines do.
+ */
+export function meshDocumentTexts(literals: Record<string, string>): Record<string, string> {
+  const texts: Record<string, string> = {};
+  for (const [name, value] of Object.entries(literals)) {
+    let doc: { format?: unknown; gzip?: unknown };
+    try {
+      doc = JSON.parse(value) as typeof doc;
+    } catch {
+      continue;
+    }
+    if (!doc || typeof doc !== 'object' || typeof doc.format !== 'string' || !doc.format.startsWith('dpg-mesh/') || typeof doc.gzip !== 'string') continue;
+    const files = (JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files: Record<string, string> }).files;
+    texts[name] = Object.keys(files).sort().map((f) => files[f]).join('\n');
+  }
+  return texts;
 }
 
 /** `SQL literal` -> text ('' doubled inside). */
@@ -149,7 +174,7 @@ export function geoshardsOf(machines: FleetMachine[], groupOf: (m: FleetMachine)
   const found = new Map<string, GeoshardView & { groups: string[] }>();
   const pattern = /CREATE TABLE IF NOT EXISTS ([\w."]+) PARTITION OF ([\w."]+) FOR VALUES IN \(([^)]*)\)/g;
   for (const m of machines) {
-    for (const match of allText(m.config).matchAll(pattern)) {
+    for (const match of allText(m).matchAll(pattern)) {
       const partition = match[1].replace(/"/g, '');
       const entry = found.get(partition) ?? {
         table: match[2].replace(/"/g, ''),
@@ -170,7 +195,7 @@ function globalTablesOf(machines: FleetMachine[], geoshards: GeoshardView[]): st
   // pglogical/Spock: `relation := '...'`; native: `ALTER PUBLICATION ... ADD TABLE ...`.
   const pattern = /relation := (?:to_regclass\()?'([\w."]+)'|ALTER PUBLICATION [\w"]+ ADD TABLE ([\w."]+)/g;
   for (const m of machines) {
-    for (const match of allText(m.config).matchAll(pattern)) {
+    for (const match of allText(m).matchAll(pattern)) {
       const table = (match[1] ?? match[2]).replace(/"/g, '');
       if (!partitions.has(table)) tables.add(table);
     }
@@ -183,7 +208,7 @@ export function deltaApplyColumnsOf(machines: FleetMachine[]): DeltaApplyColumnV
   const found = new Map<string, DeltaApplyColumnView>();
   const pattern = /ALTER TABLE ([\w."]+) ALTER COLUMN ([\w"]+) SET \([^)]*delta_apply_function/g;
   for (const m of machines) {
-    for (const match of allText(m.config).matchAll(pattern)) {
+    for (const match of allText(m).matchAll(pattern)) {
       const table = match[1].replace(/"/g, '');
       const column = match[2].replace(/"/g, '');
       found.set(`${table}.${column}`, { table, column });
@@ -194,7 +219,7 @@ export function deltaApplyColumnsOf(machines: FleetMachine[]): DeltaApplyColumnV
 
 function databaseOf(machines: FleetMachine[]): string {
   for (const m of machines) {
-    const text = allText(m.config);
+    const text = allText(m);
     const env = /^DPG_DATABASE=['"]?([A-Za-z0-9_]+)/m.exec(text);
     if (env) return env[1];
     const dsn = /\bdbname=([A-Za-z0-9_]+)/.exec(text);
@@ -204,9 +229,12 @@ function databaseOf(machines: FleetMachine[]): string {
 }
 
 export function readFleet(stack: SynthesizedStack): RehearsalFleet {
+  const documents = meshDocumentTexts(stack.literalSecretValues);
   const machines: FleetMachine[] = stack.machines.map((machine) => {
     const config = parseCloudConfig(machine.userData, machine.name);
-    return { machine, config, patroni: patroniViewOf(config), runsEtcd: runsEtcd(config) };
+    const own = [config.text, ...config.writeFiles.map((f) => f.content)].join('\n');
+    const documentText = Object.entries(documents).filter(([name]) => own.includes(JSON.stringify(name))).map(([, text]) => text).join('\n');
+    return { machine, config, patroni: patroniViewOf(config), runsEtcd: runsEtcd(config), documentText };
   });
   const groupName = (m: FleetMachine) => m.machine.nodeGroup || m.patroni?.scope || m.machine.name;
   const names = [...new Set(machines.map(groupName))].sort();
@@ -265,6 +293,7 @@ export function readFleet(stack: SynthesizedStack): RehearsalFleet {
     snowflakeIds: /(^|,)\s*snowflake\s*(,|$)/.test(preload),
     geoshards,
     secretNames: stack.secretNames,
+    literalSecretValues: stack.literalSecretValues,
     caSecret,
     subnets: [...new Set([...stack.subnets, ...groups.flatMap((g) => g.subnets)])].sort(),
   };

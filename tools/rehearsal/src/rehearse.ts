@@ -248,7 +248,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   const seed = options.seed ?? newSeed();
   try {
     await hosts.create();
-    const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name);
+    const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name, fleet.literalSecretValues);
     const access = new FleetAccess(hosts, fleet, secrets);
     await bootFleet(hosts, fleet, access, secrets, report, log, {
       order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed,

@@ -1,7 +1,8 @@
 /**
  * Stand-in for the cloud's secret store: one file per secret under `<rehearsal dir>/secrets/NAME`, read by the
  * secret backend the rehearsal installs on every host. Passwords are random (like the `uuid()` the stack stores);
- * the TLS CA is a fresh fleet CA made with openssl, stored as JSON `{"cert": PEM, "key": PEM}`.
+ * the TLS CA is a fresh fleet CA made with openssl, stored as JSON `{"cert": PEM, "key": PEM}`; values the stack holds
+ * itself (the mesh documents) are stored as they are.
  */
 import { randomUUID } from 'crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
@@ -47,12 +48,13 @@ export async function makeFleetCa(commonName: string): Promise<{ cert: string; k
 }
 
 /** Writes every secret into `dir` (world-readable like an instance role's access: any local user may read them). */
-export async function writeSecrets(dir: string, names: string[], caSecretName: string, fleet: string): Promise<RehearsalSecrets> {
+export async function writeSecrets(dir: string, names: string[], caSecretName: string, fleet: string,
+  literals: Record<string, string> = {}): Promise<RehearsalSecrets> {
   const values: Record<string, string> = {};
   const ca = await makeFleetCa(`${fleet} rehearsal CA`);
   for (const name of names) {
     if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new Error(`rehearsal: unexpected secret name ${JSON.stringify(name)}`);
-    values[name] = name === caSecretName ? JSON.stringify(ca) : randomUUID();
+    values[name] = name === caSecretName ? JSON.stringify(ca) : literals[name] ?? randomUUID();
     writeFileSync(path.join(dir, name), values[name], { mode: 0o644 });
   }
   const caCertFile = path.join(dir, '.rehearsal-ca.crt');

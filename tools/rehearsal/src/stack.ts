@@ -38,6 +38,8 @@ export interface SynthesizedStack {
   readonly secretNames: string[];
   /** Secret names that get a value from Terraform (generated passwords); the others are filled by an operator. */
   readonly generatedSecretNames: string[];
+  /** Secrets whose value the stack itself holds, not a Terraform expression (the mesh documents), by name. */
+  readonly literalSecretValues: Record<string, string>;
   /** Every IPv4 address written anywhere in the JSON (so the rehearsal's own client addresses avoid them). */
   readonly addressesInUse: Set<string>;
 }
@@ -139,12 +141,23 @@ export function readSynthesizedStack(dirOrFile: string): SynthesizedStack {
     ...Object.values(resources.google_secret_manager_secret_version ?? {}).map((r) => str(r.secret)),
   ].join('\n');
   const generated = secrets.filter((s) => versions.includes(`${s.id}.`)).map((s) => s.name);
+  // Values Terraform stores as they are (mesh documents): the stand-in secret store holds them as they are too.
+  const literalSecretValues: Record<string, string> = {};
+  const versionValues = [
+    ...Object.values(resources.aws_secretsmanager_secret_version ?? {}).map((r) => ({ ref: str(r.secret_id), value: r.secret_string })),
+    ...Object.values(resources.google_secret_manager_secret_version ?? {}).map((r) => ({ ref: str(r.secret), value: r.secret_data })),
+  ];
+  for (const { ref, value } of versionValues) {
+    const secret = secrets.find((s) => ref.includes(`${s.id}.`));
+    if (secret && typeof value === 'string' && !value.includes('${')) literalSecretValues[secret.name] = value;
+  }
   return {
     file,
     machines,
     subnets: [...new Set(subnets)].sort(),
     secretNames: [...new Set(secrets.map((s) => s.name))].sort(),
     generatedSecretNames: [...new Set(generated)].sort(),
+    literalSecretValues,
     addressesInUse: new Set(text.match(/\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b/g) ?? []),
   };
 }
