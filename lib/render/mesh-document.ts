@@ -31,6 +31,7 @@ export function meshDocumentFiles(topology: Topology, group: NodeGroup): Record<
     'verify.sql': sql.verify,
     'down-subscriptions.sql': sql.downSubscriptions,
     ...(sql.problems === undefined ? {} : { 'problems.sql': sql.problems }),
+    ...(sql.failoverSlots === undefined ? {} : { 'failover-slots.sql': sql.failoverSlots }),
   };
   return Object.fromEntries(Object.entries(files).map(([name, text]) => [name, compactSql(text)]));
 }

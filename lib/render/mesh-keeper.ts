@@ -101,6 +101,21 @@ unpause_subscriptions() {
   done
 }
 
+# PostgreSQL 17+ native: the subscribers' slots carry the failover flag (synchronized_standby_slots gates only those).
+# ALTER_REPLICATION_SLOT needs the slot idle: its sender is ended first, and the subscriber reconnects within seconds.
+failover_slots() {
+  [ -f "$mesh/failover-slots.sql" ] || return 0
+  local slot pid
+  psql_in "$DPG_DATABASE" -tA -F ' ' -f "$mesh/failover-slots.sql" 2>/dev/null | while read -r slot pid; do
+    [ -n "$slot" ] || continue
+    [ "$pid" = - ] || psql_in postgres -tA -c "SELECT pg_terminate_backend($pid)" >/dev/null 2>&1
+    if as_postgres "$DPG_PG_BIN/psql" -X -q "host=${FILES.socketDir} port=$DPG_PG_PORT dbname=$DPG_DATABASE replication=database" \
+        -c "ALTER_REPLICATION_SLOT \"$slot\" ( FAILOVER true )" >/dev/null 2>&1; then
+      log "slot $slot: failover flag set (its sender now waits for the synchronous standbys)"
+    fi
+  done
+}
+
 # PostgreSQL 17+ native: synchronized_standby_slots follows the group's synchronous standbys.
 sync_standby_slots() {
   [ -f "$mesh/standby-slots.sql" ] || return 0
@@ -151,6 +166,7 @@ while true; do
       fi
     fi
     sync_standby_slots
+    failover_slots
     if [ "$SECONDS" -ge "$next_restart_check" ]; then
       restart_down_subscriptions
       advance_resume_slots

@@ -64,6 +64,8 @@ export function pgHba(topology: Topology): string[] {
   const cidrs = (list: string[]) => list.map((cidr) => checked('an IPv4 CIDR', cidr));
   return [
     `local all ${superuser} peer`,
+    // mesh-keeper sets a slot's failover flag with ALTER_REPLICATION_SLOT, a command of the replication protocol.
+    `local replication ${superuser} peer`,
     // Patroni replicas connect for replication over 127.0.0.1 as well (measured with Patroni 3.0.2).
     `host replication ${replicationUser} 127.0.0.1/32 scram-sha-256`,
     ...cidrs(topology.network.fleetCidrs).map((cidr) => `hostssl replication ${replicationUser} ${cidr} scram-sha-256`),

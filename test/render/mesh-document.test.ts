@@ -11,6 +11,7 @@ import { meshDocument, meshDocumentFiles } from '../../lib/render/mesh-document'
 import { FILES } from '../../lib/render/paths';
 import { gzipDeterministic } from '../../lib/render/gzip';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
+import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
 import { fileOf, meshDocumentFilesOf, parseCloudConfig, run, tempDir, topologyOf, writeTemp } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -40,6 +41,16 @@ describe('the mesh document', () => {
     }
     expect(fileOf(text, FILES.meshSync)).toContain(`NAME = ${JSON.stringify(group.meshDocument)}`);
     expect(group.meshDocument).toBe(`${topology.fleetName}-mesh-${group.name}`);
+  });
+
+  test('native on PostgreSQL 17: it names the subscribers\' slots whose failover flag mesh-keeper keeps set', () => {
+    const native = topologyOf(rehearsalNativeFleet());
+    const a = native.nodeGroups.find((g) => g.name === 'a')!;
+    const sql = meshDocumentFilesOf(meshDocument(native, a).value)['failover-slots.sql'];
+    expect(sql).toContain("NOT s.failover AND s.slot_name = ANY (ARRAY['sub_b_a']::text[])");
+    expect(meshDocumentFiles(topologyOf(pglogicalFleet()), topologyOf(pglogicalFleet()).nodeGroups[0])['failover-slots.sql']).toBeUndefined();
+    // The replication-protocol command runs over the local socket as the superuser.
+    expect(fileOf(renderCloudConfig(native, a.members[0].name), FILES.patroniTemplate)).toContain('local replication postgres peer');
   });
 
   test('is deterministic, and its generation changes when the group\'s mesh does', () => {

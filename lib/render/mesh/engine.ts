@@ -39,6 +39,13 @@ export interface MeshSql {
    * so logical senders send only what a member that can be promoted has (PostgreSQL 17+ native). Absent elsewhere.
    */
   readonly standbySlots?: string;
+  /**
+   * Run on the leader every check (PostgreSQL 17+ native): prints `slot active_pid` for each slot of this group's
+   * subscribers that lacks the failover flag. Patroni creates a missing permanent slot without it, and copies a slot to
+   * a standby with the flag it had then, so after a failover the new leader's slot may lack it; synchronized_standby_slots
+   * gates only slots that have it. Part of the mesh document (it names the subscribers' slots).
+   */
+  readonly failoverSlots?: string;
 }
 
 /**

@@ -141,7 +141,12 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
       `  WHERE s.${IN_THIS_DATABASE} AND s.subenabled AND w.pid IS NULL AND ${nameIn('s.subname', names)} ORDER BY 1;\n`,
     restartSubscription: "SELECT format('ALTER SUBSCRIPTION %I DISABLE', :'sub') \\gexec\n" +
       "SELECT format('ALTER SUBSCRIPTION %I ENABLE', :'sub') \\gexec\n",
-    ...(failover ? { standbySlots: STANDBY_SLOTS_SQL } : {}),
+    ...(failover ? {
+      standbySlots: STANDBY_SLOTS_SQL,
+      failoverSlots: 'SELECT s.slot_name, coalesce(s.active_pid::text, \'-\') FROM pg_replication_slots s\n' +
+        `  WHERE s.slot_type = 'logical' AND NOT s.failover AND s.slot_name = ANY (${sqlTextArray(subscribersOf(topology, group).map((sub) => sub.name))})\n` +
+        '  ORDER BY 1;\n',
+    } : {}),
   };
 }
 
