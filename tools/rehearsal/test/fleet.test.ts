@@ -40,7 +40,9 @@ test('the rehearsal stack: machines, addresses and groups as the topology planne
   expect(fleet.superuser).toBe(topology.postgres.superuser);
   expect(fleet.superuserSecret).toBe(topology.secrets.superuserPassword);
   expect(fleet.restSecret).toBe(topology.secrets.restApiPassword);
-  expect(fleet.secretNames).toEqual(topology.secrets.all);
+  expect(fleet.secretNames).toEqual([...topology.secrets.all, ...topology.nodeGroups.map((g) => g.meshDocument)].sort());
+  // The mesh documents are stored as the stack holds them; the global tables below are read from them.
+  expect(Object.keys(fleet.literalSecretValues).sort()).toEqual(topology.nodeGroups.map((g) => g.meshDocument).sort());
   expect(fleet.caSecret).toBe(topology.secrets.tlsCa);
   expect(fleet.engine).toBe('pglogical');
   expect(fleet.globalTables).toEqual(topology.replication.globalTables);
