@@ -16,6 +16,7 @@ import { compactSql } from './compact';
 import { gzipDeterministic } from './gzip';
 import { replicationEngine } from './mesh';
 import { FILES } from './paths';
+import { oneLine } from './quote';
 
 export const MESH_DOCUMENT_FORMAT = 'dpg-mesh/1';
 
@@ -56,27 +57,30 @@ export function meshDocument(topology: Topology, group: NodeGroup): MeshDocument
  */
 export function meshSyncScript(group: NodeGroup): string {
   return `#!/usr/bin/python3
-"""mesh-sync: brings node group ${JSON.stringify(group.name)}'s mesh document (the mesh its side must have, kept by Terraform in
-the secret store) into the mesh directory when it changed."""
-import base64
-import gzip
-import hashlib
-import json
-import os
-import re
-import subprocess
-import sys
-
-NAME = ${JSON.stringify(group.meshDocument)}
-DIR = ${JSON.stringify(FILES.meshDir)}
-BACKEND = ${JSON.stringify(FILES.secretBackend)}
-FORMAT = ${JSON.stringify(MESH_DOCUMENT_FORMAT)}
-STAMP = os.path.join(DIR, "generation")
+# mesh-sync: node group ${oneLine(group.name)}'s mesh document (from the secret store) into the mesh directory when it changed.
+import base64, gzip, hashlib, json, os, re, subprocess, sys
+NAME, DIR, BACKEND = ${JSON.stringify(group.meshDocument)}, ${JSON.stringify(FILES.meshDir)}, ${JSON.stringify(FILES.secretBackend)}
+STAMP, LIST = os.path.join(DIR, "generation"), os.path.join(DIR, "document-files")
 
 
 def fail(why):
-    sys.stderr.write("mesh-sync: %s: %s\\n" % (NAME, why))
-    sys.exit(1)
+    sys.exit("mesh-sync: %s: %s" % (NAME, why))
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def write(name, text):
+    tmp = os.path.join(DIR, "." + name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, os.path.join(DIR, name))
 
 
 try:
@@ -85,8 +89,8 @@ except (subprocess.SubprocessError, OSError) as e:
     fail("not readable (%s)" % e.__class__.__name__)
 try:
     doc = json.loads(raw)
-    if doc.get("format") != FORMAT:
-        fail("format %r, expected %r" % (doc.get("format"), FORMAT))
+    if doc.get("format") != ${JSON.stringify(MESH_DOCUMENT_FORMAT)}:
+        fail("format %r, expected %r" % (doc.get("format"), ${JSON.stringify(MESH_DOCUMENT_FORMAT)}))
     body = base64.b64decode(doc["gzip"], validate=True)
     if hashlib.sha256(body).hexdigest()[:16] != doc["generation"]:
         fail("generation %s does not match its content" % doc["generation"])
@@ -96,34 +100,18 @@ except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
 for name in files:
     if not re.fullmatch(r"[a-z0-9-]+\\.sql", name):
         fail("unexpected file name %r" % name)
-try:
-    with open(STAMP) as f:
-        if f.read().strip() == doc["generation"]:
-            sys.exit(0)
-except FileNotFoundError:
-    pass
+if read(STAMP).strip() == doc["generation"]:
+    sys.exit(0)
 os.makedirs(DIR, mode=0o755, exist_ok=True)
-previous = set()
-try:
-    with open(os.path.join(DIR, "document-files")) as f:
-        previous = set(f.read().split())
-except FileNotFoundError:
-    pass
-# Each file replaced whole (a reader sees the old or the new text), the stamp last: an interrupted run is redone.
-for name, text in sorted(files.items()) + [("document-files", "\\n".join(sorted(files)) + "\\n")]:
-    tmp = os.path.join(DIR, "." + name + ".tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, os.path.join(DIR, name))
+previous = set(read(LIST).split())
+# Each file replaced whole, the list and the stamp last: an interrupted run is redone.
+for name in sorted(files):
+    write(name, files[name])
+write("document-files", "\\n".join(sorted(files)) + "\\n")
 for name in previous - set(files):
-    try:
+    if os.path.exists(os.path.join(DIR, name)):
         os.remove(os.path.join(DIR, name))
-    except FileNotFoundError:
-        pass
-with open(STAMP + ".tmp", "w") as f:
-    f.write(doc["generation"] + "\\n")
-os.replace(STAMP + ".tmp", STAMP)
+write("generation", doc["generation"] + "\\n")
 print("mesh document %s: generation %s (%d files)" % (NAME, doc["generation"], len(files)))
 `;
 }

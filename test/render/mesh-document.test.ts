@@ -39,7 +39,7 @@ describe('the mesh document', () => {
       expect(paths).not.toContain(`${FILES.meshDir}/${name}`);
       expect(meshDocumentFilesOf(meshDocument(topology, group).value)[name]).toBe(meshDocumentFiles(topology, group)[name]);
     }
-    expect(fileOf(text, FILES.meshSync)).toContain(`NAME = ${JSON.stringify(group.meshDocument)}`);
+    expect(fileOf(text, FILES.meshSync)).toContain(`NAME, DIR, BACKEND = ${JSON.stringify(group.meshDocument)}, `);
     expect(group.meshDocument).toBe(`${topology.fleetName}-mesh-${group.name}`);
   });
 
