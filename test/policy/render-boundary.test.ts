@@ -14,6 +14,8 @@ import { Topology } from '../../lib';
 import { resolveFleet } from '../../lib/pipeline';
 import { renderCloudConfig } from '../../lib/render';
 import { replicationEngine } from '../../lib/render/mesh';
+import { meshDocument } from '../../lib/render/mesh-document';
+import { meshDocumentFilesOf } from '../render/helpers';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 
 const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'render-boundary-'));
@@ -133,8 +135,14 @@ describe.each(MEMBERS)('%s %s: hostile values', (_name, member, props) => {
   const base = clean(props);
   const cleanText = renderCloudConfig(base, member);
   const text = renderCloudConfig(hostile(base), member);
-  const cleanFiles = files(cleanText);
-  const hostileFiles = files(text);
+  // The machine's files and its group's mesh document (the SQL it runs), as mesh-sync writes them.
+  const withDocument = (topology: Topology, own: Map<string, string>) => {
+    const group = topology.nodeGroups.find((g) => g.members.some((m) => m.name === member))!;
+    const document = meshDocumentFilesOf(meshDocument(topology, group).value);
+    return new Map([...own, ...Object.entries(document).map(([name, content]) => [`/etc/distributed-postgres/mesh/${name}`, content] as [string, string])]);
+  };
+  const cleanFiles = withDocument(base, files(cleanText));
+  const hostileFiles = withDocument(hostile(base), files(text));
 
   test('the cloud-config parses to the same keys, files and commands', () => {
     const a = parseYaml(cleanText);
