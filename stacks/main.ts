@@ -1,7 +1,7 @@
 /** The app `cdktf synth` runs (cdktf.json: `node dist/stacks/main.js`): the reference ledger and the rehearsal fleets. */
 import { App } from 'cdktf';
 import { LedgerStack } from './ledger';
-import { RehearsalStack } from './rehearsal';
+import { RehearsalStack, rehearsalNextFleet } from './rehearsal';
 import { rehearsalNativeFleet } from './rehearsal-native';
 import { rehearsalSpockFleet } from './rehearsal-spock';
 
@@ -9,6 +9,7 @@ export function buildApp(outdir?: string): App {
   const app = new App(outdir === undefined ? {} : { outdir });
   new LedgerStack(app, 'ledger');
   new RehearsalStack(app, 'rehearsal');
+  new RehearsalStack(app, 'rehearsal-next', rehearsalNextFleet());
   new RehearsalStack(app, 'rehearsal-native', rehearsalNativeFleet());
   new RehearsalStack(app, 'rehearsal-spock', rehearsalSpockFleet());
   return app;

@@ -25,6 +25,16 @@ export function rehearsalFleet(): DistributedPostgresProps {
   };
 }
 
+/**
+ * The next version of the rehearsal declaration: one more global table. What `cdktf deploy` of it changes is the node
+ * groups' mesh documents and nothing of a machine; the rehearsal's `mesh-update` drill stores its documents into the
+ * running fleet and checks that the new table replicates.
+ */
+export function rehearsalNextFleet(): DistributedPostgresProps {
+  const fleet = rehearsalFleet();
+  return { ...fleet, replication: { ...fleet.replication, globalTables: [...fleet.replication!.globalTables!, 'public.items_next'] } };
+}
+
 export class RehearsalStack extends TerraformStack {
   public readonly fleet: DistributedPostgres;
 

@@ -7,7 +7,7 @@ import { App, Testing } from 'cdktf';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LedgerStack } from '../../stacks/ledger';
-import { RehearsalStack } from '../../stacks/rehearsal';
+import { RehearsalStack, rehearsalNextFleet } from '../../stacks/rehearsal';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { parse } from 'yaml';
@@ -31,6 +31,23 @@ function rehearsalNative() {
 function rehearsalSpock() {
   return new RehearsalStack(Testing.app(), 'rehearsal-spock', rehearsalSpockFleet());
 }
+
+test('rehearsal-next (one more global table) changes the node groups\' mesh documents and nothing else: no machine', () => {
+  const strip = (json: Record<string, any>) => JSON.parse(JSON.stringify(json, (key, value) => (key === '//' ? undefined : value)));
+  const before = strip(synthJson(rehearsal()));
+  const after = strip(synthJson(new RehearsalStack(Testing.app(), 'rehearsal', rehearsalNextFleet())));
+  const changed: string[] = [];
+  for (const type of new Set([...Object.keys(before.resource), ...Object.keys(after.resource)])) {
+    for (const id of new Set([...Object.keys(before.resource[type] ?? {}), ...Object.keys(after.resource[type] ?? {})])) {
+      if (JSON.stringify(before.resource[type]?.[id]) !== JSON.stringify(after.resource[type]?.[id])) changed.push(`${type}.${id}`);
+    }
+  }
+  expect(changed.map((c) => c.replace(/_[0-9A-F]{8}$/, ''))).toEqual([
+    'aws_secretsmanager_secret_version.rehearse_aws-us-east-1_secrets_rehearse-mesh-a-value',
+    'aws_secretsmanager_secret_version.rehearse_aws-us-east-2_secrets_rehearse-mesh-b-value',
+  ]);
+  expect(JSON.stringify(before.data)).toBe(JSON.stringify(after.data));
+});
 
 test('ledger stack snapshot', () => {
   const stack = ledger();
@@ -154,7 +171,7 @@ test('the app holds the ledger and rehearsal stacks, and synth writes the topolo
   try {
     const app: App = buildApp(outdir);
     app.synth();
-    for (const stack of ['ledger', 'rehearsal', 'rehearsal-native', 'rehearsal-spock']) {
+    for (const stack of ['ledger', 'rehearsal', 'rehearsal-next', 'rehearsal-native', 'rehearsal-spock']) {
       const dir = path.join(outdir, 'stacks', stack);
       expect(fs.existsSync(path.join(dir, 'cdk.tf.json'))).toBe(true);
       const picture = fs.readFileSync(path.join(dir, 'topology.mmd'), 'utf8');

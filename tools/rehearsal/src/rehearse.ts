@@ -55,6 +55,8 @@ export interface RehearseOptions {
   readonly repeat?: number;
   /** Count rows never acknowledged that some groups kept, instead of failing on them (see DrillEnv). @default false */
   readonly tolerateOrphans?: boolean;
+  /** mesh-update: the synthesized stack (dir or cdk.tf.json) the fleet is updated to. */
+  readonly nextStack?: string;
   /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
   /** Build the image the stack needs when it is not cached (false: refuse instead). @default true */
@@ -265,7 +267,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         hosts, access, fleet, table: fleet.writerTable, log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(), seed, repeat: options.repeat ?? 5,
-        tolerateOrphans: options.tolerateOrphans ?? false,
+        tolerateOrphans: options.tolerateOrphans ?? false, nextStack: options.nextStack,
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
       };

@@ -43,6 +43,8 @@ export interface DrillEnv {
    * still must be everywhere.
    */
   readonly tolerateOrphans?: boolean;
+  /** --next: the synthesized stack the fleet is updated to (mesh-update). */
+  readonly nextStack?: string;
 }
 
 export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {
