@@ -143,7 +143,8 @@ const hasPostgresUser = run('id', ['-u', 'postgres']).code === 0;
   });
 
   (existsSync('/usr/bin/etcd') && existsSync('/usr/bin/etcdctl') ? describe : describe.skip)('etcd with the rendered TLS settings', () => {
-    const base = 30000 + (process.pid % 5000) * 4;
+    // Below Linux's ephemeral range (32768-60999) and apart from etcd-join.test.ts's members (20000-25999).
+    const base = 26000 + (process.pid % 1000) * 4;
     const [client, peer, joinerClient, joinerPeer] = [base, base + 1, base + 2, base + 3];
     const etcdctl = relocate(ETCDCTL, root);
     let etcd: ChildProcess | undefined;
