@@ -3,10 +3,10 @@ import { spawnSync } from 'child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { gunzipSync } from 'zlib';
 import { parse } from 'yaml';
 import { DistributedPostgresProps, FleetValidationError, Topology } from '../../lib';
 import { machinesOf, renderCloudConfig, resolveFleet } from '../../lib/pipeline';
+import { meshDocumentFiles } from '../../lib/policy/secrets';
 import { meshDocument } from '../../lib/render/mesh-document';
 
 export function topologyOf(props: DistributedPostgresProps): Topology {
@@ -220,8 +220,9 @@ export function meshFileOf(topology: Topology, machineName: string, name: string
   return files[name];
 }
 
-/** The files of a stored mesh document value. */
+/** The files of a stored mesh document value (decoded as the policy pack decodes it). */
 export function meshDocumentFilesOf(value: string): Record<string, string> {
-  const doc = JSON.parse(value) as { gzip: string };
-  return (JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files: Record<string, string> }).files;
+  const files = meshDocumentFiles(value);
+  if (files === undefined) throw new Error('not a mesh document');
+  return files;
 }
