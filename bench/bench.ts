@@ -171,11 +171,12 @@ function main(): void {
 /** The largest AWS member's user-data as AWS counts it (gzipped) and the largest mesh document, in bytes. */
 function userDataSizes(json: any): [string, string] {
   const { gzipDeterministic } = require('../lib/render/gzip') as typeof import('../lib/render/gzip');
+  const { meshDocumentFiles } = require('../lib/policy/secrets') as typeof import('../lib/policy/secrets');
   const gzipped = Object.values(json.resource.aws_instance ?? {}).map((r: any) =>
     r.user_data_base64 !== undefined ? Buffer.from(r.user_data_base64, 'base64').length : gzipDeterministic(r.user_data).length);
   const documents = [...Object.values(json.resource.aws_secretsmanager_secret_version ?? {}).map((v: any) => v.secret_string),
     ...Object.values(json.resource.google_secret_manager_secret_version ?? {}).map((v: any) => v.secret_data)]
-    .filter((v: string) => v.startsWith('{"format":"dpg-mesh/')).map((v: string) => Buffer.byteLength(v));
+    .filter((v: string) => meshDocumentFiles(v) !== undefined).map((v: string) => Buffer.byteLength(v));
   const largest = (values: number[]) => (values.length === 0 ? '-' : `${Math.max(...values)} B`);
   return [largest(gzipped), largest(documents)];
 }
