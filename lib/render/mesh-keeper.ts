@@ -1,6 +1,6 @@
 /**
  * Keeping the mesh in place and moving: `mesh-keeper` runs on every Postgres member. On the group's leader it
- * (re)applies the mesh SQL (after a role change, every 5 minutes, and while incomplete every 2-10 s, backing off) and restarts
+ * (re)applies the mesh SQL (after a role change, every 5 minutes, and while incomplete every 2-4 s, backing off) and restarts
  * subscriptions whose apply worker is down: after a leader change in a remote group pglogical's worker backs
  * off for minutes, while disable + enable resumes it in ~0.2 s (measured). A plain service with a loop rather
  * than a timer: it needs nothing of systemd beyond starting it.
@@ -13,7 +13,7 @@ export const KEEPER_INTERVAL_SECONDS = 10;
 /** The loop's tick: a role change or a due retry is acted on within this. */
 export const KEEPER_TICK_SECONDS = 2;
 /** Longest pause between attempts while the mesh is incomplete. */
-export const MESH_RETRY_MAX_SECONDS = 10;
+export const MESH_RETRY_MAX_SECONDS = 4;
 /** A complete mesh is re-applied this often (tables the application created since join their sets). */
 export const MESH_REAPPLY_SECONDS = 300;
 

@@ -38,6 +38,13 @@ export interface PglogicalLikeApi {
   readonly createsResumeSlots: boolean;
   /** The engine's output plugin (resume slots it creates use it). */
   readonly outputPlugin: string;
+  /**
+   * Whether a new subscription streams from the slot Patroni has kept on the provider since that group's first boot
+   * (its permanent slot), instead of letting the engine's initial sync drop it and create a fresh one. The sync would
+   * start the subscription at the moment it is created, so every row the provider took before (a group that boots
+   * late, found by the late-group drill) would never reach this group. Only where the subscription's slot is Patroni's.
+   */
+  readonly keepsPermanentSlot: boolean;
 }
 
 /**
@@ -221,11 +228,26 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
   const subscriptions = [
     header(topology, group, api.engine, 'Subscriptions'),
     '-- forward_origins is empty: nothing is forwarded, so nothing echoes back.',
-    ...subs.map((sub) =>
-      `SELECT ${s}.${api.createSubscription}(subscription_name := ${sqlLiteral(sub.name)}, provider_dsn := ${sqlLiteral(sub.providerDsn)},\n` +
-      `    replication_sets := ${sqlTextArray(sub.replicationSets)}, synchronize_structure := false, synchronize_data := false,\n` +
-      `    forward_origins := ${sqlTextArray(sub.forwardOrigins)})\n` +
-      `  WHERE NOT EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = ${sqlLiteral(sub.name)});`),
+    ...(api.keepsPermanentSlot && subs.length > 0 ? [
+      '-- Each subscription streams from the slot Patroni has kept at its provider since that group\'s first boot: created',
+      '-- with its initial sync marked done (that sync would drop the slot and start from now, losing every row the provider',
+      '-- took before) and its replication origin at 0/0, so the provider sends from the slot\'s own position.',
+    ] : []),
+    ...subs.map((sub) => {
+      const create = `SELECT ${s}.${api.createSubscription}(subscription_name := ${sqlLiteral(sub.name)}, provider_dsn := ${sqlLiteral(sub.providerDsn)},\n` +
+        `    replication_sets := ${sqlTextArray(sub.replicationSets)}, synchronize_structure := false, synchronize_data := false,\n` +
+        `    forward_origins := ${sqlTextArray(sub.forwardOrigins)})\n` +
+        `  WHERE NOT EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = ${sqlLiteral(sub.name)});`;
+      if (!api.keepsPermanentSlot) return create;
+      const ofSub = `FROM ${s}.subscription sub WHERE sub.sub_name = ${sqlLiteral(sub.name)}`;
+      return ['BEGIN;', create,
+        `UPDATE ${s}.local_sync_status ss SET sync_status = 'r' ${ofSub}\n` +
+        "  AND ss.sync_subid = sub.sub_id AND ss.sync_relname IS NULL AND ss.sync_status = 'i'\n" +
+        '  AND NOT EXISTS (SELECT 1 FROM pg_replication_origin o WHERE o.roname = sub.sub_slot_name);',
+        `SELECT pg_replication_origin_create(sub.sub_slot_name) ${ofSub}\n` +
+        '  AND NOT EXISTS (SELECT 1 FROM pg_replication_origin o WHERE o.roname = sub.sub_slot_name);',
+        'COMMIT;'].join('\n');
+    }),
     ...(subs.length === 0 ? [] : [
       `SELECT ${s}.${api.addSubscriptionSet}(wanted.sub_name::name, set_name::name)\n` +
       `  FROM (VALUES\n    ${wantedSets.join(',\n    ')}) AS wanted(sub_name, sets), unnest(wanted.sets) AS set_name\n` +

@@ -28,6 +28,8 @@ const API: PglogicalLikeApi = {
   // Patroni keeps them, like the subscriptions' own slots (on the provider's standbys too).
   createsResumeSlots: false,
   outputPlugin: 'pglogical_output',
+  // Its slots are Patroni's permanent slots (providerSlots).
+  keepsPermanentSlot: true,
 };
 
 export const PGLOGICAL: EngineRenderer = {

@@ -93,6 +93,8 @@ const API: PglogicalLikeApi = {
   // Patroni leaves spock_output slots to Spock: the subscriber creates its resume slots on the provider itself.
   createsResumeSlots: true,
   outputPlugin: 'spock_output',
+  // Its slots are its own (Patroni ignores them): the initial sync creates each.
+  keepsPermanentSlot: false,
 };
 
 function extensions(topology: Topology): string[] {

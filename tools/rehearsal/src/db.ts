@@ -81,10 +81,9 @@ export class FleetAccess {
 
   /**
    * The group's side of the mesh as an operator checks it before the application creates its schema: the node
-   * exists and every subscription to another group replicates.
+   * exists and `peers` of its subscriptions replicate (default: one per other group; fewer while a group is held back).
    */
-  async meshReady(group: string): Promise<boolean> {
-    const peers = this.fleet.groups.length - 1;
+  async meshReady(group: string, peers = this.fleet.groups.length - 1): Promise<boolean> {
     const sql: Record<RehearsalFleet['engine'], string> = {
       pglogical: 'SELECT (SELECT count(*) FROM pglogical.local_node) = 1 AND (SELECT count(*) FROM pglogical.show_subscription_status() ' +
         `WHERE status = 'replicating') = ${peers}`,

@@ -165,7 +165,9 @@ async function sabotage(kind: Sabotage, access: FleetAccess, fleet: RehearsalFle
 
 export async function rehearse(options: RehearseOptions): Promise<RehearsalReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const drills = options.drills ?? [...DEFAULT_DRILLS];
+  // late-group holds the fleet's last node group back at boot, so it runs before every other drill.
+  const named = options.drills ?? [...DEFAULT_DRILLS];
+  const drills = named.includes('late-group') ? ['late-group' as const, ...named.filter((d) => d !== 'late-group')] : named;
   const stack = readSynthesizedStack(options.stack);
   const fleet = readFleet(stack);
   const report: RehearsalReport = {
@@ -252,8 +254,9 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     await hosts.create();
     const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name, fleet.literalSecretValues);
     const access = new FleetAccess(hosts, fleet, secrets);
-    await bootFleet(hosts, fleet, access, secrets, report, log, {
+    const lateBoot = await bootFleet(hosts, fleet, access, secrets, report, log, {
       order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed,
+      lateGroup: drills.includes('late-group') ? fleet.groups[fleet.groups.length - 1].name : undefined,
     });
     if (report.boot?.status === 'pass') {
       report.image.running = await runningVersions(hosts, fleet, access);
@@ -267,7 +270,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         hosts, access, fleet, table: fleet.writerTable, log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(), seed, repeat: options.repeat ?? 5,
-        tolerateOrphans: options.tolerateOrphans ?? false, nextStack: options.nextStack,
+        tolerateOrphans: options.tolerateOrphans ?? false, nextStack: options.nextStack, lateBoot,
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
       };

@@ -4,12 +4,12 @@ import { crashMoments } from '../src/drills/failover-campaign';
 import { lsnValue } from '../src/drills/windows';
 
 test('every drill, in order', () => {
-  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update']);
+  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group']);
   expect(FAILOVER_DRILLS.every((d) => DRILLS.includes(d))).toBe(true);
 });
 
-test('the window drills, the failover campaign and mesh-update run only when named', () => {
-  expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update']);
+test('the window drills, the failover campaign, mesh-update and late-group run only when named', () => {
+  expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group']);
   expect(DEFAULT_DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard']);
 });
 

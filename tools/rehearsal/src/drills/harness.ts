@@ -5,6 +5,7 @@
 import { AppliedUserData } from '../boot';
 import { FleetAccess, literal } from '../db';
 import { FleetGroup, FleetMachine, RehearsalFleet } from '../fleet';
+import type { LateBoot } from '../fleet-boot';
 import { TestHosts } from '../hosts';
 import { WriterRun } from '../load';
 import { DrillResult, GroupRows, judge } from '../report';
@@ -45,6 +46,8 @@ export interface DrillEnv {
   readonly tolerateOrphans?: boolean;
   /** --next: the synthesized stack the fleet is updated to (mesh-update). */
   readonly nextStack?: string;
+  /** The node group the boot held back (late-group), to be started by that drill. */
+  readonly lateBoot?: LateBoot;
 }
 
 export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {

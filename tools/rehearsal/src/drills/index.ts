@@ -15,6 +15,7 @@ import { interruptedBootstrap } from './interrupted-bootstrap';
 import { DrillEnv, newResult, now } from './harness';
 import { killLeaderMember } from './kill-leader-member';
 import { killPostgres } from './kill-postgres';
+import { lateGroup } from './late-group';
 import { meshUpdate } from './mesh-update';
 import { loseEtcd } from './lose-etcd';
 import { partition } from './partition';
@@ -43,6 +44,7 @@ const RUNNERS = {
   'provider-window': providerWindow,
   'failover-campaign': failoverCampaign,
   'mesh-update': meshUpdate,
+  'late-group': lateGroup,
 } satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
 
 export type DrillName = keyof typeof RUNNERS;
@@ -50,9 +52,10 @@ export type DrillName = keyof typeof RUNNERS;
 export const DRILLS = Object.keys(RUNNERS) as readonly DrillName[];
 /**
  * Drills run only when named with --drills: the failover windows of issue 12 (they fail until those windows are
- * closed, and CI runs every default drill), the failover campaign (minutes per crash) and mesh-update (it needs --next).
+ * closed, and CI runs every default drill), the failover campaign (minutes per crash), mesh-update (it needs --next)
+ * and late-group (it changes how the fleet boots: its last node group is held back and the drill runs first).
  */
-export const OPT_IN_DRILLS: readonly DrillName[] = ['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update'];
+export const OPT_IN_DRILLS: readonly DrillName[] = ['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group'];
 /** What a rehearsal runs without --drills. */
 export const DEFAULT_DRILLS = DRILLS.filter((d) => !OPT_IN_DRILLS.includes(d));
 /** Drills whose figures depend on Patroni's timing: repeated for each timing profile rehearsed. */
