@@ -8,8 +8,13 @@
 import { MESH_SYNC_SECONDS } from './mesh-document';
 import { FILES } from './paths';
 
-/** How often the subscriptions' workers are checked. */
+/** How often the resume slots, paused subscriptions and the mesh's completeness are checked. */
 export const KEEPER_INTERVAL_SECONDS = 10;
+/**
+ * How often the subscriptions' apply workers are checked (one local query): a worker that exited (e.g. on a table a
+ * late node group had not created yet) is otherwise restarted by the engine only after its own back-off.
+ */
+export const DOWN_CHECK_SECONDS = 4;
 /** The loop's tick: a role change or a due retry is acted on within this. */
 export const KEEPER_TICK_SECONDS = 2;
 /** Longest pause between attempts while the mesh is incomplete. */
@@ -135,6 +140,7 @@ restart_down_subscriptions() {
 
 next_apply=0
 next_restart_check=0
+next_down_check=0
 next_plugin_check=0
 backoff=2
 was_primary=0
@@ -167,8 +173,11 @@ while true; do
     fi
     sync_standby_slots
     failover_slots
-    if [ "$SECONDS" -ge "$next_restart_check" ]; then
+    if [ "$SECONDS" -ge "$next_down_check" ]; then
       restart_down_subscriptions
+      next_down_check=$((SECONDS + ${DOWN_CHECK_SECONDS}))
+    fi
+    if [ "$SECONDS" -ge "$next_restart_check" ]; then
       advance_resume_slots
       unpause_subscriptions
       # Something went missing since the last apply (a declared table created since, a dropped subscription): apply now.

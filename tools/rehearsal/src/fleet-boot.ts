@@ -85,20 +85,30 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
   const backend = localSecretBackend(secrets.dir);
   const early = plan.filter((p) => groupOf(p.name) !== late);
   const earlyGroups = fleet.groups.filter((g) => g !== late);
-  if (!(await startHosts(hosts, fleet, backend, report, early, started, log))) return undefined;
   const table = fleet.writerTable;
   if (!table) {
     report.problems.push('the stack replicates no global table: the rehearsal writes into the first one');
     return undefined;
   }
-  await awaitWritableMesh(access, fleet, earlyGroups, earlyGroups, table, sinceStart, log);
-  const finishBoot = (lastStart: number) => {
-    boot.toWritableMeshS = Number(sinceStart().toFixed(1));
+  // The fleet is usable once every group is writable and replicates, which may come before every replica has finished
+  // its bootstrap: the two are awaited side by side, and the boot passes only when both are done.
+  const meshAt = async (waited: Promise<void>) => {
+    await waited;
+    return sinceStart();
+  };
+  const reached = meshAt(awaitWritableMesh(access, fleet, earlyGroups, earlyGroups, table, sinceStart, log));
+  if (!(await startHosts(hosts, fleet, backend, report, early, started, log))) {
+    reached.catch(() => undefined);
+    return undefined;
+  }
+  const finishBoot = (at: number, lastStart: number) => {
+    boot.toWritableMeshS = Number(at.toFixed(1));
     boot.afterLastStartS = Number((boot.toWritableMeshS - lastStart).toFixed(1));
     log(`boot: writable, replicating mesh after ${boot.toWritableMeshS} s, ${boot.afterLastStartS} s after the last host's start`);
   };
+  const earlyAt = await reached;
   if (!late) {
-    finishBoot(Math.max(...plan.map((p) => p.startOffsetSeconds)));
+    finishBoot(earlyAt, Math.max(...plan.map((p) => p.startOffsetSeconds)));
     await waitHealthy({ access, fleet }, 300);
     boot.status = 'pass';
     return undefined;
@@ -117,12 +127,15 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
       boot.hosts.sort((x, y) => x.startOffsetSeconds - y.startOffsetSeconds);
       log(`boot: node group ${late.name} starts late: ${shifted.map((p) => `${p.name} +${p.startOffsetSeconds}s`).join(', ')}`);
       boot.status = 'fail';
-      if (!(await startHosts(hosts, fleet, backend, report, shifted, started, log))) throw new Error(`node group ${late.name}: a machine failed to apply its user-data`);
-      const lastStart = Math.max(...shifted.map((p) => p.startOffsetSeconds));
       // Its deploy's migration creates the application's schema as soon as it is writable (native subscriptions
       // need the published tables to exist locally).
-      await awaitWritableMesh(access, fleet, [late], fleet.groups, table, sinceStart, log, { schemaFirst: true });
-      finishBoot(lastStart);
+      const lateReached = meshAt(awaitWritableMesh(access, fleet, [late], fleet.groups, table, sinceStart, log, { schemaFirst: true }));
+      if (!(await startHosts(hosts, fleet, backend, report, shifted, started, log))) {
+        lateReached.catch(() => undefined);
+        throw new Error(`node group ${late.name}: a machine failed to apply its user-data`);
+      }
+      const lastStart = Math.max(...shifted.map((p) => p.startOffsetSeconds));
+      finishBoot(await lateReached, lastStart);
       await waitHealthy({ access, fleet }, 300);
       boot.status = 'pass';
       return { lastStartS: lastStart, toWritableMeshS: boot.toWritableMeshS!, afterLastStartS: boot.afterLastStartS! };
@@ -166,7 +179,7 @@ async function awaitWritableMesh(access: FleetAccess, fleet: RehearsalFleet, gro
   table: string, sinceStart: () => number, log: (line: string) => void, options: { schemaFirst?: boolean } = {}): Promise<void> {
   const peers = among.length - 1;
   for (const g of groups) {
-    await waitFor(`a writable leader in ${g.name}`, 300_000, async () => ((await access.query(g.name, 'SELECT NOT pg_is_in_recovery()', { timeoutMs: 8000 }))[0]?.[0] === 't' ? true : undefined), 1000);
+    await waitFor(`a writable leader in ${g.name}`, 600_000, async () => ((await access.query(g.name, 'SELECT NOT pg_is_in_recovery()', { timeoutMs: 8000 }))[0]?.[0] === 't' ? true : undefined), 1000);
   }
   log(`boot: ${groups.map((g) => g.name).join(', ')} writable after ${sinceStart().toFixed(1)} s`);
   // Retried like an application would: a replica restarting right then (Patroni copies logical slots to replicas
