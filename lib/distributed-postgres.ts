@@ -164,6 +164,24 @@ export class DistributedPostgres extends Construct {
 }
 
 /**
+ * What to change when a cloud-config is too large, from what makes it large in this declaration: the Postgres
+ * parameters and Patroni's permanent slots (one or two per other node group) are in every member's configuration.
+ */
+function userDataFix(topology: Topology): string {
+  const parameters = Object.entries(topology.postgres.parameters);
+  const parameterBytes = parameters.reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+  const fixes: string[] = [];
+  if (parameterBytes > 2048) {
+    fixes.push(`postgres.parameters holds ${parameters.length} entries (${parameterBytes} bytes in every member's Patroni configuration): ` +
+      'declare fewer, and set the others after the deploy through Patroni\'s dynamic configuration (patronictl edit-config)');
+  }
+  if (topology.nodeGroups.length > 30) {
+    fixes.push(`use fewer node groups per fleet (${topology.nodeGroups.length}: each adds Patroni permanent slots to every member's configuration)`);
+  }
+  return fixes.length ? `${fixes.join('; or ')}.` : 'report this as a bug (the declaration holds nothing that should make it this large).';
+}
+
+/**
  * Every machine's user-data: the renderer's cloud-config, encoded the way the machine's cloud takes it. Rendered up
  * front, so a cloud-config too large for its cloud is a finding of the declaration (nothing is created), not an
  * exception from deep inside a node group.
@@ -179,7 +197,7 @@ function renderUserData(topology: Topology): { of: (machine: string) => EncodedU
       findings.push({
         rule: 'DPG-USER-DATA',
         path: `node group ${machine.nodeGroup}, machine ${machine.name}`,
-        message: `${(e as Error).message.replace(/^render: /, '')} (large parameter values and long table lists grow every cloud-config)`,
+        message: `${(e as Error).message.replace(/^render: /, '')}. Fix: ${userDataFix(topology)}`,
       });
     }
   }

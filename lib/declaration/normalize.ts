@@ -52,7 +52,17 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
   const replicationIn = r.object(props.replication, 'replication', PROPERTIES.replication);
   const engine = r.enumValue(replicationIn.engine, ReplicationEngine, 'replication.engine', ReplicationEngine.SPOCK);
 
-  const fleetEtcd = r.object(props.etcd, 'etcd', PROPERTIES.etcd);
+  // Fleet-wide etcd values are read (and their mistakes reported) once, at the path where they were written; a node
+  // group's own value overrides them and is read at its own path.
+  const fleetEtcdIn = r.object(props.etcd, 'etcd', PROPERTIES.etcd);
+  const fleetEtcd = {
+    size: fleetEtcdIn.size === undefined ? undefined : r.number(fleetEtcdIn.size, 'etcd.size', 3),
+    placement: fleetEtcdIn.placement === undefined ? undefined
+      : r.enumValue(fleetEtcdIn.placement, EtcdPlacement, 'etcd.placement', EtcdPlacement.CO_LOCATED),
+    latency: fleetEtcdIn.latency === undefined ? undefined
+      : r.enumValue(fleetEtcdIn.latency, LatencyClass, 'etcd.latency', LatencyClass.IN_REGION),
+    machineType: fleetEtcdIn.machineType === undefined ? undefined : r.string(fleetEtcdIn.machineType, 'etcd.machineType', ''),
+  };
   const groupsIn = props.nodeGroups === undefined ? undefined : r.array(props.nodeGroups, 'nodeGroups');
   if (groupsIn === undefined) {
     r.findings.push({ rule: 'DPG-TYPE', path: 'nodeGroups', message: 'is missing. Fix: declare at least one node group.' });
@@ -72,7 +82,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     const zonesGiven = g.zones !== undefined;
     const zones = zonesGiven ? r.stringArray(g.zones, `${path}.zones`) : defaultZones(cloud, region);
     const disk = r.object(g.dataDisk, `${path}.dataDisk`, PROPERTIES.dataDisk);
-    const etcdIn = { ...fleetEtcd, ...r.object(g.etcd, `${path}.etcd`, PROPERTIES.etcd) };
+    const etcdOwn = r.object(g.etcd, `${path}.etcd`, PROPERTIES.etcd);
     const snowflake = g.snowflakeNodeIds === undefined ? undefined
       : r.array(g.snowflakeNodeIds, `${path}.snowflakeNodeIds`).map((v, i) => r.number(v, `${path}.snowflakeNodeIds[${i}]`, NaN));
     return {
@@ -96,10 +106,17 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       patroniTags: r.stringMap(g.patroniTags, `${path}.patroniTags`),
       snowflakeNodeIds: snowflake,
       etcd: {
-        size: r.number(etcdIn.size, `${path}.etcd.size`, 3),
-        placement: r.enumValue(etcdIn.placement, EtcdPlacement, `${path}.etcd.placement`, EtcdPlacement.CO_LOCATED),
-        machineType: etcdIn.machineType === undefined ? DEFAULT_ETCD_MACHINE[cloud] : r.string(etcdIn.machineType, `${path}.etcd.machineType`, DEFAULT_ETCD_MACHINE[cloud]),
-        latency: r.enumValue(etcdIn.latency, LatencyClass, `${path}.etcd.latency`, LatencyClass.IN_REGION),
+        size: etcdOwn.size !== undefined ? r.number(etcdOwn.size, `${path}.etcd.size`, 3) : fleetEtcd.size ?? 3,
+        sizePath: etcdOwn.size !== undefined || fleetEtcd.size === undefined ? `${path}.etcd.size` : 'etcd.size',
+        placement: etcdOwn.placement !== undefined
+          ? r.enumValue(etcdOwn.placement, EtcdPlacement, `${path}.etcd.placement`, EtcdPlacement.CO_LOCATED)
+          : fleetEtcd.placement ?? EtcdPlacement.CO_LOCATED,
+        machineType: etcdOwn.machineType !== undefined
+          ? r.string(etcdOwn.machineType, `${path}.etcd.machineType`, DEFAULT_ETCD_MACHINE[cloud])
+          : fleetEtcd.machineType || DEFAULT_ETCD_MACHINE[cloud],
+        latency: etcdOwn.latency !== undefined
+          ? r.enumValue(etcdOwn.latency, LatencyClass, `${path}.etcd.latency`, LatencyClass.IN_REGION)
+          : fleetEtcd.latency ?? LatencyClass.IN_REGION,
       },
     };
   });

@@ -19,6 +19,8 @@ export interface Finding {
 
 export interface EtcdSpec {
   readonly size: number;
+  /** Where the size was written: `etcd.size` for the fleet-wide value, else the group's own path. */
+  readonly sizePath: string;
   readonly placement: EtcdPlacement;
   readonly machineType: string | undefined;
   readonly latency: LatencyClass;

@@ -1,4 +1,5 @@
 /** User-data as each cloud takes it: AWS at most 16384 bytes raw (gzip + base64 when larger), GCP 256 KiB. */
+import { parse } from 'yaml';
 import { gzipDeterministic } from './gzip';
 
 export const AWS_USER_DATA_LIMIT = 16384;
@@ -14,16 +15,31 @@ export function encodeUserData(cloud: 'aws' | 'gcp', cloudConfig: string, hostNa
   const raw = Buffer.from(cloudConfig, 'utf8');
   if (cloud === 'gcp') {
     if (raw.length > GCP_METADATA_VALUE_LIMIT) {
-      throw new Error(`render: the cloud-config of '${hostName}' is ${raw.length} bytes, above GCP's metadata value limit of ` +
-        `${GCP_METADATA_VALUE_LIMIT} bytes. Fix: fewer geoshard tables or node groups per fleet, or report this as a bug.`);
+      throw new UserDataTooLargeError(`render: the cloud-config of '${hostName}' is ${raw.length} bytes, above GCP's metadata value limit of ` +
+        `${GCP_METADATA_VALUE_LIMIT} bytes`, largestFiles(cloudConfig));
     }
     return { encoding: 'plain', value: cloudConfig };
   }
   if (raw.length <= AWS_USER_DATA_LIMIT) return { encoding: 'plain', value: cloudConfig };
   const gzipped = gzipDeterministic(raw);
   if (gzipped.length > AWS_USER_DATA_LIMIT) {
-    throw new Error(`render: the cloud-config of '${hostName}' is ${raw.length} bytes (${gzipped.length} gzipped), above AWS's ` +
-      `user-data limit of ${AWS_USER_DATA_LIMIT} bytes even compressed. Fix: fewer geoshard tables or node groups per fleet, or report this as a bug.`);
+    throw new UserDataTooLargeError(`render: the cloud-config of '${hostName}' is ${raw.length} bytes (${gzipped.length} gzipped), above AWS's ` +
+      `user-data limit of ${AWS_USER_DATA_LIMIT} bytes even compressed`, largestFiles(cloudConfig));
   }
   return { encoding: 'gzip+base64', value: gzipped.toString('base64') };
+}
+
+/** A cloud-config its cloud cannot take; `largest` names what makes it large, so the fix can name the prop. */
+export class UserDataTooLargeError extends Error {
+  constructor(message: string, readonly largest: readonly { readonly path: string; readonly bytes: number }[]) {
+    super(`${message}; its largest files: ${largest.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')}`);
+    this.name = 'UserDataTooLargeError';
+  }
+}
+
+/** The three largest files of a cloud-config's write_files (only when it is too large: parsing costs). */
+function largestFiles(cloudConfig: string): { path: string; bytes: number }[] {
+  const files = (parse(cloudConfig)?.write_files ?? []) as { path?: string; content?: string }[];
+  return files.map((f) => ({ path: String(f.path), bytes: Buffer.byteLength(String(f.content ?? ''), 'utf8') }))
+    .sort((a, b) => b.bytes - a.bytes || a.path.localeCompare(b.path)).slice(0, 3);
 }

@@ -15,8 +15,28 @@ export interface BadInput {
   readonly category: Category;
   /** Breaks the (deep-copied) ledger declaration. */
   readonly change: (props: any) => void;
-  /** Rule id and a fragment (regular expression) of the finding the message must contain. */
-  readonly expected: readonly { readonly rule: string; readonly fragment: RegExp }[];
+  /**
+   * Rule id and a fragment (regular expression) of the finding the message must contain; `times`: how many findings of
+   * that rule there must be (a fleet-wide value is reported once, where it was written).
+   */
+  readonly expected: readonly { readonly rule: string; readonly fragment: RegExp; readonly times?: number }[];
+  /** Rules that must not report anything (advice derived from a value another rule already refuses). */
+  readonly absent?: readonly string[];
+}
+
+/** 500 custom parameters with values that do not compress: a cloud-config no cloud takes. */
+function manyParameters(): Record<string, string> {
+  const out: Record<string, string> = {};
+  let x = 12345;
+  for (let i = 0; i < 500; i++) {
+    let value = '';
+    for (let j = 0; j < 40; j++) {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      value += 'abcdefghijklmnopqrstuvwxyz0123456789'[x % 36];
+    }
+    out[`app.setting_${i}`] = value;
+  }
+  return out;
 }
 
 const HOSTILE = {
@@ -94,6 +114,12 @@ export const BAD_INPUTS: readonly BadInput[] = [
   // Impossible quorums and HA settings.
   { name: 'even etcd quorum', category: 'impossible quorum', change: (p) => { p.etcd = { size: 4 }; },
     expected: [{ rule: 'DPG-ETCD-SIZE', fragment: /4 etcd members is an even quorum/ }] },
+  { name: 'fleet-wide etcd size of 2, reported once where it was written', category: 'impossible quorum', change: (p) => { p.etcd = { size: 2 }; },
+    expected: [{ rule: 'DPG-ETCD-SIZE', fragment: /\] etcd\.size: 2 etcd members is an even quorum/, times: 1 }] },
+  { name: 'no members', category: 'impossible quorum', change: (p) => { p.nodeGroups[0].members = 0; },
+    expected: [{ rule: 'DPG-MEMBERS', fragment: /nodeGroups\[0\] \(use1\)\.members: 0 is not a whole number in 1\.\.9/ }], absent: ['DPG-SYNC'] },
+  { name: '500 postgres parameters', category: 'impossible quorum', change: (p) => { p.postgres = { parameters: manyParameters() }; },
+    expected: [{ rule: 'DPG-USER-DATA', fragment: /Fix: postgres\.parameters holds 500 entries \(\d+ bytes in every member's Patroni configuration\)/ }] },
   { name: 'single etcd member', category: 'impossible quorum', change: (p) => { p.nodeGroups[2].etcd = { size: 1 }; },
     expected: [{ rule: 'DPG-ETCD-SIZE', fragment: /nodeGroups\[2\] \(euw3\)\.etcd\.size: 1 etcd members cannot give a fault-tolerant quorum/ }] },
   { name: 'quorum of three over two zones', category: 'impossible quorum', change: (p) => { p.nodeGroups[0].zones = ['us-east-1a', 'us-east-1b']; },
@@ -101,7 +127,7 @@ export const BAD_INPUTS: readonly BadInput[] = [
   { name: 'co-located quorum larger than the group', category: 'impossible quorum', change: (p) => { p.nodeGroups[1].etcd = { size: 5 }; },
     expected: [{ rule: 'DPG-ETCD-COLOCATED', fragment: /a co-located etcd quorum of 5 needs 5 Postgres members, but the group has 3/ }] },
   { name: 'every standby synchronous', category: 'impossible quorum', change: (p) => { p.ha = { synchronousStandbys: 2 }; },
-    expected: [{ rule: 'DPG-SYNC', fragment: /2 synchronous standby\(s\) out of 2 standby\(s\): losing one standby would block/ }] },
+    expected: [{ rule: 'DPG-SYNC', fragment: /2 synchronous standby\(s\) out of 2 standby\(s\): losing one standby would block.*Fix: use ha\.synchronousStandbys <= 1, or give the group at least 4 members, or set ha\.synchronousMode to 'off'/ }] },
   { name: 'Patroni timing rule broken', category: 'impossible quorum', change: (p) => { p.ha = { ttl: 20, loopWait: 10, retryTimeout: 10 }; },
     expected: [{ rule: 'DPG-PATRONI-TIMING', fragment: /loop_wait 10 \+ 2 x retry_timeout 10 = 30 exceeds ttl 20/ }] },
 

@@ -72,11 +72,14 @@ describe.each(BAD_INPUTS.map((b) => [`${b.category}: ${b.name}`, b] as const))('
     expect(error).toBeInstanceOf(FleetValidationError);
     const message = (error as Error).message;
     expect(message).toMatch(/^DistributedPostgres 'stack\/Fleet' has \d+ problem\(s\) in its declaration; nothing was synthesized\.\n/);
-    for (const { rule, fragment } of bad.expected) {
-      const lines = message.split(/\n(?=\s+\d+\. \[)/).filter((line) => line.includes(`[${rule}]`));
+    const linesOf = (rule: string) => message.split(/\n(?=\s+\d+\. \[)/).filter((line) => line.includes(`[${rule}]`));
+    for (const { rule, fragment, times } of bad.expected) {
+      const lines = linesOf(rule);
       expect(lines.length).toBeGreaterThan(0);
+      if (times !== undefined) expect(lines.length).toBe(times);
       expect(lines.some((line) => fragment.test(line))).toBe(true);
     }
+    for (const rule of bad.absent ?? []) expect(linesOf(rule)).toEqual([]);
     expect(message).toMatch(/Fix: /);
     expect(message).not.toMatch(OUR_FRAME);
     expect((error as Error).stack ?? '').not.toMatch(OUR_FRAME);

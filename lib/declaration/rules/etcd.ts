@@ -5,10 +5,12 @@ import { finding, Rule } from './rule';
 export const ETCD_SIZE: Rule = {
   id: 'DPG-ETCD-SIZE',
   description: 'An etcd quorum is odd-sized: 3 or 5 members.',
-  check: (spec) => spec.nodeGroups
+  // A fleet-wide size is reported once, at `etcd.size`, not once per node group that inherits it.
+  check: (spec) => [...new Map(spec.nodeGroups
     .filter((g) => g.etcd.size !== 3 && g.etcd.size !== 5)
-    .map((g) => finding('DPG-ETCD-SIZE', `${g.path}.etcd.size`,
-      `${g.etcd.size} etcd members ${g.etcd.size % 2 === 0 ? 'is an even quorum (it tolerates no more failures than one member fewer)' : 'cannot give a fault-tolerant quorum'}. Fix: use 3 or 5.`)),
+    .map((g) => [g.etcd.sizePath, g.etcd.size] as const)).entries()]
+    .map(([path, size]) => finding('DPG-ETCD-SIZE', path,
+      `${size} etcd members ${size % 2 === 0 ? 'is an even quorum (it tolerates no more failures than one member fewer)' : 'cannot give a fault-tolerant quorum'}. Fix: use 3 or 5.`)),
 };
 
 export const ETCD_SPREAD: Rule = {

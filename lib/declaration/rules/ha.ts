@@ -15,12 +15,14 @@ export const SYNCHRONOUS_REPLICATION: Rule = {
       out.push(finding('DPG-SYNC', 'ha.synchronousStandbys', `${synchronousStandbys} is not a whole number of at least 1. Fix: use 1.`));
       return out;
     }
-    for (const g of spec.nodeGroups.filter((group) => Number.isInteger(group.members))) {
+    // A member count out of range is DPG-MEMBERS's finding; advice derived from it would contradict that rule.
+    for (const g of spec.nodeGroups.filter((group) => isInt(group.members, 1, MAX_MEMBERS))) {
       const standbys = g.members - 1;
       if (synchronousStandbys > standbys - 1) {
+        const fewer = standbys - 1 >= 1 ? `use ha.synchronousStandbys <= ${standbys - 1}, or ` : '';
         out.push(finding('DPG-SYNC', `${g.path}.members`,
           `${synchronousStandbys} synchronous standby(s) out of ${standbys} standby(s): losing one standby would block or degrade commits. ` +
-          `Fix: use ha.synchronousStandbys <= ${Math.max(0, standbys - 1)} with at least ${synchronousStandbys + 2} members, or set ha.synchronousMode to 'off'.`));
+          `Fix: ${fewer}give the group at least ${synchronousStandbys + 2} members, or set ha.synchronousMode to 'off'.`));
       }
     }
     return out;
