@@ -1,14 +1,12 @@
 /** The Patroni and etcd configs read back out of write_files (with a YAML parser) carry the declaration's values. */
-import { existsSync, readFileSync } from 'fs';
 import {
   Cloud, DistributedPostgresProps, EtcdPlacement, LatencyClass, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
 } from '../../lib';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, renderAll, run, tempDir, topologyOf, writeTemp, yamlFileOf } from './helpers';
+import { fileOf, renderAll, topologyOf, yamlFileOf } from './helpers';
 import { renderCloudConfig } from '../../lib/render';
 import { parse } from 'yaml';
-import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 
 const PATRONI = '/etc/distributed-postgres/patroni.yml.template';
@@ -203,52 +201,6 @@ test('pglogical slot names equal what pglogical 2.4.2 computes (pglogical_gen_sl
   const slots = yamlFileOf(renderCloudConfig(t, 'rehearse-a-pg1'), PATRONI).bootstrap.dcs.slots;
   expect(Object.keys(slots)).toEqual(['pgl_app_a_sub_b_a', 'pgl_app_a_sub_b_a_r']);
 });
-
-const ETCD_BINARY = '/usr/bin/etcd';
-(existsSync(ETCD_BINARY) ? test : test.skip)('every etcd config key is one etcd 3.4 knows (it ignores unknown keys silently)', () => {
-  const binary = readFileSync(ETCD_BINARY).toString('latin1');
-  const keys = (value: Record<string, unknown>): string[] => Object.entries(value).flatMap(([k, v]) =>
-    [k, ...(v && typeof v === 'object' && !Array.isArray(v) ? keys(v as Record<string, unknown>) : [])]);
-  const config = yamlFileOf(renderCloudConfig(topologyOf(ledgerFleet()), 'ledger-use1-pg1'), ETCD);
-  const unknown = keys(config).filter((k) => !binary.includes(`json:"${k}"`));
-  expect(unknown).toEqual([]);
-  expect(binary.includes('json:"no-such-etcd-key"')).toBe(false);
-});
-
-const PATRONI_BINARY = '/usr/bin/patroni';
-(existsSync(PATRONI_BINARY) && existsSync('/usr/lib/postgresql/15/bin/pg_ctl') ? test : test.skip)(
-  'Patroni itself accepts the Debian 12 member\'s config (patroni --validate-config)', () => {
-    const dir = tempDir('patroni');
-    const template = fileOf(renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-a-pg1'), PATRONI);
-    const filled = template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password');
-    const path = writeTemp(dir, 'patroni.yml', filled);
-    const out = run(PATRONI_BINARY, ['--validate-config', path]);
-    expect({ code: out.code, output: out.stdout + out.stderr }).toEqual({ code: 0, output: '' });
-    // And it does reject a broken one.
-    const broken = writeTemp(dir, 'broken.yml', filled.replace(/^scope: .*$/m, ''));
-    expect(run(PATRONI_BINARY, ['--validate-config', broken]).code).not.toBe(0);
-  });
-
-/**
- * Patroni 4.0.7 (Debian 13) on the rehearsal-native member's config. Debian 12 has no Patroni 4: point
- * DPG_PATRONI4_PYTHONPATH at the dist-packages of trixie's `patroni` deb, unpacked (`dpkg-deb -x
- * patroni_4.0.7-3~deb13u1_all.deb DIR` then DIR/usr/lib/python3/dist-packages); it runs on Debian 12's python3 with
- * Debian 12's python3-psycopg2 and python3-etcd. bin_dir points at the PostgreSQL this machine has (the validator
- * checks that the directory holds the server binaries).
- */
-const PATRONI4_PATH = process.env.DPG_PATRONI4_PYTHONPATH;
-(PATRONI4_PATH && existsSync('/usr/lib/postgresql/15/bin/pg_ctl') ? test : test.skip)(
-  'Patroni 4.0.7 accepts the Debian 13 member\'s config (patroni --validate-config), FAST timings included', () => {
-    const dir = tempDir('patroni4');
-    const template = fileOf(renderCloudConfig(topologyOf(rehearsalNativeFleet()), 'rh-native-a-pg1'), PATRONI);
-    const filled = template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password')
-      .replace('bin_dir: /usr/lib/postgresql/17/bin', 'bin_dir: /usr/lib/postgresql/15/bin');
-    const path = writeTemp(dir, 'patroni.yml', filled);
-    const env = { ...process.env, PYTHONPATH: PATRONI4_PATH };
-    expect(run('/usr/bin/python3', ['-m', 'patroni', '--version'], { env }).stdout).toMatch(/ 4\.0\.\d+/);
-    const out = run('/usr/bin/python3', ['-m', 'patroni', '--validate-config', path], { env });
-    expect({ code: out.code, output: out.stdout + out.stderr }).toEqual({ code: 0, output: '' });
-  });
 
 test('golden images: nothing installed, package_update and package_upgrade off; binDir reaches Patroni and the scripts', () => {
   const props = {

@@ -4,6 +4,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // Its system tests (test hosts, the systemd stand-in) run in the root config's `system` project.
+  testPathIgnorePatterns: ['/node_modules/', '\\.system\\.test\\.ts$'],
   // Transpile only, as the root's config does: `npm test` type-checks once first (tsconfig.json covers src and test).
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
 };

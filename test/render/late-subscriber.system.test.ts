@@ -11,11 +11,10 @@ import { chmodSync } from 'fs';
 import { renderCloudConfig } from '../../lib/render';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, HAS_PG15_PGLOGICAL, meshFileOf, throwawayPostgres, topologyOf, writeTemp } from './helpers';
+import { fileOf, meshFileOf, throwawayPostgres, topologyOf, writeTemp } from './helpers';
 
-const isRoot = process.getuid?.() === 0;
 
-(HAS_PG15_PGLOGICAL && isRoot ? describe : describe.skip)('a late subscriber on PostgreSQL 15 + pglogical 2', () => {
+describe('a late subscriber on PostgreSQL 15 + pglogical 2', () => {
   const pg = throwawayPostgres('late-sub', 45000, ['shared_preload_libraries=pglogical', 'wal_level=logical',
     'track_commit_timestamp=on', 'max_replication_slots=10', 'max_wal_senders=10']);
   const { psql, value, dsn } = pg;

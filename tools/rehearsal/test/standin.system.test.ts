@@ -8,10 +8,8 @@ import { tmpdir } from 'os';
 import * as path from 'path';
 
 const STANDIN = path.join(__dirname, '../assets/standin/systemd.py');
-const canRun = process.getuid?.() === 0 && existsSync('/usr/bin/python3');
-const maybe = canRun ? describe : describe.skip;
 
-maybe('systemd stand-in', () => {
+describe('systemd stand-in', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'standin-'));
   const env = {
     ...process.env,
