@@ -1,4 +1,4 @@
-import { Annotations, TerraformStack } from 'cdktf';
+import { Annotations, Aspects, TerraformStack } from 'cdktf';
 // Not re-exported by the package index; TerraformAsset writes its files through the same hook.
 import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 import { Construct } from 'constructs';
@@ -14,6 +14,7 @@ import { GcpNodeGroup } from './cloud/gcp/node-group';
 import { GcpFleetSecrets } from './cloud/gcp/secrets';
 import { AwsGcpHaVpn, vpnRouter } from './cloud/interconnect/ha-vpn';
 import { AwsRegionPeering } from './cloud/interconnect/peering';
+import { GovernanceTags } from './cloud/governance';
 import { generatedPasswords } from './cloud/passwords';
 import { resolveProviders } from './cloud/providers';
 import { DistributedPostgresProps } from './declaration/props';
@@ -159,6 +160,8 @@ export class DistributedPostgres extends Construct {
     writeDiagramAtSynth(this);
     // Secure defaults are checked on everything this construct creates; a finding is silenced only with a reason
     // (PolicyPack.suppress), and error findings stop synth.
+    // The company's tags and labels on every resource that takes them (before the policy pack reads the tree).
+    if (topology.governance) Aspects.of(this).add(new GovernanceTags(topology.governance));
     applyPolicyPack(this);
   }
 }

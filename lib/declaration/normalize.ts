@@ -28,8 +28,8 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  * (a typo such as `memebers`) would otherwise be ignored silently and the default used instead.
  */
 const PROPERTIES = {
-  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'awsProviders', 'googleProvider'],
-  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd'],
+  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'awsProviders', 'googleProvider'],
+  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds'],
   etcd: ['size', 'placement', 'machineType', 'latency'],
   dataDisk: ['sizeGiB', 'type'],
   postgres: ['version', 'packageSource', 'binDir', 'database', 'parameters'],
@@ -40,6 +40,7 @@ const PROPERTIES = {
   geoshardTable: ['table', 'partition', 'values'],
   network: ['fleetCidr', 'interconnect', 'privateDnsZone', 'clientCidrs'],
   secrets: ['namePrefix'],
+  governance: ['awsTags', 'gcpLabels', 'permissionsBoundaryArn', 'iamPath'],
   awsProvider: ['region', 'provider'],
 } as const;
 
@@ -105,6 +106,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       cidr: g.cidr === undefined ? undefined : r.string(g.cidr, `${path}.cidr`, ''),
       patroniTags: r.stringMap(g.patroniTags, `${path}.patroniTags`),
       snowflakeNodeIds: snowflake,
+      extraSecurityGroupIds: g.extraSecurityGroupIds === undefined ? [] : r.stringArray(g.extraSecurityGroupIds, `${path}.extraSecurityGroupIds`),
       etcd: {
         size: etcdOwn.size !== undefined ? r.number(etcdOwn.size, `${path}.etcd.size`, 3) : fleetEtcd.size ?? 3,
         sizePath: etcdOwn.size !== undefined || fleetEtcd.size === undefined ? `${path}.etcd.size` : 'etcd.size',
@@ -152,6 +154,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
 
   const netIn = r.object(props.network, 'network', PROPERTIES.network);
   const secretsIn = r.object(props.secrets, 'secrets', PROPERTIES.secrets);
+  const governanceIn = r.object(props.governance, 'governance', PROPERTIES.governance);
   // Provider wiring is used by the construct, not the spec; check its shape here so a wrong type is reported with the rest.
   r.array(props.awsProviders, 'awsProviders').forEach((raw, i) => {
     const entry = r.object(raw, `awsProviders[${i}]`, PROPERTIES.awsProvider);
@@ -203,6 +206,13 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       clientCidrs: r.stringArray(netIn.clientCidrs, 'network.clientCidrs'),
     },
     secrets: { namePrefix: r.string(secretsIn.namePrefix, 'secrets.namePrefix', `${name}-`) },
+    governance: {
+      awsTags: r.stringMap(governanceIn.awsTags, 'governance.awsTags'),
+      gcpLabels: r.stringMap(governanceIn.gcpLabels, 'governance.gcpLabels'),
+      permissionsBoundaryArn: governanceIn.permissionsBoundaryArn === undefined ? undefined
+        : r.string(governanceIn.permissionsBoundaryArn, 'governance.permissionsBoundaryArn', ''),
+      iamPath: r.string(governanceIn.iamPath, 'governance.iamPath', '/'),
+    },
   };
   return { spec, findings: r.findings };
 }

@@ -233,6 +233,13 @@ export interface NodeGroupProps {
    * @default the fleet's `etcd`
    */
   readonly etcd?: EtcdQuorumProps;
+  /**
+   * Security groups (ids, e.g. `sg-0123456789abcdef0`) the company requires on the group's database and etcd machines,
+   * besides the group's own; AWS node groups only, at most 4 (AWS allows 5 per network interface). They may open
+   * more than the construct does: the policy pack checks only what it creates.
+   * @default none
+   */
+  readonly extraSecurityGroupIds?: string[];
 }
 
 /** PostgreSQL settings of the whole fleet (every node group runs the same major version). */
@@ -407,6 +414,39 @@ export interface SecretsProps {
   readonly namePrefix?: string;
 }
 
+/**
+ * The company's own rules for the cloud resources the construct creates: tags and labels for inventory, cost and
+ * access policies, and the IAM permissions boundary and path its roles must carry.
+ */
+export interface GovernanceProps {
+  /**
+   * Tags on every AWS resource of the fleet that takes tags (machines, their root and data disks, load balancers,
+   * security groups, secrets, roles, networks...), next to the construct's own (`Name`, `distributed-postgres:*`), which
+   * they may not replace. Keys of 1-128 characters, values of at most 256, not starting with `aws:`; at most 40.
+   * The providers' `defaultTags` apply as well.
+   * @default none
+   */
+  readonly awsTags?: { [key: string]: string };
+  /**
+   * Labels on every GCP resource of the fleet that takes labels (machines, their boot and data disks, secrets, the DNS
+   * zone...), next to the construct's own (`name`, `distributed-postgres-*`), which they may not replace. Keys of 1-63
+   * lower-case letters, digits, `_` and `-` starting with a letter; values of at most 63 of the same; at most 50.
+   * @default none
+   */
+  readonly gcpLabels?: { [key: string]: string };
+  /**
+   * ARN of the IAM policy set as permissions boundary of every IAM role the construct creates (the database
+   * machines' role in each AWS region), e.g. `arn:aws:iam::123456789012:policy/platform-boundary`.
+   * @default no permissions boundary
+   */
+  readonly permissionsBoundaryArn?: string;
+  /**
+   * IAM path of the roles and instance profiles the construct creates, e.g. `/platform/databases/`.
+   * @default `/`
+   */
+  readonly iamPath?: string;
+}
+
 /** The whole fleet. */
 export interface DistributedPostgresProps {
   /**
@@ -452,6 +492,11 @@ export interface DistributedPostgresProps {
    * @default see `SecretsProps`
    */
   readonly secrets?: SecretsProps;
+  /**
+   * Tags, labels, IAM permissions boundary and path the company requires on what the construct creates.
+   * @default see `GovernanceProps`
+   */
+  readonly governance?: GovernanceProps;
   /**
    * Provider wiring: the AWS provider of each AWS region the fleet uses (where it deviates from the default lookup).
    * Platform teams own provider configuration (assume-role, default tags); the construct only picks providers.

@@ -56,6 +56,7 @@ export interface GroupSpec {
   readonly patroniTags: Record<string, string>;
   readonly snowflakeNodeIds: number[] | undefined;
   readonly etcd: EtcdSpec;
+  readonly extraSecurityGroupIds: string[];
 }
 
 export interface GeoshardSpec {
@@ -101,4 +102,10 @@ export interface FleetSpec {
     readonly clientCidrs: string[];
   };
   readonly secrets: { readonly namePrefix: string };
+  readonly governance: {
+    readonly awsTags: Record<string, string>;
+    readonly gcpLabels: Record<string, string>;
+    readonly permissionsBoundaryArn: string | undefined;
+    readonly iamPath: string;
+  };
 }

@@ -7,7 +7,7 @@ import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/derived';
 import { Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../declaration/props';
 import { planGroupAddresses } from './ip-plan';
 import {
-  EtcdMember, FleetNetwork, Geoshard, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
+  EtcdMember, FleetNetwork, Geoshard, Governance, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
 } from './topology';
 
 const ETCD_TIMINGS: Record<LatencyClass, { heartbeat: number; election: number }> = {
@@ -117,6 +117,7 @@ function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string
     leaderDsn: leaderDsn(dsnHosts, spec.postgres.database, ROLES.mesh),
     replicationSets: [GLOBAL_REPLICATION_SET, ...(geoSets.get(g.name) ?? [])],
     meshDocument: `${spec.secrets.namePrefix}mesh-${g.name}`,
+    ...(g.extraSecurityGroupIds.length === 0 ? {} : { extraSecurityGroupIds: [...g.extraSecurityGroupIds] }),
   };
 }
 
@@ -245,5 +246,22 @@ export function resolveTopology(spec: FleetSpec): Topology {
     subscriptions,
     network: resolveNetwork(spec, nodeGroups),
     secrets: resolveSecrets(spec.secrets.namePrefix),
+    ...resolveGovernance(spec),
+  };
+}
+
+/** The company's rules, only when the declaration sets any (a fleet without them keeps the same topology). */
+function resolveGovernance(spec: FleetSpec): { governance?: Governance } {
+  const { awsTags, gcpLabels, permissionsBoundaryArn, iamPath } = spec.governance;
+  if (Object.keys(awsTags).length === 0 && Object.keys(gcpLabels).length === 0 && permissionsBoundaryArn === undefined && iamPath === '/') {
+    return {};
+  }
+  return {
+    governance: {
+      awsTags: sortedRecord(awsTags),
+      gcpLabels: sortedRecord(gcpLabels),
+      ...(permissionsBoundaryArn === undefined ? {} : { permissionsBoundaryArn }),
+      iamPath,
+    },
   };
 }

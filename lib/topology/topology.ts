@@ -43,6 +43,20 @@ export interface Topology {
   readonly subscriptions: Subscription[];
   readonly network: FleetNetwork;
   readonly secrets: SecretNames;
+  /** The company's tags, labels, IAM boundary and path (absent when the declaration sets none of them). */
+  readonly governance?: Governance;
+}
+
+/** What every resource the construct creates must carry, beyond its own tags (see `GovernanceProps`). */
+export interface Governance {
+  /** Added to every AWS resource that takes tags (sorted by key). */
+  readonly awsTags: Record<string, string>;
+  /** Added to every GCP resource that takes labels (sorted by key). */
+  readonly gcpLabels: Record<string, string>;
+  /** Permissions boundary of every IAM role the construct creates. */
+  readonly permissionsBoundaryArn?: string;
+  /** IAM path of its roles and instance profiles. */
+  readonly iamPath: string;
 }
 
 export interface PostgresSettings {
@@ -108,6 +122,8 @@ export interface NodeGroup {
   readonly image: ImageName;
   /** The machine image the machines boot, when it is not the official image of `image`. */
   readonly machineImage?: MachineImageRef;
+  /** Security groups the company requires on the group's machines besides its own (AWS; absent when none). */
+  readonly extraSecurityGroupIds?: string[];
   readonly machineType: string;
   readonly dataDisk: DataDisk;
   /** Patroni `scope` (cluster name), unique in the fleet. */

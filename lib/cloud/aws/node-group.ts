@@ -20,6 +20,7 @@ import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
+import { withGovernance } from '../governance';
 import { EncodedUserData } from '../../render';
 import { NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { summarizeCidrs } from '../../net/cidr-summary';
@@ -104,10 +105,10 @@ export class AwsNodeGroup extends Construct {
         subnetId: network.subnetOf(group, zone).id,
         privateIp,
         associatePublicIpAddress: false,
-        vpcSecurityGroupIds: [securityGroup.id],
+        vpcSecurityGroupIds: [securityGroup.id, ...(group.extraSecurityGroupIds ?? [])],
         iamInstanceProfile: props.instanceProfile.name,
         metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
-        rootBlockDevice: { encrypted: true, volumeType: 'gp3', volumeSize: rootGiB, deleteOnTermination: true, tags: tags(`${name}-root`) },
+        rootBlockDevice: { encrypted: true, volumeType: 'gp3', volumeSize: rootGiB, deleteOnTermination: true, tags: withGovernance(tags(`${name}-root`), topology.governance?.awsTags) },
         ...(userData.encoding === 'gzip+base64' ? { userDataBase64: userData.value } : { userData: userData.value }),
         userDataReplaceOnChange: false,
         tags: { ...tags(name), ...inventoryTags(topology, group) },

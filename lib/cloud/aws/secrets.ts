@@ -73,9 +73,12 @@ export class AwsFleetSecrets extends Construct {
       provider: target.provider,
       statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }],
     });
+    const governance = topology.governance;
     const role = new IamRole(this, 'role', {
       provider: target.provider,
       name: roleName,
+      ...(governance ? { path: governance.iamPath } : {}),
+      ...(governance?.permissionsBoundaryArn ? { permissionsBoundary: governance.permissionsBoundaryArn } : {}),
       description: `${fleet} database machines in ${target.region}: read the fleet's secrets, nothing else`,
       assumeRolePolicy: assume.json,
       tags: awsTags(roleName, fleet),
@@ -88,6 +91,7 @@ export class AwsFleetSecrets extends Construct {
     this.instanceProfile = new IamInstanceProfile(this, 'instance-profile', {
       provider: target.provider,
       name: roleName,
+      ...(governance ? { path: governance.iamPath } : {}),
       role: role.name,
       tags: awsTags(roleName, fleet),
     });

@@ -17,6 +17,7 @@ import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-reg
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
+import { withGovernance } from '../governance';
 import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../../render';
 import { ImageName, MachineImageRef, NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { GcpFleetNetwork } from './network';
@@ -93,7 +94,7 @@ export class GcpNodeGroup extends Construct {
         machineType,
         bootDisk: {
           autoDelete: true,
-          initializeParams: { image: gcpImageOf(group.image, machineType, group.machineImage), size: rootGiB, type: 'pd-balanced', labels: labels(`${name}-root`) },
+          initializeParams: { image: gcpImageOf(group.image, machineType, group.machineImage), size: rootGiB, type: 'pd-balanced', labels: withGovernance(labels(`${name}-root`), topology.governance?.gcpLabels) },
         },
         attachedDisk: dataDisk ? [{ source: dataDisk.id, deviceName: GCP_DATA_DISK_DEVICE_NAME, mode: 'READ_WRITE' }] : undefined,
         // No access_config: no external IP.
