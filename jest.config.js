@@ -1,8 +1,13 @@
 /** @type {import('jest').Config} */
-// Transpile only (tsconfig's isolatedModules; no type check per file: `npm test` runs `tsc --noEmit` once first).
-// ts-jest rather than @swc/jest: swc's per-platform binaries are not all on the registry this project installs from,
-// so `npm ci` rejects its lock.
-const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
+// What the library's projects share. Transpile only (tsconfig's isolatedModules; no type check per file: `npm test`
+// runs `tsc --noEmit` once first). ts-jest rather than @swc/jest: swc's per-platform binaries are not all on the
+// registry this project installs from, so `npm ci` rejects its lock.
+const shared = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
+  snapshotFormat: { escapeString: false, printBasicPrototype: false },
+};
 const SYSTEM = '\\.system\\.test\\.ts$';
 
 module.exports = {
@@ -11,26 +16,14 @@ module.exports = {
   // real programs (cloud-init, PostgreSQL, pglogical, Patroni, etcd, openssl, test hosts); it stops at once, one line
   // per missing part, on a machine that lacks them (test/system/requirements.js).
   projects: [
-    {
-      displayName: 'library',
-      testEnvironment: 'node',
-      roots: ['<rootDir>/test'],
-      testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', SYSTEM],
-      transform,
-      setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
-      snapshotFormat: { escapeString: false, printBasicPrototype: false },
-    },
+    { ...shared, displayName: 'library', roots: ['<rootDir>/test'], testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', SYSTEM] },
     '<rootDir>/tools/rehearsal',
     {
+      ...shared,
       displayName: 'system',
-      testEnvironment: 'node',
       roots: ['<rootDir>/test', '<rootDir>/tools/rehearsal/test'],
       testMatch: ['**/*.system.test.ts'],
-      transform,
       globalSetup: '<rootDir>/test/system/global-setup.js',
-      setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
-      snapshotFormat: { escapeString: false, printBasicPrototype: false },
     },
   ],
 };

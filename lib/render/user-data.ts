@@ -15,31 +15,27 @@ export function encodeUserData(cloud: 'aws' | 'gcp', cloudConfig: string, hostNa
   const raw = Buffer.from(cloudConfig, 'utf8');
   if (cloud === 'gcp') {
     if (raw.length > GCP_METADATA_VALUE_LIMIT) {
-      throw new UserDataTooLargeError(`render: the cloud-config of '${hostName}' is ${raw.length} bytes, above GCP's metadata value limit of ` +
-        `${GCP_METADATA_VALUE_LIMIT} bytes`, largestFiles(cloudConfig));
+      throw tooLarge(`render: the cloud-config of '${hostName}' is ${raw.length} bytes, above GCP's metadata value limit of ` +
+        `${GCP_METADATA_VALUE_LIMIT} bytes`, cloudConfig);
     }
     return { encoding: 'plain', value: cloudConfig };
   }
   if (raw.length <= AWS_USER_DATA_LIMIT) return { encoding: 'plain', value: cloudConfig };
   const gzipped = gzipDeterministic(raw);
   if (gzipped.length > AWS_USER_DATA_LIMIT) {
-    throw new UserDataTooLargeError(`render: the cloud-config of '${hostName}' is ${raw.length} bytes (${gzipped.length} gzipped), above AWS's ` +
-      `user-data limit of ${AWS_USER_DATA_LIMIT} bytes even compressed`, largestFiles(cloudConfig));
+    throw tooLarge(`render: the cloud-config of '${hostName}' is ${raw.length} bytes (${gzipped.length} gzipped), above AWS's ` +
+      `user-data limit of ${AWS_USER_DATA_LIMIT} bytes even compressed`, cloudConfig);
   }
   return { encoding: 'gzip+base64', value: gzipped.toString('base64') };
 }
 
-/** A cloud-config its cloud cannot take; `largest` names what makes it large, so the fix can name the prop. */
-export class UserDataTooLargeError extends Error {
-  constructor(message: string, readonly largest: readonly { readonly path: string; readonly bytes: number }[]) {
-    super(`${message}; its largest files: ${largest.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')}`);
-    this.name = 'UserDataTooLargeError';
-  }
-}
-
-/** The three largest files of a cloud-config's write_files (only when it is too large: parsing costs). */
-function largestFiles(cloudConfig: string): { path: string; bytes: number }[] {
+/**
+ * A cloud-config its cloud cannot take, with its three largest files named (parsed only then: it costs), so the
+ * caller's fix can name the prop behind them.
+ */
+function tooLarge(message: string, cloudConfig: string): Error {
   const files = (parse(cloudConfig)?.write_files ?? []) as { path?: string; content?: string }[];
-  return files.map((f) => ({ path: String(f.path), bytes: Buffer.byteLength(String(f.content ?? ''), 'utf8') }))
+  const largest = files.map((f) => ({ path: String(f.path), bytes: Buffer.byteLength(String(f.content ?? ''), 'utf8') }))
     .sort((a, b) => b.bytes - a.bytes || a.path.localeCompare(b.path)).slice(0, 3);
+  return new Error(`${message}; its largest files: ${largest.map((f) => `${f.path} (${f.bytes} bytes)`).join(', ')}`);
 }

@@ -1,6 +1,6 @@
 /** Shared by the render tests: fleets, rendered machines, and reading files back out of a cloud-config. */
 import { spawnSync } from 'child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { parse } from 'yaml';
@@ -32,6 +32,17 @@ export interface RenderedMachine {
 
 export function renderAll(topology: Topology): RenderedMachine[] {
   return machinesOf(topology).map((m) => ({ name: m.name, role: m.role, nodeGroup: m.nodeGroup, text: renderCloudConfig(topology, m.name) }));
+}
+
+/** Every file every machine of the fleets writes, keyed `machine:path` (the scripts tests read them). */
+export function writtenFiles(fleets: DistributedPostgresProps[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const props of fleets) {
+    for (const m of renderAll(topologyOf(props))) {
+      for (const f of parseCloudConfig(m.text).write_files) files.set(`${m.name}:${f.path}`, f.content);
+    }
+  }
+  return files;
 }
 
 export interface CloudConfig {
@@ -144,8 +155,6 @@ export function applyLineDiff(base: string, diff: string): string {
 
 /** Debian's PostgreSQL 15 server binaries, as the integration tests use them. */
 export const PG15_BIN = '/usr/lib/postgresql/15/bin';
-/** PostgreSQL 15 and Debian's pglogical 2 are installed (`.ci/run` installs them; a fresh machine may lack them). */
-export const HAS_PG15_PGLOGICAL = existsSync(`${PG15_BIN}/initdb`) && existsSync('/usr/lib/postgresql/15/lib/pglogical.so');
 
 export interface ThrowawayPostgres {
   /** The socket directory (also the cluster's parent directory and where its log is). */

@@ -13,23 +13,13 @@ import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
-import { fileOf, meshFileOf, parseCloudConfig, renderAll, run, tempDir, throwawayPostgres, topologyOf, writeTemp } from './helpers';
+import { fileOf, meshFileOf, run, tempDir, throwawayPostgres, topologyOf, writeTemp, writtenFiles } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 
-/** Every Python helper of the rendered fleets. */
-function pythonHelpers(): [string, string][] {
-  const files = new Map<string, string>();
-  for (const props of [ledgerFleet(), pglogicalFleet(), singleGroupDedicatedEtcd()]) {
-    for (const m of renderAll(topologyOf(props))) {
-      for (const f of parseCloudConfig(m.text).write_files) files.set(`${m.name}:${f.path}`, f.content);
-    }
-  }
-  return [...files].filter(([, c]) => c.startsWith('#!/usr/bin/python3'));
-}
-
 test('Python helpers compile (Debian\'s python3, as the machines run them)', () => {
-  const python = pythonHelpers();
+  const python = [...writtenFiles([ledgerFleet(), pglogicalFleet(), singleGroupDedicatedEtcd()])]
+    .filter(([, c]) => c.startsWith('#!/usr/bin/python3'));
   const dir = tempDir('syntax');
   expect(python.length).toBeGreaterThan(10);
   const failures = python.map(([name, content], i) => {

@@ -4,16 +4,10 @@
  */
 import { Cloud, ImageFlavour, PackageSource } from '../../lib';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
-import { parseCloudConfig, renderAll, run, topologyOf } from './helpers';
+import { run, writtenFiles } from './helpers';
 
 describe('every script parses', () => {
-  const fleets = [ledgerFleet(), pglogicalFleet(), singleGroupDedicatedEtcd()];
-  const files = new Map<string, string>();
-  for (const props of fleets) {
-    for (const m of renderAll(topologyOf(props))) {
-      for (const f of parseCloudConfig(m.text).write_files) files.set(`${m.name}:${f.path}`, f.content);
-    }
-  }
+  const files = writtenFiles([ledgerFleet(), pglogicalFleet(), singleGroupDedicatedEtcd()]);
 
   test('shell scripts: bash -n (and /bin/sh -n for the sh one)', () => {
     const shell = [...files].filter(([, c]) => c.startsWith('#!/bin/bash') || c.startsWith('#!/bin/sh'));

@@ -62,7 +62,7 @@ export interface LateBoot {
    * Starts the late group's hosts, then waits until the whole fleet is a writable, replicating mesh (the late group
    * creates the application's schema once writable, as its deploy's migration would). Fills the report's boot figures.
    */
-  readonly start: () => Promise<{ lastStartS: number; toWritableMeshS: number; afterLastStartS: number }>;
+  readonly start: () => Promise<{ afterLastStartS: number }>;
 }
 
 export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access: FleetAccess, secrets: RehearsalSecrets,
@@ -83,38 +83,34 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
   const started = Date.now();
   const sinceStart = () => (Date.now() - started) / 1000;
   const backend = localSecretBackend(secrets.dir);
-  const early = plan.filter((p) => groupOf(p.name) !== late);
   const earlyGroups = fleet.groups.filter((g) => g !== late);
   const table = fleet.writerTable;
   if (!table) {
     report.problems.push('the stack replicates no global table: the rehearsal writes into the first one');
     return undefined;
   }
-  // The fleet is usable once every group is writable and replicates, which may come before every replica has finished
-  // its bootstrap: the two are awaited side by side, and the boot passes only when both are done.
-  const meshAt = async (waited: Promise<void>) => {
-    await waited;
-    return sinceStart();
-  };
-  const reached = meshAt(awaitWritableMesh(access, fleet, earlyGroups, earlyGroups, table, sinceStart, log));
-  if (!(await startHosts(hosts, fleet, backend, report, early, started, log))) {
+  // The fleet is usable once its groups are writable and replicate, which may come before every replica has finished
+  // its bootstrap: the two are awaited side by side, and the boot passes only when both are done. Returns false when a
+  // machine failed (the wait for the mesh is then stopped).
+  const bringUp = async (starts: readonly PlannedStart[], groups: readonly FleetGroup[], among: readonly FleetGroup[],
+    options: { schemaFirst?: boolean } = {}): Promise<boolean> => {
+    const stop = new AbortController();
+    const reached = awaitWritableMesh(access, fleet, groups, among, table, sinceStart, log, { ...options, signal: stop.signal })
+      .then(() => sinceStart());
+    // Handled here (it may fail before the hosts are done); awaited below, where its error counts.
     reached.catch(() => undefined);
-    return undefined;
-  }
-  const finishBoot = (at: number, lastStart: number) => {
-    boot.toWritableMeshS = Number(at.toFixed(1));
-    boot.afterLastStartS = Number((boot.toWritableMeshS - lastStart).toFixed(1));
+    if (!(await startHosts(hosts, fleet, backend, report, starts, started, log))) {
+      stop.abort();
+      return false;
+    }
+    boot.toWritableMeshS = Number((await reached).toFixed(1));
+    boot.afterLastStartS = Number((boot.toWritableMeshS - Math.max(...starts.map((p) => p.startOffsetSeconds))).toFixed(1));
     log(`boot: writable, replicating mesh after ${boot.toWritableMeshS} s, ${boot.afterLastStartS} s after the last host's start`);
-  };
-  const earlyAt = await reached;
-  if (!late) {
-    finishBoot(earlyAt, Math.max(...plan.map((p) => p.startOffsetSeconds)));
-    await waitHealthy({ access, fleet }, 300);
+    await waitHealthy({ access, fleet: { ...fleet, groups: [...among] } }, 300);
     boot.status = 'pass';
-    return undefined;
-  }
-  await waitHealthy({ access, fleet: { ...fleet, groups: earlyGroups } }, 300);
-  boot.status = 'pass';
+    return true;
+  };
+  if (!(await bringUp(plan.filter((p) => groupOf(p.name) !== late), earlyGroups, earlyGroups)) || !late) return undefined;
   boot.notes.push(`node group ${late.name} held back (late-group)`);
   return {
     group: late,
@@ -129,16 +125,10 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
       boot.status = 'fail';
       // Its deploy's migration creates the application's schema as soon as it is writable (native subscriptions
       // need the published tables to exist locally).
-      const lateReached = meshAt(awaitWritableMesh(access, fleet, [late], fleet.groups, table, sinceStart, log, { schemaFirst: true }));
-      if (!(await startHosts(hosts, fleet, backend, report, shifted, started, log))) {
-        lateReached.catch(() => undefined);
+      if (!(await bringUp(shifted, [late], fleet.groups, { schemaFirst: true }))) {
         throw new Error(`node group ${late.name}: a machine failed to apply its user-data`);
       }
-      const lastStart = Math.max(...shifted.map((p) => p.startOffsetSeconds));
-      finishBoot(await lateReached, lastStart);
-      await waitHealthy({ access, fleet }, 300);
-      boot.status = 'pass';
-      return { lastStartS: lastStart, toWritableMeshS: boot.toWritableMeshS!, afterLastStartS: boot.afterLastStartS! };
+      return { afterLastStartS: boot.afterLastStartS! };
     },
   };
 }
@@ -176,10 +166,11 @@ async function startHosts(hosts: TestHosts, fleet: RehearsalFleet, backend: stri
  * must reach every other group of `among`, and one from every other group that must reach each of `groups`.
  */
 async function awaitWritableMesh(access: FleetAccess, fleet: RehearsalFleet, groups: readonly FleetGroup[], among: readonly FleetGroup[],
-  table: string, sinceStart: () => number, log: (line: string) => void, options: { schemaFirst?: boolean } = {}): Promise<void> {
+  table: string, sinceStart: () => number, log: (line: string) => void, options: { schemaFirst?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  const { signal } = options;
   const peers = among.length - 1;
   for (const g of groups) {
-    await waitFor(`a writable leader in ${g.name}`, 600_000, async () => ((await access.query(g.name, 'SELECT NOT pg_is_in_recovery()', { timeoutMs: 8000 }))[0]?.[0] === 't' ? true : undefined), 1000);
+    await waitFor(`a writable leader in ${g.name}`, 600_000, async () => ((await access.query(g.name, 'SELECT NOT pg_is_in_recovery()', { timeoutMs: 8000 }))[0]?.[0] === 't' ? true : undefined), 1000, signal);
   }
   log(`boot: ${groups.map((g) => g.name).join(', ')} writable after ${sinceStart().toFixed(1)} s`);
   // Retried like an application would: a replica restarting right then (Patroni copies logical slots to replicas
@@ -189,14 +180,14 @@ async function awaitWritableMesh(access: FleetAccess, fleet: RehearsalFleet, gro
       await waitFor(`the application schema in ${g.name}`, 120_000, async () => {
         await access.query(g.name, schemaSql(fleet, table));
         return true;
-      }, 2000);
+      }, 2000, signal);
     }
     log(`boot: application schema created in ${groups.map((g) => g.name).join(', ')} (${table})`);
   };
   if (options.schemaFirst) await createSchema();
   // As an operator would: the application creates its schema once the mesh is in place in every group.
   for (const g of among) {
-    await waitFor(`the mesh in ${g.name} (node and replicating subscriptions)`, 300_000, async () => ((await access.meshReady(g.name, peers)) ? true : undefined), 1000);
+    await waitFor(`the mesh in ${g.name} (node and replicating subscriptions)`, 300_000, async () => ((await access.meshReady(g.name, peers)) ? true : undefined), 1000, signal);
   }
   log(`boot: mesh set up in ${among.map((g) => g.name).join(', ')} after ${sinceStart().toFixed(1)} s`);
   if (!options.schemaFirst) await createSchema();
@@ -211,7 +202,7 @@ async function awaitWritableMesh(access: FleetAccess, fleet: RehearsalFleet, gro
           `WHERE r.srsubid = s.oid AND r.srrelid = ${literal(table)}::regclass AND r.srsubstate = 'r')) + ` +
           `(SELECT count(*) WHERE NOT EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = ${literal(table)}::regclass))`);
         return missing === '0' ? true : undefined;
-      }, 1000);
+      }, 1000, signal);
     }
     log(`boot: ${table} is in every group's publication and subscriptions`);
   }
@@ -223,12 +214,12 @@ async function awaitWritableMesh(access: FleetAccess, fleet: RehearsalFleet, gro
       await access.query(from.name, `INSERT INTO ${table} (writer, seq, grp) SELECT ${literal(probe)}, 1, ${literal(from.name)} ` +
         `WHERE NOT EXISTS (SELECT 1 FROM ${table} WHERE writer = ${literal(probe)})`);
       return true;
-    }, 2000);
+    }, 2000, signal);
     for (const [, to] of routes.filter(([x]) => x === from)) {
       await waitFor(`rows of ${from.name} to reach ${to.name}`, 300_000, async () => {
         const rows = await access.query(to.name, `SELECT count(*) FROM ${table} WHERE writer = ${literal(probe)}`, { timeoutMs: 8000 });
         return rows[0]?.[0] === '1' ? true : undefined;
-      }, 500);
+      }, 500, signal);
     }
   }
 }

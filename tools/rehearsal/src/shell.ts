@@ -62,10 +62,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `probe` until it returns a value (not undefined) or the deadline passes. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 500): Promise<T> {
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, intervalMs = 500,
+  signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
+    // A wait its caller has given up on stops at once (it must not act on a fleet torn down or booted anew).
+    if (signal?.aborted) throw new Error(`stopped waiting for ${what}`);
     try {
       const value = await probe();
       if (value !== undefined) return value;
