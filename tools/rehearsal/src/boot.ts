@@ -84,6 +84,8 @@ export async function applyUserData(hosts: TestHosts, m: FleetMachine, backend: 
 
 /** The bootstrap unit's unit file (its ExecStart is the bootstrap script). */
 export const BOOTSTRAP_UNIT = '/etc/systemd/system/distributed-postgres-bootstrap.service';
+/** The unit that runs mesh-keeper on every Postgres member. */
+export const MESH_KEEPER_SERVICE = 'distributed-postgres-mesh.service';
 
 /**
  * Applies the user-data and runs the runcmd script, which starts the bootstrap unit without waiting for it. Returns

@@ -6,7 +6,7 @@
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { applyUserData, startUserData, validateUserData } from './boot';
+import { applyUserData, MESH_KEEPER_SERVICE, startUserData, validateUserData } from './boot';
 import { FleetAccess } from './db';
 import {
   DEFAULT_DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
@@ -136,7 +136,7 @@ function networkPlan(fleet: RehearsalFleet): NetworkPlan {
  * group's leader, so rows written meanwhile never reach it; `drop-delta-apply` resets the delta-apply setting of every
  * delta-apply column in every group, so concurrent decrements resolve by last-update-wins and the sum goes wrong.
  */
-async function sabotage(kind: Sabotage, access: FleetAccess, fleet: RehearsalFleet, log: (line: string) => void): Promise<void> {
+async function sabotage(kind: Sabotage, hosts: TestHosts, access: FleetAccess, fleet: RehearsalFleet, log: (line: string) => void): Promise<void> {
   if (kind === 'drop-delta-apply') {
     if (fleet.deltaApplyColumns.length === 0) throw new Error('sabotage drop-delta-apply: the stack declares no delta-apply column');
     for (const g of fleet.groups) {
@@ -148,6 +148,13 @@ async function sabotage(kind: Sabotage, access: FleetAccess, fleet: RehearsalFle
     return;
   }
   const group = fleet.groups[fleet.groups.length - 1].name;
+  // mesh-keeper re-creates a dropped subscription within seconds (measured: before the drill's first write, so
+  // nothing was lost and the sabotage went unseen): it is stopped on every member of the group first, which leaves
+  // the subscription gone for the whole run, as an unnoticed loss would be.
+  for (const m of access.group(group).members) {
+    await hosts.exec(m.machine.name, ['systemctl', 'stop', MESH_KEEPER_SERVICE]);
+  }
+  log(`SABOTAGE: stopped ${MESH_KEEPER_SERVICE} on every member of node group ${group} (nothing repairs the mesh there)`);
   if (fleet.engine === 'native') {
     // DROP SUBSCRIPTION cannot run in a transaction block: one statement per call.
     const [[name]] = await access.query(group, 'SELECT subname FROM pg_subscription ORDER BY subname LIMIT 1');
@@ -274,7 +281,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
       };
-      if (options.sabotage) await sabotage(options.sabotage, access, fleet, log);
+      if (options.sabotage) await sabotage(options.sabotage, hosts, access, fleet, log);
       log(tableHeader());
       const emit = (r: DrillResult) => {
         report.drills.push(r);
