@@ -4,7 +4,7 @@
  * validation rules see well-typed values and every problem is reported together.
  */
 import {
-  Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
+  AwsInterRegion, Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
   LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
 } from './props';
 import { MachineImage } from './machine-image';
@@ -28,7 +28,7 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  * (a typo such as `memebers`) would otherwise be ignored silently and the default used instead.
  */
 const PROPERTIES = {
-  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'awsProviders', 'googleProvider'],
+  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'awsProviders', 'googleProvider'],
   nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds'],
   etcd: ['size', 'placement', 'machineType', 'latency'],
   dataDisk: ['sizeGiB', 'type'],
@@ -38,7 +38,11 @@ const PROPERTIES = {
   deltaApplyColumn: ['table', 'column'],
   geoshard: ['name', 'nodeGroups', 'tables'],
   geoshardTable: ['table', 'partition', 'values'],
-  network: ['fleetCidr', 'interconnect', 'privateDnsZone', 'clientCidrs'],
+  network: ['fleetCidr', 'interconnect', 'awsInterRegion', 'privateDnsZone', 'existingDnsZone', 'clientCidrs'],
+  existingDnsZone: ['awsHostedZoneId', 'gcpManagedZone', 'gcpProject'],
+  encryption: ['awsKmsKeys', 'gcpDiskKmsKeys', 'gcpSecretsKmsKeyName'],
+  awsKey: ['region', 'keyArn'],
+  gcpKey: ['region', 'keyName'],
   secrets: ['namePrefix'],
   governance: ['awsTags', 'gcpLabels', 'permissionsBoundaryArn', 'iamPath'],
   awsProvider: ['region', 'provider'],
@@ -155,6 +159,14 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
   const netIn = r.object(props.network, 'network', PROPERTIES.network);
   const secretsIn = r.object(props.secrets, 'secrets', PROPERTIES.secrets);
   const governanceIn = r.object(props.governance, 'governance', PROPERTIES.governance);
+  const zoneIn = r.object(netIn.existingDnsZone, 'network.existingDnsZone', PROPERTIES.existingDnsZone);
+  const optionalString = (value: unknown, path: string) => (value === undefined ? undefined : r.string(value, path, ''));
+  const encryptionIn = r.object(props.encryption, 'encryption', PROPERTIES.encryption);
+  const regionKeys = (list: unknown, path: string, kind: 'awsKey' | 'gcpKey', field: 'keyArn' | 'keyName') =>
+    r.array(list, path).map((raw, i) => {
+      const entry = r.object(raw, `${path}[${i}]`, PROPERTIES[kind]);
+      return { path: `${path}[${i}]`, region: r.string(entry.region, `${path}[${i}].region`, ''), key: r.string(entry[field], `${path}[${i}].${field}`, '') };
+    });
   // Provider wiring is used by the construct, not the spec; check its shape here so a wrong type is reported with the rest.
   r.array(props.awsProviders, 'awsProviders').forEach((raw, i) => {
     const entry = r.object(raw, `awsProviders[${i}]`, PROPERTIES.awsProvider);
@@ -202,7 +214,13 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     network: {
       fleetCidr: r.string(netIn.fleetCidr, 'network.fleetCidr', DEFAULT_FLEET_CIDR),
       interconnect: r.enumValue(netIn.interconnect, Interconnect, 'network.interconnect', Interconnect.HA_VPN),
+      awsInterRegion: r.enumValue(netIn.awsInterRegion, AwsInterRegion, 'network.awsInterRegion', AwsInterRegion.PEERING),
       privateDnsZone: r.string(netIn.privateDnsZone, 'network.privateDnsZone', `${name}.db.internal`),
+      existingDnsZone: {
+        awsHostedZoneId: optionalString(zoneIn.awsHostedZoneId, 'network.existingDnsZone.awsHostedZoneId'),
+        gcpManagedZone: optionalString(zoneIn.gcpManagedZone, 'network.existingDnsZone.gcpManagedZone'),
+        gcpProject: optionalString(zoneIn.gcpProject, 'network.existingDnsZone.gcpProject'),
+      },
       clientCidrs: r.stringArray(netIn.clientCidrs, 'network.clientCidrs'),
     },
     secrets: { namePrefix: r.string(secretsIn.namePrefix, 'secrets.namePrefix', `${name}-`) },
@@ -212,6 +230,11 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       permissionsBoundaryArn: governanceIn.permissionsBoundaryArn === undefined ? undefined
         : r.string(governanceIn.permissionsBoundaryArn, 'governance.permissionsBoundaryArn', ''),
       iamPath: r.string(governanceIn.iamPath, 'governance.iamPath', '/'),
+    },
+    encryption: {
+      awsKmsKeys: regionKeys(encryptionIn.awsKmsKeys, 'encryption.awsKmsKeys', 'awsKey', 'keyArn'),
+      gcpDiskKmsKeys: regionKeys(encryptionIn.gcpDiskKmsKeys, 'encryption.gcpDiskKmsKeys', 'gcpKey', 'keyName'),
+      gcpSecretsKmsKeyName: optionalString(encryptionIn.gcpSecretsKmsKeyName, 'encryption.gcpSecretsKmsKeyName'),
     },
   };
   return { spec, findings: r.findings };

@@ -381,6 +381,43 @@ export interface GeoshardProps {
   readonly tables: GeoshardTableProps[];
 }
 
+/**
+ * How the fleet's AWS regions reach each other.
+ */
+export enum AwsInterRegion {
+  /** A VPC peering between every pair of the fleet's AWS regions, with routes in every route table. */
+  PEERING = 'peering',
+  /**
+   * No peering is created: the network team routes between the regions (Transit Gateway, Cloud WAN). Security groups
+   * still admit exactly the other node groups' CIDRs.
+   */
+  EXTERNAL = 'external',
+}
+
+/**
+ * A private DNS zone the DNS team owns: the construct adds its records to it and creates no zone of its own in that
+ * cloud. The zone's name must be `network.privateDnsZone`.
+ */
+export interface ExistingDnsZoneProps {
+  /**
+   * Id of a Route 53 private hosted zone (`Z...`). The construct associates it with every VPC of the fleet (a zone of
+   * another account needs that account's association authorization first).
+   * @default a private zone is created for the fleet's AWS node groups
+   */
+  readonly awsHostedZoneId?: string;
+  /**
+   * Name of a Cloud DNS private managed zone that is visible from the fleet's network (the DNS team adds the network
+   * to its visibility; a zone cannot be shared by a resource of another Terraform state).
+   * @default a private zone is created for the fleet's GCP node groups
+   */
+  readonly gcpManagedZone?: string;
+  /**
+   * Project of `gcpManagedZone`, e.g. a Shared VPC host project.
+   * @default the Google provider's project
+   */
+  readonly gcpProject?: string;
+}
+
 /** Fleet networking. */
 export interface NetworkProps {
   /**
@@ -394,10 +431,20 @@ export interface NetworkProps {
    */
   readonly interconnect?: Interconnect;
   /**
+   * How the AWS regions of the fleet are joined.
+   * @default AwsInterRegion.PEERING
+   */
+  readonly awsInterRegion?: AwsInterRegion;
+  /**
    * Private DNS zone for member and node group records.
    * @default `<fleet name>.db.internal`
    */
   readonly privateDnsZone?: string;
+  /**
+   * Existing private zones (named `privateDnsZone`) to write the records to, per cloud.
+   * @default the construct creates the zones
+   */
+  readonly existingDnsZone?: ExistingDnsZoneProps;
   /**
    * Client CIDRs (private ranges of the applications) allowed to reach Postgres on 5432. Never `0.0.0.0/0`.
    * @default none: only the fleet itself
@@ -445,6 +492,53 @@ export interface GovernanceProps {
    * @default `/`
    */
   readonly iamPath?: string;
+}
+
+/** A customer-managed KMS key of one AWS region. */
+export interface AwsRegionKeyProps {
+  /** The AWS region, e.g. `eu-west-1`; one of the fleet's AWS regions. */
+  readonly region: string;
+  /**
+   * ARN of a symmetric KMS key in that region (`arn:aws:kms:REGION:ACCOUNT:key/ID`; not an alias: the machines' role
+   * is granted `kms:Decrypt` on the key itself). A Terraform reference (e.g. a `data` source's `arn`) is taken as is.
+   */
+  readonly keyArn: string;
+}
+
+/** A Cloud KMS key of one GCP region. */
+export interface GcpRegionKeyProps {
+  /** The GCP region, e.g. `europe-west1`; one of the fleet's GCP regions. */
+  readonly region: string;
+  /**
+   * The key: `projects/P/locations/REGION/keyRings/R/cryptoKeys/K`, in that region. A Terraform reference is taken as is.
+   */
+  readonly keyName: string;
+}
+
+/**
+ * Customer-managed keys for what the fleet stores at rest. Without them every disk and secret is still encrypted, with
+ * the clouds' default keys. The key owners grant their use: on AWS the key policy lets the deploying principal use
+ * the key for EBS (`kms:CreateGrant`, `kms:GenerateDataKeyWithoutPlaintext`, `kms:ReEncrypt*`) and Secrets Manager; on
+ * GCP the Compute Engine and Secret Manager service agents get `roles/cloudkms.cryptoKeyEncrypterDecrypter`.
+ */
+export interface EncryptionProps {
+  /**
+   * Per AWS region: the key of every EBS volume (root and data) and Secrets Manager secret the fleet creates there.
+   * The database machines' role may decrypt with it, only through Secrets Manager.
+   * @default AWS managed keys (aws/ebs, aws/secretsmanager)
+   */
+  readonly awsKmsKeys?: AwsRegionKeyProps[];
+  /**
+   * Per GCP region: the key of every boot and data disk the fleet creates there.
+   * @default Google-managed keys
+   */
+  readonly gcpDiskKmsKeys?: GcpRegionKeyProps[];
+  /**
+   * The key of the fleet's Secret Manager secrets: `projects/P/locations/global/keyRings/R/cryptoKeys/K` (automatically
+   * replicated secrets take only a key in the `global` location).
+   * @default Google-managed keys
+   */
+  readonly gcpSecretsKmsKeyName?: string;
 }
 
 /** The whole fleet. */
@@ -497,6 +591,11 @@ export interface DistributedPostgresProps {
    * @default see `GovernanceProps`
    */
   readonly governance?: GovernanceProps;
+  /**
+   * Customer-managed keys for disks and secrets.
+   * @default see `EncryptionProps`
+   */
+  readonly encryption?: EncryptionProps;
   /**
    * Provider wiring: the AWS provider of each AWS region the fleet uses (where it deviates from the default lookup).
    * Platform teams own provider configuration (assume-role, default tags); the construct only picks providers.

@@ -4,7 +4,7 @@
  */
 import { MachineImageKind } from './machine-image';
 import {
-  Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
+  AwsInterRegion, Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
   ReplicationEngine, SynchronousMode,
 } from './props';
 
@@ -98,7 +98,13 @@ export interface FleetSpec {
   readonly network: {
     readonly fleetCidr: string;
     readonly interconnect: Interconnect;
+    readonly awsInterRegion: AwsInterRegion;
     readonly privateDnsZone: string;
+    readonly existingDnsZone: {
+      readonly awsHostedZoneId: string | undefined;
+      readonly gcpManagedZone: string | undefined;
+      readonly gcpProject: string | undefined;
+    };
     readonly clientCidrs: string[];
   };
   readonly secrets: { readonly namePrefix: string };
@@ -108,4 +114,16 @@ export interface FleetSpec {
     readonly permissionsBoundaryArn: string | undefined;
     readonly iamPath: string;
   };
+  readonly encryption: {
+    readonly awsKmsKeys: RegionKeySpec[];
+    readonly gcpDiskKmsKeys: RegionKeySpec[];
+    readonly gcpSecretsKmsKeyName: string | undefined;
+  };
+}
+
+/** A customer-managed key of one region, with the declaration path of its entry. */
+export interface RegionKeySpec {
+  readonly path: string;
+  readonly region: string;
+  readonly key: string;
 }

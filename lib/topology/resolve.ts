@@ -4,10 +4,10 @@
 import { FleetSpec, GroupSpec } from '../declaration/spec';
 import { formatCidr, parseCidr } from '../net/cidr';
 import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/derived';
-import { Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../declaration/props';
+import { AwsInterRegion, Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../declaration/props';
 import { planGroupAddresses } from './ip-plan';
 import {
-  EtcdMember, FleetNetwork, Geoshard, Governance, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
+  Encryption, EtcdMember, ExistingDnsZone, FleetNetwork, Geoshard, Governance, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
 } from './topology';
 
 const ETCD_TIMINGS: Record<LatencyClass, { heartbeat: number; election: number }> = {
@@ -126,6 +126,13 @@ function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
   const gcp = groups.filter((g) => g.cloud === Cloud.GCP);
   const awsRegions = [...new Set(aws.map((g) => g.region))].sort();
   const bothClouds = aws.length > 0 && gcp.length > 0;
+  const peered = spec.network.awsInterRegion === AwsInterRegion.PEERING;
+  const zones = spec.network.existingDnsZone;
+  const existingDnsZone: ExistingDnsZone = {
+    ...(zones.awsHostedZoneId !== undefined ? { awsHostedZoneId: zones.awsHostedZoneId } : {}),
+    ...(zones.gcpManagedZone !== undefined ? { gcpManagedZone: zones.gcpManagedZone } : {}),
+    ...(zones.gcpProject !== undefined ? { gcpProject: zones.gcpProject } : {}),
+  };
   const interconnect = !bothClouds ? 'none' : spec.network.interconnect === Interconnect.HA_VPN ? 'ha-vpn' : 'external';
   // A link's ASN and inside addresses derive from the lowest group number in its AWS region, so adding
   // a region never renumbers (and so never replaces) the tunnels of the others.
@@ -163,8 +170,10 @@ function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
       };
     }),
     gcpSubnetworks: gcp.map((g) => ({ region: g.region, nodeGroup: g.name, cidr: g.cidr })),
-    awsPeerings: awsRegions.flatMap((a, i) => awsRegions.slice(i + 1).map((b) => ({ requesterRegion: a, accepterRegion: b }))),
+    awsPeerings: peered ? awsRegions.flatMap((a, i) => awsRegions.slice(i + 1).map((b) => ({ requesterRegion: a, accepterRegion: b }))) : [],
+    ...(peered ? {} : { awsInterRegion: 'external' as const }),
     vpnLinks,
+    ...(Object.keys(existingDnsZone).length ? { existingDnsZone } : {}),
   };
 }
 
@@ -247,6 +256,21 @@ export function resolveTopology(spec: FleetSpec): Topology {
     network: resolveNetwork(spec, nodeGroups),
     secrets: resolveSecrets(spec.secrets.namePrefix),
     ...resolveGovernance(spec),
+    ...resolveEncryption(spec),
+  };
+}
+
+/** Customer-managed keys, only when the declaration names any (a fleet without them keeps the same topology). */
+function resolveEncryption(spec: FleetSpec): { encryption?: Encryption } {
+  const { awsKmsKeys, gcpDiskKmsKeys, gcpSecretsKmsKeyName } = spec.encryption;
+  if (awsKmsKeys.length === 0 && gcpDiskKmsKeys.length === 0 && gcpSecretsKmsKeyName === undefined) return {};
+  const byRegion = (keys: { region: string; key: string }[]) => sortedRecord(Object.fromEntries(keys.map((k) => [k.region, k.key])));
+  return {
+    encryption: {
+      awsKmsKeys: byRegion(awsKmsKeys),
+      gcpDiskKmsKeys: byRegion(gcpDiskKmsKeys),
+      ...(gcpSecretsKmsKeyName === undefined ? {} : { gcpSecretsKmsKeyName }),
+    },
   };
 }
 

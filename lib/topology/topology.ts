@@ -45,6 +45,8 @@ export interface Topology {
   readonly secrets: SecretNames;
   /** The company's tags, labels, IAM boundary and path (absent when the declaration sets none of them). */
   readonly governance?: Governance;
+  /** Customer-managed keys (absent when the declaration names none). */
+  readonly encryption?: Encryption;
 }
 
 /** What every resource the construct creates must carry, beyond its own tags (see `GovernanceProps`). */
@@ -254,10 +256,36 @@ export interface FleetNetwork {
    */
   readonly awsVpcs: AwsVpc[];
   readonly gcpSubnetworks: GcpSubnetwork[];
-  /** One peering per pair of AWS regions (requester < accepter alphabetically). */
+  /**
+   * One peering per pair of AWS regions (requester < accepter alphabetically); none when the network team routes
+   * between them (`awsInterRegion: 'external'`).
+   */
   readonly awsPeerings: AwsPeering[];
+  /** Present when the AWS regions are joined by the company's own routing (Transit Gateway, Cloud WAN), not peering. */
+  readonly awsInterRegion?: 'external';
+  /** Zones the DNS team owns, written to instead of creating the fleet's own (per cloud; absent: created). */
+  readonly existingDnsZone?: ExistingDnsZone;
   /** One HA VPN per AWS region when the fleet spans both clouds. */
   readonly vpnLinks: VpnLink[];
+}
+
+/** Private zones the DNS team owns (each named `privateDnsZone`). */
+export interface ExistingDnsZone {
+  /** Route 53 private hosted zone id: associated with every VPC of the fleet, records written to it. */
+  readonly awsHostedZoneId?: string;
+  /** Cloud DNS managed zone name, and its project when not the provider's. */
+  readonly gcpManagedZone?: string;
+  readonly gcpProject?: string;
+}
+
+/** Customer-managed keys (absent: the clouds' default keys). */
+export interface Encryption {
+  /** KMS key ARN by AWS region: EBS volumes and Secrets Manager secrets there (sorted by region). */
+  readonly awsKmsKeys: Record<string, string>;
+  /** Cloud KMS key by GCP region: boot and data disks there (sorted by region). */
+  readonly gcpDiskKmsKeys: Record<string, string>;
+  /** Global Cloud KMS key of the Secret Manager secrets. */
+  readonly gcpSecretsKmsKeyName?: string;
 }
 
 /** The VPC of one AWS region. */

@@ -1,6 +1,10 @@
-/** The fleet's Route 53 private hosted zone, associated with every VPC of the fleet. */
+/**
+ * The fleet's Route 53 private hosted zone, associated with every VPC of the fleet: its own, or the DNS team's
+ * (`network.existingDnsZone.awsHostedZoneId`), which the construct associates with the fleet's VPCs and writes records to.
+ */
 import { Route53Record } from '@cdktf/provider-aws/lib/route53-record';
 import { Route53Zone } from '@cdktf/provider-aws/lib/route53-zone';
+import { Route53ZoneAssociation } from '@cdktf/provider-aws/lib/route53-zone-association';
 import { Construct } from 'constructs';
 import { Topology } from '../../topology/topology';
 import { AwsRegionNetwork } from './network';
@@ -14,24 +18,33 @@ export interface AwsPrivateZoneProps {
 }
 
 export class AwsPrivateZone extends Construct {
-  public readonly zone: Route53Zone;
+  /** The zone's id (the created zone's, or the existing one's). */
+  public readonly zoneId: string;
   private readonly target: AwsRegionTarget;
 
   constructor(scope: Construct, id: string, props: AwsPrivateZoneProps) {
     super(scope, id);
     this.target = props.target;
-    const { privateDnsZone } = props.topology.network;
-    this.zone = new Route53Zone(this, 'zone', {
+    const { privateDnsZone, existingDnsZone } = props.topology.network;
+    const existing = existingDnsZone?.awsHostedZoneId;
+    if (existing !== undefined) {
+      this.zoneId = existing;
+      for (const n of props.networks) {
+        new Route53ZoneAssociation(this, `association-${n.region}`, { provider: props.target.provider, zoneId: existing, vpcId: n.vpc.id, vpcRegion: n.region });
+      }
+      return;
+    }
+    this.zoneId = new Route53Zone(this, 'zone', {
       provider: props.target.provider,
       name: privateDnsZone,
       comment: `${props.topology.fleetName}: members and node group endpoints (distributed-postgres)`,
       vpc: props.networks.map((n) => ({ vpcId: n.vpc.id, vpcRegion: n.region })),
       tags: awsTags(privateDnsZone, props.topology.fleetName),
-    });
+    }).zoneId;
   }
 
   /** An A record; `scope` is the construct that owns the name (a member or a node group), so it moves with its owner. */
   public addARecord(scope: Construct, id: string, fqdn: string, ips: string[], ttl: number): Route53Record {
-    return new Route53Record(scope, id, { provider: this.target.provider, zoneId: this.zone.zoneId, name: fqdn, type: 'A', ttl, records: ips });
+    return new Route53Record(scope, id, { provider: this.target.provider, zoneId: this.zoneId, name: fqdn, type: 'A', ttl, records: ips });
   }
 }

@@ -95,6 +95,9 @@ export class AwsNodeGroup extends Construct {
       description: 'Packages at boot (through NAT), secrets, the fleet',
     });
 
+    // The region's customer-managed key, when the declaration names one (else EBS's default key, aws/ebs).
+    const keyArn = topology.encryption?.awsKmsKeys[target.region];
+    const kmsKey = keyArn === undefined ? {} : { kmsKeyId: keyArn };
     const machine = (owner: Construct, name: string, zone: string, privateIp: string, instanceType: string, rootGiB: number) => {
       const userData = props.userData(name);
       const ami = amiOf(network, target, group.image, group.machineImage, awsArchitectureOf(instanceType));
@@ -108,7 +111,7 @@ export class AwsNodeGroup extends Construct {
         vpcSecurityGroupIds: [securityGroup.id, ...(group.extraSecurityGroupIds ?? [])],
         iamInstanceProfile: props.instanceProfile.name,
         metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
-        rootBlockDevice: { encrypted: true, volumeType: 'gp3', volumeSize: rootGiB, deleteOnTermination: true, tags: withGovernance(tags(`${name}-root`), topology.governance?.awsTags) },
+        rootBlockDevice: { encrypted: true, ...kmsKey, volumeType: 'gp3', volumeSize: rootGiB, deleteOnTermination: true, tags: withGovernance(tags(`${name}-root`), topology.governance?.awsTags) },
         ...(userData.encoding === 'gzip+base64' ? { userDataBase64: userData.value } : { userData: userData.value }),
         userDataReplaceOnChange: false,
         tags: { ...tags(name), ...inventoryTags(topology, group) },
@@ -152,6 +155,7 @@ export class AwsNodeGroup extends Construct {
         size: group.dataDisk.sizeGiB,
         type: group.dataDisk.type,
         encrypted: true,
+        ...kmsKey,
         // Destroying the volume (e.g. removing the member) keeps a snapshot of its data.
         finalSnapshot: true,
         tags: tags(`${member.name}-data`),

@@ -44,11 +44,15 @@ export class AwsFleetSecrets extends Construct {
     const { topology, target, generatedValues } = props;
     const fleet = topology.fleetName;
     const where = inRegion(target);
+    // The region's customer-managed key, when the declaration names one (else Secrets Manager's default, aws/secretsmanager).
+    const keyArn = topology.encryption?.awsKmsKeys[target.region];
+    const kmsKey = keyArn === undefined ? {} : { kmsKeyId: keyArn };
     this.secrets = topology.secrets.all.map((name) => {
       const secret = new SecretsmanagerSecret(this, name, {
         ...where,
         name,
         description: `${fleet}: read at boot by the fleet's database machines (distributed-postgres)`,
+        ...kmsKey,
         tags: awsTags(name, fleet),
       });
       const value = generatedValues[name];
@@ -62,6 +66,7 @@ export class AwsFleetSecrets extends Construct {
         ...where,
         name,
         description: `${fleet}: a node group's mesh document, followed by its machines (distributed-postgres); no secret in it`,
+        ...kmsKey,
         tags: awsTags(name, fleet),
       });
       this.secrets.push(document);
@@ -85,7 +90,16 @@ export class AwsFleetSecrets extends Construct {
     });
     const readSecrets = new DataAwsIamPolicyDocument(this, 'read-secrets', {
       provider: target.provider,
-      statement: [{ sid: 'ReadFleetSecrets', actions: ['secretsmanager:GetSecretValue'], resources: this.secrets.map((s) => s.arn) }],
+      statement: [
+        { sid: 'ReadFleetSecrets', actions: ['secretsmanager:GetSecretValue'], resources: this.secrets.map((s) => s.arn) },
+        // A customer-managed key: decrypting those secrets needs the key too, and only through Secrets Manager.
+        ...(keyArn === undefined ? [] : [{
+          sid: 'DecryptFleetSecrets',
+          actions: ['kms:Decrypt'],
+          resources: [keyArn],
+          condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${target.region}.amazonaws.com`] }],
+        }]),
+      ],
     });
     const policy = new IamRolePolicy(this, 'read-secrets-policy', { provider: target.provider, name: 'read-fleet-secrets', role: role.id, policy: readSecrets.json });
     this.instanceProfile = new IamInstanceProfile(this, 'instance-profile', {

@@ -85,6 +85,8 @@ export class GcpNodeGroup extends Construct {
     const labels = (name: string) => ({ name, 'distributed-postgres-fleet': fleet, 'distributed-postgres-node-group': group.name });
     network.allowGroupIngress(this, topology, group);
 
+    // The region's customer-managed key, when the declaration names one (else Google-managed keys).
+    const diskKey = topology.encryption?.gcpDiskKmsKeys[group.region];
     const machine = (owner: Construct, name: string, zone: string, ip: string, machineType: string, rootGiB: number, dataDisk?: ComputeDisk) => {
       const userData = props.userData(name);
       return new ComputeInstance(owner, 'machine', {
@@ -94,6 +96,7 @@ export class GcpNodeGroup extends Construct {
         machineType,
         bootDisk: {
           autoDelete: true,
+          ...(diskKey === undefined ? {} : { kmsKeySelfLink: diskKey }),
           initializeParams: { image: gcpImageOf(group.image, machineType, group.machineImage), size: rootGiB, type: 'pd-balanced', labels: withGovernance(labels(`${name}-root`), topology.governance?.gcpLabels) },
         },
         attachedDisk: dataDisk ? [{ source: dataDisk.id, deviceName: GCP_DATA_DISK_DEVICE_NAME, mode: 'READ_WRITE' }] : undefined,
@@ -126,6 +129,7 @@ export class GcpNodeGroup extends Construct {
         size: group.dataDisk.sizeGiB,
         type: group.dataDisk.type,
         labels: labels(`${member.name}-data`),
+        ...(diskKey === undefined ? {} : { diskEncryptionKey: { kmsKeySelfLink: diskKey } }),
       });
       const instance = machine(owner, member.name, member.zone, member.privateIp, group.machineType, ROOT_DISK_GIB.postgres, disk);
       this.instances[member.name] = instance;

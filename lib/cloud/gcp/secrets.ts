@@ -40,11 +40,12 @@ export class GcpFleetSecrets extends Construct {
       description: "Reads the fleet's secrets at boot; no other permission.",
     });
     const documents = props.meshDocuments ?? {};
+    const secretsKey = topology.encryption?.gcpSecretsKmsKeyName;
     for (const name of [...topology.secrets.all, ...Object.keys(documents).sort()]) {
       const secret = new SecretManagerSecret(this, name, {
         provider,
         secretId: name,
-        replication: { auto: {} },
+        replication: { auto: secretsKey === undefined ? {} : { customerManagedEncryption: { kmsKeyName: secretsKey } } },
         labels: { 'distributed-postgres-fleet': fleet },
       });
       const value = generatedValues[name] ?? documents[name];
