@@ -5,6 +5,8 @@ import { Construct } from 'constructs';
 import * as fs from 'fs';
 import * as path from 'path';
 import { AwsPrivateZone } from './cloud/aws/dns';
+import { terraformTlsCa } from './cloud/tls-ca';
+import { AwsExistingNetwork } from './cloud/aws/existing-network';
 import { AwsRegionNetwork } from './cloud/aws/network';
 import { AwsNodeGroup } from './cloud/aws/node-group';
 import { AwsFleetSecrets } from './cloud/aws/secrets';
@@ -67,14 +69,20 @@ export class DistributedPostgres extends Construct {
     if (problems.length > 0) throw new FleetValidationError(this.node.path, problems);
 
     const generated = generatedPasswords(this, topology);
+    // The TLS CA: Terraform's by default; an operator's (bin/fill-tls-ca) with TlsCa.OPERATOR_FILLED.
+    const tlsCa = terraformTlsCa(this, topology);
+    if (tlsCa !== undefined) generated[topology.secrets.tlsCa] = tlsCa;
     const awsNetworks = new Map<string, AwsRegionNetwork>();
     const awsSecrets = new Map<string, AwsFleetSecrets>();
-    for (const vpc of topology.network.awsVpcs) {
-      const target = providers.aws.get(vpc.region)!;
-      const regionScope = new Construct(this, `aws-${vpc.region}`);
-      awsNetworks.set(vpc.region, new AwsRegionNetwork(regionScope, 'network', { topology, region: vpc.region, target }));
-      awsSecrets.set(vpc.region, new AwsFleetSecrets(regionScope, 'secrets', {
-        topology, target, generatedValues: generated, meshDocuments: meshDocumentsOf(topology, (g) => g.cloud === 'aws' && g.region === vpc.region),
+    const awsRegions = [...new Set(topology.nodeGroups.filter((g) => g.cloud === 'aws').map((g) => g.region))].sort();
+    const ownVpcRegions = new Set(topology.network.awsVpcs.map((v) => v.region));
+    for (const region of awsRegions) {
+      const target = providers.aws.get(region)!;
+      const regionScope = new Construct(this, `aws-${region}`);
+      // A region whose groups bring their network gets none of its own.
+      if (ownVpcRegions.has(region)) awsNetworks.set(region, new AwsRegionNetwork(regionScope, 'network', { topology, region, target }));
+      awsSecrets.set(region, new AwsFleetSecrets(regionScope, 'secrets', {
+        topology, target, generatedValues: generated, meshDocuments: meshDocumentsOf(topology, (g) => g.cloud === 'aws' && g.region === region),
       }));
     }
     const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
@@ -96,6 +104,8 @@ export class DistributedPostgres extends Construct {
       topology,
       target: providers.aws.get(awsHome.region)!,
       networks: [...awsNetworks.values()],
+      existingVpcs: uniqueBy(topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.existingNetwork?.vpcId)
+        .map((g) => ({ vpcId: g.existingNetwork!.vpcId!, region: g.region })), (v) => v.vpcId),
     });
     // Both clouds' zones hold every name, so a machine resolves the whole fleet from either cloud.
     const addDnsRecord = (owner: Construct, fqdn: string, ips: string[], ttl: number) => {
@@ -109,7 +119,9 @@ export class DistributedPostgres extends Construct {
         new AwsNodeGroup(this, groupId, {
           topology,
           group,
-          network: awsNetworks.get(group.region)!,
+          network: group.existingNetwork
+            ? new AwsExistingNetwork(this, `${groupId}-network`, group, providers.aws.get(group.region)!)
+            : awsNetworks.get(group.region)!,
           instanceProfile: awsSecrets.get(group.region)!.instanceProfile,
           userData: (machine) => userData.of(machine),
           addDnsRecord,
@@ -235,4 +247,10 @@ function writeDiagramAtSynth(fleet: DistributedPostgres): void {
 /** The mesh documents (name to stored value) of the node groups `where` selects. */
 function meshDocumentsOf(topology: Topology, where: (group: NodeGroup) => boolean): Record<string, string> {
   return Object.fromEntries(topology.nodeGroups.filter(where).map((g) => [g.meshDocument, meshDocument(topology, g).value]));
+}
+
+/** The first of each key, in order. */
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => !seen.has(key(item)) && seen.add(key(item)));
 }

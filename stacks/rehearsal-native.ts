@@ -4,7 +4,7 @@
  * ReplicationEngine.NATIVE. Synthesized as `cdktf.out/stacks/rehearsal-native`.
  */
 import {
-  Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine, TimingProfile,
+  Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine, TimingProfile, TlsCa,
 } from '../lib';
 
 export function rehearsalNativeFleet(): DistributedPostgresProps {
@@ -18,5 +18,7 @@ export function rehearsalNativeFleet(): DistributedPostgresProps {
     postgres: { packageSource: PackageSource.DISTRO, version: 17 },
     replication: { engine: ReplicationEngine.NATIVE, globalTables: ['public.items'] },
     ha: { timingProfile: TimingProfile.FAST },
+    // The rehearsal brings its own CA (its stand-in secret store), as an operator would with bin/fill-tls-ca.
+    secrets: { tlsCa: TlsCa.OPERATOR_FILLED },
   };
 }

@@ -10,7 +10,7 @@
  * reach group `a`). Synthesized as `cdktf.out/stacks/rehearsal-spock`.
  */
 import {
-  Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, MachineImage, PackageSource, ReplicationEngine, TimingProfile,
+  Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, MachineImage, PackageSource, ReplicationEngine, TimingProfile, TlsCa,
 } from '../lib';
 
 /** The AMI name a Packer build of the Spock golden image publishes (`dpg-spock-pg15-<timestamp>`). */
@@ -38,5 +38,7 @@ export function rehearsalSpockFleet(): DistributedPostgresProps {
       tables: [{ table: 'public.entries', partition: 'public.entries_eu', values: ['eu'] }],
     }],
     ha: { timingProfile: TimingProfile.FAST },
+    // The rehearsal brings its own CA (its stand-in secret store), as an operator would with bin/fill-tls-ca.
+    secrets: { tlsCa: TlsCa.OPERATOR_FILLED },
   };
 }

@@ -7,7 +7,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformOutput, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import {
-  Cloud, DistributedPostgres, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine, TimingProfile,
+  Cloud, DistributedPostgres, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine, TimingProfile, TlsCa,
 } from '../lib';
 
 /** The declaration (tests use it as `pglogicalFleet()`). */
@@ -22,6 +22,8 @@ export function rehearsalFleet(): DistributedPostgresProps {
     postgres: { packageSource: PackageSource.DISTRO },
     replication: { engine: ReplicationEngine.PGLOGICAL, globalTables: ['public.items'] },
     ha: { timingProfile: TimingProfile.FAST },
+    // The rehearsal brings its own CA (its stand-in secret store), as an operator would with bin/fill-tls-ca.
+    secrets: { tlsCa: TlsCa.OPERATOR_FILLED },
   };
 }
 

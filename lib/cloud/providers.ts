@@ -16,7 +16,7 @@ export interface ResolvedProviders {
 }
 
 /** Providers of one Terraform type in the construct's stack, in construct order. */
-function stackProviders(scope: Construct, terraformType: string): TerraformProvider[] {
+export function stackProviders(scope: Construct, terraformType: string): TerraformProvider[] {
   return TerraformStack.of(scope).node.findAll()
     .filter((c): c is TerraformProvider => c instanceof TerraformProvider && c.terraformResourceType === terraformType);
 }
@@ -34,8 +34,10 @@ export function resolveProviders(scope: Construct, props: DistributedPostgresPro
   const aws = new Map<string, AwsRegionTarget>();
   const explicit = props.awsProviders ?? [];
   const awsInStack = stackProviders(scope, 'aws') as AwsProvider[];
-  for (const { region, nodeGroups } of topology.network.awsVpcs) {
-    const groups = nodeGroups.join(', ');
+  // Every AWS region of the fleet (also those whose groups bring their network, which have no VPC of the fleet's).
+  const awsGroups = topology.nodeGroups.filter((g) => g.cloud === 'aws');
+  for (const region of [...new Set(awsGroups.map((g) => g.region))].sort()) {
+    const groups = awsGroups.filter((g) => g.region === region).map((g) => g.name).join(', ');
     const given = explicit.filter((e) => e.region === region);
     if (given.length > 1) {
       findings.push({ rule: 'DPG-PROVIDER', path: 'awsProviders', message: `lists region ${region} ${given.length} times. Fix: list each region once.` });

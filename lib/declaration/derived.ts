@@ -5,6 +5,11 @@
 import { Ipv4Cidr, parseCidr, subnet } from '../net/cidr';
 import { FleetSpec, GroupSpec } from './spec';
 
+/** Zone blocks a group's range is split into (one per zone; see topology/ip-plan). */
+export const ZONE_BLOCKS = 8;
+/** Offsets of the planned addresses in a zone block: the rules check that a given subnet holds them. */
+export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as const;
+
 /** Prefix of the CIDR carved for each node group out of the fleet CIDR. */
 export const GROUP_PREFIX = 20;
 

@@ -5,12 +5,12 @@
  */
 import {
   AwsInterRegion, Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
-  LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile,
+  LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile, TlsCa,
 } from './props';
 import { MachineImage } from './machine-image';
 import { Reader } from './reader';
 import { zonesOf } from './regions';
-import { Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec } from './spec';
+import { ExistingNetworkSpec, Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec } from './spec';
 
 export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: number; retryTimeout: number }> = {
   [TimingProfile.DEFAULT]: { ttl: 30, loopWait: 10, retryTimeout: 10 },
@@ -29,7 +29,9 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  */
 const PROPERTIES = {
   props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'awsProviders', 'googleProvider'],
-  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds'],
+  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds', 'existingNetwork'],
+  existingNetwork: ['awsVpcId', 'gcpNetwork', 'subnets'],
+  existingSubnet: ['id', 'cidr'],
   etcd: ['size', 'placement', 'machineType', 'latency'],
   dataDisk: ['sizeGiB', 'type'],
   postgres: ['version', 'packageSource', 'binDir', 'database', 'parameters'],
@@ -43,7 +45,7 @@ const PROPERTIES = {
   encryption: ['awsKmsKeys', 'gcpDiskKmsKeys', 'gcpSecretsKmsKeyName'],
   awsKey: ['region', 'keyArn'],
   gcpKey: ['region', 'keyName'],
-  secrets: ['namePrefix'],
+  secrets: ['namePrefix', 'tlsCa'],
   governance: ['awsTags', 'gcpLabels', 'permissionsBoundaryArn', 'iamPath'],
   awsProvider: ['region', 'provider'],
 } as const;
@@ -111,6 +113,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       patroniTags: r.stringMap(g.patroniTags, `${path}.patroniTags`),
       snowflakeNodeIds: snowflake,
       extraSecurityGroupIds: g.extraSecurityGroupIds === undefined ? [] : r.stringArray(g.extraSecurityGroupIds, `${path}.extraSecurityGroupIds`),
+      existingNetwork: existingNetworkOf(r, g.existingNetwork, `${path}.existingNetwork`),
       etcd: {
         size: etcdOwn.size !== undefined ? r.number(etcdOwn.size, `${path}.etcd.size`, 3) : fleetEtcd.size ?? 3,
         sizePath: etcdOwn.size !== undefined || fleetEtcd.size === undefined ? `${path}.etcd.size` : 'etcd.size',
@@ -223,7 +226,10 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       },
       clientCidrs: r.stringArray(netIn.clientCidrs, 'network.clientCidrs'),
     },
-    secrets: { namePrefix: r.string(secretsIn.namePrefix, 'secrets.namePrefix', `${name}-`) },
+    secrets: {
+      namePrefix: r.string(secretsIn.namePrefix, 'secrets.namePrefix', `${name}-`),
+      tlsCa: r.enumValue(secretsIn.tlsCa, TlsCa, 'secrets.tlsCa', TlsCa.TERRAFORM),
+    },
     governance: {
       awsTags: r.stringMap(governanceIn.awsTags, 'governance.awsTags'),
       gcpLabels: r.stringMap(governanceIn.gcpLabels, 'governance.gcpLabels'),
@@ -238,6 +244,22 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     },
   };
   return { spec, findings: r.findings };
+}
+
+/** A declared existing network as plain data (type problems are findings). */
+function existingNetworkOf(r: Reader, value: unknown, path: string): ExistingNetworkSpec | undefined {
+  if (value === undefined) return undefined;
+  const n = r.object(value, path, PROPERTIES.existingNetwork);
+  const optional = (v: unknown, p: string) => (v === undefined ? undefined : r.string(v, p, ''));
+  return {
+    path,
+    awsVpcId: optional(n.awsVpcId, `${path}.awsVpcId`),
+    gcpNetwork: optional(n.gcpNetwork, `${path}.gcpNetwork`),
+    subnets: r.array(n.subnets, `${path}.subnets`).map((raw, i) => {
+      const s = r.object(raw, `${path}.subnets[${i}]`, PROPERTIES.existingSubnet);
+      return { id: r.string(s.id, `${path}.subnets[${i}].id`, ''), cidr: r.string(s.cidr, `${path}.subnets[${i}].cidr`, '') };
+    }),
+  };
 }
 
 /** A declared machine image as plain data; anything but a `MachineImage` is a type finding. */

@@ -240,6 +240,47 @@ export interface NodeGroupProps {
    * @default none
    */
   readonly extraSecurityGroupIds?: string[];
+  /**
+   * The network the network team owns that the group's machines go into. The construct then creates no VPC, subnet,
+   * route table, NAT gateway, peering or VPN for the group; it still creates the group's security group / firewall
+   * rules, and reserves the machines' planned addresses in the subnets. The network must route between every pair of
+   * node groups and give egress for packages at boot (or the machines boot from a golden image).
+   * @default the construct creates the group's network
+   */
+  readonly existingNetwork?: ExistingNetworkProps;
+}
+
+/** A network that already exists, for one node group (see `NodeGroupProps.existingNetwork`). */
+export interface ExistingNetworkProps {
+  /**
+   * AWS: the id of the VPC that holds the subnets (`vpc-...`).
+   * @default required for an AWS node group
+   */
+  readonly awsVpcId?: string;
+  /**
+   * GCP: the network's self link, `projects/PROJECT/global/networks/NAME` (a Shared VPC host project's network: the
+   * machines stay in the Google provider's project, the firewall rules go into PROJECT).
+   * @default required for a GCP node group
+   */
+  readonly gcpNetwork?: string;
+  /**
+   * The subnets: on AWS one per zone of the group, in the order of `zones`; on GCP the one subnetwork of the group's
+   * region (a subnetwork spans the region's zones).
+   */
+  readonly subnets: ExistingSubnetProps[];
+}
+
+/** One subnet of an existing network. */
+export interface ExistingSubnetProps {
+  /** AWS: the subnet id (`subnet-...`); GCP: the subnetwork's self link, `projects/PROJECT/regions/REGION/subnetworks/NAME`. */
+  readonly id: string;
+  /**
+   * The subnet's primary IPv4 range, as written (e.g. `10.20.1.0/24`): the machines get fixed addresses in it (the
+   * user-data names them, so the range must be known at synth), at the same offsets as in a network the construct
+   * creates: on AWS offset 5 of each zone's subnet for the load balancer, 10 and up for Postgres members, 30 and up for
+   * dedicated etcd machines; on GCP the subnetwork is split into 8 blocks, one per zone, with the same offsets.
+   */
+  readonly cidr: string;
 }
 
 /** PostgreSQL settings of the whole fleet (every node group runs the same major version). */
@@ -459,6 +500,26 @@ export interface SecretsProps {
    * @default `<fleet name>-`
    */
   readonly namePrefix?: string;
+  /**
+   * Who makes the fleet's TLS certificate authority (members sign their own certificates with it at boot).
+   * @default TlsCa.TERRAFORM
+   */
+  readonly tlsCa?: TlsCa;
+}
+
+/** Who makes the fleet's TLS certificate authority. */
+export enum TlsCa {
+  /**
+   * Terraform, with the `tls` provider (an ECDSA P-256 key and a self-signed CA certificate valid 10 years), stored in
+   * the CA secret like the passwords: one `cdktf deploy` brings the fleet up. The key is in Terraform state, as the
+   * passwords are: protect the state backend.
+   */
+  TERRAFORM = 'terraform',
+  /**
+   * An operator, with `bin/fill-tls-ca` beside the first deploy: the CA secret is created empty and the key never enters
+   * Terraform state (for teams that keep keys out of state).
+   */
+  OPERATOR_FILLED = 'operator-filled',
 }
 
 /**

@@ -5,7 +5,7 @@
 import { MachineImageKind } from './machine-image';
 import {
   AwsInterRegion, Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
-  ReplicationEngine, SynchronousMode,
+  ReplicationEngine, SynchronousMode, TlsCa,
 } from './props';
 
 export interface Finding {
@@ -57,6 +57,15 @@ export interface GroupSpec {
   readonly snowflakeNodeIds: number[] | undefined;
   readonly etcd: EtcdSpec;
   readonly extraSecurityGroupIds: string[];
+  /** The network the group brings (as declared; DPG-EXISTING-NETWORK checks it). */
+  readonly existingNetwork: ExistingNetworkSpec | undefined;
+}
+
+export interface ExistingNetworkSpec {
+  readonly path: string;
+  readonly awsVpcId: string | undefined;
+  readonly gcpNetwork: string | undefined;
+  readonly subnets: { id: string; cidr: string }[];
 }
 
 export interface GeoshardSpec {
@@ -107,7 +116,7 @@ export interface FleetSpec {
     };
     readonly clientCidrs: string[];
   };
-  readonly secrets: { readonly namePrefix: string };
+  readonly secrets: { readonly namePrefix: string; readonly tlsCa: TlsCa };
   readonly governance: {
     readonly awsTags: Record<string, string>;
     readonly gcpLabels: Record<string, string>;

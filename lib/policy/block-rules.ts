@@ -11,6 +11,7 @@ import { secretsInConfig } from './secrets';
 import { tlsProblemsInBootText } from './tls';
 import { MACHINE_TYPES, userDataOf } from './user-data';
 import { PORTS } from '../topology/topology';
+import { summarizeCidrs } from '../net/cidr-summary';
 
 function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
@@ -34,10 +35,13 @@ function finding(message: string): PolicyFinding {
   return { message };
 }
 
-/** Ranges a fleet port may be opened to inside a fleet: the fleet's own CIDRs (and client CIDRs for Postgres). */
+/**
+ * Ranges a fleet port may be opened to inside a fleet: the fleet's own CIDRs (and client CIDRs for Postgres), summarized
+ * as the security groups' rules are (two adjacent subnets of a network a group brings become one rule).
+ */
 function allowedFleetSources(fleet: NonNullable<PolicyContext['fleet']>, port: number): string[] {
   const own = [...fleet.network.fleetCidrs, fleet.network.fleetCidr];
-  return port === PORTS.postgres ? [...own, ...fleet.network.clientCidrs] : own;
+  return summarizeCidrs(port === PORTS.postgres ? [...own, ...fleet.network.clientCidrs] : own);
 }
 
 export const FLEET_PORTS_EXPOSED: IBlockRule = {

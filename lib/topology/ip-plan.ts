@@ -4,10 +4,11 @@
  * 30+ dedicated etcd members. Offsets stay clear of the addresses AWS (first 4, last) and GCP
  * (first 2, last 2) reserve.
  */
+import { OFFSETS, ZONE_BLOCKS } from '../declaration/derived';
 import { formatCidr, hostAt, Ipv4Cidr, subnet } from '../net/cidr';
 
-export const ZONE_BLOCKS = 8;
-export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as const;
+export { OFFSETS, ZONE_BLOCKS };
+
 /** Prefix of the AWS egress (NAT) subnet, carved from the last zone block, which no AWS group uses (<= 6 zones). */
 export const EGRESS_SUBNET_PREFIX = 28;
 
@@ -25,6 +26,18 @@ export interface GroupAddressPlan {
 export function planGroupAddresses(groupCidr: Ipv4Cidr, zoneCount: number): GroupAddressPlan {
   const blockPrefix = groupCidr.prefix + Math.log2(ZONE_BLOCKS);
   const zoneBlocks = Array.from({ length: zoneCount }, (_, i) => subnet(groupCidr, blockPrefix, i)!);
+  return {
+    ...planInZoneBlocks(zoneBlocks),
+    egressSubnet: () => subnet(subnet(groupCidr, blockPrefix, ZONE_BLOCKS - 1)!, Math.max(blockPrefix, EGRESS_SUBNET_PREFIX), 0)!,
+  };
+}
+
+/**
+ * The same offsets in given zone blocks: an existing AWS network's subnets (one per zone), whose addresses outside
+ * the plan belong to others. (No egress subnet: the network brings its own egress.)
+ */
+export function planInZoneBlocks(zoneBlocks: Ipv4Cidr[]): Omit<GroupAddressPlan, 'egressSubnet'> {
+  const zoneCount = zoneBlocks.length;
   const zoneIndex = (ordinal: number) => (ordinal - 1) % zoneCount;
   const slotInZone = (ordinal: number) => Math.floor((ordinal - 1) / zoneCount);
   return {
@@ -33,7 +46,6 @@ export function planGroupAddresses(groupCidr: Ipv4Cidr, zoneCount: number): Grou
     memberIp: (ordinal) => hostAt(zoneBlocks[zoneIndex(ordinal)], OFFSETS.member + slotInZone(ordinal)),
     dedicatedEtcdIp: (ordinal) => hostAt(zoneBlocks[zoneIndex(ordinal)], OFFSETS.dedicatedEtcd + slotInZone(ordinal)),
     loadBalancerIp: (zone) => hostAt(zoneBlocks[zone], OFFSETS.loadBalancer),
-    egressSubnet: () => subnet(subnet(groupCidr, blockPrefix, ZONE_BLOCKS - 1)!, Math.max(blockPrefix, EGRESS_SUBNET_PREFIX), 0)!,
   };
 }
 

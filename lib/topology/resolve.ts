@@ -2,12 +2,12 @@
  * Resolves a validated declaration into the Topology: pure, deterministic, JSON-serialisable.
  */
 import { FleetSpec, GroupSpec } from '../declaration/spec';
-import { formatCidr, parseCidr } from '../net/cidr';
+import { formatCidr, Ipv4Cidr, parseCidr } from '../net/cidr';
 import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/derived';
-import { AwsInterRegion, Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode } from '../declaration/props';
-import { planGroupAddresses } from './ip-plan';
+import { AwsInterRegion, Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode, TlsCa } from '../declaration/props';
+import { GroupAddressPlan, planGroupAddresses, planInZoneBlocks } from './ip-plan';
 import {
-  Encryption, EtcdMember, ExistingDnsZone, FleetNetwork, Geoshard, Governance, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
+  Encryption, EtcdMember, ExistingDnsZone, FleetNetwork, Geoshard, Governance, GroupExistingNetwork, groupCidrs, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
 } from './topology';
 
 const ETCD_TIMINGS: Record<LatencyClass, { heartbeat: number; election: number }> = {
@@ -51,9 +51,26 @@ export function leaderDsn(hosts: string[], database: string, user: string): stri
   ].join(' ');
 }
 
+/** Where a group's addresses come from: its CIDR (the fleet's plan), or the subnets of the network it brings. */
+function addressPlanOf(spec: FleetSpec, g: GroupSpec): { cidr: Ipv4Cidr; plan: Omit<GroupAddressPlan, 'egressSubnet'>; existing?: GroupExistingNetwork } {
+  const existing = g.existingNetwork;
+  if (!existing) {
+    const cidr = groupCidr(spec, g)!;
+    return { cidr, plan: planGroupAddresses(cidr, g.zones.length) };
+  }
+  const blocks = existing.subnets.map((s) => parseCidr(s.cidr)!);
+  const subnetIds = existing.subnets.map((s) => s.id);
+  if (g.cloud === Cloud.AWS) return { cidr: blocks[0], plan: planInZoneBlocks(blocks), existing: { vpcId: existing.awsVpcId, subnetIds } };
+  const networkProject = /^projects\/([^/]+)\//.exec(existing.gcpNetwork ?? '')?.[1];
+  return {
+    cidr: blocks[0],
+    plan: planGroupAddresses(blocks[0], g.zones.length),
+    existing: { network: existing.gcpNetwork, ...(networkProject ? { networkProject } : {}), subnetIds },
+  };
+}
+
 function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string[]>): NodeGroup {
-  const cidr = groupCidr(spec, g)!;
-  const plan = planGroupAddresses(cidr, g.zones.length);
+  const { cidr, plan, existing } = addressPlanOf(spec, g);
   const zone = spec.network.privateDnsZone;
   const snowflake = snowflakeIdsOf(g);
   const etcdOnMembers = g.etcd.placement === EtcdPlacement.CO_LOCATED;
@@ -118,6 +135,7 @@ function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string
     replicationSets: [GLOBAL_REPLICATION_SET, ...(geoSets.get(g.name) ?? [])],
     meshDocument: `${spec.secrets.namePrefix}mesh-${g.name}`,
     ...(g.extraSecurityGroupIds.length === 0 ? {} : { extraSecurityGroupIds: [...g.extraSecurityGroupIds] }),
+    ...(existing ? { existingNetwork: existing } : {}),
   };
 }
 
@@ -156,10 +174,11 @@ function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
   return {
     fleetCidr: spec.network.fleetCidr,
     clientCidrs: [...spec.network.clientCidrs].sort(),
-    fleetCidrs: groups.map((g) => g.cidr).sort(),
+    fleetCidrs: [...new Set(groups.flatMap(groupCidrs))].sort(),
     privateDnsZone: spec.network.privateDnsZone,
     interconnect,
-    awsVpcs: awsRegions.map((region) => {
+    // A region whose groups bring their network gets no VPC (DPG-EXISTING-NETWORK: all of a region's groups or none).
+    awsVpcs: awsRegions.filter((region) => !aws.some((g) => g.region === region && g.existingNetwork)).map((region) => {
       const inRegion = aws.filter((g) => g.region === region);
       const egressSubnet = planGroupAddresses(parseCidr(inRegion[0].cidr)!, inRegion[0].zones.length).egressSubnet();
       return {
@@ -169,7 +188,7 @@ function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
         egressSubnetCidr: formatCidr(egressSubnet),
       };
     }),
-    gcpSubnetworks: gcp.map((g) => ({ region: g.region, nodeGroup: g.name, cidr: g.cidr })),
+    gcpSubnetworks: gcp.filter((g) => !g.existingNetwork).map((g) => ({ region: g.region, nodeGroup: g.name, cidr: g.cidr })),
     awsPeerings: peered ? awsRegions.flatMap((a, i) => awsRegions.slice(i + 1).map((b) => ({ requesterRegion: a, accepterRegion: b }))) : [],
     ...(peered ? {} : { awsInterRegion: 'external' as const }),
     vpnLinks,
@@ -177,7 +196,7 @@ function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
   };
 }
 
-function resolveSecrets(prefix: string): SecretNames {
+function resolveSecrets(prefix: string, tlsCa: TlsCa): SecretNames {
   const names = {
     superuserPassword: `${prefix}postgres-superuser`,
     replicationPassword: `${prefix}postgres-replication`,
@@ -186,7 +205,7 @@ function resolveSecrets(prefix: string): SecretNames {
     restApiPassword: `${prefix}patroni-restapi`,
     tlsCa: `${prefix}tls-ca`,
   };
-  return { ...names, all: Object.values(names).sort() };
+  return { ...names, tlsCaSource: tlsCa === TlsCa.TERRAFORM ? 'terraform' : 'operator', all: Object.values(names).sort() };
 }
 
 /** The topology of a validated spec. Same spec in, deep-equal topology out. */
@@ -254,7 +273,7 @@ export function resolveTopology(spec: FleetSpec): Topology {
     geoshards,
     subscriptions,
     network: resolveNetwork(spec, nodeGroups),
-    secrets: resolveSecrets(spec.secrets.namePrefix),
+    secrets: resolveSecrets(spec.secrets.namePrefix, spec.secrets.tlsCa),
     ...resolveGovernance(spec),
     ...resolveEncryption(spec),
   };

@@ -117,9 +117,18 @@ export interface NodeGroup {
   readonly cloud: CloudName;
   readonly region: string;
   readonly zones: string[];
+  /**
+   * The group's private CIDR. In an existing AWS network: its first zone's subnet (every subnet's range is in
+   * `subnets`; `groupCidrs` lists what the group's machines may come from).
+   */
   readonly cidr: string;
-  /** One block of the group CIDR per zone, in zone order (AWS: one subnet each; GCP: one subnetwork of `cidr`). */
+  /**
+   * One block per zone, in zone order (AWS: one subnet each, an existing network's given subnets; GCP: blocks of the
+   * one subnetwork `cidr`).
+   */
   readonly subnets: ZoneSubnet[];
+  /** The network the group brings (absent: the construct creates it). */
+  readonly existingNetwork?: GroupExistingNetwork;
   /** The OS the machines run (the official image's, or the one a golden image is built on). */
   readonly image: ImageName;
   /** The machine image the machines boot, when it is not the official image of `image`. */
@@ -269,6 +278,22 @@ export interface FleetNetwork {
   readonly vpnLinks: VpnLink[];
 }
 
+/** A network the network team owns that a node group's machines go into. */
+export interface GroupExistingNetwork {
+  /** AWS: the VPC. */
+  readonly vpcId?: string;
+  /** GCP: the network's self link, and the project that holds it (its firewall rules go there). */
+  readonly network?: string;
+  readonly networkProject?: string;
+  /** AWS: one subnet per zone, in zone order; GCP: the subnetwork. */
+  readonly subnetIds: string[];
+}
+
+/** The ranges a node group's machines have addresses in: its CIDR, or an existing AWS network's subnets. */
+export function groupCidrs(group: NodeGroup): string[] {
+  return group.existingNetwork && group.cloud === 'aws' ? [...new Set(group.subnets.map((s) => s.cidr))] : [group.cidr];
+}
+
 /** Private zones the DNS team owns (each named `privateDnsZone`). */
 export interface ExistingDnsZone {
   /** Route 53 private hosted zone id: associated with every VPC of the fleet, records written to it. */
@@ -342,6 +367,8 @@ export interface SecretNames {
   readonly restApiPassword: string;
   /** PEM CA certificate and key (JSON `{ "cert": ..., "key": ... }`): members issue their own certificates at boot. */
   readonly tlsCa: string;
+  /** Who fills the CA secret: Terraform (the `tls` provider) or an operator (`bin/fill-tls-ca`). */
+  readonly tlsCaSource: 'terraform' | 'operator';
   /** Every secret name, sorted. */
   readonly all: string[];
 }

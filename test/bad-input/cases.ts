@@ -210,6 +210,39 @@ export const BAD_INPUTS: readonly BadInput[] = [
   { name: 'Cloud DNS zone given by its DNS name, project without a zone', category: 'invalid name',
     change: (p) => { p.network = { ...p.network, existingDnsZone: { gcpManagedZone: 'ledger.db.internal.' } }; },
     expected: [{ rule: 'DPG-DNS-ZONE', fragment: /gcpManagedZone: "ledger\.db\.internal\." is not a Cloud DNS managed zone name/ }] },
+  // Existing networks (p.nodeGroups: use1 us-east-1, euw1 eu-west-1, euw3 GCP europe-west3; 3 members, 3 zones each).
+  { name: 'existing AWS network with a subnet per zone missing', category: 'provider wiring',
+    change: (p) => {
+      p.network = { ...p.network, awsInterRegion: 'external', interconnect: 'external' };
+      p.nodeGroups[0].existingNetwork = { awsVpcId: 'vpc-0123456789abcdef0', subnets: [{ id: 'subnet-0123456789abcdef0', cidr: '10.20.1.0/24' }] };
+    },
+    expected: [{ rule: 'DPG-EXISTING-NETWORK', fragment: /use1\)\.existingNetwork\.subnets: lists 1 subnet\(s\) for 3 zone\(s\).*Fix: one subnet per zone, in the order of zones/ }] },
+  { name: 'existing subnets too small for the planned addresses, shared by two zones', category: 'overlapping CIDRs',
+    change: (p) => {
+      p.network = { ...p.network, awsInterRegion: 'external', interconnect: 'external' };
+      const subnet = { id: 'subnet-0123456789abcdef0', cidr: '10.20.1.0/29' };
+      p.nodeGroups[0].existingNetwork = { awsVpcId: 'vpc-0123456789abcdef0', subnets: [subnet, subnet, { id: 'subnet-89abcdef', cidr: '10.20.2.0/24' }] };
+    },
+    expected: [{ rule: 'DPG-EXISTING-NETWORK', fragment: /subnets\[0\]\.cidr: 10\.20\.1\.0\/29 cannot hold the planned addresses: they reach offset 10 of the subnet \(10\.20\.1\.10 is outside it or reserved\)/ },
+      { rule: 'DPG-EXISTING-NETWORK', fragment: /names subnet subnet-0123456789abcdef0 twice: two zones cannot share a subnet/ },
+      { rule: 'DPG-CIDR', fragment: /subnets\[1\]: 10\.20\.1\.0\/29 overlaps 10\.20\.1\.0\/29/ }] },
+  { name: 'existing network in a fleet that still asks for peering and the HA VPN', category: 'provider wiring',
+    change: (p) => {
+      p.nodeGroups[0].existingNetwork = { awsVpcId: 'vpc-0123456789abcdef0', subnets: ['10.20.1.0/24', '10.20.2.0/24', '10.20.3.0/24'].map((cidr, i) => ({ id: `subnet-0000000${i}`, cidr })) };
+    },
+    expected: [{ rule: 'DPG-EXISTING-NETWORK', fragment: /network\.awsInterRegion: is PEERING, but use1 brings its network.*Fix: AwsInterRegion\.EXTERNAL/ },
+      { rule: 'DPG-EXISTING-NETWORK', fragment: /network\.interconnect: is HA_VPN, but use1 brings a network.*Fix: Interconnect\.EXTERNAL/ }] },
+  { name: 'existing GCP subnetwork of another region, with a cidr too', category: 'provider wiring',
+    change: (p) => {
+      p.network = { ...p.network, interconnect: 'external' };
+      p.nodeGroups[2].cidr = '10.40.0.0/20';
+      p.nodeGroups[2].existingNetwork = {
+        gcpNetwork: 'projects/network-host-prod/global/networks/shared',
+        subnets: [{ id: 'projects/network-host-prod/regions/europe-west1/subnetworks/databases', cidr: '10.40.0.0/22' }],
+      };
+    },
+    expected: [{ rule: 'DPG-EXISTING-NETWORK', fragment: /euw3\)\.existingNetwork\.subnets\[0\]\.id: is a subnetwork of europe-west1, but the group runs in europe-west3/ },
+      { rule: 'DPG-EXISTING-NETWORK', fragment: /euw3\)\.cidr: is given, but the group brings its network.*Fix: remove cidr/ }] },
   { name: 'fleet name with upper case and punctuation', category: 'invalid name', change: (p) => { p.name = 'Ledger!'; },
     expected: [{ rule: 'DPG-NAME', fragment: /name: 'Ledger!' is not a valid fleet name/ }] },
   { name: 'group name with an underscore', category: 'invalid name', change: (p) => { p.nodeGroups[0].name = 'us_east'; p.geoshards[0].nodeGroups = ['euw1', 'euw3']; },

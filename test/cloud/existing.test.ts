@@ -62,7 +62,7 @@ describe('customer-managed keys', () => {
     const secrets = resourcesOf(json, 'aws_secretsmanager_secret');
     expect(secrets.length).toBeGreaterThan(0);
     for (const [id, body] of secrets) expect({ id, key: body.kms_key_id }).toEqual({ id, key: KEY[regionOf(body) as keyof typeof KEY] });
-    const documents = Object.entries(json.data.aws_iam_policy_document).filter(([id]) => /read-secrets/.test(id));
+    const documents = Object.entries(json.data!.aws_iam_policy_document).filter(([id]) => /read-secrets/.test(id));
     expect(documents).toHaveLength(2);
     for (const [, doc] of documents) {
       const decrypt = (doc as Resource).statement.find((s: Resource) => s.sid === 'DecryptFleetSecrets');

@@ -5,12 +5,14 @@
 import { Testing } from 'cdktf';
 import * as fs from 'fs';
 import * as path from 'path';
+import { ExistingNetworkStack } from '../../examples/existing-network/main';
 import { GoldenImageStack } from '../../examples/golden-image/main';
 import { MultiCloudGeoshardStack } from '../../examples/multi-cloud-geoshard/main';
 import { SingleRegionStack } from '../../examples/single-region/main';
 import { TwoRegionAwsStack } from '../../examples/two-region-aws/main';
 import { machinesOf } from '../../lib/pipeline';
 import { LedgerStack } from '../../stacks/ledger';
+import { annotationsOf } from '../policy/helpers';
 import { differencesFrom, machinesCreated, resourcesOf, synthJson } from '../stacks/helpers';
 
 const EXAMPLES = {
@@ -18,6 +20,7 @@ const EXAMPLES = {
   'two-region-aws': (app: ReturnType<typeof Testing.app>) => new TwoRegionAwsStack(app, 'two-region-aws'),
   'multi-cloud-geoshard': (app: ReturnType<typeof Testing.app>) => new MultiCloudGeoshardStack(app, 'multi-cloud-geoshard'),
   'golden-image': (app: ReturnType<typeof Testing.app>) => new GoldenImageStack(app, 'golden-image'),
+  'existing-network': (app: ReturnType<typeof Testing.app>) => new ExistingNetworkStack(app, 'existing-network'),
 };
 
 const reference = (() => {
@@ -71,4 +74,32 @@ test('the golden-image example boots its own images and installs nothing', () =>
     expect(r.labels).toEqual(expect.objectContaining({ 'distributed-postgres-package-source': 'image', 'distributed-postgres-engine': 'spock' }));
   }
   for (const [, r] of resourcesOf(json, 'aws_instance')) expect(r.tags['distributed-postgres:package-source']).toBe('image');
+});
+
+test('the existing-network example creates no network, peering, VPN or zone of its own, and the policy pack finds nothing', () => {
+  const stack = EXAMPLES['existing-network'](Testing.app());
+  const json = synthJson(stack);
+  const created = Object.keys(json.resource);
+  for (const type of ['aws_vpc', 'aws_subnet', 'aws_route_table', 'aws_route', 'aws_nat_gateway', 'aws_internet_gateway', 'aws_vpc_peering_connection',
+    'aws_vpn_gateway', 'aws_vpn_connection', 'aws_route53_zone', 'google_compute_network', 'google_compute_subnetwork', 'google_compute_router',
+    'google_compute_router_nat', 'google_compute_ha_vpn_gateway', 'google_dns_managed_zone']) {
+    expect({ type, created: created.includes(type) }).toEqual({ type, created: false });
+  }
+  expect(annotationsOf(stack).filter((a) => a.text.startsWith('[DPG-P'))).toEqual([]);
+  // Every planned address is reserved in its subnet: AWS explicit reservations, GCP internal addresses.
+  const topology = stack.fleet.topology;
+  const awsPlanned = topology.nodeGroups.filter((g) => g.cloud === 'aws').flatMap((g) => [...g.members.map((m) => m.privateIp), ...g.loadBalancerIps]);
+  expect(resourcesOf(json, 'aws_ec2_subnet_cidr_reservation').map(([, r]) => [r.cidr_block, r.reservation_type]).sort())
+    .toEqual(awsPlanned.map((ip) => [`${ip}/32`, 'explicit']).sort());
+  const gcp = topology.nodeGroups.find((g) => g.cloud === 'gcp')!;
+  expect(resourcesOf(json, 'google_compute_address').map(([, r]) => r.address).sort())
+    .toEqual([...gcp.members.map((m) => m.privateIp), ...gcp.loadBalancerIps].sort());
+  // Machines are in the given subnets, at planned addresses inside their ranges; the firewall rules in the host project.
+  expect(gcp.members.map((m) => m.privateIp)).toEqual(['10.40.0.10', '10.40.0.138', '10.40.1.10']);
+  expect(topology.nodeGroups[0].members.map((m) => [m.zone, m.privateIp])).toEqual([['us-east-1a', '10.20.1.10'], ['us-east-1b', '10.20.2.10'], ['us-east-1c', '10.20.3.10']]);
+  expect(topology.network.fleetCidrs).toEqual(['10.20.1.0/24', '10.20.2.0/24', '10.20.3.0/24', '10.30.1.0/24', '10.30.2.0/24', '10.30.3.0/24', '10.40.0.0/22']);
+  for (const [, r] of resourcesOf(json, 'google_compute_firewall')) {
+    expect([r.project, r.network]).toEqual(['network-host-prod', 'projects/network-host-prod/global/networks/shared']);
+  }
+  for (const [, r] of Object.entries(json.data!.aws_subnet)) expect((r as any).lifecycle.postcondition[0].condition).toMatch(/cidr_block == "10\.[23]0\.[123]\.0\/24"/);
 });

@@ -29,13 +29,15 @@ function newest(versions: string[]): string {
 }
 
 /** The newest provider versions in our peer ranges, or why the registry could not say. */
-function probeRegistry(): { aws: string; google: string } | { skip: string } {
+function probeRegistry(): { aws: string; google: string; tls: string } | { skip: string } {
   try {
     const versions = (range: string) => {
       const out = JSON.parse(run('npm', ['view', range, 'version', '--json', '--fetch-retries=1', '--fetch-timeout=15000'], ROOT, 60_000));
       return newest(Array.isArray(out) ? out : [out]);
     };
-    return { aws: versions('@cdktf/provider-aws@>=21.9.1 <22'), google: versions('@cdktf/provider-google@>=16.9.0 <17') };
+    return {
+      aws: versions('@cdktf/provider-aws@>=21.9.1 <22'), google: versions('@cdktf/provider-google@>=16.9.0 <17'), tls: versions('@cdktf/provider-tls@>=11.0.1 <12'),
+    };
   } catch (e) {
     return { skip: `the npm registry could not be reached (${String((e as Error).message).split('\n')[0]})` };
   }
@@ -76,7 +78,7 @@ app.synth();
 const maybe = 'skip' in registry ? test.skip : test;
 
 maybe('the packed tarball installs beside the newest providers and synthesizes a fleet with one copy of each', () => {
-  const { aws, google } = registry as { aws: string; google: string };
+  const { aws, google, tls } = registry as { aws: string; google: string; tls: string };
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-consumer-'));
   try {
     // Build and pack a copy, so the checkout's dist/ stays as it is.
@@ -93,16 +95,17 @@ maybe('the packed tarball installs beside the newest providers and synthesizes a
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0', private: true }));
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(work, packed.filename),
-      `@cdktf/provider-aws@${aws}`, `@cdktf/provider-google@${google}`, 'cdktf@0.21.0', 'constructs@^10.4.2'], app, 900_000);
+      `@cdktf/provider-aws@${aws}`, `@cdktf/provider-google@${google}`, `@cdktf/provider-tls@${tls}`, 'cdktf@0.21.0', 'constructs@^10.4.2'], app, 900_000);
 
     // One copy of each: the lockfile lists every installed location.
     const lock = JSON.parse(fs.readFileSync(path.join(app, 'package-lock.json'), 'utf8'));
     const copies = (name: string) => Object.keys(lock.packages).filter((p) => p === `node_modules/${name}` || p.endsWith(`/node_modules/${name}`));
-    for (const name of ['@cdktf/provider-aws', '@cdktf/provider-google', 'cdktf', 'constructs']) {
+    for (const name of ['@cdktf/provider-aws', '@cdktf/provider-google', '@cdktf/provider-tls', 'cdktf', 'constructs']) {
       expect({ name, copies: copies(name) }).toEqual({ name, copies: [`node_modules/${name}`] });
     }
     expect(lock.packages['node_modules/@cdktf/provider-aws'].version).toBe(aws);
     expect(lock.packages['node_modules/@cdktf/provider-google'].version).toBe(google);
+    expect(lock.packages['node_modules/@cdktf/provider-tls'].version).toBe(tls);
     expect(lock.packages['node_modules/cdktf'].version).toBe('0.21.0');
 
     // TypeScript -> JavaScript, as a cdktf project compiles (CommonJS, node10 resolution); node16 resolution reads exports.

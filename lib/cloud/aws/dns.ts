@@ -14,7 +14,13 @@ export interface AwsPrivateZoneProps {
   readonly topology: Topology;
   /** Route 53 is global: the zone and its records are managed through this region's provider. */
   readonly target: AwsRegionTarget;
+  /** The VPCs the construct creates (one per region). */
   readonly networks: AwsRegionNetwork[];
+  /**
+   * VPCs node groups bring: in the zone the construct creates; an existing zone is expected to be associated with
+   * them already (the network and DNS teams own both).
+   */
+  readonly existingVpcs: { vpcId: string; region: string }[];
 }
 
 export class AwsPrivateZone extends Construct {
@@ -38,7 +44,7 @@ export class AwsPrivateZone extends Construct {
       provider: props.target.provider,
       name: privateDnsZone,
       comment: `${props.topology.fleetName}: members and node group endpoints (distributed-postgres)`,
-      vpc: props.networks.map((n) => ({ vpcId: n.vpc.id, vpcRegion: n.region })),
+      vpc: [...props.networks.map((n) => ({ vpcId: n.vpc.id, vpcRegion: n.region })), ...props.existingVpcs.map((v) => ({ vpcId: v.vpcId, vpcRegion: v.region }))],
       tags: awsTags(privateDnsZone, props.topology.fleetName),
     }).zoneId;
   }

@@ -14,6 +14,7 @@ import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 import { VpcIpv4CidrBlockAssociation } from '@cdktf/provider-aws/lib/vpc-ipv4-cidr-block-association';
 import { Construct } from 'constructs';
 import { NodeGroup, Topology } from '../../topology/topology';
+import { AwsGroupPlacement } from './existing-network';
 import { AwsRegionTarget, awsTags, inRegion } from './region';
 
 export interface AwsRegionNetworkProps {
@@ -22,7 +23,7 @@ export interface AwsRegionNetworkProps {
   readonly target: AwsRegionTarget;
 }
 
-export class AwsRegionNetwork extends Construct {
+export class AwsRegionNetwork extends Construct implements AwsGroupPlacement {
   public readonly region: string;
   public readonly target: AwsRegionTarget;
   public readonly vpc: Vpc;
@@ -106,6 +107,18 @@ export class AwsRegionNetwork extends Construct {
         this.subnets.set(`${g.name}/${s.zone}`, subnet);
       }
     }
+  }
+
+  public get lookups(): Construct {
+    return this;
+  }
+
+  public get vpcId(): string {
+    return this.vpc.id;
+  }
+
+  public subnetIdOf(group: NodeGroup, zone: string): string {
+    return this.subnetOf(group, zone).id;
   }
 
   /** The private subnet of a node group in a zone. */

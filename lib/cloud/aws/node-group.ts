@@ -22,16 +22,17 @@ import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { withGovernance } from '../governance';
 import { EncodedUserData } from '../../render';
-import { NodeGroup, PORTS, Topology } from '../../topology/topology';
+import { groupCidrs, NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { summarizeCidrs } from '../../net/cidr-summary';
 import { amiOf, awsArchitectureOf } from './images';
-import { AwsRegionNetwork } from './network';
+import { AwsGroupPlacement } from './existing-network';
 import { awsTags, boundedName, inRegion, inventoryTags } from './region';
 
 export interface AwsNodeGroupProps {
   readonly topology: Topology;
   readonly group: NodeGroup;
-  readonly network: AwsRegionNetwork;
+  /** The group's VPC and subnets: the region's network the construct creates, or the one the group brings. */
+  readonly network: AwsGroupPlacement;
   readonly instanceProfile: IamInstanceProfile;
   /** The user-data of a machine, by machine name. */
   readonly userData: (machineName: string) => EncodedUserData;
@@ -65,7 +66,7 @@ export class AwsNodeGroup extends Construct {
       ...where,
       name: `${group.patroniScope}-db`,
       description: `${group.patroniScope}: Postgres from the fleet and its clients, Patroni from the fleet, etcd inside the group`,
-      vpcId: network.vpc.id,
+      vpcId: network.vpcId,
       tags: tags(`${group.patroniScope}-db`),
     });
     const allow = (rule: string, port: { from: number; to: number }, cidrs: string[], description: string) => {
@@ -86,7 +87,7 @@ export class AwsNodeGroup extends Construct {
     // Patroni REST: the group's members and its load balancer health checks; other groups may probe leaders.
     allow('patroni', { from: PORTS.patroniRest, to: PORTS.patroniRest }, net.fleetCidrs, 'Patroni REST API: the fleet');
     // etcd is the group's own quorum: nothing outside the group talks to it.
-    allow('etcd', { from: PORTS.etcdClient, to: PORTS.etcdPeer }, [group.cidr], 'etcd client and peer: the node group');
+    allow('etcd', { from: PORTS.etcdClient, to: PORTS.etcdPeer }, groupCidrs(group), 'etcd client and peer: the node group');
     new VpcSecurityGroupEgressRule(this, 'egress', {
       ...where,
       securityGroupId: securityGroup.id,
@@ -100,12 +101,12 @@ export class AwsNodeGroup extends Construct {
     const kmsKey = keyArn === undefined ? {} : { kmsKeyId: keyArn };
     const machine = (owner: Construct, name: string, zone: string, privateIp: string, instanceType: string, rootGiB: number) => {
       const userData = props.userData(name);
-      const ami = amiOf(network, target, group.image, group.machineImage, awsArchitectureOf(instanceType));
+      const ami = amiOf(network.lookups, target, group.image, group.machineImage, awsArchitectureOf(instanceType));
       return new Instance(owner, 'machine', {
         ...where,
         ami,
         instanceType,
-        subnetId: network.subnetOf(group, zone).id,
+        subnetId: network.subnetIdOf(group, zone),
         privateIp,
         associatePublicIpAddress: false,
         vpcSecurityGroupIds: [securityGroup.id, ...(group.extraSecurityGroupIds ?? [])],
@@ -127,7 +128,7 @@ export class AwsNodeGroup extends Construct {
       port: PORTS.postgres,
       protocol: 'TCP',
       targetType: 'instance',
-      vpcId: network.vpc.id,
+      vpcId: network.vpcId,
       // After a failover the old primary's connections are cut at once, so clients reconnect to the new one.
       deregistrationDelay: '10',
       connectionTermination: true,
@@ -183,7 +184,7 @@ export class AwsNodeGroup extends Construct {
       loadBalancerType: 'network',
       ipAddressType: 'ipv4',
       enableCrossZoneLoadBalancing: true,
-      subnetMapping: group.subnets.map((s, i) => ({ subnetId: network.subnetOf(group, s.zone).id, privateIpv4Address: group.loadBalancerIps[i] })),
+      subnetMapping: group.subnets.map((s, i) => ({ subnetId: network.subnetIdOf(group, s.zone), privateIpv4Address: group.loadBalancerIps[i] })),
       tags: tags(lbName),
     });
     new LbListener(this, 'leader-listener', {

@@ -20,8 +20,8 @@ export interface AwsFleetSecretsProps {
   readonly topology: Topology;
   readonly target: AwsRegionTarget;
   /**
-   * Terraform expressions of the generated values, by secret name. Secrets without an entry (the TLS CA) are created
-   * empty: an operator fills them (`bin/fill-tls-ca`).
+   * Terraform expressions of the generated values, by secret name. Secrets without an entry (the TLS CA when an operator
+   * makes it, `TlsCa.OPERATOR_FILLED`) are created empty: the operator fills them (`bin/fill-tls-ca`).
    */
   readonly generatedValues: Record<string, string>;
   /**

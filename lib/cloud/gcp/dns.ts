@@ -37,7 +37,7 @@ export class GcpPrivateZone extends Construct {
       dnsName: `${props.topology.network.privateDnsZone}.`,
       description: `${fleet}: members and node group endpoints (distributed-postgres)`,
       visibility: 'private',
-      privateVisibilityConfig: { networks: [{ networkUrl: props.network.network.id }] },
+      privateVisibilityConfig: { networks: [{ networkUrl: props.network.networkId }] },
       labels: { 'distributed-postgres-fleet': fleet },
     }).name;
   }

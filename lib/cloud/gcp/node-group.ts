@@ -89,6 +89,13 @@ export class GcpNodeGroup extends Construct {
     const diskKey = topology.encryption?.gcpDiskKmsKeys[group.region];
     const machine = (owner: Construct, name: string, zone: string, ip: string, machineType: string, rootGiB: number, dataDisk?: ComputeDisk) => {
       const userData = props.userData(name);
+      if (group.existingNetwork) {
+        // A shared subnetwork: the planned address is reserved, so GCP never gives it to another machine.
+        new ComputeAddress(owner, 'reserved-address', {
+          provider, name: `${name}-ip`, region: group.region, subnetwork, addressType: 'INTERNAL', purpose: 'GCE_ENDPOINT', address: ip,
+          description: `${name} (distributed-postgres plans this address)`,
+        });
+      }
       return new ComputeInstance(owner, 'machine', {
         provider,
         name,
@@ -101,7 +108,7 @@ export class GcpNodeGroup extends Construct {
         },
         attachedDisk: dataDisk ? [{ source: dataDisk.id, deviceName: GCP_DATA_DISK_DEVICE_NAME, mode: 'READ_WRITE' }] : undefined,
         // No access_config: no external IP.
-        networkInterface: [{ subnetwork: subnetwork.id, networkIp: ip }],
+        networkInterface: [{ subnetwork, networkIp: ip }],
         metadata: {
           'user-data': userData.value,
           ...(userData.encoding === 'gzip+base64' ? { 'user-data-encoding': 'base64' } : {}),
@@ -158,7 +165,7 @@ export class GcpNodeGroup extends Construct {
       provider,
       name: `${group.patroniScope}-${zone}`,
       zone,
-      network: network.network.id,
+      network: network.networkId,
       instances: byZone.get(zone)!.map((i) => i.selfLink),
     }));
     const backend = new ComputeRegionBackendService(this, 'leader-backend', {
@@ -175,7 +182,7 @@ export class GcpNodeGroup extends Construct {
       provider,
       name: `${group.patroniScope}-leader`,
       region: group.region,
-      subnetwork: subnetwork.id,
+      subnetwork,
       addressType: 'INTERNAL',
       purpose: 'GCE_ENDPOINT',
       address: group.loadBalancerIps[0],
@@ -189,8 +196,8 @@ export class GcpNodeGroup extends Construct {
       ipAddress: address.address,
       ipProtocol: 'TCP',
       ports: [String(PORTS.postgres)],
-      network: network.network.id,
-      subnetwork: subnetwork.id,
+      network: network.networkId,
+      subnetwork,
       // Subscribers in other regions (and AWS, through the VPN) reach this regional endpoint.
       allowGlobalAccess: true,
       labels: labels(`${group.patroniScope}-leader`),

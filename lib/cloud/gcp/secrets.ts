@@ -14,7 +14,7 @@ import { Topology } from '../../topology/topology';
 export interface GcpFleetSecretsProps {
   readonly topology: Topology;
   readonly provider: GoogleProvider;
-  /** Terraform expressions of the generated values, by secret name (the TLS CA has none: an operator fills it). */
+  /** Terraform expressions of the generated values, by secret name (an operator-filled TLS CA has none: `bin/fill-tls-ca`). */
   readonly generatedValues: Record<string, string>;
   /**
    * Mesh documents of the GCP node groups (name to stored value, see `meshDocument`): readable by the same service

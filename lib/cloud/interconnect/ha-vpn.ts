@@ -45,7 +45,7 @@ export function vpnRouter(scope: Construct, fleetName: string, gcp: GcpFleetNetw
     provider: gcp.provider,
     name: `${fleetName}-vpn-${region}`,
     region,
-    network: gcp.network.id,
+    network: gcp.networkId,
     bgp: { asn, advertiseMode: 'DEFAULT' },
   });
 }
@@ -58,7 +58,7 @@ export class AwsGcpHaVpn extends Construct {
     const where = inRegion(aws.target);
     const name = `${fleetName}-${link.awsRegion}`;
 
-    const gcpGateway = new ComputeHaVpnGateway(this, 'gcp-gateway', { provider, name, region: link.gcpRegion, network: gcp.network.id });
+    const gcpGateway = new ComputeHaVpnGateway(this, 'gcp-gateway', { provider, name, region: link.gcpRegion, network: gcp.networkId });
     const awsGateway = new VpnGateway(this, 'aws-gateway', {
       ...where,
       vpcId: aws.vpc.id,

@@ -1,10 +1,12 @@
 /**
- * What the company already has: customer-managed keys and private DNS zones. Each must be one the cloud accepts for
+ * What the company already has: networks, customer-managed keys and private DNS zones. Each must be one the cloud accepts for
  * the fleet's resources (a key of the region it encrypts, a zone id of the right shape) and must belong to a cloud
  * the fleet uses.
  */
-import { Cloud } from '../props';
-import { Finding, FleetSpec, RegionKeySpec } from '../spec';
+import { hostAt, isPrivate, parseCidr, sizeOf } from '../../net/cidr';
+import { OFFSETS, ZONE_BLOCKS } from '../derived';
+import { AwsInterRegion, Cloud, EtcdPlacement, Interconnect } from '../props';
+import { Finding, FleetSpec, GroupSpec, RegionKeySpec } from '../spec';
 import { duplicates, finding, Rule } from './rule';
 
 /** cdktf's encoding of a value Terraform knows only at apply (e.g. `dataAwsKmsKey.arn`): taken as is. */
@@ -116,6 +118,105 @@ export const EXISTING_ZONES: Rule = {
       } else if (!isReference(gcpProject) && !GCP_PROJECT.test(gcpProject)) {
         out.push(finding('DPG-DNS-ZONE', `${base}.gcpProject`, `${JSON.stringify(gcpProject)} is not a GCP project id (6-30 lower-case letters, digits and -). Fix: e.g. network-host-prod.`));
       }
+    }
+    return out;
+  },
+};
+
+const AWS_VPC_ID = /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const AWS_SUBNET_ID = /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const GCP_NETWORK = /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9])\/global\/networks\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const GCP_SUBNETWORK = /^projects\/([a-z][a-z0-9-]{4,28}[a-z0-9])\/regions\/([a-z0-9-]+)\/subnetworks\/[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A GCP subnetwork is split into 8 zone blocks: a /24 gives blocks of 32 addresses, enough for the offsets. */
+const GCP_MIN_SUBNETWORK_PREFIX = 24;
+
+/** The highest offset the address plan uses in one zone block of a group (see `OFFSETS`). */
+function highestOffset(g: GroupSpec): number {
+  const zones = Math.max(1, g.zones.length);
+  const memberSlots = Math.ceil(Math.max(0, g.members) / zones);
+  const etcdSlots = g.etcd.placement === EtcdPlacement.DEDICATED ? Math.ceil(Math.max(0, g.etcd.size) / zones) : 0;
+  return Math.max(OFFSETS.loadBalancer, OFFSETS.member + memberSlots - 1, etcdSlots ? OFFSETS.dedicatedEtcd + etcdSlots - 1 : 0);
+}
+
+export const EXISTING_NETWORK: Rule = {
+  id: 'DPG-EXISTING-NETWORK',
+  description: 'A network a node group brings names a VPC or network and its subnets as the cloud does, holds the planned addresses, and leaves the routing between groups to its owners.',
+  check: (spec) => {
+    const out: Finding[] = [];
+    const rule = (path: string, message: string) => out.push(finding('DPG-EXISTING-NETWORK', path, message));
+    const bringing = spec.nodeGroups.filter((g) => g.existingNetwork);
+    for (const g of bringing) {
+      const n = g.existingNetwork!;
+      if (g.cidr !== undefined) rule(`${g.path}.cidr`, "is given, but the group brings its network: its addresses come from the subnets. Fix: remove cidr.");
+      if (g.cloud === Cloud.AWS) {
+        if (n.awsVpcId === undefined) rule(`${n.path}.awsVpcId`, 'is missing: an AWS node group\'s network is a VPC. Fix: give the id of the VPC that holds the subnets, e.g. vpc-0123456789abcdef0.');
+        else if (!isReference(n.awsVpcId) && !AWS_VPC_ID.test(n.awsVpcId)) rule(`${n.path}.awsVpcId`, `${JSON.stringify(n.awsVpcId)} is not a VPC id. Fix: e.g. vpc-0123456789abcdef0.`);
+        if (n.gcpNetwork !== undefined) rule(`${n.path}.gcpNetwork`, 'is a GCP network on an AWS node group. Fix: remove it (awsVpcId names the VPC).');
+        if (n.subnets.length !== g.zones.length) {
+          rule(`${n.path}.subnets`, `lists ${n.subnets.length} subnet(s) for ${g.zones.length} zone(s) (${g.zones.join(', ')}): an AWS subnet lives in one zone. Fix: one subnet per zone, in the order of zones.`);
+        }
+      } else {
+        if (n.gcpNetwork === undefined) rule(`${n.path}.gcpNetwork`, 'is missing: a GCP node group\'s network is a VPC network. Fix: give its self link, e.g. projects/network-host-prod/global/networks/shared.');
+        else if (!isReference(n.gcpNetwork) && !GCP_NETWORK.test(n.gcpNetwork)) rule(`${n.path}.gcpNetwork`, `${JSON.stringify(n.gcpNetwork)} is not a network's self link. Fix: e.g. projects/network-host-prod/global/networks/shared.`);
+        if (n.awsVpcId !== undefined) rule(`${n.path}.awsVpcId`, 'is an AWS VPC on a GCP node group. Fix: remove it (gcpNetwork names the network).');
+        if (n.subnets.length !== 1) rule(`${n.path}.subnets`, `lists ${n.subnets.length} subnetworks: a GCP subnetwork spans the region's zones, and a group takes one. Fix: give the one subnetwork of ${g.region}.`);
+      }
+      const ids = n.subnets.map((s) => s.id);
+      for (const id of duplicates(ids)) rule(`${n.path}.subnets`, `names subnet ${id} twice: two zones cannot share a subnet (an AWS subnet is in one zone). Fix: one subnet per zone.`);
+      n.subnets.forEach((s, i) => {
+        const path = `${n.path}.subnets[${i}]`;
+        if (!isReference(s.id)) {
+          if (g.cloud === Cloud.AWS && !AWS_SUBNET_ID.test(s.id)) rule(`${path}.id`, `${JSON.stringify(s.id)} is not a subnet id. Fix: e.g. subnet-0123456789abcdef0.`);
+          if (g.cloud === Cloud.GCP) {
+            const m = GCP_SUBNETWORK.exec(s.id);
+            if (!m) rule(`${path}.id`, `${JSON.stringify(s.id)} is not a subnetwork's self link. Fix: e.g. projects/network-host-prod/regions/${g.region}/subnetworks/databases.`);
+            else if (m[2] !== g.region) rule(`${path}.id`, `is a subnetwork of ${m[2]}, but the group runs in ${g.region}. Fix: give a subnetwork of ${g.region}.`);
+          }
+        }
+        const cidr = parseCidr(s.cidr);
+        if (!cidr) {
+          rule(`${path}.cidr`, `${JSON.stringify(s.cidr)} is not an IPv4 CIDR written out (network address with no host bits): the machines' addresses are planned in it at synth. Fix: the subnet's primary range, e.g. 10.20.1.0/24.`);
+          return;
+        }
+        if (!isPrivate(cidr)) rule(`${path}.cidr`, `${s.cidr} is not a private (RFC 1918) range. Fix: place the group in private subnets.`);
+        if (g.cloud === Cloud.GCP && cidr.prefix > GCP_MIN_SUBNETWORK_PREFIX) {
+          rule(`${path}.cidr`, `${s.cidr} is smaller than a /${GCP_MIN_SUBNETWORK_PREFIX}: the plan splits a subnetwork into 8 zone blocks and needs offsets up to ${highestOffset(g)} in each. Fix: a /${GCP_MIN_SUBNETWORK_PREFIX} or larger subnetwork.`);
+          return;
+        }
+        // AWS keeps a subnet's first 4 addresses and its last; the plan must end before the last.
+        const blockSize = g.cloud === Cloud.AWS ? sizeOf(cidr) : sizeOf(cidr) / ZONE_BLOCKS;
+        const highest = highestOffset(g);
+        if (highest > blockSize - 2) {
+          rule(`${path}.cidr`, `${s.cidr} cannot hold the planned addresses: they reach offset ${highest} of ${g.cloud === Cloud.AWS ? 'the subnet' : 'each zone block'} ` +
+            `(${hostAt(cidr, highest)} is outside it or reserved). Fix: a larger subnet${g.cloud === Cloud.AWS ? ' (a /26 holds up to 9 members per zone and dedicated etcd)' : ''}, or fewer members per zone.`);
+        }
+      });
+    }
+    // A region's VPC (AWS) and the fleet's one network (GCP) are the construct's or the network team's, not both.
+    const awsRegions = [...new Set(spec.nodeGroups.filter((g) => g.cloud === Cloud.AWS).map((g) => g.region))];
+    for (const region of awsRegions) {
+      const inRegion = spec.nodeGroups.filter((g) => g.cloud === Cloud.AWS && g.region === region);
+      const own = inRegion.filter((g) => !g.existingNetwork);
+      if (own.length > 0 && own.length < inRegion.length) {
+        rule(own[0].path, `creates its network in ${region}, where ${inRegion.find((g) => g.existingNetwork)!.name} brings one: the construct creates one VPC per region, for all of the region's groups. Fix: give every group of ${region} an existingNetwork, or none.`);
+      }
+    }
+    const gcpGroups = spec.nodeGroups.filter((g) => g.cloud === Cloud.GCP);
+    const gcpBringing = gcpGroups.filter((g) => g.existingNetwork);
+    if (gcpBringing.length > 0 && gcpBringing.length < gcpGroups.length) {
+      rule(gcpGroups.find((g) => !g.existingNetwork)!.path, `creates the fleet's GCP network, while ${gcpBringing[0].name} brings one: the fleet's GCP groups share one network. Fix: give every GCP group the same existingNetwork.gcpNetwork, or none.`);
+    }
+    const networks = [...new Set(gcpBringing.map((g) => g.existingNetwork!.gcpNetwork).filter((n) => n !== undefined))];
+    if (networks.length > 1) {
+      rule(gcpBringing[0].existingNetwork!.path, `the fleet's GCP groups bring ${networks.length} networks (${networks.join(', ')}): they share one network (its firewall rules and private zone). Fix: place them in one (Shared VPC) network.`);
+    }
+    // Routing between groups is the network's owners' once a group brings its network.
+    const awsBringing = bringing.filter((g) => g.cloud === Cloud.AWS);
+    if (awsBringing.length > 0 && awsRegions.length > 1 && spec.network.awsInterRegion === AwsInterRegion.PEERING) {
+      rule('network.awsInterRegion', `is PEERING, but ${awsBringing.map((g) => g.name).join(', ')} bring${awsBringing.length === 1 ? 's' : ''} its network: the construct peers only VPCs it creates. Fix: AwsInterRegion.EXTERNAL (your Transit Gateway or peering routes between the regions).`);
+    }
+    if (bringing.length > 0 && awsRegions.length > 0 && gcpGroups.length > 0 && spec.network.interconnect === Interconnect.HA_VPN) {
+      rule('network.interconnect', `is HA_VPN, but ${bringing.map((g) => g.name).join(', ')} bring${bringing.length === 1 ? 's' : ''} a network: the construct builds the VPN only between networks it creates. Fix: Interconnect.EXTERNAL (your interconnect or VPN routes between the clouds).`);
     }
     return out;
   },

@@ -6,7 +6,7 @@
 import { Finding, FleetSpec } from '../spec';
 import { ETCD_COLOCATED, ETCD_SIZE, ETCD_SPREAD } from './etcd';
 import { GEOSHARDS } from './geoshards';
-import { EXISTING_ZONES, KEYS } from './existing';
+import { EXISTING_NETWORK, EXISTING_ZONES, KEYS } from './existing';
 import { GOVERNANCE } from './governance';
 import { PATRONI_TIMING, SYNCHRONOUS_REPLICATION } from './ha';
 import { GROUP_NUMBERS, NAMES } from './naming';
@@ -22,7 +22,7 @@ export type { Rule } from './rule';
 export const RULES: Rule[] = [
   NAMES, GROUP_NUMBERS, REGIONS, IMAGES, MACHINE_IMAGES, MEMBERS, ETCD_SIZE, ETCD_SPREAD, ETCD_COLOCATED, CIDRS, SYNCHRONOUS_REPLICATION,
   PATRONI_TIMING, PACKAGES, CONFLICTS, SNOWFLAKE_IDS, GEOSHARDS, POSTGRES_NAMES, NETWORK_NAMES, GOVERNANCE, KEYS,
-  EXISTING_ZONES,
+  EXISTING_ZONES, EXISTING_NETWORK,
 ];
 
 /** Runs every rule; a rule that fails on odd input reports itself rather than hiding the others. */

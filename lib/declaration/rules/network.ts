@@ -18,6 +18,14 @@ export const CIDRS: Rule = {
     }
     const placed: { path: string; cidr: Ipv4Cidr }[] = [];
     for (const g of spec.nodeGroups) {
+      if (g.existingNetwork) {
+        // Its subnets are its ranges (DPG-EXISTING-NETWORK checks them); they must still overlap no other group's.
+        g.existingNetwork.subnets.forEach((s, i) => {
+          const cidr = parseCidr(s.cidr);
+          if (cidr) placed.push({ path: `${g.existingNetwork!.path}.subnets[${i}]`, cidr });
+        });
+        continue;
+      }
       if (g.cidr !== undefined) {
         const cidr = parseCidr(g.cidr);
         if (!cidr) {

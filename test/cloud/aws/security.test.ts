@@ -161,8 +161,9 @@ describe.each(FLEETS)('%s', (name, props) => {
     const { json, topology } = fleet(name, props);
     for (const [, r] of resourcesOf(json, 'aws_instance')) {
       const versions = resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => v.region === r.region).map(([id]) => `aws_secretsmanager_secret_version.${id}`);
-      // 5 generated passwords and the mesh document of each group in the region.
-      expect(versions).toHaveLength(5 + topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === r.region).length);
+      // 5 generated passwords, the CA (unless an operator fills it) and the mesh document of each group in the region.
+      const ca = topology.secrets.tlsCaSource === 'terraform' ? 1 : 0;
+      expect(versions).toHaveLength(5 + ca + topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === r.region).length);
       expect(r.depends_on).toEqual(expect.arrayContaining(versions));
       expect(r.depends_on.filter((d: string) => d.startsWith('aws_iam_role_policy.'))).toHaveLength(1);
     }
