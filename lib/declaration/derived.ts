@@ -10,6 +10,14 @@ export const ZONE_BLOCKS = 8;
 /** Offsets of the planned addresses in a zone block: the rules check that a given subnet holds them. */
 export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as const;
 
+/** Share of a member's data disk replication slots may keep in pg_wal (`replication.walRetentionPercent`). */
+export const DEFAULT_WAL_RETENTION_PERCENT = 20;
+
+/** `max_slot_wal_keep_size` of a group's members, in MB: its share of the data disk. */
+export function walRetentionMb(dataDiskGiB: number, percent: number): number {
+  return Math.floor((dataDiskGiB * 1024 * percent) / 100);
+}
+
 /** Prefix of the CIDR carved for each node group out of the fleet CIDR. */
 export const GROUP_PREFIX = 20;
 

@@ -16,6 +16,8 @@ export const RENDERED_PARAMETERS = [
   'wal_sender_timeout',
   // Sized to the mesh (max_logical_replication_workers with native replication only).
   'max_replication_slots', 'max_wal_senders', 'max_worker_processes', 'max_logical_replication_workers',
+  // Bounded retention: what slots may keep in pg_wal for an absent peer (replication.walRetentionPercent).
+  'max_slot_wal_keep_size',
   // The engine's libraries and settings.
   'shared_preload_libraries', 'spock.conflict_resolution', 'pglogical.conflict_resolution', 'snowflake.node',
   // Member-local: TLS and the socket the scripts use.

@@ -7,6 +7,7 @@ import {
   AwsInterRegion, Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
   LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile, TlsCa,
 } from './props';
+import { DEFAULT_WAL_RETENTION_PERCENT } from './derived';
 import { MachineImage } from './machine-image';
 import { Reader } from './reader';
 import { zonesOf } from './regions';
@@ -36,7 +37,7 @@ const PROPERTIES = {
   dataDisk: ['sizeGiB', 'type'],
   postgres: ['version', 'packageSource', 'binDir', 'database', 'parameters'],
   ha: ['synchronousMode', 'synchronousStandbys', 'timingProfile', 'ttl', 'loopWait', 'retryTimeout', 'maximumLagOnFailoverBytes', 'failsafeMode'],
-  replication: ['engine', 'conflictPolicy', 'deltaApplyColumns', 'snowflakeIds', 'leaderEndpoint', 'globalTables'],
+  replication: ['engine', 'conflictPolicy', 'deltaApplyColumns', 'snowflakeIds', 'leaderEndpoint', 'globalTables', 'walRetentionPercent'],
   deltaApplyColumn: ['table', 'column'],
   geoshard: ['name', 'nodeGroups', 'tables'],
   geoshardTable: ['table', 'partition', 'values'],
@@ -212,6 +213,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       snowflakeIds: r.boolean(replicationIn.snowflakeIds, 'replication.snowflakeIds', engine === ReplicationEngine.SPOCK),
       leaderEndpoint: r.enumValue(replicationIn.leaderEndpoint, LeaderEndpoint, 'replication.leaderEndpoint', LeaderEndpoint.MULTI_HOST_DSN),
       globalTables: r.stringArray(replicationIn.globalTables, 'replication.globalTables'),
+      walRetentionPercent: r.number(replicationIn.walRetentionPercent, 'replication.walRetentionPercent', DEFAULT_WAL_RETENTION_PERCENT),
     },
     geoshards,
     network: {

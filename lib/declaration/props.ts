@@ -400,6 +400,14 @@ export interface ReplicationProps {
    * @default none
    */
   readonly globalTables?: string[];
+  /**
+   * The share of each member's data disk (in percent, 5 to 50) that replication slots may keep in `pg_wal` for a peer
+   * that is away (Postgres `max_slot_wal_keep_size`, for the mesh's logical slots and the group's own physical slots
+   * alike). A peer node group or a standby away longer than that loses its slot, and the member keeps serving
+   * instead of filling its disk: one region's outage never stops the others.
+   * @default 20
+   */
+  readonly walRetentionPercent?: number;
 }
 
 /** One partition of a partitioned table that belongs to a geography. */

@@ -102,6 +102,7 @@ export interface FleetSpec {
     readonly snowflakeIds: boolean;
     readonly leaderEndpoint: LeaderEndpoint;
     readonly globalTables: string[];
+    readonly walRetentionPercent: number;
   };
   readonly geoshards: GeoshardSpec[];
   readonly network: {

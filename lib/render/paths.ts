@@ -63,3 +63,11 @@ export function secretPlaceholder(name: string): string {
   return `{{secret:${name}}}`;
 }
 export const SECRET_PLACEHOLDER_PATTERN = /^\{\{secret:[A-Za-z0-9_-]+\}\}$/;
+
+/**
+ * A share of a disk in templates: `{{disk-share:PATH:PERCENT}}`, replaced at boot by materialize-secrets with PERCENT
+ * of the size of the file system holding PATH, as `<n>MB` (so a value follows the disk the machine really has).
+ */
+export function diskSharePlaceholder(path: string, percent: number): string {
+  return `{{disk-share:${path}:${percent}}}`;
+}

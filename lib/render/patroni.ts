@@ -8,7 +8,7 @@ import { Member, NodeGroup, PORTS, Topology } from '../topology/topology';
 import { Machine } from './machine';
 import { permanentSlots, replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';
-import { FILES, secretPlaceholder } from './paths';
+import { diskSharePlaceholder, FILES, secretPlaceholder } from './paths';
 import { checked } from './quote';
 
 /** Where Patroni keeps the cluster's data: on the data disk mounted at /var/lib/postgresql. */
@@ -97,6 +97,10 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
     ssl_cert_file: FILES.memberCert,
     ssl_key_file: FILES.postgresKey,
     unix_socket_directories: FILES.socketDir,
+    // Bounded retention: a peer group or standby away longer than this loses its slot rather than filling the data
+    // disk. The share of the disk the member really has, computed at its first boot (so resizing a disk in the
+    // declaration changes no machine's user-data).
+    max_slot_wal_keep_size: diskSharePlaceholder(FILES.postgresHome, topology.replication.walRetentionPercent),
   };
   if (member.snowflakeNodeId > 0) localParameters['snowflake.node'] = member.snowflakeNodeId;
   return {

@@ -74,7 +74,8 @@ sys.stdout.write(base64.b64decode(data).decode())
 
 /**
  * Writes the files that need secret values, on this machine, readable by their owner only:
- * - `yaml TEMPLATE OUT OWNER`: a YAML template whose `{{secret:NAME}}` strings become the values (Patroni's config);
+ * - `yaml TEMPLATE OUT OWNER`: a YAML template whose `{{secret:NAME}}` strings become the values (Patroni's config),
+ *   and whose `{{disk-share:PATH:PERCENT}}` strings become that share of PATH's file system (`<n>MB`);
  * - `pgpass OUT OWNER USER NAME`: a one-line .pgpass for USER;
  * - `role-sql ROLE NAME ATTRIBUTES...`: prints SQL that creates/alters ROLE with a SCRAM verifier computed here,
  *   so the password itself never reaches the server, its logs or a command line.
@@ -95,6 +96,7 @@ import tempfile
 import yaml
 
 PLACEHOLDER = re.compile(r"^\\{\\{secret:([A-Za-z0-9_-]+)\\}\\}$")
+DISK_SHARE = re.compile(r"^\\{\\{disk-share:(/[A-Za-z0-9_./-]*):([0-9]{1,2})\\}\\}$")
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ATTRIBUTE = re.compile(r"^[A-Z]+$")
 
@@ -102,6 +104,14 @@ ATTRIBUTE = re.compile(r"^[A-Z]+$")
 def secret(name):
     out = subprocess.run(["${FILES.secretCommand}", name], check=True, stdout=subprocess.PIPE).stdout
     return out.decode().rstrip("\\n")
+
+
+def disk_share(path, percent):
+    # The file system that holds path (or its nearest existing parent), as Postgres sizes: whole MB.
+    while not os.path.exists(path):
+        path = os.path.dirname(path) or "/"
+    st = os.statvfs(path)
+    return "%dMB" % (st.f_frsize * st.f_blocks * percent // 100 // (1024 * 1024))
 
 
 def fill(node):
@@ -113,6 +123,9 @@ def fill(node):
         match = PLACEHOLDER.match(node)
         if match:
             return secret(match.group(1))
+        match = DISK_SHARE.match(node)
+        if match:
+            return disk_share(match.group(1), int(match.group(2)))
     return node
 
 

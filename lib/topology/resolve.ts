@@ -268,6 +268,7 @@ export function resolveTopology(spec: FleetSpec): Topology {
       leaderEndpoint: spec.replication.leaderEndpoint,
       globalReplicationSet: GLOBAL_REPLICATION_SET,
       globalTables: spec.replication.globalTables.map(qualify).sort(),
+      walRetentionPercent: spec.replication.walRetentionPercent,
     },
     nodeGroups,
     geoshards,

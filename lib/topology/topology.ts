@@ -102,6 +102,8 @@ export interface ReplicationSettings {
   readonly globalReplicationSet: string;
   /** Tables in the global set, schema-qualified, sorted. */
   readonly globalTables: string[];
+  /** Share of each member's data disk that slots may keep in pg_wal (`max_slot_wal_keep_size`). */
+  readonly walRetentionPercent: number;
 }
 
 /** A Spock delta-apply column: concurrent updates add their differences instead of the last one winning. */

@@ -88,6 +88,14 @@ describe.each([
     expect(p.postgresql.parameters).toEqual(expect.objectContaining({ ssl: 'on' }));
   });
 
+  test('bounded WAL retention: slots keep at most the declared share of each member\'s data disk (computed at boot)', () => {
+    for (const m of machines.filter((x) => x.role === 'postgres')) {
+      const p = yamlFileOf(m.text, PATRONI);
+      expect(p.postgresql.parameters.max_slot_wal_keep_size).toBe(`{{disk-share:/var/lib/postgresql:${topology.replication.walRetentionPercent}}}`);
+      expect(p.bootstrap.dcs.postgresql.parameters).not.toHaveProperty('max_slot_wal_keep_size');
+    }
+  });
+
   test('pg_hba: SSL + SCRAM from the fleet\'s and the clients\' CIDRs only', () => {
     const p = yamlFileOf(machines.find((m) => m.role === 'postgres')!.text, PATRONI);
     const rules = (p.postgresql.pg_hba as string[]).map((line) => line.split(/\s+/));
@@ -221,4 +229,15 @@ test('golden images: nothing installed, package_update and package_upgrade off; 
   const pgedge = parse(renderCloudConfig(topologyOf({ ...props, postgres: { packageSource: PackageSource.PGEDGE, version: 17 } }), 'rh-spock-b-pg2'));
   expect(pgedge.packages).toContain('pgedge-enterprise-postgres-17');
   expect(pgedge.package_update).toBe(true);
+});
+
+test('bounded WAL retention follows replication.walRetentionPercent (20 by default)', () => {
+  const fleet = ledgerFleet();
+  const retention = (props: DistributedPostgresProps) => {
+    const topology = topologyOf(props);
+    const member = topology.nodeGroups[0].members[0].name;
+    return yamlFileOf(renderAll(topology).find((m) => m.name === member)!.text, PATRONI).postgresql.parameters.max_slot_wal_keep_size;
+  };
+  expect(retention(fleet)).toBe('{{disk-share:/var/lib/postgresql:20}}');
+  expect(retention({ ...fleet, replication: { ...fleet.replication, walRetentionPercent: 10 } })).toBe('{{disk-share:/var/lib/postgresql:10}}');
 });

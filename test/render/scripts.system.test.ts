@@ -5,7 +5,7 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import { createHash, createHmac, pbkdf2Sync } from 'crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync } from 'fs';
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
 import { DistributedPostgresProps, ReplicationEngine } from '../../lib';
@@ -185,6 +185,13 @@ describe('materialize-secrets', () => {
     expect(filled.postgresql.authentication.replication.password).toBe('repl-456');
     expect(filled.postgresql.authentication.rewind.password).toBe('rewind-789');
     expect(filled.restapi.authentication.password).toBe('rest-000');
+    // The WAL retention budget: the declared share of the file system that holds the data directory (here the test
+    // machine's: /var/lib/postgresql exists where the postgres package is installed).
+    const fsOfData = statfsSync('/var/lib/postgresql');
+    const percent = Number(/:(\d+)\}\}$/.exec(original.postgresql.parameters.max_slot_wal_keep_size)![1]);
+    expect(filled.postgresql.parameters.max_slot_wal_keep_size).toBe(`${Math.floor((fsOfData.blocks * fsOfData.bsize * percent) / 100 / 1048576)}MB`);
+    delete original.postgresql.parameters.max_slot_wal_keep_size;
+    delete filled.postgresql.parameters.max_slot_wal_keep_size;
     for (const user of ['superuser', 'replication', 'rewind']) delete original.postgresql.authentication[user].password;
     for (const user of ['superuser', 'replication', 'rewind']) delete filled.postgresql.authentication[user].password;
     delete original.restapi.authentication.password;

@@ -1,5 +1,5 @@
 /** The replication engine between node groups: conflict handling, delta-apply columns, snowflake ids. */
-import { snowflakeIdsOf } from '../derived';
+import { snowflakeIdsOf, walRetentionMb } from '../derived';
 import { ConflictPolicy, ReplicationEngine } from '../props';
 import { Finding } from '../spec';
 import { MAX_MEMBERS, PATTERNS } from './limits';
@@ -63,5 +63,23 @@ export const SNOWFLAKE_IDS: Rule = {
       });
     }
     return out;
+  },
+};
+
+/** Below this a slot would be lost after minutes of a peer's absence (a restart, a short partition). */
+const MIN_WAL_RETENTION_MB = 1024;
+
+export const WAL_RETENTION: Rule = {
+  id: 'DPG-WAL-RETENTION',
+  description: "Replication slots keep a bounded share of each member's data disk in pg_wal, large enough for a peer's short absence.",
+  check: (spec) => {
+    const percent = spec.replication.walRetentionPercent;
+    if (!isInt(percent, 5, 50)) {
+      return [finding('DPG-WAL-RETENTION', 'replication.walRetentionPercent', `${percent} is not a whole percent from 5 to 50 of the data disk. ` +
+        'Fix: e.g. 20 (a peer away longer than what that holds loses its slots; above 50 the WAL of an absent peer can crowd out the data).')];
+    }
+    return spec.nodeGroups.filter((g) => isInt(g.dataDisk.sizeGiB, 1, 65536) && walRetentionMb(g.dataDisk.sizeGiB, percent) < MIN_WAL_RETENTION_MB).map((g) =>
+      finding('DPG-WAL-RETENTION', `${g.path}.dataDisk.sizeGiB`, `${percent}% of ${g.dataDisk.sizeGiB} GiB keeps ${walRetentionMb(g.dataDisk.sizeGiB, percent)} MB of WAL for an absent peer: ` +
+        `its slots would be lost within minutes of a restart. Fix: a data disk of at least ${Math.ceil((MIN_WAL_RETENTION_MB * 100) / (percent * 1024))} GiB, or a larger replication.walRetentionPercent.`));
   },
 };
