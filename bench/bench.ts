@@ -82,6 +82,7 @@ function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
     dnsZone: t.network.privateDnsZone,
     secrets: t.secrets.all,
     passwords: t.secrets.all.filter((s) => s !== t.secrets.tlsCa),
+    tlsCa: t.secrets.tlsCaSource === 'terraform' ? t.secrets.tlsCa : undefined,
     documents: t.nodeGroups.map((g) => ({ group: g.name, name: g.meshDocument, value: meshDocument(t, g).value })),
     postgresSources: summarizeCidrs([...t.network.fleetCidrs, ...t.network.clientCidrs]),
     patroniSources: summarizeCidrs(t.network.fleetCidrs),

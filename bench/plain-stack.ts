@@ -63,7 +63,10 @@ import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-s
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
-import { DataResource, TerraformStack } from 'cdktf';
+import { PrivateKey } from '@cdktf/provider-tls/lib/private-key';
+import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
+import { SelfSignedCert } from '@cdktf/provider-tls/lib/self-signed-cert';
+import { DataResource, Fn, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 
 /** The literals of a fleet, as a hand-written stack would spell them out (the benchmark writes them from a topology). */
@@ -72,6 +75,8 @@ export interface PlainPlan {
   dnsZone: string;
   secrets: string[];
   passwords: string[];
+  /** The CA secret's name when Terraform makes the CA (the default), else absent. */
+  tlsCa?: string;
   /** Each node group's mesh document: its secret name and stored value. */
   documents: { group: string; name: string; value: string }[];
   /** Postgres sources (fleet + clients) and Patroni sources (fleet), already merged into few blocks. */
@@ -102,6 +107,15 @@ export class PlainStack extends TerraformStack {
     for (const p of plan.passwords) {
       seeds[p] = new DataResource(this, `pw-${p}`, { input: { value: '${sensitive(replace(uuid(), "-", ""))}' }, lifecycle: { ignoreChanges: ['input'] } })
         .getStringAttribute('output.value');
+    }
+    if (plan.tlsCa) {
+      const tls = new TlsProvider(this, 'tls');
+      const key = new PrivateKey(this, 'ca-key', { provider: tls, algorithm: 'ECDSA', ecdsaCurve: 'P256' });
+      const cert = new SelfSignedCert(this, 'ca-cert', {
+        provider: tls, privateKeyPem: key.privateKeyPem, isCaCertificate: true, validityPeriodHours: 87600,
+        allowedUses: ['cert_signing', 'crl_signing'], setSubjectKeyId: true, subject: [{ commonName: `${plan.tlsCa} CA` }],
+      });
+      seeds[plan.tlsCa] = Fn.jsonencode({ cert: cert.certPem, key: key.privateKeyPem });
     }
 
     const vpcs: Record<string, { vpc: Vpc; rt: RouteTable; subnets: Record<string, Subnet>; profile: IamInstanceProfile }> = {};

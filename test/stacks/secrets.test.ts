@@ -113,3 +113,36 @@ test('two fleets in one stack share the stack\'s one tls provider, each with its
   expect(json.provider!.tls).toEqual([{}]);
   expect(resourcesOf(json, 'tls_self_signed_cert').map(([, c]) => c.subject[0].common_name)).toEqual(['one-tls-ca distributed-postgres CA', 'two-tls-ca distributed-postgres CA']);
 });
+
+describe('generated passwords need Terraform >= 1.4 (terraform_data), checked once per synth process', () => {
+  const fakeTerraform = (version: string) => {
+    const dir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'dpg-tf-'));
+    const file = require('path').join(dir, 'terraform');
+    require('fs').writeFileSync(file, `#!/bin/sh\necho "Terraform v${version}"\necho "on linux_amd64"\n`, { mode: 0o755 });
+    return file;
+  };
+  const run = (binary: string) => {
+    const saved = process.env.TERRAFORM_BINARY_NAME;
+    process.env.TERRAFORM_BINARY_NAME = binary;
+    try {
+      return synthJson(fleetStack(singleGroupDedicatedEtcd()).stack);
+    } finally {
+      if (saved === undefined) delete process.env.TERRAFORM_BINARY_NAME; else process.env.TERRAFORM_BINARY_NAME = saved;
+    }
+  };
+
+  test('a missing binary fails the synth, naming it', () => {
+    expect(() => run('/nonexistent/terraform')).toThrow(/generated passwords need Terraform >= 1\.4 \(terraform_data\), but `\/nonexistent\/terraform version` failed/);
+  });
+
+  test('Terraform 1.3 fails the synth; 1.4 passes, with the same terraform_data as cdktf\'s DataResource', () => {
+    expect(() => run(fakeTerraform('1.3.9'))).toThrow(/generated passwords need Terraform >= 1\.4 \(terraform_data\); .* is 1\.3\.9\. Upgrade Terraform\./);
+    const json = run(fakeTerraform('1.4.0'));
+    const seeds = resourcesOf(json, 'terraform_data');
+    expect(seeds.length).toBeGreaterThan(0);
+    for (const [, seed] of seeds) {
+      expect(seed.input).toEqual({ value: '${sensitive(replace(uuid(), "-", ""))}' });
+      expect(seed.lifecycle).toEqual({ ignore_changes: ['input'] });
+    }
+  });
+});
