@@ -11,7 +11,7 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { TerraformStack, Testing } from 'cdktf';
 import { AwsInterRegion, DistributedPostgres, DistributedPostgresProps } from '../../lib';
 import { ledgerFleet } from '../fixtures/fleets';
-import { fleetStack, Resource, resourcesOf, synthJson, TfJson } from '../stacks/helpers';
+import { fleetStack, Resource, resourcesOf, synthesizedOnce, synthJson, TfJson } from '../stacks/helpers';
 
 const KEY = {
   'us-east-1': 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
@@ -43,7 +43,7 @@ function regionOf(body: Resource): string {
 }
 
 describe('customer-managed keys', () => {
-  const json = synthJson(fleetStack(withExisting()).stack);
+  const json = synthesizedOnce('existing', () => fleetStack(withExisting()).stack).json;
 
   test('every EBS volume and root disk is encrypted with its region\'s key', () => {
     const instances = resourcesOf(json, 'aws_instance');
@@ -89,7 +89,7 @@ describe('customer-managed keys', () => {
 });
 
 describe('existing zones and the company\'s own routing between AWS regions', () => {
-  const json = synthJson(fleetStack(withExisting()).stack);
+  const json = synthesizedOnce('existing', () => fleetStack(withExisting()).stack).json;
   const plain = synthJson(fleetStack(ledgerFleet()).stack);
 
   test('no zone is created; the Route 53 zone is associated with every VPC and records go to the existing zones', () => {

@@ -13,7 +13,7 @@ import { TwoRegionAwsStack } from '../../examples/two-region-aws/main';
 import { machinesOf } from '../../lib/pipeline';
 import { LedgerStack } from '../../stacks/ledger';
 import { annotationsOf } from '../policy/helpers';
-import { differencesFrom, machinesCreated, resourcesOf, synthJson } from '../stacks/helpers';
+import { differencesFrom, machinesCreated, resourcesOf, synthesizedOnce, synthJson } from '../stacks/helpers';
 
 const EXAMPLES = {
   'single-region': (app: ReturnType<typeof Testing.app>) => new SingleRegionStack(app, 'single-region'),
@@ -28,17 +28,20 @@ const reference = (() => {
   return { json: synthJson(stack), topology: stack.fleet.topology };
 })();
 
-describe.each(Object.entries(EXAMPLES))('%s', (name, build) => {
+/** Each example synthesized once for the tests that only read it. */
+const example = <K extends keyof typeof EXAMPLES>(name: K) => synthesizedOnce(name, () => EXAMPLES[name](Testing.app()) as ReturnType<typeof EXAMPLES[K]>);
+
+describe.each(Object.keys(EXAMPLES) as (keyof typeof EXAMPLES)[])('%s', (name) => {
   test('what it adds to the ledger reference stack (snapshot)', () => {
-    const stack = build(Testing.app());
-    expect(differencesFrom(reference, { json: synthJson(stack), topology: stack.fleet.topology })).toMatchSnapshot();
+    const { stack, json } = example(name);
+    expect(differencesFrom(reference, { json, topology: stack.fleet.topology })).toMatchSnapshot();
   });
 
   test("every machine of the renderer's list exists once, with its address and node group", () => {
-    const stack = build(Testing.app());
+    const { stack, json } = example(name);
     const expected = machinesOf(stack.fleet.topology).map((m) => ({ name: m.name, privateIp: m.privateIp, group: m.nodeGroup }))
       .sort((a, b) => a.name.localeCompare(b.name));
-    expect(machinesCreated(synthJson(stack))).toEqual(expected);
+    expect(machinesCreated(json)).toEqual(expected);
   });
 
   test('has a README and a cdktf.json that runs its compiled main', () => {
@@ -51,23 +54,23 @@ describe.each(Object.entries(EXAMPLES))('%s', (name, build) => {
 });
 
 test('the two-region example serves both regions with one provider, resources carrying their region', () => {
-  const json = synthJson(EXAMPLES['two-region-aws'](Testing.app()));
+  const { json } = example('two-region-aws');
   expect(new Set(resourcesOf(json, 'aws_instance').map(([, r]) => r.provider))).toEqual(new Set(['aws']));
   expect(resourcesOf(json, 'aws_instance').map(([, r]) => r.region).sort()).toEqual(['us-east-1', 'us-east-1', 'us-east-1', 'us-west-2', 'us-west-2', 'us-west-2']);
 });
 
 test('the multi-cloud example keeps EU orders inside the EU groups', () => {
-  const stack = EXAMPLES['multi-cloud-geoshard'](Testing.app());
+  const { stack, json } = example('multi-cloud-geoshard');
   const subscriptions = stack.fleet.topology.subscriptions;
   for (const s of subscriptions) {
     const eu = s.replicationSets.includes('geo_eu');
     expect(eu).toBe(['euc1', 'euw4'].includes(s.subscriber) && ['euc1', 'euw4'].includes(s.provider));
   }
-  expect(resourcesOf(synthJson(stack), 'google_compute_vpn_tunnel')).toHaveLength(8);
+  expect(resourcesOf(json, 'google_compute_vpn_tunnel')).toHaveLength(8);
 });
 
 test('the golden-image example boots its own images and installs nothing', () => {
-  const json = synthJson(EXAMPLES['golden-image'](Testing.app()));
+  const { json } = example('golden-image');
   expect(Object.values(json.data!.aws_ami).map((ami: any) => [ami.owners, ami.filter[0].values])).toEqual([[['123456789012'], ['dpg-spock-pg17-*']]]);
   for (const [, r] of resourcesOf(json, 'google_compute_instance')) {
     expect(r.boot_disk.initialize_params.image).toBe('projects/acme-images/global/images/family/dpg-spock-pg17');
@@ -77,8 +80,7 @@ test('the golden-image example boots its own images and installs nothing', () =>
 });
 
 test('the existing-network example creates no network, peering, VPN or zone of its own, and the policy pack finds nothing', () => {
-  const stack = EXAMPLES['existing-network'](Testing.app());
-  const json = synthJson(stack);
+  const { stack, json } = example('existing-network');
   const created = Object.keys(json.resource);
   for (const type of ['aws_vpc', 'aws_subnet', 'aws_route_table', 'aws_route', 'aws_nat_gateway', 'aws_internet_gateway', 'aws_vpc_peering_connection',
     'aws_vpn_gateway', 'aws_vpn_connection', 'aws_route53_zone', 'google_compute_network', 'google_compute_subnetwork', 'google_compute_router',

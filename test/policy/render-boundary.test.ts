@@ -15,7 +15,7 @@ import { resolveFleet } from '../../lib/pipeline';
 import { renderCloudConfig } from '../../lib/render';
 import { replicationEngine } from '../../lib/render/mesh';
 import { meshDocument } from '../../lib/render/mesh-document';
-import { meshDocumentFilesOf } from '../render/helpers';
+import { meshDocumentFilesOf, shellSyntaxErrors } from '../render/helpers';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 
 const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'render-boundary-'));
@@ -177,11 +177,7 @@ describe.each(MEMBERS)('%s %s: hostile values', (_name, member, props) => {
     fs.writeFileSync(envFile, env);
     const database = bash(['-c', `set -eu; . ${envFile}; printf %s "$DPG_DATABASE"`]);
     expect(database).toBe(HOSTILE.sql);
-    for (const [file, content] of hostileFiles) {
-      if (!content.startsWith('#!/bin/bash') && !content.startsWith('#!/bin/sh')) continue;
-      expect(() => bash(['-n'], content)).not.toThrow();
-      void file;
-    }
+    expect(shellSyntaxErrors([...hostileFiles].filter(([, c]) => c.startsWith('#!/bin/bash') || c.startsWith('#!/bin/sh')))).toBe('');
     expect(pwned()).toEqual([]);
   });
 

@@ -20,6 +20,22 @@ export function synthJson(stack: TerraformStack): TfJson {
   return JSON.parse(Testing.synth(stack, true));
 }
 
+/**
+ * A stack built and synthesized once per test file (jest gives each file its own modules, so its own cache), shared by
+ * the tests that only read it: synth is deterministic (stacks.test.ts pins it), and a whole-stack synth is the slowest
+ * thing the unit tests do. `json` is parsed afresh on each call, so a test may change its copy.
+ */
+export function synthesizedOnce<S extends TerraformStack>(key: string, build: () => S): { stack: S; json: TfJson; text: string } {
+  let entry = synthesized.get(key);
+  if (entry === undefined) {
+    const stack = build();
+    entry = { stack, text: Testing.synth(stack, true) };
+    synthesized.set(key, entry);
+  }
+  return { stack: entry.stack as S, json: JSON.parse(entry.text), text: entry.text };
+}
+const synthesized = new Map<string, { stack: TerraformStack; text: string }>();
+
 /** A stack holding one fleet, with an aliased AWS provider per AWS region and a Google provider when needed. */
 export function fleetStack(props: DistributedPostgresProps, id = 'fleet'): { stack: TerraformStack; fleet: DistributedPostgres } {
   const stack = new TerraformStack(Testing.app(), 'test');

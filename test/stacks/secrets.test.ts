@@ -10,14 +10,14 @@ import { gunzipSync } from 'zlib';
 import { meshDocumentFiles } from '../../lib/policy/secrets';
 import { LedgerStack } from '../../stacks/ledger';
 import { singleGroupDedicatedEtcd } from '../fixtures/fleets';
-import { fleetStack, resourcesOf, synthJson } from './helpers';
+import { fleetStack, resourcesOf, synthesizedOnce, synthJson } from './helpers';
 
 const REFERENCE = /^\$\{[a-z_]+\.[A-Za-z0-9_-]+\.[a-z0-9_.]+\}$/;
 /** The CA secret's value: the tls provider's certificate and key, referenced. */
 const CA_REFERENCE = /^\$\{jsonencode\(\{"cert" = tls_self_signed_cert\.[A-Za-z0-9_-]+\.cert_pem, "key" = tls_private_key\.[A-Za-z0-9_-]+\.private_key_pem\}\)\}$/;
 
 test('the ledger JSON holds no key material and no literal secret value', () => {
-  const text = Testing.synth(new LedgerStack(Testing.app(), 'ledger'));
+  const { text } = synthesizedOnce('ledger', () => new LedgerStack(Testing.app(), 'ledger'));
   expect(text).not.toMatch(/-----BEGIN/);
   expect(text).not.toMatch(/PRIVATE KEY/);
   const json = JSON.parse(text);
@@ -37,7 +37,7 @@ test('the ledger JSON holds no key material and no literal secret value', () => 
 });
 
 test('no user-data carries key material (decoded: gzip+base64 on AWS when large)', () => {
-  const json = synthJson(new LedgerStack(Testing.app(), 'ledger'));
+  const { json } = synthesizedOnce('ledger', () => new LedgerStack(Testing.app(), 'ledger'));
   const texts = [
     ...resourcesOf(json, 'aws_instance').map(([, r]) => r.user_data ?? gunzipSync(Buffer.from(r.user_data_base64, 'base64')).toString('utf8')),
     ...resourcesOf(json, 'google_compute_instance').map(([, r]) => r.metadata['user-data']),
@@ -51,8 +51,7 @@ test('no user-data carries key material (decoded: gzip+base64 on AWS when large)
 });
 
 test('passwords and the TLS CA: one generated value per secret, shared by every region and cloud', () => {
-  const stack = new LedgerStack(Testing.app(), 'ledger');
-  const json = synthJson(stack);
+  const { stack, json } = synthesizedOnce('ledger', () => new LedgerStack(Testing.app(), 'ledger'));
   const { secrets } = stack.fleet.topology;
   const seeds = resourcesOf(json, 'terraform_data');
   expect(seeds).toHaveLength(secrets.all.length - 1);

@@ -12,6 +12,6 @@ const systemFiles = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((
 const files = [...systemFiles(join(root, 'test')), ...systemFiles(join(root, 'tools', 'rehearsal', 'test'))].sort();
 const missing = missingRequirements();
 console.log(`npm test: unit and snapshot tests (library, rehearsal). Left to \`npm run test:system\` (Debian packages, root, ` +
-  `namespaces): ${files.length} suites: ${files.join(', ')}.`);
+  `namespaces, the npm registry): ${files.length} suites: ${files.join(', ')}.`);
 console.log(missing.length === 0 ? 'This machine has what test:system needs.'
   : `This machine cannot run test:system: it lacks ${missing.map((m) => m.split(':')[0]).join(', ')} (.ci/run installs them).`);

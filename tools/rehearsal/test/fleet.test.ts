@@ -11,12 +11,17 @@ import { resolveFleet } from '../../../lib/pipeline';
 import { readFleet } from '../src/fleet';
 import { decodeUserData, readSynthesizedStack } from '../src/stack';
 import { caSecretOf } from '../src/secrets';
-import { buildApp } from '../../../stacks/main';
-import { rehearsalFleet } from '../../../stacks/rehearsal';
+import { App } from 'cdktf';
+import { LedgerStack } from '../../../stacks/ledger';
+import { RehearsalStack, rehearsalFleet } from '../../../stacks/rehearsal';
 
 const out = mkdtempSync(path.join(tmpdir(), 'rehearsal-synth-'));
 beforeAll(() => {
-  buildApp(out).synth();
+  // The two stacks these tests read, synthesized to disk as `cdktf synth` writes them (stacks/main.ts holds them too).
+  const app = new App({ outdir: out });
+  new LedgerStack(app, 'ledger');
+  new RehearsalStack(app, 'rehearsal');
+  app.synth();
 });
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
