@@ -69,7 +69,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       : r.enumValue(fleetEtcdIn.placement, EtcdPlacement, 'etcd.placement', EtcdPlacement.CO_LOCATED),
     latency: fleetEtcdIn.latency === undefined ? undefined
       : r.enumValue(fleetEtcdIn.latency, LatencyClass, 'etcd.latency', LatencyClass.IN_REGION),
-    machineType: fleetEtcdIn.machineType === undefined ? undefined : r.string(fleetEtcdIn.machineType, 'etcd.machineType', ''),
+    machineType: r.optionalString(fleetEtcdIn.machineType, 'etcd.machineType'),
   };
   const groupsIn = props.nodeGroups === undefined ? undefined : r.array(props.nodeGroups, 'nodeGroups');
   if (groupsIn === undefined) {
@@ -110,7 +110,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       },
       image: r.enumValue(g.image, ImageFlavour, `${path}.image`, ImageFlavour.UBUNTU_24_04),
       machineImage: machineImageOf(r, g.machineImage, `${path}.machineImage`),
-      cidr: g.cidr === undefined ? undefined : r.string(g.cidr, `${path}.cidr`, ''),
+      cidr: r.optionalString(g.cidr, `${path}.cidr`),
       patroniTags: r.stringMap(g.patroniTags, `${path}.patroniTags`),
       snowflakeNodeIds: snowflake,
       extraSecurityGroupIds: g.extraSecurityGroupIds === undefined ? [] : r.stringArray(g.extraSecurityGroupIds, `${path}.extraSecurityGroupIds`),
@@ -164,7 +164,6 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
   const secretsIn = r.object(props.secrets, 'secrets', PROPERTIES.secrets);
   const governanceIn = r.object(props.governance, 'governance', PROPERTIES.governance);
   const zoneIn = r.object(netIn.existingDnsZone, 'network.existingDnsZone', PROPERTIES.existingDnsZone);
-  const optionalString = (value: unknown, path: string) => (value === undefined ? undefined : r.string(value, path, ''));
   const encryptionIn = r.object(props.encryption, 'encryption', PROPERTIES.encryption);
   const regionKeys = (list: unknown, path: string, kind: 'awsKey' | 'gcpKey', field: 'keyArn' | 'keyName') =>
     r.array(list, path).map((raw, i) => {
@@ -186,7 +185,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     postgres: {
       version,
       packageSource,
-      binDir: pgIn.binDir === undefined ? undefined : r.string(pgIn.binDir, 'postgres.binDir', ''),
+      binDir: r.optionalString(pgIn.binDir, 'postgres.binDir'),
       database: r.string(pgIn.database, 'postgres.database', 'app'),
       parameters: r.stringMap(pgIn.parameters, 'postgres.parameters'),
     },
@@ -222,9 +221,9 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       awsInterRegion: r.enumValue(netIn.awsInterRegion, AwsInterRegion, 'network.awsInterRegion', AwsInterRegion.PEERING),
       privateDnsZone: r.string(netIn.privateDnsZone, 'network.privateDnsZone', `${name}.db.internal`),
       existingDnsZone: {
-        awsHostedZoneId: optionalString(zoneIn.awsHostedZoneId, 'network.existingDnsZone.awsHostedZoneId'),
-        gcpManagedZone: optionalString(zoneIn.gcpManagedZone, 'network.existingDnsZone.gcpManagedZone'),
-        gcpProject: optionalString(zoneIn.gcpProject, 'network.existingDnsZone.gcpProject'),
+        awsHostedZoneId: r.optionalString(zoneIn.awsHostedZoneId, 'network.existingDnsZone.awsHostedZoneId'),
+        gcpManagedZone: r.optionalString(zoneIn.gcpManagedZone, 'network.existingDnsZone.gcpManagedZone'),
+        gcpProject: r.optionalString(zoneIn.gcpProject, 'network.existingDnsZone.gcpProject'),
       },
       clientCidrs: r.stringArray(netIn.clientCidrs, 'network.clientCidrs'),
     },
@@ -235,14 +234,13 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     governance: {
       awsTags: r.stringMap(governanceIn.awsTags, 'governance.awsTags'),
       gcpLabels: r.stringMap(governanceIn.gcpLabels, 'governance.gcpLabels'),
-      permissionsBoundaryArn: governanceIn.permissionsBoundaryArn === undefined ? undefined
-        : r.string(governanceIn.permissionsBoundaryArn, 'governance.permissionsBoundaryArn', ''),
+      permissionsBoundaryArn: r.optionalString(governanceIn.permissionsBoundaryArn, 'governance.permissionsBoundaryArn'),
       iamPath: r.string(governanceIn.iamPath, 'governance.iamPath', '/'),
     },
     encryption: {
       awsKmsKeys: regionKeys(encryptionIn.awsKmsKeys, 'encryption.awsKmsKeys', 'awsKey', 'keyArn'),
       gcpDiskKmsKeys: regionKeys(encryptionIn.gcpDiskKmsKeys, 'encryption.gcpDiskKmsKeys', 'gcpKey', 'keyName'),
-      gcpSecretsKmsKeyName: optionalString(encryptionIn.gcpSecretsKmsKeyName, 'encryption.gcpSecretsKmsKeyName'),
+      gcpSecretsKmsKeyName: r.optionalString(encryptionIn.gcpSecretsKmsKeyName, 'encryption.gcpSecretsKmsKeyName'),
     },
   };
   return { spec, findings: r.findings };
@@ -252,11 +250,10 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
 function existingNetworkOf(r: Reader, value: unknown, path: string): ExistingNetworkSpec | undefined {
   if (value === undefined) return undefined;
   const n = r.object(value, path, PROPERTIES.existingNetwork);
-  const optional = (v: unknown, p: string) => (v === undefined ? undefined : r.string(v, p, ''));
   return {
     path,
-    awsVpcId: optional(n.awsVpcId, `${path}.awsVpcId`),
-    gcpNetwork: optional(n.gcpNetwork, `${path}.gcpNetwork`),
+    awsVpcId: r.optionalString(n.awsVpcId, `${path}.awsVpcId`),
+    gcpNetwork: r.optionalString(n.gcpNetwork, `${path}.gcpNetwork`),
     subnets: r.array(n.subnets, `${path}.subnets`).map((raw, i) => {
       const s = r.object(raw, `${path}.subnets[${i}]`, PROPERTIES.existingSubnet);
       return { id: r.string(s.id, `${path}.subnets[${i}].id`, ''), cidr: r.string(s.cidr, `${path}.subnets[${i}].cidr`, '') };

@@ -38,6 +38,11 @@ export class Reader {
     return fallback;
   }
 
+  /** A string that may be left out: undefined stays undefined (the caller's default applies later). */
+  optionalString(value: unknown, path: string): string | undefined {
+    return value === undefined ? undefined : this.string(value, path, '');
+  }
+
   number(value: unknown, path: string, fallback: number): number {
     if (value === undefined) return fallback;
     if (typeof value === 'number' && Number.isFinite(value)) return value;
