@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { Topology } from '../../lib';
 import { SECRET_PLACEHOLDER_PATTERN } from '../../lib/render/paths';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
-import { parseCloudConfig, renderAll, topologyOf } from './helpers';
+import { CloudConfig, parseCloudConfig, renderAll, topologyOf } from './helpers';
 import { matrixCases } from './matrix';
 
 const topologies: Topology[] = [
@@ -11,6 +11,12 @@ const topologies: Topology[] = [
   ...matrixCases().map((c) => c.topology),
 ];
 const rendered = topologies.flatMap((topology) => renderAll(topology).map((m) => ({ topology, ...m })));
+/** Each machine's cloud-config parsed once for the tests below (300+ machines: parsing is most of this file's time). */
+const parsed = new WeakMap<object, CloudConfig>();
+const configOf = (machine: { text: string }): CloudConfig => {
+  if (!parsed.has(machine)) parsed.set(machine, parseCloudConfig(machine.text));
+  return parsed.get(machine)!;
+};
 
 /** Every (key path, string value) in a parsed YAML value. */
 function leaves(value: unknown, path = ''): [string, string][] {
@@ -33,8 +39,9 @@ test('no private keys, certificates or cloud credentials in any user-data', () =
 
 test('every password/secret/token value in the YAML configs is a placeholder naming one of the fleet\'s secrets', () => {
   let checked = 0;
-  for (const { name, text, topology } of rendered) {
-    for (const f of parseCloudConfig(text).write_files.filter((w) => /\.(ya?ml|template)$/.test(w.path))) {
+  for (const machine of rendered) {
+    const { name, text, topology } = machine;
+    for (const f of configOf(machine).write_files.filter((w) => /\.(ya?ml|template)$/.test(w.path))) {
       for (const [path, value] of leaves(parse(f.content, { version: '1.1' }))) {
         // (etcd's initial-cluster-token is a cluster name, not a credential.)
         if (!/(password|secret|token|passphrase)$/i.test(path) || path === 'initial-cluster-token') continue;
@@ -52,8 +59,9 @@ test('every password/secret/token value in the YAML configs is a placeholder nam
 });
 
 test('secret names in member.env and dpg-secret are names of the fleet\'s secrets, nothing else', () => {
-  for (const { name, text, topology } of rendered) {
-    const files = parseCloudConfig(text).write_files;
+  for (const machine of rendered) {
+    const { name, topology } = machine;
+    const files = configOf(machine).write_files;
     const env = files.find((f) => f.path === '/etc/distributed-postgres/member.env')!.content;
     for (const [, variable, value] of env.matchAll(/^(DPG_SECRET_[A-Z_]+)='([^']*)'$/gm)) {
       expect({ name, variable, known: topology.secrets.all.includes(value) }).toEqual({ name, variable, known: true });
