@@ -16,8 +16,12 @@ interface ChildResult {
   readonly synthMs: number;
 }
 
-const CASES = ['reference', 'groups-1', 'groups-10', 'groups-30', 'groups-100'] as const;
+const CASES = ['reference', 'groups-1', 'groups-10', 'groups-30', 'groups-100', 'groups-300'] as const;
 type CaseName = typeof CASES[number];
+// BENCH_CASES=groups-100,groups-300 runs only those cases (comma-separated names, in CASES order).
+const SELECTED: readonly CaseName[] = process.env.BENCH_CASES
+  ? CASES.filter((c) => process.env.BENCH_CASES!.split(',').map((s) => s.trim()).includes(c))
+  : CASES;
 type Mode = 'library' | 'plain';
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 
@@ -127,7 +131,7 @@ function main(): void {
   const sizes: string[][] = [];
   let mismatch = false;
   try {
-    for (const name of CASES) {
+    for (const name of SELECTED) {
       const library = Array.from({ length: REPEATS }, () => runChild(name, 'library', workdir));
       const libraryJson = JSON.parse(fs.readFileSync(path.join(workdir, `out-${name}-library`, 'stacks', name, 'cdk.tf.json'), 'utf8'));
       writePlan(name, workdir, libraryJson);
