@@ -7,6 +7,7 @@
 import { gunzipSync } from 'zlib';
 import { decodeBase64Text, decodeValue, documentsOf, isCloudConfig, TextSource } from './user-data';
 import { isReference } from './network';
+import { TextMemo } from './memo';
 
 /** Attributes whose value is a secret: they must come from a reference (random_password, a secret store), never a literal. */
 export const SECRET_ATTRIBUTES: readonly string[] = [
@@ -16,18 +17,21 @@ export const SECRET_ATTRIBUTES: readonly string[] = [
   'sensitive_content',
 ];
 
-const PATTERNS: { what: string; pattern: RegExp }[] = [
+/** `withinLine`: the pattern matches no line break, and every match contains this text. */
+const PATTERNS: { what: string; pattern: RegExp; withinLine?: string }[] = [
   { what: 'a PEM private key', pattern: /-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----/ },
   { what: 'an AWS access key id', pattern: /(?<![A-Z0-9])(AKIA|ASIA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Z0-9])/ },
   { what: 'a Google API key', pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/ },
   { what: 'a GitHub token', pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])/ },
-  { what: 'a URL with a password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?![$%{<*])[^\s@/'"]+@[^\s]/i },
+  { what: 'a URL with a password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?![$%{<*])[^\s@/'"]+@[^\s]/i, withinLine: '://' },
 ];
 
 /** `password: x`, `PGPASSWORD=x`, `password=x` in a DSN, `"secret_access_key": "x"`... */
 const ASSIGNMENT = /(^|[^A-Za-z0-9])((?:[A-Za-z0-9_.-]*[_.-])?(?:password|passwd|pgpassword|secret_access_key|secret_key|client_secret|api_key|apikey))["']?([ \t]*)([:=])[ \t]*(.*)$/gim;
 /** SQL `PASSWORD 'x'` (CREATE/ALTER ROLE). */
 const SQL_PASSWORD = /\bPASSWORD\s+E?'((?:[^']|'')*)'/gi;
+/** Contained in every match of ASSIGNMENT and SQL_PASSWORD. */
+const KEYWORD = /passw|secret|api_?key/i;
 
 /**
  * A value that stands for a secret rather than being one: empty, a variable, a template or format placeholder
@@ -54,15 +58,25 @@ function isComment(line: string): boolean {
   return /^\s*(-\s+)?["']?\s*(#|--(\s|$)|\/\/|;)/.test(line);
 }
 
+// Every machine of a fleet carries the same scripts and units: each distinct text is scanned once.
+const SCANNED = new TextMemo<readonly string[]>(4 << 20);
+
 /** What secret-looking things a text contains (descriptions, never the values). */
 export function secretsInText(text: string, path?: string): string[] {
+  return [...SCANNED.get(`${path === undefined ? '\u0001' : path}\u0000${text}`, () => secretsInTextOnce(text, path))];
+}
+
+function secretsInTextOnce(text: string, path?: string): string[] {
   const found = new Set<string>();
-  for (const { what, pattern } of PATTERNS) {
-    if (pattern.test(text)) found.add(what);
-  }
   const lines = text.split(/\r?\n/);
+  for (const { what, pattern, withinLine } of PATTERNS) {
+    // A pattern that cannot span lines is tried only on the lines holding its fixed part (same matches, far fewer starts).
+    const hit = withinLine === undefined ? pattern.test(text) : lines.some((line) => line.includes(withinLine) && pattern.test(line));
+    if (hit) found.add(what);
+  }
   lines.forEach((line, i) => {
-    if (isComment(line)) return;
+    // Both patterns below need one of these words; most lines have none.
+    if (!KEYWORD.test(line) || isComment(line)) return;
     for (const m of line.matchAll(ASSIGNMENT)) {
       if (!isPlaceholder(m[5]) && !isCodeAssignment(m[3], m[4], m[5])) found.add(`'${m[2]}' set to a literal value (line ${i + 1})`);
     }

@@ -6,6 +6,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { ConfigDocument, documentsOf, TextSource } from './user-data';
+import { TextMemo } from './memo';
 
 function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
@@ -145,8 +146,16 @@ function yamlMapping(text: string): Record<string, unknown> | undefined {
   }
 }
 
+// Every machine of a fleet carries the same scripts and units: each distinct document is read once.
+const CHECKED = new TextMemo<readonly string[]>(4 << 20);
+
 /** Problems of one document, without its location. */
 export function tlsProblemsInDocument(doc: Pick<ConfigDocument, 'text' | 'path' | 'script'>): string[] {
+  const key = `${doc.script ? 's' : 'f'}${doc.path ?? ''}\u0000${doc.text}`;
+  return [...CHECKED.get(key, () => tlsProblemsInDocumentOnce(doc))];
+}
+
+function tlsProblemsInDocumentOnce(doc: Pick<ConfigDocument, 'text' | 'path' | 'script'>): string[] {
   const problems: string[] = [];
   const mapping = doc.script ? undefined : yamlMapping(doc.text);
   if (mapping) {
