@@ -6,10 +6,11 @@
 import { Document, Scalar, visit } from 'yaml';
 import { compactFile } from './compact';
 import { Machine } from './machine';
+import { NodeGroup, Topology } from '../topology/topology';
 import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
-import { replicationEngine } from './mesh';
+import { MeshSql, replicationEngine } from './mesh';
 import { installsNothing, packagePlan } from './packages';
 import { patroniConfig, patroniUnit } from './patroni';
 import { FILES } from './paths';
@@ -43,6 +44,17 @@ export function yamlText(value: unknown, comment: string): string {
   return doc.toString({ lineWidth: 0 });
 }
 
+// The mesh SQL is the group's, the same for each of its members: made once per group.
+const SQL = new WeakMap<Topology, Map<NodeGroup, MeshSql>>();
+
+function groupSql(topology: Topology, group: NodeGroup): MeshSql {
+  let byGroup = SQL.get(topology);
+  if (!byGroup) SQL.set(topology, byGroup = new Map());
+  let sql = byGroup.get(group);
+  if (!sql) byGroup.set(group, sql = replicationEngine(topology.replication.engine).sql(topology, group));
+  return sql;
+}
+
 /** Every file this machine gets, in the order cloud-init writes them. */
 export function machineFiles(machine: Machine): MachineFile[] {
   const { topology, group } = machine;
@@ -61,7 +73,7 @@ export function machineFiles(machine: Machine): MachineFile[] {
     );
   }
   if (machine.role === 'postgres') {
-    const sql = replicationEngine(topology.replication.engine).sql(topology, group);
+    const sql = groupSql(topology, group);
     files.push(
       file(FILES.createclusterConf, '0644',
         '# distributed-postgres: Patroni creates and runs this machine\'s cluster; no default "main" cluster on install.\n' +
