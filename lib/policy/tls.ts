@@ -4,7 +4,7 @@
  * (etcd3 protocol and certificates, REST API certfile, Postgres `ssl`, pg_hba, authentication
  * sslmode), postgresql.conf, pg_hba.conf, and libpq connection strings. Pure.
  */
-import { parse as parseYaml } from 'yaml';
+import { parseYamlText } from './simple-yaml';
 import { ConfigDocument, documentsOf, TextSource } from './user-data';
 import { TextMemo } from './memo';
 
@@ -140,7 +140,7 @@ function patroniProblems(config: Record<string, unknown>): string[] {
 
 function yamlMapping(text: string): Record<string, unknown> | undefined {
   try {
-    return record(parseYaml(text));
+    return record(parseYamlText(text));
   } catch {
     return undefined;
   }

@@ -5,7 +5,7 @@
  * (write_files contents in any encoding, runcmd/bootcmd scripts, heredocs inside scripts). Pure.
  */
 import { gunzipSync } from 'zlib';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlText } from './simple-yaml';
 import { TextMemo } from './memo';
 
 /** A piece of text found in a block, with where it came from. */
@@ -128,7 +128,7 @@ export function isCloudConfig(text: string): boolean {
 export function parseCloudConfig(text: string): Record<string, unknown> | undefined {
   if (!isCloudConfig(text)) return undefined;
   try {
-    return record(parseYaml(text)) ?? {};
+    return record(parseYamlText(text)) ?? {};
   } catch {
     return undefined;
   }
