@@ -59,7 +59,7 @@ function isComment(line: string): boolean {
 }
 
 // Every machine of a fleet carries the same scripts and units: each distinct text is scanned once.
-const SCANNED = new TextMemo<readonly string[]>(4 << 20);
+const SCANNED = new TextMemo<readonly string[]>(1 << 20, 16 << 10);
 
 /** What secret-looking things a text contains (descriptions, never the values). */
 export function secretsInText(text: string, path?: string): string[] {

@@ -147,7 +147,7 @@ function yamlMapping(text: string): Record<string, unknown> | undefined {
 }
 
 // Every machine of a fleet carries the same scripts and units: each distinct document is read once.
-const CHECKED = new TextMemo<readonly string[]>(4 << 20);
+const CHECKED = new TextMemo<readonly string[]>(1 << 20, 16 << 10);
 
 /** Problems of one document, without its location. */
 export function tlsProblemsInDocument(doc: Pick<ConfigDocument, 'text' | 'path' | 'script'>): string[] {

@@ -52,8 +52,8 @@ function isText(text: string): boolean {
   return printable / text.length > 0.95;
 }
 
-// Two rules decode the same user-data of a block, one after the other: the last few decodings are kept.
-const DECODED = new TextMemo<string | undefined>(1 << 20);
+// Two rules decode the same user-data of a block, one after the other: the last two or three decodings are kept.
+const DECODED = new TextMemo<string | undefined>(64 << 10, 64 << 10);
 
 /** Decodes base64 (and gzip inside it) to text, or undefined when it is not base64 of text. */
 export function decodeBase64Text(value: string): string | undefined {
@@ -177,7 +177,7 @@ export function documentsOf(source: TextSource): ConfigDocument[] {
 }
 
 // The secrets and TLS rules both split the same boot text (parsing its YAML is the cost).
-const DOCUMENTS = new TextMemo<readonly ConfigDocument[]>(1 << 20);
+const DOCUMENTS = new TextMemo<readonly ConfigDocument[]>(256 << 10, 256 << 10);
 
 function documentsOfOnce(source: TextSource): ConfigDocument[] {
   const docs: ConfigDocument[] = [];
