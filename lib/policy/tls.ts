@@ -165,8 +165,11 @@ function tlsProblemsInDocumentOnce(doc: Pick<ConfigDocument, 'text' | 'path' | '
     if (ETCD_URL_KEYS.some((k) => mapping[k] !== undefined)) problems.push(...etcdYamlProblems(mapping));
   }
   if (/^\s*(?:export\s+)?ETCD_[A-Z_]+=/m.test(doc.text)) problems.push(...etcdEnvProblems(doc.text));
-  for (const line of doc.text.split(/\r?\n/)) {
-    if (/(^|[\s/=])etcd\s[^\n]*--(listen-client-urls|listen-peer-urls|initial-cluster)\b/.test(line)) problems.push(...etcdFlagProblems(line));
+  // Lines are split only when some line can hold such a command (the flag is part of every match).
+  if (/--(listen-client-urls|listen-peer-urls|initial-cluster)\b/.test(doc.text)) {
+    for (const line of doc.text.split(/\r?\n/)) {
+      if (/(^|[\s/=])etcd\s[^\n]*--(listen-client-urls|listen-peer-urls|initial-cluster)\b/.test(line)) problems.push(...etcdFlagProblems(line));
+    }
   }
   if (doc.path !== undefined && /pg_hba\.conf$/.test(doc.path)) {
     problems.push(...hbaProblems(doc.text.split(/\r?\n/), 'pg_hba.conf'));
