@@ -16,8 +16,13 @@ interface ChildResult {
   readonly synthMs: number;
 }
 
-const CASES = ['reference', 'groups-1', 'groups-10', 'groups-30', 'groups-100'] as const;
+// groups-300: three fleets of 100 node groups in one stack (a fleet holds at most 100).
+const CASES = ['reference', 'groups-1', 'groups-10', 'groups-30', 'groups-100', 'groups-300'] as const;
 type CaseName = typeof CASES[number];
+// BENCH_CASES=groups-100,groups-300 runs only those cases (comma-separated names, in CASES order).
+const SELECTED: readonly CaseName[] = process.env.BENCH_CASES
+  ? CASES.filter((c) => process.env.BENCH_CASES!.split(',').map((s) => s.trim()).includes(c))
+  : CASES;
 type Mode = 'library' | 'plain';
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 
@@ -55,19 +60,31 @@ function libraryStack(app: import('cdktf').App, name: CaseName) {
   const { TerraformStack } = require('cdktf') as typeof import('cdktf');
   const { DistributedPostgres } = require('../lib') as typeof import('../lib');
   const { generatedFleet } = require('./fleets') as typeof import('./fleets');
-  const props = generatedFleet(Number(name.split('-')[1]));
+  const groups = Number(name.split('-')[1]);
+  // A fleet holds at most 100 node groups (their numbers are 1..100): larger cases are fleets of 100 side by side.
+  const fleets = groups <= 100 ? [generatedFleet(groups)]
+    : Array.from({ length: Math.ceil(groups / 100) }, (_, i) => ({ ...generatedFleet(Math.min(100, groups - i * 100)), name: `bench${groups}-${i + 1}` }));
   const stack = new TerraformStack(app, name);
-  const regions = [...new Set(props.nodeGroups.filter((g) => g.cloud === 'aws').map((g) => g.region))].sort();
+  const all = fleets.flatMap((f) => f.nodeGroups);
+  const regions = [...new Set(all.filter((g) => g.cloud === 'aws').map((g) => g.region))].sort();
   const awsProviders = regions.map((region) => ({ region, provider: new AwsProvider(stack, `aws-${region}`, { region, alias: region }) }));
-  const googleProvider = props.nodeGroups.some((g) => g.cloud === 'gcp') ? new GoogleProvider(stack, 'google', { project: 'bench' }) : undefined;
-  return new DistributedPostgres(stack, 'fleet', { ...props, awsProviders, googleProvider });
+  const googleProvider = all.some((g) => g.cloud === 'gcp') ? new GoogleProvider(stack, 'google', { project: 'bench' }) : undefined;
+  const made = fleets.map((props, i) => new DistributedPostgres(stack, fleets.length === 1 ? 'fleet' : `fleet-${i + 1}`, {
+    ...props, awsProviders: awsProviders.filter((p) => props.nodeGroups.some((g) => g.cloud === 'aws' && g.region === p.region)), googleProvider,
+  }));
+  return made.length === 1 ? made[0] : made;
 }
 
 /** The plain stack's literals, taken from the library's topology and user-data (prepared outside the timed runs). */
 function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
   const { Testing } = require('cdktf') as typeof import('cdktf');
   const stack = libraryStack(Testing.app(), name);
-  const fleet: import('../lib').DistributedPostgres = 'fleet' in stack ? (stack as any).fleet : stack;
+  const fleets: import('../lib').DistributedPostgres[] = Array.isArray(stack) ? stack : ['fleet' in stack ? (stack as any).fleet : stack];
+  const plans = fleets.map((fleet) => planOf(fleet, libraryJson));
+  fs.writeFileSync(path.join(workdir, `${name}.plan.json`), JSON.stringify(plans.length === 1 ? plans[0] : plans));
+}
+
+function planOf(fleet: import('../lib').DistributedPostgres, libraryJson: any): import('./plain-stack').PlainPlan {
   const t = fleet.topology;
   const { summarizeCidrs } = require('../lib/pipeline') as typeof import('../lib/pipeline');
   const { meshDocument } = require('../lib/render/mesh-document') as typeof import('../lib/render/mesh-document');
@@ -77,7 +94,7 @@ function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
       userData.set(r.tags?.Name ?? r.name, r.user_data ?? r.user_data_base64 ?? r.metadata['user-data']);
     }
   }
-  const plan: import('./plain-stack').PlainPlan = {
+  return {
     fleet: t.fleetName,
     dnsZone: t.network.privateDnsZone,
     secrets: t.secrets.all,
@@ -105,7 +122,6 @@ function writePlan(name: CaseName, workdir: string, libraryJson: any): void {
       tunnels: l.tunnels.map((x) => ({ c: x.awsConnection, t: x.awsTunnel, gcpIf: x.gcpInterface, inside: x.insideCidr })),
     })),
   };
-  fs.writeFileSync(path.join(workdir, `${name}.plan.json`), JSON.stringify(plan));
 }
 
 function runChild(name: CaseName, mode: Mode, workdir: string): ChildResult & { wallMs: number } {
@@ -127,7 +143,7 @@ function main(): void {
   const sizes: string[][] = [];
   let mismatch = false;
   try {
-    for (const name of CASES) {
+    for (const name of SELECTED) {
       const library = Array.from({ length: REPEATS }, () => runChild(name, 'library', workdir));
       const libraryJson = JSON.parse(fs.readFileSync(path.join(workdir, `out-${name}-library`, 'stacks', name, 'cdk.tf.json'), 'utf8'));
       writePlan(name, workdir, libraryJson);

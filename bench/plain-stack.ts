@@ -95,24 +95,32 @@ export interface PlainPlan {
 }
 
 export class PlainStack extends TerraformStack {
-  constructor(scope: Construct, id: string, plan: PlainPlan) {
+  /** One fleet's plan, or several (fleets side by side in one stack, sharing the providers). */
+  constructor(scope: Construct, id: string, plan: PlainPlan | PlainPlan[]) {
     super(scope, id);
-    const f = plan.fleet;
+    const plans = Array.isArray(plan) ? plan : [plan];
     const aws: Record<string, AwsProvider> = {};
-    for (const v of plan.awsVpcs) aws[v.region] = new AwsProvider(this, `aws-${v.region}`, { region: v.region, alias: v.region });
-    const hasGcp = plan.groups.some((g) => g.cloud === 'gcp');
+    for (const v of plans.flatMap((x) => x.awsVpcs)) {
+      aws[v.region] ??= new AwsProvider(this, `aws-${v.region}`, { region: v.region, alias: v.region });
+    }
+    const hasGcp = plans.some((x) => x.groups.some((g) => g.cloud === 'gcp'));
     const google = hasGcp ? new GoogleProvider(this, 'google', { project: 'bench' }) : undefined;
+    const tls = plans.some((x) => x.tlsCa) ? new TlsProvider(this, 'tls') : undefined;
+    plans.forEach((x, i) => this.fleet(plans.length === 1 ? this : new Construct(this, `fleet-${i}`), x, aws, google, tls));
+  }
+
+  private fleet(scope: Construct, plan: PlainPlan, aws: Record<string, AwsProvider>, google: GoogleProvider | undefined, tls: TlsProvider | undefined): void {
+    const f = plan.fleet;
 
     const seeds: Record<string, string> = {};
     for (const p of plan.passwords) {
-      seeds[p] = new DataResource(this, `pw-${p}`, { input: { value: '${sensitive(replace(uuid(), "-", ""))}' }, lifecycle: { ignoreChanges: ['input'] } })
+      seeds[p] = new DataResource(scope, `pw-${p}`, { input: { value: '${sensitive(replace(uuid(), "-", ""))}' }, lifecycle: { ignoreChanges: ['input'] } })
         .getStringAttribute('output.value');
     }
     if (plan.tlsCa) {
-      const tls = new TlsProvider(this, 'tls');
-      const key = new PrivateKey(this, 'ca-key', { provider: tls, algorithm: 'ECDSA', ecdsaCurve: 'P256' });
-      const cert = new SelfSignedCert(this, 'ca-cert', {
-        provider: tls, privateKeyPem: key.privateKeyPem, isCaCertificate: true, validityPeriodHours: 87600,
+      const key = new PrivateKey(scope, 'ca-key', { provider: tls!, algorithm: 'ECDSA', ecdsaCurve: 'P256' });
+      const cert = new SelfSignedCert(scope, 'ca-cert', {
+        provider: tls!, privateKeyPem: key.privateKeyPem, isCaCertificate: true, validityPeriodHours: 87600,
         allowedUses: ['cert_signing', 'crl_signing'], setSubjectKeyId: true, subject: [{ commonName: `${plan.tlsCa} CA` }],
       });
       seeds[plan.tlsCa] = Fn.jsonencode({ cert: cert.certPem, key: key.privateKeyPem });
@@ -121,74 +129,74 @@ export class PlainStack extends TerraformStack {
     const vpcs: Record<string, { vpc: Vpc; rt: RouteTable; subnets: Record<string, Subnet>; profile: IamInstanceProfile }> = {};
     for (const v of plan.awsVpcs) {
       const p = { provider: aws[v.region], region: v.region };
-      const vpc = new Vpc(this, `vpc-${v.region}`, { ...p, cidrBlock: v.cidrs[0], enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${f}-${v.region}` } });
-      v.cidrs.slice(1).forEach((c) => new VpcIpv4CidrBlockAssociation(this, `cidr-${c}`, { ...p, vpcId: vpc.id, cidrBlock: c }));
-      const igw = new InternetGateway(this, `igw-${v.region}`, { ...p, vpcId: vpc.id });
-      const egress = new Subnet(this, `egress-${v.region}`, { ...p, vpcId: vpc.id, cidrBlock: v.egressSubnet, mapPublicIpOnLaunch: false });
-      const pub = new RouteTable(this, `public-rt-${v.region}`, { ...p, vpcId: vpc.id });
-      new Route(this, `public-default-${v.region}`, { ...p, routeTableId: pub.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id });
-      new RouteTableAssociation(this, `public-rta-${v.region}`, { ...p, subnetId: egress.id, routeTableId: pub.id });
-      const eip = new Eip(this, `eip-${v.region}`, { ...p, domain: 'vpc' });
-      const nat = new NatGateway(this, `nat-${v.region}`, { ...p, allocationId: eip.allocationId, subnetId: egress.id });
-      const rt = new RouteTable(this, `private-rt-${v.region}`, { ...p, vpcId: vpc.id });
-      new Route(this, `default-${v.region}`, { ...p, routeTableId: rt.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id });
+      const vpc = new Vpc(scope, `vpc-${v.region}`, { ...p, cidrBlock: v.cidrs[0], enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${f}-${v.region}` } });
+      v.cidrs.slice(1).forEach((c) => new VpcIpv4CidrBlockAssociation(scope, `cidr-${c}`, { ...p, vpcId: vpc.id, cidrBlock: c }));
+      const igw = new InternetGateway(scope, `igw-${v.region}`, { ...p, vpcId: vpc.id });
+      const egress = new Subnet(scope, `egress-${v.region}`, { ...p, vpcId: vpc.id, cidrBlock: v.egressSubnet, mapPublicIpOnLaunch: false });
+      const pub = new RouteTable(scope, `public-rt-${v.region}`, { ...p, vpcId: vpc.id });
+      new Route(scope, `public-default-${v.region}`, { ...p, routeTableId: pub.id, destinationCidrBlock: '0.0.0.0/0', gatewayId: igw.id });
+      new RouteTableAssociation(scope, `public-rta-${v.region}`, { ...p, subnetId: egress.id, routeTableId: pub.id });
+      const eip = new Eip(scope, `eip-${v.region}`, { ...p, domain: 'vpc' });
+      const nat = new NatGateway(scope, `nat-${v.region}`, { ...p, allocationId: eip.allocationId, subnetId: egress.id });
+      const rt = new RouteTable(scope, `private-rt-${v.region}`, { ...p, vpcId: vpc.id });
+      new Route(scope, `default-${v.region}`, { ...p, routeTableId: rt.id, destinationCidrBlock: '0.0.0.0/0', natGatewayId: nat.id });
       const subnets: Record<string, Subnet> = {};
       for (const g of plan.groups.filter((x) => v.groups.includes(x.name))) {
         for (const s of g.subnets) {
-          subnets[`${g.name}/${s.zone}`] = new Subnet(this, `subnet-${g.name}-${s.zone}`, { ...p, vpcId: vpc.id, cidrBlock: s.cidr, availabilityZone: s.zone, mapPublicIpOnLaunch: false });
-          new RouteTableAssociation(this, `rta-${g.name}-${s.zone}`, { ...p, subnetId: subnets[`${g.name}/${s.zone}`].id, routeTableId: rt.id });
+          subnets[`${g.name}/${s.zone}`] = new Subnet(scope, `subnet-${g.name}-${s.zone}`, { ...p, vpcId: vpc.id, cidrBlock: s.cidr, availabilityZone: s.zone, mapPublicIpOnLaunch: false });
+          new RouteTableAssociation(scope, `rta-${g.name}-${s.zone}`, { ...p, subnetId: subnets[`${g.name}/${s.zone}`].id, routeTableId: rt.id });
         }
       }
       const secrets = plan.secrets.map((s) => {
-        const secret = new SecretsmanagerSecret(this, `secret-${v.region}-${s}`, { ...p, name: s });
-        if (seeds[s]) new SecretsmanagerSecretVersion(this, `secret-${v.region}-${s}-v`, { ...p, secretId: secret.id, secretString: seeds[s] });
+        const secret = new SecretsmanagerSecret(scope, `secret-${v.region}-${s}`, { ...p, name: s });
+        if (seeds[s]) new SecretsmanagerSecretVersion(scope, `secret-${v.region}-${s}-v`, { ...p, secretId: secret.id, secretString: seeds[s] });
         return secret;
       });
       for (const d of plan.documents.filter((x) => v.groups.includes(x.group))) {
-        const secret = new SecretsmanagerSecret(this, `doc-${d.name}`, { ...p, name: d.name });
-        new SecretsmanagerSecretVersion(this, `doc-${d.name}-v`, { ...p, secretId: secret.id, secretString: d.value });
+        const secret = new SecretsmanagerSecret(scope, `doc-${d.name}`, { ...p, name: d.name });
+        new SecretsmanagerSecretVersion(scope, `doc-${d.name}-v`, { ...p, secretId: secret.id, secretString: d.value });
         secrets.push(secret);
       }
-      const assume = new DataAwsIamPolicyDocument(this, `assume-${v.region}`, { provider: p.provider, statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }] });
-      const role = new IamRole(this, `role-${v.region}`, { provider: p.provider, name: `${f}-db-${v.region}`, assumeRolePolicy: assume.json });
-      const read = new DataAwsIamPolicyDocument(this, `read-${v.region}`, { provider: p.provider, statement: [{ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.arn) }] });
-      new IamRolePolicy(this, `policy-${v.region}`, { provider: p.provider, role: role.id, policy: read.json });
-      const profile = new IamInstanceProfile(this, `profile-${v.region}`, { provider: p.provider, name: `${f}-db-${v.region}`, role: role.name });
+      const assume = new DataAwsIamPolicyDocument(scope, `assume-${v.region}`, { provider: p.provider, statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }] });
+      const role = new IamRole(scope, `role-${v.region}`, { provider: p.provider, name: `${f}-db-${v.region}`, assumeRolePolicy: assume.json });
+      const read = new DataAwsIamPolicyDocument(scope, `read-${v.region}`, { provider: p.provider, statement: [{ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.arn) }] });
+      new IamRolePolicy(scope, `policy-${v.region}`, { provider: p.provider, role: role.id, policy: read.json });
+      const profile = new IamInstanceProfile(scope, `profile-${v.region}`, { provider: p.provider, name: `${f}-db-${v.region}`, role: role.name });
       vpcs[v.region] = { vpc, rt, subnets, profile };
     }
 
     const home = plan.groups.find((g) => g.cloud === 'aws');
-    const zone = home ? new Route53Zone(this, 'zone', { provider: aws[home.region], name: plan.dnsZone, vpc: plan.awsVpcs.map((v) => ({ vpcId: vpcs[v.region].vpc.id, vpcRegion: v.region })) }) : undefined;
+    const zone = home ? new Route53Zone(scope, 'zone', { provider: aws[home.region], name: plan.dnsZone, vpc: plan.awsVpcs.map((v) => ({ vpcId: vpcs[v.region].vpc.id, vpcRegion: v.region })) }) : undefined;
     let network: ComputeNetwork | undefined;
     let gzone: DnsManagedZone | undefined;
     let sa: ServiceAccount | undefined;
     const gsubnets: Record<string, ComputeSubnetwork> = {};
     if (google) {
-      network = new ComputeNetwork(this, 'network', { provider: google, name: f, autoCreateSubnetworks: false, routingMode: 'GLOBAL' });
+      network = new ComputeNetwork(scope, 'network', { provider: google, name: f, autoCreateSubnetworks: false, routingMode: 'GLOBAL' });
       for (const g of plan.groups.filter((x) => x.cloud === 'gcp')) {
-        gsubnets[g.name] = new ComputeSubnetwork(this, `gsubnet-${g.name}`, { provider: google, name: `${f}-${g.name}`, region: g.region, network: network.id, ipCidrRange: g.cidr, privateIpGoogleAccess: true });
+        gsubnets[g.name] = new ComputeSubnetwork(scope, `gsubnet-${g.name}`, { provider: google, name: `${f}-${g.name}`, region: g.region, network: network.id, ipCidrRange: g.cidr, privateIpGoogleAccess: true });
       }
       for (const r of [...new Set(plan.groups.filter((x) => x.cloud === 'gcp').map((g) => g.region))]) {
-        const router = new ComputeRouter(this, `nat-router-${r}`, { provider: google, name: `${f}-nat-${r}`, region: r, network: network.id });
-        new ComputeRouterNat(this, `nat-${r}`, { provider: google, name: `${f}-nat-${r}`, region: r, router: router.name, natIpAllocateOption: 'AUTO_ONLY', sourceSubnetworkIpRangesToNat: 'ALL_SUBNETWORKS_ALL_IP_RANGES' });
+        const router = new ComputeRouter(scope, `nat-router-${r}`, { provider: google, name: `${f}-nat-${r}`, region: r, network: network.id });
+        new ComputeRouterNat(scope, `nat-${r}`, { provider: google, name: `${f}-nat-${r}`, region: r, router: router.name, natIpAllocateOption: 'AUTO_ONLY', sourceSubnetworkIpRangesToNat: 'ALL_SUBNETWORKS_ALL_IP_RANGES' });
       }
-      sa = new ServiceAccount(this, 'sa', { provider: google, accountId: `${f}-db-nodes` });
+      sa = new ServiceAccount(scope, 'sa', { provider: google, accountId: `${f}-db-nodes` });
       for (const s of plan.secrets) {
-        const secret = new SecretManagerSecret(this, `gsecret-${s}`, { provider: google, secretId: s, replication: { auto: {} } });
-        if (seeds[s]) new SecretManagerSecretVersion(this, `gsecret-${s}-v`, { provider: google, secret: secret.id, secretData: seeds[s] });
-        new SecretManagerSecretIamMember(this, `gsecret-${s}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
+        const secret = new SecretManagerSecret(scope, `gsecret-${s}`, { provider: google, secretId: s, replication: { auto: {} } });
+        if (seeds[s]) new SecretManagerSecretVersion(scope, `gsecret-${s}-v`, { provider: google, secret: secret.id, secretData: seeds[s] });
+        new SecretManagerSecretIamMember(scope, `gsecret-${s}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
       }
       const gcpGroups = new Set(plan.groups.filter((x) => x.cloud === 'gcp').map((g) => g.name));
       for (const d of plan.documents.filter((x) => gcpGroups.has(x.group))) {
-        const secret = new SecretManagerSecret(this, `gdoc-${d.name}`, { provider: google, secretId: d.name, replication: { auto: {} } });
-        new SecretManagerSecretVersion(this, `gdoc-${d.name}-v`, { provider: google, secret: secret.id, secretData: d.value });
-        new SecretManagerSecretIamMember(this, `gdoc-${d.name}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
+        const secret = new SecretManagerSecret(scope, `gdoc-${d.name}`, { provider: google, secretId: d.name, replication: { auto: {} } });
+        new SecretManagerSecretVersion(scope, `gdoc-${d.name}-v`, { provider: google, secret: secret.id, secretData: d.value });
+        new SecretManagerSecretIamMember(scope, `gdoc-${d.name}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
       }
-      gzone = new DnsManagedZone(this, 'gzone', { provider: google, name: `${f}-db`, dnsName: `${plan.dnsZone}.`, visibility: 'private', privateVisibilityConfig: { networks: [{ networkUrl: network.id }] } });
+      gzone = new DnsManagedZone(scope, 'gzone', { provider: google, name: `${f}-db`, dnsName: `${plan.dnsZone}.`, visibility: 'private', privateVisibilityConfig: { networks: [{ networkUrl: network.id }] } });
     }
     const record = (id: string, name: string, ips: string[]) => {
-      if (zone) new Route53Record(this, `r53-${id}`, { provider: aws[home!.region], zoneId: zone.zoneId, name, type: 'A', ttl: 300, records: ips });
-      if (gzone) new DnsRecordSet(this, `gdns-${id}`, { provider: google, managedZone: gzone.name, name: `${name}.`, type: 'A', ttl: 300, rrdatas: ips });
+      if (zone) new Route53Record(scope, `r53-${id}`, { provider: aws[home!.region], zoneId: zone.zoneId, name, type: 'A', ttl: 300, records: ips });
+      if (gzone) new DnsRecordSet(scope, `gdns-${id}`, { provider: google, managedZone: gzone.name, name: `${name}.`, type: 'A', ttl: 300, rrdatas: ips });
     };
 
     const amis: Record<string, DataAwsAmi> = {};
@@ -197,41 +205,41 @@ export class PlainStack extends TerraformStack {
       if (g.cloud === 'aws') {
         const p = { provider: aws[g.region], region: g.region };
         const { vpc, subnets, profile } = vpcs[g.region];
-        const sg = new SecurityGroup(this, `sg-${g.name}`, { ...p, name: `${s}-db`, vpcId: vpc.id });
-        const rule = (id: string, from: number, to: number, cidr: string) => new VpcSecurityGroupIngressRule(this, `sg-${g.name}-${id}-${cidr}`, { ...p, securityGroupId: sg.id, ipProtocol: 'tcp', fromPort: from, toPort: to, cidrIpv4: cidr });
+        const sg = new SecurityGroup(scope, `sg-${g.name}`, { ...p, name: `${s}-db`, vpcId: vpc.id });
+        const rule = (id: string, from: number, to: number, cidr: string) => new VpcSecurityGroupIngressRule(scope, `sg-${g.name}-${id}-${cidr}`, { ...p, securityGroupId: sg.id, ipProtocol: 'tcp', fromPort: from, toPort: to, cidrIpv4: cidr });
         plan.postgresSources.forEach((c) => rule('pg', 5432, 5432, c));
         plan.patroniSources.forEach((c) => rule('patroni', 8008, 8008, c));
         rule('etcd', 2379, 2380, g.cidr);
-        new VpcSecurityGroupEgressRule(this, `sg-${g.name}-egress`, { ...p, securityGroupId: sg.id, ipProtocol: '-1', cidrIpv4: '0.0.0.0/0' });
-        amis[g.region] ??= new DataAwsAmi(this, `ami-${g.region}`, { ...p, owners: ['099720109477'], mostRecent: true, filter: [{ name: 'name', values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }] });
+        new VpcSecurityGroupEgressRule(scope, `sg-${g.name}-egress`, { ...p, securityGroupId: sg.id, ipProtocol: '-1', cidrIpv4: '0.0.0.0/0' });
+        amis[g.region] ??= new DataAwsAmi(scope, `ami-${g.region}`, { ...p, owners: ['099720109477'], mostRecent: true, filter: [{ name: 'name', values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }] });
         const ami = amis[g.region];
-        const tg = new LbTargetGroup(this, `tg-${g.name}`, { ...p, name: s, port: 5432, protocol: 'TCP', vpcId: vpc.id, healthCheck: { protocol: 'HTTPS', port: '8008', path: '/primary', interval: 5, timeout: 2, healthyThreshold: 3, unhealthyThreshold: 2 } });
+        const tg = new LbTargetGroup(scope, `tg-${g.name}`, { ...p, name: s, port: 5432, protocol: 'TCP', vpcId: vpc.id, healthCheck: { protocol: 'HTTPS', port: '8008', path: '/primary', interval: 5, timeout: 2, healthyThreshold: 3, unhealthyThreshold: 2 } });
         for (const m of g.machines) {
-          const instance = new Instance(this, `i-${m.name}`, {
+          const instance = new Instance(scope, `i-${m.name}`, {
             ...p, ami: ami.id, instanceType: m.data ? g.machineType : g.etcdMachineType, subnetId: subnets[`${g.name}/${m.zone}`].id, privateIp: m.ip,
             associatePublicIpAddress: false, vpcSecurityGroupIds: [sg.id], iamInstanceProfile: profile.name,
             metadataOptions: { httpTokens: 'required' }, rootBlockDevice: { encrypted: true, volumeSize: 30 }, userData: m.userData,
             tags: { Name: m.name }, lifecycle: { ignoreChanges: ['ami', 'user_data'] },
           });
           if (m.data) {
-            const volume = new EbsVolume(this, `v-${m.name}`, { ...p, availabilityZone: m.zone, size: g.disk.sizeGiB, type: g.disk.type, encrypted: true });
-            new VolumeAttachment(this, `va-${m.name}`, { ...p, deviceName: '/dev/sdf', volumeId: volume.id, instanceId: instance.id });
-            new LbTargetGroupAttachment(this, `tga-${m.name}`, { ...p, targetGroupArn: tg.arn, targetId: instance.id, port: 5432 });
+            const volume = new EbsVolume(scope, `v-${m.name}`, { ...p, availabilityZone: m.zone, size: g.disk.sizeGiB, type: g.disk.type, encrypted: true });
+            new VolumeAttachment(scope, `va-${m.name}`, { ...p, deviceName: '/dev/sdf', volumeId: volume.id, instanceId: instance.id });
+            new LbTargetGroupAttachment(scope, `tga-${m.name}`, { ...p, targetGroupArn: tg.arn, targetId: instance.id, port: 5432 });
           }
           record(m.name, m.fqdn, [m.ip]);
         }
-        const lb = new Lb(this, `lb-${g.name}`, { ...p, name: s, internal: true, loadBalancerType: 'network', subnetMapping: g.subnets.map((x, i) => ({ subnetId: subnets[`${g.name}/${x.zone}`].id, privateIpv4Address: g.lbIps[i] })) });
-        new LbListener(this, `lbl-${g.name}`, { ...p, loadBalancerArn: lb.arn, port: 5432, protocol: 'TCP', defaultAction: [{ type: 'forward', targetGroupArn: tg.arn }] });
+        const lb = new Lb(scope, `lb-${g.name}`, { ...p, name: s, internal: true, loadBalancerType: 'network', subnetMapping: g.subnets.map((x, i) => ({ subnetId: subnets[`${g.name}/${x.zone}`].id, privateIpv4Address: g.lbIps[i] })) });
+        new LbListener(scope, `lbl-${g.name}`, { ...p, loadBalancerArn: lb.arn, port: 5432, protocol: 'TCP', defaultAction: [{ type: 'forward', targetGroupArn: tg.arn }] });
       } else {
-        const fw = (id: string, ports: string[], ranges: string[]) => new ComputeFirewall(this, `fw-${g.name}-${id}`, { provider: google, name: `${s}-${id}`, network: network!.id, allow: [{ protocol: 'tcp', ports }], sourceRanges: ranges, targetTags: [s] });
+        const fw = (id: string, ports: string[], ranges: string[]) => new ComputeFirewall(scope, `fw-${g.name}-${id}`, { provider: google, name: `${s}-${id}`, network: network!.id, allow: [{ protocol: 'tcp', ports }], sourceRanges: ranges, targetTags: [s] });
         fw('pg', ['5432'], [...plan.fleetCidrs, ...plan.clientCidrs]);
         fw('patroni', ['8008'], plan.fleetCidrs);
         fw('hc', ['8008'], ['130.211.0.0/22', '35.191.0.0/16']);
         fw('etcd', ['2379-2380'], [g.cidr]);
         const byZone: Record<string, ComputeInstance[]> = {};
         for (const m of g.machines) {
-          const disk = m.data ? new ComputeDisk(this, `d-${m.name}`, { provider: google, name: `${m.name}-data`, zone: m.zone, size: g.disk.sizeGiB, type: g.disk.type }) : undefined;
-          const instance = new ComputeInstance(this, `i-${m.name}`, {
+          const disk = m.data ? new ComputeDisk(scope, `d-${m.name}`, { provider: google, name: `${m.name}-data`, zone: m.zone, size: g.disk.sizeGiB, type: g.disk.type }) : undefined;
+          const instance = new ComputeInstance(scope, `i-${m.name}`, {
             provider: google, name: m.name, zone: m.zone, machineType: m.data ? g.machineType : g.etcdMachineType,
             bootDisk: { initializeParams: { image: 'projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-amd64', size: 30 } },
             attachedDisk: disk ? [{ source: disk.id, deviceName: 'pgdata' }] : undefined,
@@ -242,11 +250,11 @@ export class PlainStack extends TerraformStack {
           if (m.data) byZone[m.zone] = [...(byZone[m.zone] ?? []), instance];
           record(m.name, m.fqdn, [m.ip]);
         }
-        const hc = new ComputeRegionHealthCheck(this, `hc-${g.name}`, { provider: google, name: `${s}-primary`, region: g.region, httpsHealthCheck: { port: 8008, requestPath: '/primary' }, checkIntervalSec: 5, timeoutSec: 2, healthyThreshold: 3, unhealthyThreshold: 2 });
-        const igs = Object.entries(byZone).map(([z, list]) => new ComputeInstanceGroup(this, `ig-${g.name}-${z}`, { provider: google, name: `${s}-${z}`, zone: z, instances: list.map((i) => i.selfLink) }));
-        const bs = new ComputeRegionBackendService(this, `bs-${g.name}`, { provider: google, name: `${s}-leader`, region: g.region, loadBalancingScheme: 'INTERNAL', protocol: 'TCP', healthChecks: [hc.id], backend: igs.map((ig) => ({ group: ig.id })) });
-        const address = new ComputeAddress(this, `addr-${g.name}`, { provider: google, name: `${s}-leader`, region: g.region, subnetwork: gsubnets[g.name].id, addressType: 'INTERNAL', address: g.lbIps[0] });
-        new ComputeForwardingRule(this, `fr-${g.name}`, { provider: google, name: `${s}-leader`, region: g.region, loadBalancingScheme: 'INTERNAL', backendService: bs.id, ipAddress: address.address, ports: ['5432'], subnetwork: gsubnets[g.name].id, allowGlobalAccess: true });
+        const hc = new ComputeRegionHealthCheck(scope, `hc-${g.name}`, { provider: google, name: `${s}-primary`, region: g.region, httpsHealthCheck: { port: 8008, requestPath: '/primary' }, checkIntervalSec: 5, timeoutSec: 2, healthyThreshold: 3, unhealthyThreshold: 2 });
+        const igs = Object.entries(byZone).map(([z, list]) => new ComputeInstanceGroup(scope, `ig-${g.name}-${z}`, { provider: google, name: `${s}-${z}`, zone: z, instances: list.map((i) => i.selfLink) }));
+        const bs = new ComputeRegionBackendService(scope, `bs-${g.name}`, { provider: google, name: `${s}-leader`, region: g.region, loadBalancingScheme: 'INTERNAL', protocol: 'TCP', healthChecks: [hc.id], backend: igs.map((ig) => ({ group: ig.id })) });
+        const address = new ComputeAddress(scope, `addr-${g.name}`, { provider: google, name: `${s}-leader`, region: g.region, subnetwork: gsubnets[g.name].id, addressType: 'INTERNAL', address: g.lbIps[0] });
+        new ComputeForwardingRule(scope, `fr-${g.name}`, { provider: google, name: `${s}-leader`, region: g.region, loadBalancingScheme: 'INTERNAL', backendService: bs.id, ipAddress: address.address, ports: ['5432'], subnetwork: gsubnets[g.name].id, allowGlobalAccess: true });
       }
       record(`${g.name}-endpoint`, g.endpoint, g.lbIps);
     }
@@ -254,34 +262,34 @@ export class PlainStack extends TerraformStack {
     for (const pr of plan.peerings) {
       const a = { provider: aws[pr.requester], region: pr.requester };
       const b = { provider: aws[pr.accepter], region: pr.accepter };
-      const pcx = new VpcPeeringConnection(this, `pcx-${pr.requester}-${pr.accepter}`, { ...a, vpcId: vpcs[pr.requester].vpc.id, peerVpcId: vpcs[pr.accepter].vpc.id, peerRegion: pr.accepter });
-      new VpcPeeringConnectionAccepterA(this, `pcxa-${pr.requester}-${pr.accepter}`, { ...b, vpcPeeringConnectionId: pcx.id, autoAccept: true });
+      const pcx = new VpcPeeringConnection(scope, `pcx-${pr.requester}-${pr.accepter}`, { ...a, vpcId: vpcs[pr.requester].vpc.id, peerVpcId: vpcs[pr.accepter].vpc.id, peerRegion: pr.accepter });
+      new VpcPeeringConnectionAccepterA(scope, `pcxa-${pr.requester}-${pr.accepter}`, { ...b, vpcPeeringConnectionId: pcx.id, autoAccept: true });
       for (const [from, to, p] of [[pr.requester, pr.accepter, a], [pr.accepter, pr.requester, b]] as const) {
         for (const c of plan.awsVpcs.find((v) => v.region === to)!.cidrs) {
-          new Route(this, `pcr-${from}-${c}`, { ...p, routeTableId: vpcs[from].rt.id, destinationCidrBlock: c, vpcPeeringConnectionId: pcx.id });
+          new Route(scope, `pcr-${from}-${c}`, { ...p, routeTableId: vpcs[from].rt.id, destinationCidrBlock: c, vpcPeeringConnectionId: pcx.id });
         }
       }
     }
     const routers: Record<string, ComputeRouter> = {};
     for (const v of plan.vpns) {
       const p = { provider: aws[v.awsRegion], region: v.awsRegion };
-      routers[v.gcpRegion] ??= new ComputeRouter(this, `vpn-router-${v.gcpRegion}`, { provider: google, name: `${f}-vpn-${v.gcpRegion}`, region: v.gcpRegion, network: network!.id, bgp: { asn: v.gcpAsn } });
-      const ha = new ComputeHaVpnGateway(this, `ha-${v.awsRegion}`, { provider: google, name: `${f}-${v.awsRegion}`, region: v.gcpRegion, network: network!.id });
-      const vgw = new VpnGateway(this, `vgw-${v.awsRegion}`, { ...p, vpcId: vpcs[v.awsRegion].vpc.id, amazonSideAsn: String(v.awsAsn) });
-      new VpnGatewayRoutePropagation(this, `vgwp-${v.awsRegion}`, { ...p, vpnGatewayId: vgw.id, routeTableId: vpcs[v.awsRegion].rt.id });
+      routers[v.gcpRegion] ??= new ComputeRouter(scope, `vpn-router-${v.gcpRegion}`, { provider: google, name: `${f}-vpn-${v.gcpRegion}`, region: v.gcpRegion, network: network!.id, bgp: { asn: v.gcpAsn } });
+      const ha = new ComputeHaVpnGateway(scope, `ha-${v.awsRegion}`, { provider: google, name: `${f}-${v.awsRegion}`, region: v.gcpRegion, network: network!.id });
+      const vgw = new VpnGateway(scope, `vgw-${v.awsRegion}`, { ...p, vpcId: vpcs[v.awsRegion].vpc.id, amazonSideAsn: String(v.awsAsn) });
+      new VpnGatewayRoutePropagation(scope, `vgwp-${v.awsRegion}`, { ...p, vpnGatewayId: vgw.id, routeTableId: vpcs[v.awsRegion].rt.id });
       const conns = [0, 1].map((c) => {
-        const cgw = new CustomerGateway(this, `cgw-${v.awsRegion}-${c}`, { ...p, bgpAsn: String(v.gcpAsn), ipAddress: ha.vpnInterfaces.get(c).ipAddress, type: 'ipsec.1' });
+        const cgw = new CustomerGateway(scope, `cgw-${v.awsRegion}-${c}`, { ...p, bgpAsn: String(v.gcpAsn), ipAddress: ha.vpnInterfaces.get(c).ipAddress, type: 'ipsec.1' });
         const inside = v.tunnels.filter((t) => t.c === c);
-        return new VpnConnection(this, `vpn-${v.awsRegion}-${c}`, { ...p, vpnGatewayId: vgw.id, customerGatewayId: cgw.id, type: 'ipsec.1', tunnel1InsideCidr: inside[0].inside, tunnel2InsideCidr: inside[1].inside, tunnel1IkeVersions: ['ikev2'], tunnel2IkeVersions: ['ikev2'] });
+        return new VpnConnection(scope, `vpn-${v.awsRegion}-${c}`, { ...p, vpnGatewayId: vgw.id, customerGatewayId: cgw.id, type: 'ipsec.1', tunnel1InsideCidr: inside[0].inside, tunnel2InsideCidr: inside[1].inside, tunnel1IkeVersions: ['ikev2'], tunnel2IkeVersions: ['ikev2'] });
       });
-      const ext = new ComputeExternalVpnGateway(this, `ext-${v.awsRegion}`, { provider: google, name: `${f}-${v.awsRegion}-aws`, redundancyType: 'FOUR_IPS_REDUNDANCY',
+      const ext = new ComputeExternalVpnGateway(scope, `ext-${v.awsRegion}`, { provider: google, name: `${f}-${v.awsRegion}-aws`, redundancyType: 'FOUR_IPS_REDUNDANCY',
         interface: [0, 1, 2, 3].map((i) => ({ id: i, ipAddress: i % 2 === 0 ? conns[i >> 1].tunnel1Address : conns[i >> 1].tunnel2Address })) });
       for (const t of v.tunnels) {
         const k = `${v.awsRegion}-${t.c}-${t.t}`;
         const base = t.inside.split('/')[0].split('.').map(Number);
-        const tunnel = new ComputeVpnTunnel(this, `tun-${k}`, { provider: google, name: `${f}-${k}`, region: v.gcpRegion, vpnGateway: ha.id, vpnGatewayInterface: t.gcpIf, peerExternalGateway: ext.id, peerExternalGatewayInterface: t.c * 2 + t.t - 1, sharedSecret: t.t === 1 ? conns[t.c].tunnel1PresharedKey : conns[t.c].tunnel2PresharedKey, router: routers[v.gcpRegion].id, ikeVersion: 2 });
-        const itf = new ComputeRouterInterface(this, `rif-${k}`, { provider: google, name: `${f}-${k}`, region: v.gcpRegion, router: routers[v.gcpRegion].name, ipRange: `${base.slice(0, 3).join('.')}.${base[3] + 2}/30`, vpnTunnel: tunnel.name });
-        new ComputeRouterPeer(this, `peer-${k}`, { provider: google, name: `${f}-${k}`, region: v.gcpRegion, router: routers[v.gcpRegion].name, interface: itf.name, peerIpAddress: `${base.slice(0, 3).join('.')}.${base[3] + 1}`, peerAsn: v.awsAsn });
+        const tunnel = new ComputeVpnTunnel(scope, `tun-${k}`, { provider: google, name: `${f}-${k}`, region: v.gcpRegion, vpnGateway: ha.id, vpnGatewayInterface: t.gcpIf, peerExternalGateway: ext.id, peerExternalGatewayInterface: t.c * 2 + t.t - 1, sharedSecret: t.t === 1 ? conns[t.c].tunnel1PresharedKey : conns[t.c].tunnel2PresharedKey, router: routers[v.gcpRegion].id, ikeVersion: 2 });
+        const itf = new ComputeRouterInterface(scope, `rif-${k}`, { provider: google, name: `${f}-${k}`, region: v.gcpRegion, router: routers[v.gcpRegion].name, ipRange: `${base.slice(0, 3).join('.')}.${base[3] + 2}/30`, vpnTunnel: tunnel.name });
+        new ComputeRouterPeer(scope, `peer-${k}`, { provider: google, name: `${f}-${k}`, region: v.gcpRegion, router: routers[v.gcpRegion].name, interface: itf.name, peerIpAddress: `${base.slice(0, 3).join('.')}.${base[3] + 1}`, peerAsn: v.awsAsn });
       }
     }
   }

@@ -7,6 +7,7 @@
 import { gunzipSync } from 'zlib';
 import { decodeBase64Text, decodeValue, documentsOf, isCloudConfig, TextSource } from './user-data';
 import { isReference } from './network';
+import { TextMemo } from './memo';
 
 /** Attributes whose value is a secret: they must come from a reference (random_password, a secret store), never a literal. */
 export const SECRET_ATTRIBUTES: readonly string[] = [
@@ -16,18 +17,21 @@ export const SECRET_ATTRIBUTES: readonly string[] = [
   'sensitive_content',
 ];
 
-const PATTERNS: { what: string; pattern: RegExp }[] = [
+/** `withinLine` (global): the pattern matches no line break, and every match contains a match of it. */
+const PATTERNS: { what: string; pattern: RegExp; withinLine?: RegExp }[] = [
   { what: 'a PEM private key', pattern: /-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED) )?PRIVATE KEY-----/ },
   { what: 'an AWS access key id', pattern: /(?<![A-Z0-9])(AKIA|ASIA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Z0-9])/ },
   { what: 'a Google API key', pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/ },
   { what: 'a GitHub token', pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])/ },
-  { what: 'a URL with a password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?![$%{<*])[^\s@/'"]+@[^\s]/i },
+  { what: 'a URL with a password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?![$%{<*])[^\s@/'"]+@[^\s]/i, withinLine: /:\/\//g },
 ];
 
 /** `password: x`, `PGPASSWORD=x`, `password=x` in a DSN, `"secret_access_key": "x"`... */
 const ASSIGNMENT = /(^|[^A-Za-z0-9])((?:[A-Za-z0-9_.-]*[_.-])?(?:password|passwd|pgpassword|secret_access_key|secret_key|client_secret|api_key|apikey))["']?([ \t]*)([:=])[ \t]*(.*)$/gim;
 /** SQL `PASSWORD 'x'` (CREATE/ALTER ROLE). */
 const SQL_PASSWORD = /\bPASSWORD\s+E?'((?:[^']|'')*)'/gi;
+/** Contained in every match of ASSIGNMENT and SQL_PASSWORD. */
+const KEYWORD = /passw|secret|api_?key/gi;
 
 /**
  * A value that stands for a secret rather than being one: empty, a variable, a template or format placeholder
@@ -54,24 +58,65 @@ function isComment(line: string): boolean {
   return /^\s*(-\s+)?["']?\s*(#|--(\s|$)|\/\/|;)/.test(line);
 }
 
+// Every machine of a fleet carries the same scripts and units: each distinct text is scanned once.
+const SCANNED = new TextMemo<readonly string[]>(1 << 20, 16 << 10);
+
 /** What secret-looking things a text contains (descriptions, never the values). */
 export function secretsInText(text: string, path?: string): string[] {
-  const found = new Set<string>();
-  for (const { what, pattern } of PATTERNS) {
-    if (pattern.test(text)) found.add(what);
+  return [...SCANNED.get(`${path === undefined ? '\u0001' : path}\u0000${text}`, () => secretsInTextOnce(text, path))];
+}
+
+/**
+ * The lines of `text` (as `text.split(/\r?\n/)` gives them, with their 1-based numbers) that hold a match of `pattern`
+ * (global; its matches never span lines), in order, each once. Cutting out only those lines spares splitting a whole
+ * cloud-config into lines for a few matches.
+ */
+function* linesHolding(text: string, pattern: RegExp): Generator<{ line: string; number: number }> {
+  let counted = 0;
+  let number = 1;
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    const start = text.lastIndexOf('\n', m.index - 1) + 1;
+    const next = text.indexOf('\n', m.index);
+    const end = next < 0 ? text.length : next;
+    for (let at = text.indexOf('\n', counted); at >= 0 && at < start; at = text.indexOf('\n', at + 1)) number++;
+    counted = start;
+    const line = text.slice(start, end);
+    yield { line: next >= 0 && line.endsWith('\r') ? line.slice(0, -1) : line, number };
+    if (next < 0) break;
+    pattern.lastIndex = next + 1;
   }
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (isComment(line)) return;
+}
+
+function secretsInTextOnce(text: string, path?: string): string[] {
+  const found = new Set<string>();
+  for (const { what, pattern, withinLine } of PATTERNS) {
+    // A pattern that cannot span lines is tried only on the lines holding its fixed part (same matches, far fewer starts).
+    let hit = false;
+    if (withinLine === undefined) {
+      hit = pattern.test(text);
+    } else {
+      for (const { line } of linesHolding(text, withinLine)) {
+        if (pattern.test(line)) {
+          hit = true;
+          break;
+        }
+      }
+    }
+    if (hit) found.add(what);
+  }
+  // Both patterns below need one of these words; most lines have none.
+  for (const { line, number } of linesHolding(text, KEYWORD)) {
+    if (isComment(line)) continue;
     for (const m of line.matchAll(ASSIGNMENT)) {
-      if (!isPlaceholder(m[5]) && !isCodeAssignment(m[3], m[4], m[5])) found.add(`'${m[2]}' set to a literal value (line ${i + 1})`);
+      if (!isPlaceholder(m[5]) && !isCodeAssignment(m[3], m[4], m[5])) found.add(`'${m[2]}' set to a literal value (line ${number})`);
     }
     for (const m of line.matchAll(SQL_PASSWORD)) {
-      if (!isPlaceholder(m[1])) found.add(`a literal SQL PASSWORD (line ${i + 1})`);
+      if (!isPlaceholder(m[1])) found.add(`a literal SQL PASSWORD (line ${number})`);
     }
-  });
+  }
   if (path !== undefined && /(^|\/)\.?pgpass$/.test(path)) {
-    lines.forEach((line, i) => {
+    text.split(/\r?\n/).forEach((line, i) => {
       const fields = line.split(/(?<!\\):/);
       if (!isComment(line) && fields.length === 5 && !isPlaceholder(fields[4])) found.add(`a password in a pgpass line (line ${i + 1})`);
     });

@@ -4,8 +4,9 @@
  * (etcd3 protocol and certificates, REST API certfile, Postgres `ssl`, pg_hba, authentication
  * sslmode), postgresql.conf, pg_hba.conf, and libpq connection strings. Pure.
  */
-import { parse as parseYaml } from 'yaml';
+import { parseYamlText } from './simple-yaml';
 import { ConfigDocument, documentsOf, TextSource } from './user-data';
+import { TextMemo } from './memo';
 
 function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
@@ -139,14 +140,22 @@ function patroniProblems(config: Record<string, unknown>): string[] {
 
 function yamlMapping(text: string): Record<string, unknown> | undefined {
   try {
-    return record(parseYaml(text));
+    return record(parseYamlText(text));
   } catch {
     return undefined;
   }
 }
 
+// Every machine of a fleet carries the same scripts and units: each distinct document is read once.
+const CHECKED = new TextMemo<readonly string[]>(1 << 20, 16 << 10);
+
 /** Problems of one document, without its location. */
 export function tlsProblemsInDocument(doc: Pick<ConfigDocument, 'text' | 'path' | 'script'>): string[] {
+  const key = `${doc.script ? 's' : 'f'}${doc.path ?? ''}\u0000${doc.text}`;
+  return [...CHECKED.get(key, () => tlsProblemsInDocumentOnce(doc))];
+}
+
+function tlsProblemsInDocumentOnce(doc: Pick<ConfigDocument, 'text' | 'path' | 'script'>): string[] {
   const problems: string[] = [];
   const mapping = doc.script ? undefined : yamlMapping(doc.text);
   if (mapping) {
@@ -156,8 +165,11 @@ export function tlsProblemsInDocument(doc: Pick<ConfigDocument, 'text' | 'path' 
     if (ETCD_URL_KEYS.some((k) => mapping[k] !== undefined)) problems.push(...etcdYamlProblems(mapping));
   }
   if (/^\s*(?:export\s+)?ETCD_[A-Z_]+=/m.test(doc.text)) problems.push(...etcdEnvProblems(doc.text));
-  for (const line of doc.text.split(/\r?\n/)) {
-    if (/(^|[\s/=])etcd\s[^\n]*--(listen-client-urls|listen-peer-urls|initial-cluster)\b/.test(line)) problems.push(...etcdFlagProblems(line));
+  // Lines are split only when some line can hold such a command (the flag is part of every match).
+  if (/--(listen-client-urls|listen-peer-urls|initial-cluster)\b/.test(doc.text)) {
+    for (const line of doc.text.split(/\r?\n/)) {
+      if (/(^|[\s/=])etcd\s[^\n]*--(listen-client-urls|listen-peer-urls|initial-cluster)\b/.test(line)) problems.push(...etcdFlagProblems(line));
+    }
   }
   if (doc.path !== undefined && /pg_hba\.conf$/.test(doc.path)) {
     problems.push(...hbaProblems(doc.text.split(/\r?\n/), 'pg_hba.conf'));

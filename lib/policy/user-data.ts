@@ -5,7 +5,8 @@
  * (write_files contents in any encoding, runcmd/bootcmd scripts, heredocs inside scripts). Pure.
  */
 import { gunzipSync } from 'zlib';
-import { parse as parseYaml } from 'yaml';
+import { parseYamlText } from './simple-yaml';
+import { TextMemo } from './memo';
 
 /** A piece of text found in a block, with where it came from. */
 export interface TextSource {
@@ -51,8 +52,15 @@ function isText(text: string): boolean {
   return printable / text.length > 0.95;
 }
 
+// Two rules decode the same user-data of a block, one after the other: the last two or three decodings are kept.
+const DECODED = new TextMemo<string | undefined>(64 << 10, 64 << 10);
+
 /** Decodes base64 (and gzip inside it) to text, or undefined when it is not base64 of text. */
 export function decodeBase64Text(value: string): string | undefined {
+  return DECODED.get(value, () => decodeBase64TextOnce(value));
+}
+
+function decodeBase64TextOnce(value: string): string | undefined {
   const compact = value.replace(/\s+/g, '');
   if (compact.length < 8 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
   const bytes = Buffer.from(compact, 'base64');
@@ -120,7 +128,7 @@ export function isCloudConfig(text: string): boolean {
 export function parseCloudConfig(text: string): Record<string, unknown> | undefined {
   if (!isCloudConfig(text)) return undefined;
   try {
-    return record(parseYaml(text)) ?? {};
+    return record(parseYamlText(text)) ?? {};
   } catch {
     return undefined;
   }
@@ -163,6 +171,15 @@ export function heredocsOf(script: TextSource): ConfigDocument[] {
  * documents too.
  */
 export function documentsOf(source: TextSource): ConfigDocument[] {
+  // Split once per text, located relative to it (every `where` starts with the source's), then placed.
+  const relative = DOCUMENTS.get(source.text, () => documentsOfOnce({ where: '', text: source.text }));
+  return relative.map((d) => ({ ...d, where: `${source.where}${d.where}` }));
+}
+
+// The secrets and TLS rules both split the same boot text (parsing its YAML is the cost).
+const DOCUMENTS = new TextMemo<readonly ConfigDocument[]>(256 << 10, 256 << 10);
+
+function documentsOfOnce(source: TextSource): ConfigDocument[] {
   const docs: ConfigDocument[] = [];
   const config = parseCloudConfig(source.text);
   if (config === undefined) {

@@ -6,10 +6,11 @@
 import { Document, Scalar, visit } from 'yaml';
 import { compactFile } from './compact';
 import { Machine } from './machine';
+import { NodeGroup, Topology } from '../topology/topology';
 import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
-import { replicationEngine } from './mesh';
+import { MeshSql, replicationEngine } from './mesh';
 import { installsNothing, packagePlan } from './packages';
 import { patroniConfig, patroniUnit } from './patroni';
 import { FILES } from './paths';
@@ -43,6 +44,17 @@ export function yamlText(value: unknown, comment: string): string {
   return doc.toString({ lineWidth: 0 });
 }
 
+// The mesh SQL is the group's, the same for each of its members: made once per group.
+const SQL = new WeakMap<Topology, Map<NodeGroup, MeshSql>>();
+
+function groupSql(topology: Topology, group: NodeGroup): MeshSql {
+  let byGroup = SQL.get(topology);
+  if (!byGroup) SQL.set(topology, byGroup = new Map());
+  let sql = byGroup.get(group);
+  if (!sql) byGroup.set(group, sql = replicationEngine(topology.replication.engine).sql(topology, group));
+  return sql;
+}
+
 /** Every file this machine gets, in the order cloud-init writes them. */
 export function machineFiles(machine: Machine): MachineFile[] {
   const { topology, group } = machine;
@@ -61,7 +73,7 @@ export function machineFiles(machine: Machine): MachineFile[] {
     );
   }
   if (machine.role === 'postgres') {
-    const sql = replicationEngine(topology.replication.engine).sql(topology, group);
+    const sql = groupSql(topology, group);
     files.push(
       file(FILES.createclusterConf, '0644',
         '# distributed-postgres: Patroni creates and runs this machine\'s cluster; no default "main" cluster on install.\n' +
@@ -102,7 +114,8 @@ export function cloudConfigText(machine: Machine): string {
   const plan = packagePlan(machine);
   const config: Record<string, unknown> = {};
   if (plan.bootcmd.length > 0) config.bootcmd = plan.bootcmd;
-  config.write_files = machineFiles(machine).map(compactFile).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
+  const writeFiles = machineFiles(machine).map(compactFile).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
+  config.write_files = writeFiles;
   if (Object.keys(plan.aptSources).length > 0) config.apt = { sources: plan.aptSources };
   if (installsNothing(topology)) {
     // A golden image: nothing to install, and no mirror to reach (air-gapped sites).
@@ -113,18 +126,59 @@ export function cloudConfigText(machine: Machine): string {
     config.packages = plan.packages;
   }
   config.runcmd = bootstrapRuncmd();
-  const doc = new Document(config, YAML_OPTIONS);
-  // File contents as literal blocks; yaml falls back to quoting by itself where a block cannot hold the text.
-  visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value === 'string' && node.value.includes('\n')) node.type = Scalar.BLOCK_LITERAL;
-    },
-  });
   const role = machine.role === 'postgres'
     ? `Postgres member${machine.etcd ? ' + etcd member' : ''}`
     : 'dedicated etcd member';
   return '#cloud-config\n' +
     `# ${oneLine(`${machine.name}: ${role} of node group '${group.name}' (${group.cloud} ${group.region}, ${machine.zone}, ${machine.privateIp})`)}\n` +
     `# ${oneLine(`in fleet '${topology.fleetName}'.`)} Rendered by cdktf-distributed-postgres: do not edit. No secret values: names only.\n` +
-    doc.toString({ lineWidth: 0 });
+    configYaml(topology, config, writeFiles);
+}
+
+/** YAML text of a value: file contents as literal blocks; yaml falls back to quoting by itself where a block cannot hold the text. */
+function blockYaml(value: unknown): string {
+  const doc = new Document(value, YAML_OPTIONS);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.value.includes('\n')) node.type = Scalar.BLOCK_LITERAL;
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
+}
+
+type WriteFile = { path: string; owner: string; permissions: string; content: string };
+
+// Each write_files entry's YAML, per topology: the fleet's machines carry mostly the same scripts and units.
+const ENTRY_YAML = new WeakMap<Topology, Map<string, string>>();
+/** Larger files are each machine's own (its Patroni configuration): not kept. */
+const MAX_CACHED_CONTENT = 16 * 1024;
+const WRITE_FILES_KEY = 'write_files:\n';
+
+/** One write_files entry as yaml writes it inside `write_files:` (each entry's text depends on that entry only). */
+function entryYaml(topology: Topology, f: WriteFile): string {
+  const key = `${f.path}\u0000${f.owner}\u0000${f.permissions}\u0000${f.content}`;
+  let cache = ENTRY_YAML.get(topology);
+  const hit = cache?.get(key);
+  if (hit !== undefined) return hit;
+  const text = blockYaml({ write_files: [f] });
+  if (!text.startsWith(WRITE_FILES_KEY)) throw new Error(`render: unexpected YAML for write_files entry ${f.path}`);
+  const entry = text.slice(WRITE_FILES_KEY.length);
+  if (f.content.length <= MAX_CACHED_CONTENT) {
+    if (!cache) ENTRY_YAML.set(topology, cache = new Map());
+    cache.set(key, entry);
+  }
+  return entry;
+}
+
+/**
+ * The cloud-config's YAML: the document with an empty write_files, whose `write_files: []` line is replaced by the
+ * entries' YAML (the text yaml writes for the whole document, without writing the shared entries again per machine).
+ */
+function configYaml(topology: Topology, config: Record<string, unknown>, writeFiles: WriteFile[]): string {
+  if (writeFiles.length === 0) return blockYaml(config);
+  const text = blockYaml({ ...config, write_files: [] });
+  const empty = text.startsWith('write_files: []\n') ? 0 : text.indexOf('\nwrite_files: []\n') + 1;
+  if (empty <= 0 && !text.startsWith('write_files: []\n')) throw new Error('render: unexpected YAML for an empty write_files');
+  return text.slice(0, empty) + WRITE_FILES_KEY + writeFiles.map((f) => entryYaml(topology, f)).join('') +
+    text.slice(empty + 'write_files: []\n'.length);
 }

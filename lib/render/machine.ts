@@ -68,12 +68,19 @@ export function machinesOf(topology: Topology): MachineSummary[] {
   }));
 }
 
+// The fleet's machines by name, per topology: rendering every machine would otherwise list them all for each one.
+const MACHINES = new WeakMap<Topology, Map<string, Machine>>();
+
 /** The machine called `hostName`, ready to render, or a clear error listing the names that exist. */
 export function machineNamed(topology: Topology, hostName: string): Machine {
-  const machines = everyMachine(topology);
-  const found = machines.find((m) => m.name === hostName);
+  let byName = MACHINES.get(topology);
+  if (!byName) {
+    byName = new Map(everyMachine(topology).map((m) => [m.name, m]));
+    MACHINES.set(topology, byName);
+  }
+  const found = byName.get(hostName);
   if (!found) {
-    const names = machines.map((m) => m.name);
+    const names = [...byName.keys()];
     throw new Error(`render: fleet '${topology.fleetName}' has no machine named '${hostName}'. ` +
       `Fix: use a Postgres member or dedicated etcd member name: ${names.join(', ')}.`);
   }

@@ -27,6 +27,7 @@ import { summarizeCidrs } from '../../net/cidr-summary';
 import { amiOf, awsArchitectureOf } from './images';
 import { AwsGroupPlacement } from './existing-network';
 import { awsTags, boundedName, inRegion, inventoryTags } from './region';
+import { sharedDependsOn } from '../depends-on';
 
 export interface AwsNodeGroupProps {
   readonly topology: Topology;
@@ -102,7 +103,7 @@ export class AwsNodeGroup extends Construct {
     const machine = (owner: Construct, name: string, zone: string, privateIp: string, instanceType: string, rootGiB: number) => {
       const userData = props.userData(name);
       const ami = amiOf(network.lookups, target, group.image, group.machineImage, awsArchitectureOf(instanceType));
-      return new Instance(owner, 'machine', {
+      const instance = new Instance(owner, 'machine', {
         ...where,
         ami,
         instanceType,
@@ -116,9 +117,10 @@ export class AwsNodeGroup extends Construct {
         ...(userData.encoding === 'gzip+base64' ? { userDataBase64: userData.value } : { userData: userData.value }),
         userDataReplaceOnChange: false,
         tags: { ...tags(name), ...inventoryTags(topology, group) },
-        dependsOn: props.bootAfter,
         lifecycle: { ignoreChanges: ['ami', 'user_data', 'user_data_base64'] },
       });
+      instance.dependsOn = sharedDependsOn(props.bootAfter);
+      return instance;
     };
 
     const lbName = boundedName(group.patroniScope.startsWith('internal-') ? `pg-${group.patroniScope}` : group.patroniScope, 32);

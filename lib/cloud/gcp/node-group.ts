@@ -21,6 +21,7 @@ import { withGovernance } from '../governance';
 import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../../render';
 import { ImageName, MachineImageRef, NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { GcpFleetNetwork } from './network';
+import { sharedDependsOn } from '../depends-on';
 
 export interface GcpNodeGroupProps {
   readonly topology: Topology;
@@ -96,7 +97,7 @@ export class GcpNodeGroup extends Construct {
           description: `${name} (distributed-postgres plans this address)`,
         });
       }
-      return new ComputeInstance(owner, 'machine', {
+      const instance = new ComputeInstance(owner, 'machine', {
         provider,
         name,
         zone,
@@ -121,9 +122,10 @@ export class GcpNodeGroup extends Construct {
         labels: { ...labels(name), ...gcpInventoryLabels(topology, group) },
         // A machine type change stops and starts the machine in place (as on AWS); roll it one member at a time.
         allowStoppingForUpdate: true,
-        dependsOn: props.bootAfter,
         lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },
       });
+      instance.dependsOn = sharedDependsOn(props.bootAfter);
+      return instance;
     };
 
     const byZone = new Map<string, ComputeInstance[]>();
