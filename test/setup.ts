@@ -1,6 +1,5 @@
-import { Testing } from 'cdktf';
-
-Testing.setupJest();
+// (cdktf's jest matchers, Testing.setupJest(), are not used here: loading cdktf in every test file cost time even where
+// a test never builds a stack.)
 
 // cdktf records a creation stack for every token it makes (Error.captureStackTrace on a plain object, thousands per
 // stack). Jest's source-map-support maps each frame of those through inline source maps, which made stack capture a
@@ -10,3 +9,5 @@ const mapped = Error.prepareStackTrace;
 if (mapped !== undefined) {
   Error.prepareStackTrace = (target, frames) => (target instanceof Error ? mapped(target, frames) : `${String(target)}${frames.map((f) => `\n    at ${f}`).join('')}`);
 }
+
+export {};
