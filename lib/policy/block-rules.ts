@@ -7,8 +7,8 @@ import {
   classifySource, describePorts, fleetPortsOpened, INGRESS_TYPES, ingressOf, insideAny, isIpv6, opensEveryPort,
   prefixOf,
 } from './network';
-import { secretsInConfig } from './secrets';
-import { tlsProblemsInBootText } from './tls';
+import { MESH_PATRONI_FILE, meshDocumentFiles, secretsInConfig } from './secrets';
+import { tlsProblemsInBootText, tlsProblemsInMeshPatroni } from './tls';
 import { MACHINE_TYPES, userDataOf } from './user-data';
 import { PORTS } from '../topology/topology';
 import { summarizeCidrs } from '../net/cidr-summary';
@@ -186,6 +186,12 @@ export const SECRET_VALUE: IBlockRule = {
   check: (b) => secretsInConfig(b.config).map(finding),
 };
 
+/** Where a secret store resource holds its value (a mesh document is stored there). */
+const SECRET_VALUE_ATTRIBUTES: Record<string, string> = {
+  aws_secretsmanager_secret_version: 'secret_string',
+  google_secret_manager_secret_version: 'secret_data',
+};
+
 export const TLS_OFF: IBlockRule = {
   kind: 'block',
   id: 'DPG-P007',
@@ -194,9 +200,20 @@ export const TLS_OFF: IBlockRule = {
   explanation: 'etcd (client and peer), Patroni (to etcd and its REST API), Postgres and replication connections cross ' +
     'zones, regions and clouds: each must use TLS with certificates, and etcd must require client certificates.',
   fix: 'use https URLs with --client-cert-auth / --peer-client-cert-auth for etcd, etcd3.protocol: https with cacert/cert/key and restapi.certfile for Patroni, ssl: on and hostssl in pg_hba, sslmode=verify-full in DSNs',
-  types: [...MACHINE_TYPES],
-  check: (b) => userDataOf(b.type, b.config).flatMap((source) => tlsProblemsInBootText(source)).map(finding),
+  types: [...MACHINE_TYPES, ...Object.keys(SECRET_VALUE_ATTRIBUTES)],
+  check: (b) => [
+    ...userDataOf(b.type, b.config).flatMap((source) => tlsProblemsInBootText(source)),
+    ...meshDocumentTlsProblems(b.type, b.config),
+  ].map(finding),
 };
+
+/** A mesh document carries the pg_hba that the group's leader keeps in Patroni's dynamic configuration. */
+function meshDocumentTlsProblems(type: string, config: Record<string, unknown>): string[] {
+  const attribute = SECRET_VALUE_ATTRIBUTES[type];
+  const value = attribute === undefined ? undefined : config[attribute];
+  const part = typeof value === 'string' ? meshDocumentFiles(value)?.[MESH_PATRONI_FILE] : undefined;
+  return part === undefined ? [] : tlsProblemsInMeshPatroni(part);
+}
 
 export const ALL_PORTS_OPEN: IBlockRule = {
   kind: 'block',

@@ -185,16 +185,20 @@ export function secretsInConfig(config: Record<string, unknown>): string[] {
 
 /**
  * The files of a mesh document (`{"format": "dpg-mesh/1", "generation": G, "gzip": B}`, B base64 of gzipped JSON
- * `{"files": {NAME: TEXT}}`), or undefined when the value is not one.
+ * `{"files": {NAME: TEXT}, "patroni": {...}}`), or undefined when the value is not one. Patroni's part is given as the
+ * file mesh-sync writes for it, `patroni.json`.
  */
+export const MESH_PATRONI_FILE = 'patroni.json';
+
 export function meshDocumentFiles(value: string): Record<string, string> | undefined {
   try {
     const doc = JSON.parse(value) as Record<string, unknown>;
     if (!doc || typeof doc !== 'object' || Object.keys(doc).sort().join(',') !== 'format,generation,gzip') return undefined;
     if (typeof doc.format !== 'string' || !doc.format.startsWith('dpg-mesh/') || typeof doc.gzip !== 'string') return undefined;
-    const files = (JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files?: unknown }).files;
+    const { files, patroni } = JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files?: unknown; patroni?: unknown };
     if (!files || typeof files !== 'object') return undefined;
     const entries = Object.entries(files as Record<string, unknown>);
+    if (patroni !== undefined) entries.push([MESH_PATRONI_FILE, `${JSON.stringify(patroni, null, 1)}\n`]);
     return entries.every(([, text]) => typeof text === 'string') ? Object.fromEntries(entries) as Record<string, string> : undefined;
   } catch {
     return undefined;

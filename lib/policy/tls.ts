@@ -106,6 +106,17 @@ function hbaProblems(lines: unknown, where: string): string[] {
     .map((l) => `${where} line "${l.trim()}" accepts connections without TLS (use hostssl)`);
 }
 
+/** Patroni's part of a mesh document (`patroni.json`): the pg_hba the group's leader keeps in the DCS. */
+export function tlsProblemsInMeshPatroni(text: string): string[] {
+  let part: unknown;
+  try {
+    part = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  return hbaProblems(at(part, 'pg_hba'), 'mesh document, patroni.json: pg_hba');
+}
+
 /** A Patroni configuration (YAML). */
 function patroniProblems(config: Record<string, unknown>): string[] {
   const problems: string[] = [];

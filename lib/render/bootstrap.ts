@@ -269,6 +269,10 @@ if [ "$DPG_RUNS_ETCD" = 1 ]; then
 fi
 
 if [ "$DPG_RUNS_POSTGRES" = 1 ]; then
+  step "the mesh document"
+  # Patroni's configuration takes pg_hba and the permanent slots from it (the group's first member bootstraps with them).
+  wait_for 900 "the mesh document $DPG_GROUP" ${FILES.meshSync}
+
   step "Patroni configuration and secrets"
   install -d -o postgres -g postgres -m 0700 "$(dirname "$DPG_PG_DATA")"
   install -d -o postgres -g postgres -m 2775 ${FILES.socketDir}

@@ -7,15 +7,18 @@
  * user-data no longer grows with the number of node groups.
  *
  * Stored as JSON `{"format": "dpg-mesh/1", "generation": G, "gzip": B}`: B is base64 of the gzipped JSON
- * `{"files": {NAME: TEXT}}` (the secret stores take 64 KiB; a 100-group mesh's SQL is larger than that as text), and G
- * the first 16 hex digits of B's SHA-256 before encoding, so a reader can check what it decoded.
+ * `{"files": {NAME: TEXT}, "patroni": {"pg_hba": [...], "slots": {...}}}` (the secret stores take 64 KiB; a 100-group
+ * mesh's SQL is larger than that as text), and G the first 16 hex digits of B's SHA-256 before encoding, so a reader
+ * can check what it decoded. `patroni` is the part of Patroni's dynamic configuration that follows the mesh (it is
+ * outside `files` so that a member whose mesh-sync predates it still takes the rest of the document).
  */
 import { createHash } from 'crypto';
 import { NodeGroup, Topology } from '../topology/topology';
 import { compactSql } from './compact';
 import { gzipDeterministic } from './gzip';
-import { replicationEngine } from './mesh';
+import { PatroniSlot, permanentSlots, replicationEngine } from './mesh';
 import { FILES } from './paths';
+import { pgHba } from './patroni';
 import { oneLine } from './quote';
 
 export const MESH_DOCUMENT_FORMAT = 'dpg-mesh/1';
@@ -37,6 +40,21 @@ export function meshDocumentFiles(topology: Topology, group: NodeGroup): Record<
   return Object.fromEntries(Object.entries(files).map(([name, text]) => [name, compactSql(text)]));
 }
 
+/**
+ * The part of Patroni's dynamic configuration that follows the mesh: pg_hba (a line per node group's range) and the
+ * permanent slots of the groups subscribed to this one. The group's first member bootstraps with it; the leader's
+ * mesh-keeper keeps the DCS equal to it after that (`mesh-sync dcs`), so a group added or removed later gets its
+ * slots kept or dropped and its addresses admitted or refused without touching a machine.
+ */
+export interface MeshPatroniPart {
+  readonly pg_hba: string[];
+  readonly slots: Record<string, PatroniSlot>;
+}
+
+export function meshDocumentPatroni(topology: Topology, group: NodeGroup): MeshPatroniPart {
+  return { pg_hba: pgHba(topology), slots: permanentSlots(topology, group) };
+}
+
 export interface MeshDocument {
   readonly generation: string;
   /** The value stored in the secret store. */
@@ -44,22 +62,26 @@ export interface MeshDocument {
 }
 
 export function meshDocument(topology: Topology, group: NodeGroup): MeshDocument {
-  const body = gzipDeterministic(JSON.stringify({ files: meshDocumentFiles(topology, group) }));
+  const body = gzipDeterministic(JSON.stringify({ files: meshDocumentFiles(topology, group), patroni: meshDocumentPatroni(topology, group) }));
   const generation = createHash('sha256').update(body).digest('hex').slice(0, 16);
   return { generation, value: JSON.stringify({ format: MESH_DOCUMENT_FORMAT, generation, gzip: body.toString('base64') }) };
 }
 
 /**
  * `mesh-sync`: reads the group's mesh document once (the secret backend, no retries: mesh-keeper calls it again) and
- * writes its files into the mesh directory when its generation differs from the one there. Prints one line when it
- * changed something; exits 1 with the reason when the document cannot be read or is not valid (the files stay as
- * they were).
+ * writes its files into the mesh directory when its generation differs from the one there (Patroni's part as
+ * `patroni.json`). Prints one line when it changed something; exits 1 with the reason when the document cannot be read
+ * or is not valid (the files stay as they were).
+ *
+ * `mesh-sync dcs` (the leader's mesh-keeper): makes `slots` and `postgresql.pg_hba` of the group's dynamic
+ * configuration what `patroni.json` says, with patronictl (show-config, then edit-config only when they differ).
  */
 export function meshSyncScript(group: NodeGroup): string {
   return `#!/usr/bin/python3
 # mesh-sync: node group ${oneLine(group.name)}'s mesh document (from the secret store) into the mesh directory when it changed.
 import base64, gzip, hashlib, json, os, re, subprocess, sys
 NAME, DIR, BACKEND = ${JSON.stringify(group.meshDocument)}, ${JSON.stringify(FILES.meshDir)}, ${JSON.stringify(FILES.secretBackend)}
+PATRONICTL = ["patronictl", "-c", ${JSON.stringify(FILES.patroniConfig)}]
 STAMP, LIST = os.path.join(DIR, "generation"), os.path.join(DIR, "document-files")
 
 
@@ -83,6 +105,40 @@ def write(name, text):
     os.replace(tmp, os.path.join(DIR, name))
 
 
+def dcs():
+    text = read(os.path.join(DIR, "patroni.json"))
+    if not text:
+        sys.exit(0)
+    want = json.loads(text)
+    import yaml
+    try:
+        # patronictl waits for an unreachable DCS much longer than this.
+        shown = subprocess.run(PATRONICTL + ["show-config"], capture_output=True, timeout=20, check=True).stdout
+        now = yaml.safe_load(shown) or {}
+    except (subprocess.SubprocessError, OSError, yaml.YAMLError) as e:
+        fail("Patroni's dynamic configuration not readable (%s)" % e.__class__.__name__)
+    changes = []
+    if (now.get("slots") or {}) != want["slots"]:
+        changes.append(("slots", json.dumps(want["slots"], sort_keys=True) if want["slots"] else "null"))
+    if (now.get("postgresql") or {}).get("pg_hba") != want["pg_hba"]:
+        changes.append(("postgresql.pg_hba", json.dumps(want["pg_hba"])))
+    if not changes:
+        sys.exit(0)
+    args = PATRONICTL + ["edit-config", "--force", "--quiet"]
+    for key, value in changes:
+        args += ["--set", key + "=" + value]
+    try:
+        out = subprocess.run(args, capture_output=True, timeout=20)
+    except subprocess.SubprocessError as e:
+        fail("Patroni's dynamic configuration not changed (%s)" % e.__class__.__name__)
+    if out.returncode != 0:
+        fail("Patroni's dynamic configuration not changed: %s" % out.stderr.decode(errors="replace").strip()[-300:])
+    print("Patroni's dynamic configuration: %s as in the mesh document" % " and ".join(key for key, _ in changes))
+
+
+if sys.argv[1:] == ["dcs"]:
+    dcs()
+    sys.exit(0)
 try:
     raw = subprocess.run([BACKEND, NAME], capture_output=True, timeout=60, check=True).stdout
 except (subprocess.SubprocessError, OSError) as e:
@@ -94,12 +150,17 @@ try:
     body = base64.b64decode(doc["gzip"], validate=True)
     if hashlib.sha256(body).hexdigest()[:16] != doc["generation"]:
         fail("generation %s does not match its content" % doc["generation"])
-    files = json.loads(gzip.decompress(body))["files"]
+    content = json.loads(gzip.decompress(body))
+    files, patroni = content["files"], content.get("patroni")
+    if patroni is not None and not (isinstance(patroni.get("slots"), dict) and isinstance(patroni.get("pg_hba"), list)):
+        fail("Patroni's part is not {slots, pg_hba}")
 except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
     fail("not a valid document (%s)" % e)
 for name in files:
     if not re.fullmatch(r"[a-z0-9-]+\\.sql", name):
         fail("unexpected file name %r" % name)
+if patroni is not None:
+    files = dict(files, **{"patroni.json": json.dumps(patroni, indent=1) + "\\n"})
 if read(STAMP).strip() == doc["generation"]:
     sys.exit(0)
 os.makedirs(DIR, mode=0o755, exist_ok=True)

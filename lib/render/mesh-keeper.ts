@@ -1,9 +1,10 @@
 /**
- * Keeping the mesh in place and moving: `mesh-keeper` runs on every Postgres member. On the group's leader it
- * (re)applies the mesh SQL (after a role change, every 5 minutes, and while incomplete every 2-4 s, backing off) and restarts
- * subscriptions whose apply worker is down: after a leader change in a remote group pglogical's worker backs
- * off for minutes, while disable + enable resumes it in ~0.2 s (measured). A plain service with a loop rather
- * than a timer: it needs nothing of systemd beyond starting it.
+ * Keeping the mesh in place and moving: `mesh-keeper` runs on every Postgres member. On the group's leader it keeps
+ * pg_hba and the permanent slots of Patroni's dynamic configuration as the mesh document says, (re)applies the mesh
+ * SQL (after a role change, every 5 minutes, and while incomplete every 2-4 s, backing off) and restarts subscriptions
+ * whose apply worker is down: after a leader change in a remote group pglogical's worker backs off for minutes,
+ * while disable + enable resumes it in ~0.2 s (measured). A plain service with a loop rather than a timer: it needs
+ * nothing of systemd beyond starting it.
  */
 import { MESH_SYNC_SECONDS } from './mesh-document';
 import { FILES } from './paths';
@@ -138,6 +139,19 @@ restart_down_subscriptions() {
   done
 }
 
+keep_dcs() {
+  local out
+  if out=$(${FILES.meshSync} dcs 2>&1); then
+    if [ -n "$out" ]; then log "$out"; fi
+  else
+    log "$out (retrying in 10 s)"; touch "$dcs_failed"
+  fi
+}
+dcs_running() { [ -n "$dcs_pid" ] && kill -0 "$dcs_pid" 2>/dev/null; }
+dcs_pid=''
+dcs_failed=${FILES.runDir}/dcs-failed
+rm -f "$dcs_failed"
+
 next_apply=0
 next_restart_check=0
 next_down_check=0
@@ -147,12 +161,13 @@ was_primary=0
 reported_standby=0
 standby_slots=''
 next_sync=0
+next_dcs=0
 while true; do
   # Every member follows its group's mesh document (a standby may be promoted next); a new generation is applied now.
   if [ "$SECONDS" -ge "$next_sync" ]; then
     if synced=$(${FILES.meshSync} 2>&1); then
       next_sync=$((SECONDS + ${MESH_SYNC_SECONDS}))
-      if [ -n "$synced" ]; then log "$synced"; next_apply=$SECONDS; fi
+      if [ -n "$synced" ]; then log "$synced"; next_apply=$SECONDS; next_dcs=$SECONDS; fi
     else
       log "$synced (retrying in 10 s)"; next_sync=$((SECONDS + 10))
     fi
@@ -161,6 +176,14 @@ while true; do
     if allow_output_plugin; then next_plugin_check=$((SECONDS + 60)); fi
   fi
   if is_primary; then
+    # Patroni's dynamic configuration follows the document (pg_hba, permanent slots): on taking the lead, on a new
+    # generation, and every ${MESH_SYNC_SECONDS} s (one patronictl read; it writes only what differs). In the
+    # background: patronictl waits up to 20 s for a DCS that does not answer, and this loop must not.
+    if [ -e "$dcs_failed" ] && ! dcs_running; then rm -f "$dcs_failed"; next_dcs=$((SECONDS + 10)); fi
+    if { [ "$was_primary" = 0 ] || [ "$SECONDS" -ge "$next_dcs" ]; } && ! dcs_running; then
+      next_dcs=$((SECONDS + ${MESH_SYNC_SECONDS}))
+      keep_dcs & dcs_pid=$!
+    fi
     if [ "$was_primary" = 0 ] || [ -e "$marker" ] || [ "$SECONDS" -ge "$next_apply" ]; then
       rm -f "$marker"
       # Incomplete while a provider group is not up yet: try again soon, backing off to ${MESH_RETRY_MAX_SECONDS} s, so that

@@ -65,6 +65,14 @@ export function secretPlaceholder(name: string): string {
 export const SECRET_PLACEHOLDER_PATTERN = /^\{\{secret:[A-Za-z0-9_-]+\}\}$/;
 
 /**
+ * A value of Patroni's part of the group's mesh document in templates: `{{mesh:KEY}}`, replaced at boot by
+ * materialize-secrets with that key of `patroni.json` in the mesh directory (mesh-sync writes it before).
+ */
+export function meshPlaceholder(key: string): string {
+  return `{{mesh:${key}}}`;
+}
+
+/**
  * A share of a disk in templates: `{{disk-share:PATH:PERCENT}}`, replaced at boot by materialize-secrets with PERCENT
  * of the size of the file system holding PATH, as `<n>MB` (so a value follows the disk the machine really has).
  */

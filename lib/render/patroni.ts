@@ -6,9 +6,9 @@
 import { MANAGED_PARAMETERS, RenderedParameter } from '../declaration/managed-parameters';
 import { Member, NodeGroup, PORTS, Topology } from '../topology/topology';
 import { Machine } from './machine';
-import { permanentSlots, replicationEngine } from './mesh';
+import { replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';
-import { diskSharePlaceholder, FILES, secretPlaceholder } from './paths';
+import { diskSharePlaceholder, FILES, meshPlaceholder, secretPlaceholder } from './paths';
 import { checked } from './quote';
 
 /** Where Patroni keeps the cluster's data: on the data disk mounted at /var/lib/postgresql. */
@@ -57,17 +57,28 @@ export function clusterParameters(topology: Topology, group: NodeGroup): Record<
   return Object.fromEntries(Object.keys(merged).sort().map((k) => [k, merged[k]]));
 }
 
-/** pg_hba: SSL + SCRAM from the fleet's and the clients' CIDRs only; peer auth on the local socket for the superuser. */
-export function pgHba(topology: Topology): string[] {
+/** The pg_hba lines for the machine itself: peer auth on the local socket for the superuser, replication over 127.0.0.1. */
+export function localPgHba(topology: Topology): string[] {
   const replicationUser = checked('a role name', topology.postgres.replicationUser);
   const superuser = checked('a role name', topology.postgres.superuser);
-  const cidrs = (list: string[]) => list.map((cidr) => checked('an IPv4 CIDR', cidr));
   return [
     `local all ${superuser} peer`,
     // mesh-keeper sets a slot's failover flag with ALTER_REPLICATION_SLOT, a command of the replication protocol.
     `local replication ${superuser} peer`,
     // Patroni replicas connect for replication over 127.0.0.1 as well (measured with Patroni 3.0.2).
     `host replication ${replicationUser} 127.0.0.1/32 scram-sha-256`,
+  ];
+}
+
+/**
+ * pg_hba: SSL + SCRAM from the fleet's and the clients' CIDRs only; peer auth on the local socket for the superuser.
+ * It grows with the fleet (a line per node group's range), so it travels in the mesh document (see patroniConfig).
+ */
+export function pgHba(topology: Topology): string[] {
+  const replicationUser = checked('a role name', topology.postgres.replicationUser);
+  const cidrs = (list: string[]) => list.map((cidr) => checked('an IPv4 CIDR', cidr));
+  return [
+    ...localPgHba(topology),
     ...cidrs(topology.network.fleetCidrs).map((cidr) => `hostssl replication ${replicationUser} ${cidr} scram-sha-256`),
     ...cidrs([...topology.network.fleetCidrs, ...topology.network.clientCidrs]).map((cidr) => `hostssl all all ${cidr} scram-sha-256`),
   ];
@@ -89,7 +100,6 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
   const { postgres, patroni, secrets } = topology;
   const engine = replicationEngine(topology.replication.engine);
   const verifyFull = { sslmode: 'verify-full', sslrootcert: FILES.caCert };
-  const slots = permanentSlots(topology, group);
   const ignoreSlots = engine.ignoreSlots();
   const localParameters: RenderedParameters = {
     ssl: 'on',
@@ -136,12 +146,18 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
           use_pg_rewind: true,
           use_slots: true,
           parameters: clusterParameters(topology, group),
+          // pg_hba and the permanent slots grow with the fleet and change when node groups come and go: they are
+          // taken from the mesh document at boot (for the group's first member) and kept in the dynamic
+          // configuration by the leader's mesh-keeper after that (mesh-sync dcs). Not in the member-local
+          // postgresql section, which would win over the dynamic one.
+          pg_hba: meshPlaceholder('pg_hba'),
         },
-        ...(Object.keys(slots).length > 0 ? { slots } : {}),
+        slots: meshPlaceholder('slots'),
         ...(ignoreSlots.length > 0 ? { ignore_slots: ignoreSlots } : {}),
       },
-      // Deprecated in favour of postgresql.pg_hba (which wins), but Patroni 3.0.2's --validate-config requires it.
-      pg_hba: pgHba(topology),
+      // Deprecated in favour of postgresql.pg_hba (the dynamic one above wins), but Patroni 3.0.2's --validate-config
+      // requires it.
+      pg_hba: localPgHba(topology),
       initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums'],
       post_bootstrap: FILES.postBootstrap,
     },
@@ -158,7 +174,6 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
         rewind: { username: postgres.rewindUser, password: secretPlaceholder(secrets.rewindPassword), ...verifyFull },
       },
       parameters: localParameters,
-      pg_hba: pgHba(topology),
       // Replicas clone without waiting for a spread checkpoint (measured: ~24 s instead of ~130 s to a replicating mesh).
       basebackup: [{ checkpoint: 'fast' }],
       callbacks: { on_role_change: FILES.onRoleChange },

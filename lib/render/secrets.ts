@@ -75,7 +75,8 @@ sys.stdout.write(base64.b64decode(data).decode())
 /**
  * Writes the files that need secret values, on this machine, readable by their owner only:
  * - `yaml TEMPLATE OUT OWNER`: a YAML template whose `{{secret:NAME}}` strings become the values (Patroni's config),
- *   and whose `{{disk-share:PATH:PERCENT}}` strings become that share of PATH's file system (`<n>MB`);
+ *   whose `{{disk-share:PATH:PERCENT}}` strings become that share of PATH's file system (`<n>MB`), and whose
+ *   `{{mesh:KEY}}` strings become that key of Patroni's part of the mesh document (`patroni.json`, by mesh-sync);
  * - `pgpass OUT OWNER USER NAME`: a one-line .pgpass for USER;
  * - `role-sql ROLE NAME ATTRIBUTES...`: prints SQL that creates/alters ROLE with a SCRAM verifier computed here,
  *   so the password itself never reaches the server, its logs or a command line.
@@ -86,6 +87,7 @@ export function materializeSecretsScript(): string {
 import base64
 import hashlib
 import hmac
+import json
 import os
 import pwd
 import re
@@ -97,6 +99,8 @@ import yaml
 
 PLACEHOLDER = re.compile(r"^\\{\\{secret:([A-Za-z0-9_-]+)\\}\\}$")
 DISK_SHARE = re.compile(r"^\\{\\{disk-share:(/[A-Za-z0-9_./-]*):([0-9]{1,2})\\}\\}$")
+MESH = re.compile(r"^\\{\\{mesh:([a-z_]+)\\}\\}$")
+MESH_PART = "${FILES.meshDir}/patroni.json"
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 ATTRIBUTE = re.compile(r"^[A-Z]+$")
 
@@ -114,6 +118,15 @@ def disk_share(path, percent):
     return "%dMB" % (st.f_frsize * st.f_blocks * percent // 100 // (1024 * 1024))
 
 
+def mesh_value(key):
+    # Patroni's part of the group's mesh document, which mesh-sync wrote before.
+    try:
+        with open(MESH_PART) as f:
+            return json.load(f)[key]
+    except (OSError, ValueError, KeyError) as e:
+        sys.exit("materialize-secrets: %s has no %s (%s): run mesh-sync first" % (MESH_PART, key, e.__class__.__name__))
+
+
 def fill(node):
     if isinstance(node, dict):
         return {key: fill(value) for key, value in node.items()}
@@ -126,6 +139,9 @@ def fill(node):
         match = DISK_SHARE.match(node)
         if match:
             return disk_share(match.group(1), int(match.group(2)))
+        match = MESH.match(node)
+        if match:
+            return mesh_value(match.group(1))
     return node
 
 

@@ -2,7 +2,7 @@
 import { Testing } from 'cdktf';
 import { gzipSync } from 'zlib';
 import { renderCloudConfig, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
-import { meshDocument, meshDocumentFiles } from '../../lib/render/mesh-document';
+import { meshDocument, meshDocumentFiles, meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { LedgerStack } from '../../stacks/ledger';
 
 function hasMetadata(value: unknown): boolean {
@@ -45,7 +45,9 @@ describe('on the ledger stack', () => {
     expect(shown).toHaveLength(topology.nodeGroups.length);
     for (const group of topology.nodeGroups) {
       const { generation } = meshDocument(topology, group);
-      expect(shown).toContainEqual({ format: 'dpg-mesh/1', generation, files: meshDocumentFiles(topology, group) });
+      // Patroni's part shown as the file mesh-sync writes for it.
+      const files = { ...meshDocumentFiles(topology, group), 'patroni.json': `${JSON.stringify(meshDocumentPatroni(topology, group), null, 1)}\n` };
+      expect(shown).toContainEqual({ format: 'dpg-mesh/1', generation, files });
     }
   });
 

@@ -3,7 +3,9 @@
  * Patroni 4 when DPG_PATRONI4_PYTHONPATH points at Debian 13's, else that one test is skipped and says so).
  */
 import { readFileSync } from 'fs';
+import { Topology } from '../../lib';
 import { renderCloudConfig } from '../../lib/render';
+import { meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 import { fileOf, run, tempDir, topologyOf, writeTemp, yamlFileOf } from './helpers';
@@ -22,12 +24,22 @@ test('every etcd config key is one etcd 3.4 knows (it ignores unknown keys silen
   expect(binary.includes('json:"no-such-etcd-key"')).toBe(false);
 });
 
+/** The template with its `{{mesh:KEY}}` values as materialize-secrets writes them (JSON is YAML). */
+function withMesh(topology: Topology, member: string, template: string): string {
+  const group = topology.nodeGroups.find((g) => g.members.some((m) => m.name === member))!;
+  const part = meshDocumentPatroni(topology, group);
+  const filled = template.replace('"{{mesh:pg_hba}}"', JSON.stringify(part.pg_hba)).replace('"{{mesh:slots}}"', JSON.stringify(part.slots));
+  expect(filled).not.toContain('{{mesh:');
+  return filled;
+}
+
 const PATRONI_BINARY = '/usr/bin/patroni';
 test(
   'Patroni itself accepts the Debian 12 member\'s config (patroni --validate-config)', () => {
     const dir = tempDir('patroni');
-    const template = fileOf(renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-a-pg1'), PATRONI);
-    const filled = template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password');
+    const topology = topologyOf(pglogicalFleet());
+    const template = fileOf(renderCloudConfig(topology, 'rehearse-a-pg1'), PATRONI);
+    const filled = withMesh(topology, 'rehearse-a-pg1', template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password'));
     const path = writeTemp(dir, 'patroni.yml', filled);
     const out = run(PATRONI_BINARY, ['--validate-config', path]);
     expect({ code: out.code, output: out.stdout + out.stderr }).toEqual({ code: 0, output: '' });
@@ -47,8 +59,9 @@ const PATRONI4_PATH = process.env.DPG_PATRONI4_PYTHONPATH;
 (PATRONI4_PATH ? test : test.skip)(
   'Patroni 4.0.7 accepts the Debian 13 member\'s config (patroni --validate-config), FAST timings included', () => {
     const dir = tempDir('patroni4');
-    const template = fileOf(renderCloudConfig(topologyOf(rehearsalNativeFleet()), 'rh-native-a-pg1'), PATRONI);
-    const filled = template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password')
+    const topology = topologyOf(rehearsalNativeFleet());
+    const template = fileOf(renderCloudConfig(topology, 'rh-native-a-pg1'), PATRONI);
+    const filled = withMesh(topology, 'rh-native-a-pg1', template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password'))
       .replace('bin_dir: /usr/lib/postgresql/17/bin', 'bin_dir: /usr/lib/postgresql/15/bin');
     const path = writeTemp(dir, 'patroni.yml', filled);
     const env = { ...process.env, PYTHONPATH: PATRONI4_PATH };

@@ -4,7 +4,7 @@ import {
 } from '../../lib';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, renderAll, topologyOf, yamlFileOf } from './helpers';
+import { fileOf, patroniWithMeshOf, renderAll, topologyOf, yamlFileOf } from './helpers';
 import { renderCloudConfig } from '../../lib/render';
 import { parse } from 'yaml';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
@@ -97,8 +97,17 @@ describe.each([
   });
 
   test('pg_hba: SSL + SCRAM from the fleet\'s and the clients\' CIDRs only', () => {
-    const p = yamlFileOf(machines.find((m) => m.role === 'postgres')!.text, PATRONI);
-    const rules = (p.postgresql.pg_hba as string[]).map((line) => line.split(/\s+/));
+    const member = machines.find((m) => m.role === 'postgres')!;
+    const template = yamlFileOf(member.text, PATRONI);
+    // In the dynamic configuration, from the mesh document (so a group added later is admitted): not member-local.
+    expect(template.postgresql).not.toHaveProperty('pg_hba');
+    expect(template.bootstrap.dcs.postgresql.pg_hba).toBe('{{mesh:pg_hba}}');
+    const p = patroniWithMeshOf(topology, member.name, member.text);
+    const hba = p.bootstrap.dcs.postgresql.pg_hba as string[];
+    // The deprecated bootstrap.pg_hba (Patroni 3.0.2's validator wants it) only has the machine's own lines.
+    expect(hba.slice(0, p.bootstrap.pg_hba.length)).toEqual(p.bootstrap.pg_hba);
+    expect(p.bootstrap.pg_hba.join('\n')).not.toMatch(/hostssl/);
+    const rules = hba.map((line) => line.split(/\s+/));
     const network = rules.filter((r) => r[0] !== 'local');
     const sources = [...new Set(network.map((r) => r[3]))].sort();
     expect(sources).toEqual([...new Set([...topology.network.fleetCidrs, ...topology.network.clientCidrs, '127.0.0.1/32'])].sort());
@@ -110,7 +119,7 @@ describe.each([
     // The superuser over the local socket only (peer): SQL, and the replication protocol (ALTER_REPLICATION_SLOT).
     expect(rules.filter((r) => r[0] === 'local')).toEqual([['local', 'all', topology.postgres.superuser, 'peer'],
       ['local', 'replication', topology.postgres.superuser, 'peer']]);
-    expect(p.postgresql.pg_hba.join('\n')).not.toMatch(/0\.0\.0\.0\/0|trust|md5|password$/);
+    expect(hba.join('\n')).not.toMatch(/0\.0\.0\.0\/0|trust|md5|password$/);
     // Clients reach data, never the replication protocol.
     for (const cidr of topology.network.clientCidrs) {
       expect(network.filter((r) => r[3] === cidr).map((r) => r[1])).toEqual(['all']);
@@ -119,9 +128,11 @@ describe.each([
 
   test('permanent slots: one per subscription of another group to this one, named as the engine names it (pglogical: and its resume slot)', () => {
     for (const group of topology.nodeGroups) {
-      const p = yamlFileOf(machines.find((m) => m.name === group.members[0].name)!.text, PATRONI);
+      const text = machines.find((m) => m.name === group.members[0].name)!.text;
+      expect(yamlFileOf(text, PATRONI).bootstrap.dcs.slots).toBe('{{mesh:slots}}');
+      const p = patroniWithMeshOf(topology, group.members[0].name, text);
       const incoming = topology.subscriptions.filter((s) => s.provider === group.name);
-      const slots = p.bootstrap.dcs.slots ?? {};
+      const slots = p.bootstrap.dcs.slots;
       const db = topology.postgres.database;
       if (topology.replication.engine === 'spock') {
         expect(slots).toEqual({});
@@ -206,7 +217,7 @@ test('pglogical slot names equal what pglogical 2.4.2 computes (pglogical_gen_sl
     'node_4woryq1l4arwptu451fxjtydf_ui7w-aanesqg-jol2wjnz8kf9tm5n7f2h', 'sub_4woryq1l4arwptu451fxjtydf_ui7w-aanesqg-jol2wjnz8kf9tm5n7f2h'))
     .toBe('pgl_db_4wory5918535_node_4wo48c1811_sub_4wor1895281');
   const t = topologyOf(pglogicalFleet());
-  const slots = yamlFileOf(renderCloudConfig(t, 'rehearse-a-pg1'), PATRONI).bootstrap.dcs.slots;
+  const slots = patroniWithMeshOf(t, 'rehearse-a-pg1').bootstrap.dcs.slots;
   expect(Object.keys(slots)).toEqual(['pgl_app_a_sub_b_a', 'pgl_app_a_sub_b_a_r']);
 });
 

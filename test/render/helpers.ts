@@ -7,7 +7,8 @@ import { parse } from 'yaml';
 import { DistributedPostgresProps, FleetValidationError, Topology } from '../../lib';
 import { machinesOf, renderCloudConfig, resolveFleet } from '../../lib/pipeline';
 import { meshDocumentFiles } from '../../lib/policy/secrets';
-import { meshDocument } from '../../lib/render/mesh-document';
+import { meshDocument, meshDocumentPatroni } from '../../lib/render/mesh-document';
+import { FILES } from '../../lib/render/paths';
 
 export function topologyOf(props: DistributedPostgresProps): Topology {
   return resolveFleet(props, 'test', 'fleet').topology;
@@ -67,6 +68,23 @@ export function fileOf(text: string, path: string): string {
 
 export function yamlFileOf<T = Record<string, any>>(text: string, path: string): T {
   return parse(fileOf(text, path), { version: '1.1' }) as T;
+}
+
+/**
+ * A member's Patroni template with its `{{mesh:KEY}}` values filled from its group's mesh document, as materialize-secrets
+ * fills them at boot (test/render/scripts.system.test.ts runs the real one).
+ */
+export function patroniWithMeshOf(topology: Topology, machineName: string, text = renderCloudConfig(topology, machineName)): Record<string, any> {
+  const group = topology.nodeGroups.find((g) => g.members.some((m) => m.name === machineName));
+  if (!group) throw new Error(`${machineName} is no Postgres member`);
+  const part = meshDocumentPatroni(topology, group) as unknown as Record<string, unknown>;
+  const fill = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(fill);
+    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, fill(v)]));
+    const key = typeof node === 'string' ? /^\{\{mesh:([a-z_]+)\}\}$/.exec(node)?.[1] : undefined;
+    return key === undefined ? node : part[key];
+  };
+  return fill(yamlFileOf(text, FILES.patroniTemplate)) as Record<string, any>;
 }
 
 const tempDirs: string[] = [];

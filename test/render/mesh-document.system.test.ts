@@ -3,14 +3,15 @@
  * stand-in secret backend (system test: Debian's python3).
  */
 import { createHash } from 'crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { ChildProcess, spawn } from 'child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { renderCloudConfig } from '../../lib/render';
-import { meshDocument, meshDocumentFiles } from '../../lib/render/mesh-document';
+import { meshDocument, meshDocumentFiles, meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { FILES } from '../../lib/render/paths';
 import { gzipDeterministic } from '../../lib/render/gzip';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, run, tempDir, topologyOf, writeTemp } from './helpers';
+import { fileOf, meshDocumentFilesOf, run, tempDir, topologyOf, writeTemp } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -36,6 +37,9 @@ describe('mesh-sync with a stand-in secret backend', () => {
     expect(first.stdout).toContain(`generation ${doc.generation}`);
     const files = meshDocumentFiles(topology, group);
     for (const [name, text] of Object.entries(files)) expect(readFileSync(join(mesh, name), 'utf8')).toBe(text);
+    // Patroni's part as the file materialize-secrets and `mesh-sync dcs` read (and the policy pack shows).
+    expect(readFileSync(join(mesh, 'patroni.json'), 'utf8')).toBe(meshDocumentFilesOf(doc.value)['patroni.json']);
+    expect(JSON.parse(readFileSync(join(mesh, 'patroni.json'), 'utf8'))).toEqual(meshDocumentPatroni(topology, group));
     expect(readFileSync(join(mesh, 'generation'), 'utf8').trim()).toBe(doc.generation);
     expect(sync()).toEqual(expect.objectContaining({ code: 0, stdout: '' }));
   });
@@ -49,7 +53,7 @@ describe('mesh-sync with a stand-in secret backend', () => {
     const doc = meshDocument(changed, changed.nodeGroups[1]);
     writeFileSync(stored, doc.value);
     expect(sync().stdout).toContain(`generation ${doc.generation}`);
-    expect(listing()).toEqual(['document-files', 'down-subscriptions.sql', 'generation', 'resume-marks.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
+    expect(listing()).toEqual(['document-files', 'down-subscriptions.sql', 'generation', 'patroni.json', 'resume-marks.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
     expect(readFileSync(join(mesh, 'setup.sql'), 'utf8')).toContain('"app"."more"');
   });
 
@@ -74,6 +78,16 @@ describe('mesh-sync with a stand-in secret backend', () => {
     expect(Object.fromEntries(listing().map((f) => [f, readFileSync(join(mesh, f), 'utf8')]))).toEqual(before);
   });
 
+  test('a document without Patroni\'s part (written by an earlier version) is taken, and patroni.json goes with the rest', () => {
+    const body = gzipDeterministic(JSON.stringify({ files: meshDocumentFiles(topology, group) }));
+    const generation = createHash('sha256').update(body).digest('hex').slice(0, 16);
+    writeFileSync(stored, JSON.stringify({ format: 'dpg-mesh/1', generation, gzip: body.toString('base64') }));
+    expect(sync()).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+    expect(listing()).not.toContain('patroni.json');
+    // And `mesh-sync dcs` then has nothing to keep: it leaves Patroni alone.
+    expect(run(PYTHON, [script, 'dcs'])).toEqual(expect.objectContaining({ code: 0, stdout: '', stderr: '' }));
+  });
+
   test('a file name outside the mesh directory is refused', () => {
     const body = gzipDeterministic(JSON.stringify({ files: { '../escape.sql': 'x' } }));
     const generation = createHash('sha256').update(body).digest('hex').slice(0, 16);
@@ -83,4 +97,82 @@ describe('mesh-sync with a stand-in secret backend', () => {
     expect(out.stderr).toContain("unexpected file name '../escape.sql'");
     expect(existsSync(join(root, 'escape.sql'))).toBe(false);
   });
+});
+
+/**
+ * `mesh-sync dcs` against Debian's real patronictl and etcd (plain HTTP here: the TLS between Patroni and etcd is
+ * checked in scripts.system.test.ts and by the rehearsal). The group's dynamic configuration is seeded as Patroni
+ * stores it (JSON at /service/<scope>/config); no Patroni daemon is needed for patronictl's show-config/edit-config.
+ */
+describe('mesh-sync dcs with patronictl and etcd', () => {
+  const topology = topologyOf(pglogicalFleet());
+  const group = topology.nodeGroups[0];
+  const root = tempDir('mesh-dcs');
+  const mesh = join(root, 'mesh');
+  // Below Linux's ephemeral range and apart from the etcd-join (20000-25999) and scripts (26000-29999) tests.
+  const client = 30000 + (process.pid % 1000) * 2;
+  const peer = client + 1;
+  const key = `/service/${group.patroniScope}/config`;
+  const etcdctl = (...args: string[]) => run('etcdctl', [`--endpoints=http://127.0.0.1:${client}`, '--dial-timeout=2s', '--command-timeout=5s', ...args],
+    { env: { ...process.env, ETCDCTL_API: '3' } });
+  const patroniConfig = writeTemp(root, 'patroni.yml', [
+    `scope: ${group.patroniScope}`, 'namespace: /service/', `name: ${group.members[0].name}`,
+    'etcd3:', `  hosts: 127.0.0.1:${client}`, '  protocol: http', '',
+  ].join('\n'));
+  const script = writeTemp(root, 'mesh-sync', fileOf(renderCloudConfig(topology, group.members[0].name), FILES.meshSync)
+    .split(JSON.stringify(FILES.meshDir)).join(JSON.stringify(mesh))
+    .split(JSON.stringify(FILES.patroniConfig)).join(JSON.stringify(patroniConfig)), 0o755);
+  const dcs = () => run(PYTHON, [script, 'dcs']);
+  const stored = (): Record<string, any> => JSON.parse(etcdctl('get', key, '--print-value-only').stdout);
+  const revision = (): number => Number(JSON.parse(etcdctl('get', key, '-w', 'json').stdout).kvs[0].mod_revision);
+  const want = meshDocumentPatroni(topology, group);
+  let etcd: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    etcd = spawn('/usr/bin/etcd', ['--name', 'dcs-test', '--data-dir', join(root, 'etcd-data'),
+      '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+      '--initial-cluster', `dcs-test=http://127.0.0.1:${peer}`], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && etcdctl('endpoint', 'health').code !== 0; i++) await new Promise((r) => setTimeout(r, 200));
+    mkdirSync(mesh, { recursive: true });
+    writeFileSync(join(mesh, 'patroni.json'), JSON.stringify(want, null, 1));
+  }, 30_000);
+
+  afterAll(() => etcd?.kill('SIGKILL'));
+
+  test('brings slots and pg_hba to the document\'s, keeps every other setting, and writes nothing when they agree', () => {
+    expect(Object.keys(want.slots).length).toBeGreaterThan(0);
+    const before = {
+      ttl: 30, loop_wait: 10, synchronous_mode: true,
+      postgresql: { use_slots: true, parameters: { wal_level: 'logical' }, pg_hba: ['local all postgres peer'] },
+      slots: { gone_group_slot: { type: 'logical', database: 'app', plugin: 'pglogical_output' } },
+    };
+    expect(etcdctl('put', key, JSON.stringify(before)).code).toBe(0);
+    const first = dcs();
+    expect(first).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+    expect(first.stdout.trim()).toBe('Patroni\'s dynamic configuration: slots and postgresql.pg_hba as in the mesh document');
+    const after = stored();
+    expect(after.slots).toEqual(want.slots);
+    expect(after.postgresql.pg_hba).toEqual(want.pg_hba);
+    expect({ ...after, slots: undefined, postgresql: { ...after.postgresql, pg_hba: undefined } })
+      .toEqual({ ...before, slots: undefined, postgresql: { ...before.postgresql, pg_hba: undefined } });
+    const at = revision();
+    expect(dcs()).toEqual(expect.objectContaining({ code: 0, stdout: '', stderr: '' }));
+    expect(revision()).toBe(at);
+  });
+
+  test('a group no one subscribes to any more: its slots leave the configuration', () => {
+    writeFileSync(join(mesh, 'patroni.json'), JSON.stringify({ ...want, slots: {} }, null, 1));
+    expect(dcs().stdout.trim()).toBe('Patroni\'s dynamic configuration: slots as in the mesh document');
+    expect(stored()).not.toHaveProperty('slots');
+    expect(stored().postgresql.pg_hba).toEqual(want.pg_hba);
+    writeFileSync(join(mesh, 'patroni.json'), JSON.stringify(want, null, 1));
+  });
+
+  test('no DCS to read: fails saying so, and changes nothing', () => {
+    etcd?.kill('SIGKILL');
+    const out = dcs();
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain(`mesh-sync: ${group.meshDocument}: Patroni's dynamic configuration not readable`);
+  }, 120_000);
 });

@@ -54,16 +54,16 @@ describe('the mesh document', () => {
     expect(meshDocument(more, more.nodeGroups[0]).generation).not.toBe(meshDocument(topology, group).generation);
   });
 
-  test('stays within the secret stores\' 64 KiB at 100 node groups, and no mesh SQL in the user-data grows with the mesh', () => {
+  test('stays within the secret stores\' 64 KiB at 100 node groups, and nothing in the user-data grows with the mesh but its capacity numbers', () => {
     const big = topologyOf(manyGroups(100));
     const two = topologyOf(manyGroups(2));
     const largest = Math.max(...big.nodeGroups.map((g) => Buffer.byteLength(meshDocument(big, g).value)));
     expect(largest).toBeLessThan(64 * 1024);
     const files = (t: typeof big) => Object.fromEntries(parseCloudConfig(renderCloudConfig(t, t.nodeGroups[1].members[0].name)).write_files
-      .map((f) => [f.path, f.content.length]));
+      .map((f) => [f.path, f.content.replace(/\d+/g, '#').length]));
     const grown = Object.entries(files(big)).filter(([path, length]) => length !== files(two)[path]).map(([path]) => path);
-    // Still in the user-data and growing with the mesh: Patroni's permanent slots (one per subscriber group), which
-    // Patroni takes from its bootstrap configuration (moving them to the document is the next step).
-    expect(grown).toEqual([FILES.patroniTemplate]);
+    // Patroni's pg_hba and permanent slots are in the document too: nothing in the user-data grows with the mesh
+    // but the numbers of slots, senders and workers sized to it (digits are set aside here).
+    expect(grown).toEqual([]);
   });
 });

@@ -11,6 +11,7 @@ import { parse, stringify } from 'yaml';
 import { DistributedPostgresProps, ReplicationEngine } from '../../lib';
 import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
+import { meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { fileOf, meshFileOf, run, tempDir, throwawayPostgres, topologyOf, writeTemp, writtenFiles } from './helpers';
@@ -176,8 +177,22 @@ describe('materialize-secrets', () => {
   const tool = writeTemp(root, 'materialize-secrets', relocate(fileOf(text, '/usr/local/lib/distributed-postgres/materialize-secrets'), root), 0o700);
   const template = writeTemp(root, 'patroni.yml.template', fileOf(text, '/etc/distributed-postgres/patroni.yml.template'));
 
+  test('without the mesh document\'s Patroni part it fails, saying what to run first, and writes nothing', () => {
+    const out = join(root, 'patroni-early.yml');
+    const failed = run(PYTHON, [tool, 'yaml', template, out, 'postgres']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain(`materialize-secrets: ${root}/etc/mesh/patroni.json has no `);
+    expect(failed.stderr).toContain('run mesh-sync first');
+    expect(readdirSync(root)).not.toContain('patroni-early.yml');
+  });
+
   test('fills the Patroni template: every placeholder replaced, nothing else changed, 0600 for postgres', () => {
     const out = join(root, 'patroni.yml');
+    // What mesh-sync writes from the group's mesh document (test/render/mesh-document.system.test.ts runs it).
+    const group = topology.nodeGroups.find((g) => g.members.some((m) => m.name === 'ledger-euw3-pg2'))!;
+    const part = meshDocumentPatroni(topology, group);
+    mkdirSync(join(root, 'etc', 'mesh'), { recursive: true });
+    writeTemp(join(root, 'etc', 'mesh'), 'patroni.json', JSON.stringify(part, null, 1));
     expect(run(PYTHON, [tool, 'yaml', template, out, 'postgres'])).toEqual(expect.objectContaining({ code: 0 }));
     const filled = parse(readFileSync(out, 'utf8'));
     const original = parse(readFileSync(template, 'utf8'));
@@ -196,6 +211,14 @@ describe('materialize-secrets', () => {
     for (const user of ['superuser', 'replication', 'rewind']) delete filled.postgresql.authentication[user].password;
     delete original.restapi.authentication.password;
     delete filled.restapi.authentication.password;
+    expect(original.bootstrap.dcs.postgresql.pg_hba).toBe('{{mesh:pg_hba}}');
+    expect(original.bootstrap.dcs.slots).toBe('{{mesh:slots}}');
+    expect(filled.bootstrap.dcs.postgresql.pg_hba).toEqual(part.pg_hba);
+    expect(filled.bootstrap.dcs.slots).toEqual(part.slots);
+    for (const p of [original, filled]) {
+      delete p.bootstrap.dcs.postgresql.pg_hba;
+      delete p.bootstrap.dcs.slots;
+    }
     expect(filled).toEqual(original);
     expect(readFileSync(out, 'utf8')).not.toContain('{{secret:');
     const st = statSync(out);
