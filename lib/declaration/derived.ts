@@ -13,6 +13,17 @@ export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as con
 /** Share of a member's data disk replication slots may keep in pg_wal (`replication.walRetentionPercent`). */
 export const DEFAULT_WAL_RETENTION_PERCENT = 20;
 
+/** A fleet holds at most this many node groups (their numbers are 1..100). */
+export const MAX_NODE_GROUPS = 100;
+
+/**
+ * `replication.maxNodeGroups` when not declared: the number of node groups rounded up to a multiple of 8, at least 16,
+ * at most 100. So the capacity (and the user-data) does not change while a fleet grows within that.
+ */
+export function defaultMaxNodeGroups(groups: number): number {
+  return Math.min(MAX_NODE_GROUPS, Math.max(16, Math.ceil(groups / 8) * 8));
+}
+
 /** `max_slot_wal_keep_size` of a group's members, in MB: its share of the data disk. */
 export function walRetentionMb(dataDiskGiB: number, percent: number): number {
   return Math.floor((dataDiskGiB * 1024 * percent) / 100);

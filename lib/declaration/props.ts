@@ -408,6 +408,15 @@ export interface ReplicationProps {
    * @default 20
    */
   readonly walRetentionPercent?: number;
+  /**
+   * The most node groups the fleet is planned to hold. Every member reserves replication slots, WAL senders and
+   * workers for that many peer groups when its node group is created (Postgres needs a restart to change them), so a
+   * node group added later to a running fleet must fit in what its members reserved; the user-data stays the same
+   * while the fleet grows within it. Each reserved peer costs every member two slots, two senders and two workers
+   * (a few hundred KB of shared memory in all). Raising it reaches only node groups created after the change.
+   * @default the number of node groups rounded up to a multiple of 8, and at least 16 (at most 100)
+   */
+  readonly maxNodeGroups?: number;
 }
 
 /** One partition of a partitioned table that belongs to a geography. */

@@ -22,9 +22,13 @@ export function postgresDataDir(topology: Topology): string {
  */
 export type RenderedParameters<V = string | number> = Partial<Record<RenderedParameter, V>>;
 
-/** Worker, slot and sender counts sized to the mesh: each peer group needs a slot, a sender and apply/sync workers. */
+/**
+ * Worker, slot and sender counts sized to the mesh: each peer group needs a slot, a sender and apply/sync workers.
+ * Sized for `replication.maxNodeGroups`, not for the groups declared today: these need a restart to change, so a group
+ * added later must find room in what the running members reserved (and the user-data stays the same meanwhile).
+ */
 export function replicationCapacity(topology: Topology, group: NodeGroup): RenderedParameters<number> {
-  const peers = topology.nodeGroups.length - 1;
+  const peers = Math.max(topology.replication.maxNodeGroups, topology.nodeGroups.length) - 1;
   const slots = 10 + group.members.length + 2 * peers;
   const capacity: RenderedParameters<number> = {
     max_replication_slots: slots,

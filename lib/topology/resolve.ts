@@ -269,6 +269,7 @@ export function resolveTopology(spec: FleetSpec): Topology {
       globalReplicationSet: GLOBAL_REPLICATION_SET,
       globalTables: spec.replication.globalTables.map(qualify).sort(),
       walRetentionPercent: spec.replication.walRetentionPercent,
+      maxNodeGroups: spec.replication.maxNodeGroups,
     },
     nodeGroups,
     geoshards,

@@ -104,6 +104,8 @@ export interface ReplicationSettings {
   readonly globalTables: string[];
   /** Share of each member's data disk that slots may keep in pg_wal (`max_slot_wal_keep_size`). */
   readonly walRetentionPercent: number;
+  /** Node groups every member reserves replication capacity for (`replication.maxNodeGroups`). */
+  readonly maxNodeGroups: number;
 }
 
 /** A Spock delta-apply column: concurrent updates add their differences instead of the last one winning. */

@@ -1,5 +1,5 @@
 /** The replication engine between node groups: conflict handling, delta-apply columns, snowflake ids. */
-import { snowflakeIdsOf, walRetentionMb } from '../derived';
+import { defaultMaxNodeGroups, MAX_NODE_GROUPS, snowflakeIdsOf, walRetentionMb } from '../derived';
 import { ConflictPolicy, ReplicationEngine } from '../props';
 import { Finding } from '../spec';
 import { MAX_MEMBERS, PATTERNS } from './limits';
@@ -63,6 +63,26 @@ export const SNOWFLAKE_IDS: Rule = {
       });
     }
     return out;
+  },
+};
+
+/** Every member reserves slots, senders and workers for this many node groups at its group's creation. */
+export const MAX_NODE_GROUPS_RULE: Rule = {
+  id: 'DPG-MAX-GROUPS',
+  description: 'replication.maxNodeGroups holds every declared node group and is at most 100.',
+  check: (spec) => {
+    const max = spec.replication.maxNodeGroups;
+    const groups = spec.nodeGroups.length;
+    if (!isInt(max, 1, MAX_NODE_GROUPS)) {
+      return [finding('DPG-MAX-GROUPS', 'replication.maxNodeGroups', `${max} is not a whole number from 1 to ${MAX_NODE_GROUPS}. ` +
+        `Fix: the most node groups the fleet will hold (at least ${Math.max(groups, 1)}), or leave it out for ${defaultMaxNodeGroups(groups)}.`)];
+    }
+    if (max < groups) {
+      return [finding('DPG-MAX-GROUPS', 'replication.maxNodeGroups', `${max} is below the ${groups} node groups declared: their members could not ` +
+        `hold a slot for every peer. Fix: at least ${groups} (node groups already running keep what they reserved at their creation; ` +
+        'a group beyond that needs its members replaced one at a time), or leave it out.')];
+    }
+    return [];
   },
 };
 
