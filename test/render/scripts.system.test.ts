@@ -14,6 +14,7 @@ import { ETCDCTL } from '../../lib/render/bootstrap';
 import { meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
+import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
 import { fileOf, meshFileOf, run, tempDir, throwawayPostgres, topologyOf, writeTemp, writtenFiles } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
@@ -353,6 +354,35 @@ describe('the mesh SQL on PostgreSQL 15 + pglogical 2 (throwaway cluster)', () =
     expect(restart.stderr).toMatch(/subscriber sub_b_a not found/);
   });
 
+  test('subscriptions.sql drops this group\'s subscriptions to node groups no longer declared, and only those', async () => {
+    // A second database of the same server plays a node group removed from the declaration ('gone').
+    expect(psql('postgres', ['-c', 'CREATE DATABASE gone']).code).toBe(0);
+    expect(psql('gone', ['-v', 'ON_ERROR_STOP=1', '-c', 'CREATE EXTENSION pglogical',
+      '-c', `SELECT pglogical.create_node(node_name := 'gone', dsn := '${pg.dsn('gone')}')`]).code).toBe(0);
+    expect(psql('gone', ['-v', 'ON_ERROR_STOP=1', '-c', "SELECT pglogical.create_replication_set('reporting')"]).code).toBe(0);
+    const subscribe = (name: string, set = 'default') => psql('app', ['-v', 'ON_ERROR_STOP=1', '-c', `SELECT pglogical.create_subscription(subscription_name := '${name}', ` +
+      `provider_dsn := '${pg.dsn('gone')}', replication_sets := ARRAY['${set}'], synchronize_structure := false, synchronize_data := false)`]);
+    // pglogical connects to the subscriber's own node DSN too: here the rendered one (a fleet address) is the socket.
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-c', `UPDATE pglogical.node_interface SET if_dsn = '${pg.dsn('app')}'`]).code).toBe(0);
+    const made = subscribe('sub_b_gone');
+    expect(made).toEqual(expect.objectContaining({ code: 0 }));
+    // Not the mesh's (another prefix): left alone.
+    expect(subscribe('reporting_feed', 'reporting')).toEqual(expect.objectContaining({ code: 0 }));
+    const slotsAtGone = () => pg.value('postgres', "SELECT count(*) FROM pg_replication_slots WHERE database = 'gone'");
+    for (let i = 0; i < 100 && slotsAtGone() !== '2'; i++) await new Promise((r) => setTimeout(r, 200));
+    expect(slotsAtGone()).toBe('2');
+    // verify.sql counts it (so mesh-keeper applies at once): 1 missing (sub_b_a) + 1 undeclared.
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('verify.sql')]).stdout.trim()).toBe('2');
+    const subs = psql('app', ['-f', sqlFile('subscriptions.sql')]);
+    expect(subs.stderr).not.toMatch(/syntax error|does not exist/);
+    expect(pg.value('app', 'SELECT string_agg(sub_name, \',\' ORDER BY sub_name) FROM pglogical.subscription')).toBe('reporting_feed');
+    // Its slot at the provider (which still answers) and its replication origin went with it.
+    expect(slotsAtGone()).toBe('1');
+    expect(pg.value('app', "SELECT count(*) FROM pg_replication_origin WHERE roname LIKE '%sub_b_gone%'")).toBe('0');
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('verify.sql')]).stdout.trim()).toBe('1');
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-c', "SELECT pglogical.drop_subscription('reporting_feed')"]).code).toBe(0);
+  }, 60_000);
+
   test('the mesh role SQL from materialize-secrets creates a SCRAM role', () => {
     const secretRoot = tempDir('role');
     fakeSecretCommand(secretRoot, { [topology.secrets.meshPassword]: 'mesh-secret' });
@@ -361,6 +391,33 @@ describe('the mesh SQL on PostgreSQL 15 + pglogical 2 (throwaway cluster)', () =
     for (let i = 0; i < 2; i++) expect(psql('postgres', ['-v', 'ON_ERROR_STOP=1'], sql).code).toBe(0);
     expect(psql('postgres', ['-c', "SELECT rolsuper, rolreplication, left(rolpassword, 14) FROM pg_authid WHERE rolname = 'mesh'"]).stdout.trim())
       .toBe('t|t|SCRAM-SHA-256$');
+  });
+});
+
+describe('the native mesh SQL on PostgreSQL 15 (throwaway cluster)', () => {
+  const pg = throwawayPostgres('native', 21000, ['wal_level=logical']);
+  beforeAll(() => pg.start(), 60_000);
+  afterAll(() => pg.stop());
+  const topology = topologyOf(rehearsalNativeFleet());
+  const member = topology.nodeGroups[1].members[0].name;
+
+  test('subscriptions.sql drops this group\'s subscriptions to node groups no longer declared without reaching them, and only those', () => {
+    const subscriptions = meshFileOf(topology, member, 'subscriptions.sql');
+    // The statement that prunes comes before the ones that create (which would try to reach the other group here).
+    const prune = subscriptions.slice(0, subscriptions.indexOf('\\gexec') + '\\gexec'.length) + '\n';
+    expect(prune).toContain('DROP SUBSCRIPTION');
+    expect(pg.psql('postgres', ['-c', 'CREATE DATABASE app']).code).toBe(0);
+    // Created without connecting: 'gone' names a node group no longer declared, whose machines no longer answer.
+    for (const name of ['sub_b_gone', 'sub_b_a', 'reporting_feed']) {
+      expect(pg.psql('app', ['-v', 'ON_ERROR_STOP=1', '-c', `CREATE SUBSCRIPTION ${name} CONNECTION 'host=192.0.2.1 dbname=app connect_timeout=2' ` +
+        'PUBLICATION p WITH (connect = false)'])).toEqual(expect.objectContaining({ code: 0 }));
+    }
+    const out = pg.psql('app', ['-v', 'ON_ERROR_STOP=1'], prune);
+    expect(out).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+    expect(pg.value('app', "SELECT string_agg(subname, ',' ORDER BY subname) FROM pg_subscription")).toBe('reporting_feed,sub_b_a');
+    for (const name of ['sub_b_a', 'reporting_feed']) {
+      expect(pg.psql('app', ['-c', `ALTER SUBSCRIPTION ${name} SET (slot_name = NONE)`, '-c', `DROP SUBSCRIPTION ${name}`]).code).toBe(0);
+    }
   });
 });
 

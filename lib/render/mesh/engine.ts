@@ -114,6 +114,15 @@ export interface EngineRenderer {
   sql(topology: Topology, group: NodeGroup): MeshSql;
 }
 
+/**
+ * What every subscription of this group is named with (`sub_<subscriber>_<provider>`): in the group's database a
+ * subscription so named that the mesh no longer declares is one to a node group removed from the declaration, and is
+ * dropped (the SQL's `prune` statements). Another group's subscriptions are in its own database, never here.
+ */
+export function ownSubscriptionPrefix(group: NodeGroup): string {
+  return `sub_${group.replicationNodeName}_`;
+}
+
 /** Subscriptions this group makes (it is the subscriber), sorted by name. */
 export function subscriptionsOf(topology: Topology, group: NodeGroup): Subscription[] {
   return topology.subscriptions.filter((s) => s.subscriber === group.name);

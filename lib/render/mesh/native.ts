@@ -7,7 +7,7 @@
 import { NodeGroup, Topology } from '../../topology/topology';
 import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
 import {
-  EngineParameters, EngineRenderer, MeshSql, PatroniSlot, header, nameIn, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
+  EngineParameters, EngineRenderer, MeshSql, PatroniSlot, header, nameIn, ownSubscriptionPrefix, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
 } from './engine';
 
 const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
@@ -84,8 +84,16 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
       `  WHERE ${sqlRegclass(table)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_publication_rel pr\n` +
       `    JOIN pg_publication p ON p.oid = pr.prpubid WHERE p.pubname = ${sqlLiteral(set)} AND pr.prrelid = ${sqlRegclass(table)}) \\gexec`)),
   ];
+  const names = subs.map((sub) => sub.name);
+  const undeclared = `FROM pg_subscription\n  WHERE ${IN_THIS_DATABASE} AND starts_with(subname::text, ${sqlLiteral(ownSubscriptionPrefix(group))}) ` +
+    `AND NOT subname::text = ANY (${sqlTextArray(names)})`;
   const subscriptions = [
     header(topology, group, 'native', 'Subscriptions'),
+    // Without a slot first: DROP SUBSCRIPTION would otherwise connect to the removed group to drop its slot, and fail
+    // when it is gone. The slot goes with its group.
+    '-- Subscriptions to node groups the mesh no longer has (removed from the declaration): dropped, with their origins.',
+    `SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname), format('ALTER SUBSCRIPTION %I SET (slot_name = NONE)', subname),\n` +
+    `    format('DROP SUBSCRIPTION %I', subname)\n  ${undeclared} \\gexec`,
     ...subs.flatMap((sub) => {
       const create = `CREATE SUBSCRIPTION ${sqlIdent(sub.name)} CONNECTION ${sqlLiteral(sub.providerDsn)} ` +
         `PUBLICATION ${sub.replicationSets.map(sqlIdent).join(', ')} ` +
@@ -98,12 +106,10 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
         // Tables added to a publication later reach the subscriber after a refresh.
         `SELECT ${sqlLiteral(`ALTER SUBSCRIPTION ${sqlIdent(sub.name)} REFRESH PUBLICATION WITH (copy_data = false)`)}\n` +
         `  WHERE EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = ${sqlLiteral(sub.name)} AND subenabled) \\gexec`,
-     ,
       ];
     }),
   ];
   if (subs.length > 0) subscriptions.push(...upgradeSubscriptions(subs.map((sub) => sub.name), failover));
-  const names = subs.map((sub) => sub.name);
   // A declared table the application created after the mesh: it must be in this group's publication and in every
   // subscription that carries its set, or its rows are skipped (an apply worker drops changes of tables its
   // subscription does not list). A geoshard partition is due once its parent exists (the setup creates it).
@@ -120,6 +126,7 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
   const verify = [
     `SELECT (SELECT count(*) FROM unnest(${sqlTextArray(names)}) AS expected(name)\n` +
     `  WHERE NOT EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = expected.name))`,
+    `+ (SELECT count(*) ${undeclared})`,
     ...(failover && names.length > 0 ? [
       `+ (SELECT count(*) FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND ${nameIn('subname', names)} AND subenabled AND NOT subfailover)`] : []),
     ...(published.length === 0 ? [] : [

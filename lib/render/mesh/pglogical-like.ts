@@ -5,7 +5,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
-import { MeshSql, ResumeSql, header, heldPartitions, nameIn, partitionsSql, publishedSets, subscriptionsOf } from './engine';
+import { MeshSql, ResumeSql, header, heldPartitions, nameIn, ownSubscriptionPrefix, partitionsSql, publishedSets, subscriptionsOf } from './engine';
 
 export interface PglogicalLikeApi {
   readonly engine: 'pglogical' | 'spock';
@@ -15,6 +15,8 @@ export interface PglogicalLikeApi {
   readonly createSet: string;
   readonly addTable: string;
   readonly createSubscription: string;
+  /** `(name, ifexists)`: drops the subscription and its origin, and its slot where the provider still answers. */
+  readonly dropSubscription: string;
   readonly addSubscriptionSet: string;
   readonly showStatus: string;
   readonly disable: string;
@@ -225,8 +227,13 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
   // hold back the others); adding missing sets is local and done for every subscription in one statement, which
   // keeps large meshes inside AWS's 16 KB user-data.
   const wantedSets = subs.map((sub) => `(${sqlLiteral(sub.name)}, ${sqlTextArray(sub.replicationSets)})`);
+  const names = subs.map((sub) => sub.name);
+  const undeclared = `FROM ${s}.subscription\n  WHERE starts_with(sub_name::text, ${sqlLiteral(ownSubscriptionPrefix(group))}) AND NOT sub_name::text = ANY (${sqlTextArray(names)})`;
   const subscriptions = [
     header(topology, group, api.engine, 'Subscriptions'),
+    '-- Subscriptions to node groups the mesh no longer has (removed from the declaration): dropped with their replication',
+    '-- origins. The provider\'s slot goes with its group, or is dropped here while the provider still answers.',
+    `SELECT format('SELECT ${s}.${api.dropSubscription}(%L, true)', sub_name) ${undeclared} \\gexec`,
     '-- forward_origins is empty: nothing is forwarded, so nothing echoes back.',
     ...(api.keepsPermanentSlot && subs.length > 0 ? [
       '-- Each subscription streams from the slot Patroni has kept at its provider since that group\'s first boot: created',
@@ -255,10 +262,10 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
       '    AND NOT set_name = ANY (coalesce(sub_replication_sets, ARRAY[]::text[])));',
     ]),
   ];
-  const names = subs.map((sub) => sub.name);
   const verify = `SELECT (CASE WHEN EXISTS (SELECT 1 FROM ${s}.local_node) THEN 0 ELSE 1 END)\n` +
     `  + (SELECT count(*) FROM unnest(${sqlTextArray(names)}) AS expected(name)\n` +
-    `     WHERE NOT EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = expected.name))::int;\n`;
+    `     WHERE NOT EXISTS (SELECT 1 FROM ${s}.subscription WHERE sub_name = expected.name))::int\n` +
+    `  + (SELECT count(*) ${undeclared.replace(/\n/g, '\n   ')})::int;\n`;
   const downSubscriptions = `SELECT subscription_name FROM ${s}.${api.showStatus}()\n` +
     `  WHERE status = 'down' AND ${api.restartsDownSubscriptions ? nameIn('subscription_name', names) : 'false'} ORDER BY 1;\n`;
   const restartSubscription = `SELECT ${s}.${api.disable}(:'sub', true);\nSELECT ${s}.${api.enable}(:'sub', true);\n`;

@@ -17,6 +17,7 @@ const API: PglogicalLikeApi = {
   createSet: 'create_replication_set',
   addTable: 'replication_set_add_table',
   createSubscription: 'create_subscription',
+  dropSubscription: 'drop_subscription',
   addSubscriptionSet: 'alter_subscription_add_replication_set',
   showStatus: 'show_subscription_status',
   disable: 'alter_subscription_disable',

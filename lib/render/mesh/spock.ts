@@ -82,6 +82,7 @@ const API: PglogicalLikeApi = {
   createSet: 'repset_create',
   addTable: 'repset_add_table',
   createSubscription: 'sub_create',
+  dropSubscription: 'sub_drop',
   addSubscriptionSet: 'sub_add_repset',
   showStatus: 'sub_show_status',
   disable: 'sub_disable',
