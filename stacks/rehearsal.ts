@@ -37,6 +37,15 @@ export function rehearsalNextFleet(): DistributedPostgresProps {
   return { ...fleet, replication: { ...fleet.replication, globalTables: [...fleet.replication!.globalTables!, 'public.items_next'] } };
 }
 
+/**
+ * A rehearsal declaration without its last node group. What `cdktf deploy` of it changes for the groups that stay is
+ * their mesh documents only; the rehearsal's `remove-group` drill stores them, destroys the removed group's machines
+ * and checks that the others let go of it (subscriptions, slots, pg_hba).
+ */
+export function withoutLastGroup(fleet: DistributedPostgresProps): DistributedPostgresProps {
+  return { ...fleet, nodeGroups: fleet.nodeGroups.slice(0, -1) };
+}
+
 export class RehearsalStack extends TerraformStack {
   public readonly fleet: DistributedPostgres;
 

@@ -7,7 +7,7 @@ import { App, Testing } from 'cdktf';
 import * as fs from 'fs';
 import * as path from 'path';
 import { LedgerStack } from '../../stacks/ledger';
-import { RehearsalStack, rehearsalNextFleet } from '../../stacks/rehearsal';
+import { RehearsalStack, rehearsalFleet, rehearsalNextFleet, withoutLastGroup } from '../../stacks/rehearsal';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { parse } from 'yaml';
@@ -51,6 +51,29 @@ test('rehearsal-next (one more global table) changes the node groups\' mesh docu
     'aws_secretsmanager_secret_version.rehearse_aws-us-east-2_secrets_rehearse-mesh-b-value',
   ]);
   expect(JSON.stringify(before.data)).toBe(JSON.stringify(after.data));
+});
+
+test('rehearsal-shrunk (node group b removed) leaves every machine of a as it was and changes a\'s mesh document only', () => {
+  const strip = (json: Record<string, any>) => JSON.parse(JSON.stringify(json, (key, value) => (key === '//' ? undefined : value)));
+  const before = strip(once('rehearsal').json);
+  const after = strip(synthJson(new RehearsalStack(Testing.app(), 'rehearsal', withoutLastGroup(rehearsalFleet()))));
+  const changed: string[] = [];
+  for (const type of Object.keys(after.resource)) {
+    for (const id of Object.keys(after.resource[type])) {
+      if (JSON.stringify(before.resource[type]?.[id]) !== JSON.stringify(after.resource[type][id])) changed.push(`${type}.${id}`);
+    }
+  }
+  // What stays is unchanged but for group a's mesh document, the private zone (b's VPC leaves it) and a's firewall
+  // rules (the fleet's ranges, summarized, no longer hold b's).
+  expect(changed.map((c) => c.replace(/_[0-9A-F]{8}$/, ''))).toEqual([
+    'aws_route53_zone.rehearse_aws-private-zone',
+    'aws_secretsmanager_secret_version.rehearse_aws-us-east-1_secrets_rehearse-mesh-a-value',
+    'aws_vpc_security_group_ingress_rule.rehearse_group-a_patroni-from-10-64-0-0-20',
+    'aws_vpc_security_group_ingress_rule.rehearse_group-a_postgres-from-10-64-0-0-20',
+  ]);
+  const machines = (json: Record<string, any>) => Object.values(json.resource.aws_instance as Record<string, any>).map((m) => m.tags.Name).sort();
+  expect(machines(after)).toEqual(['rehearse-a-pg1', 'rehearse-a-pg2', 'rehearse-a-pg3']);
+  expect(machines(before)).toHaveLength(6);
 });
 
 test('ledger stack snapshot', () => {
@@ -170,7 +193,7 @@ test('the app holds the ledger and rehearsal stacks, and synth writes the topolo
   try {
     const app: App = buildApp(outdir);
     app.synth();
-    for (const stack of ['ledger', 'rehearsal', 'rehearsal-next', 'rehearsal-native', 'rehearsal-spock']) {
+    for (const stack of ['ledger', 'rehearsal', 'rehearsal-next', 'rehearsal-shrunk', 'rehearsal-native', 'rehearsal-native-shrunk', 'rehearsal-spock']) {
       const dir = path.join(outdir, 'stacks', stack);
       expect(fs.existsSync(path.join(dir, 'cdk.tf.json'))).toBe(true);
       const picture = fs.readFileSync(path.join(dir, 'topology.mmd'), 'utf8');

@@ -30,6 +30,8 @@ const USAGE = `usage:
       --drills a,b,c            drills to run (default: ${DEFAULT_DRILLS.join(', ')}; only when named: ${OPT_IN_DRILLS.join(', ')})
       --repeat N                failover-campaign: number of leader-machine crashes (default 5)
       --next STACK              mesh-update: the synthesized stack the fleet is updated to (e.g. cdktf.out/stacks/rehearsal-next)
+      --shrunk STACK            remove-group: the synthesized stack without a node group, which the fleet shrinks to
+                                (e.g. cdktf.out/stacks/rehearsal-shrunk); the drill destroys that group's machines and runs last
       --tolerate-orphans        rows never acknowledged that some groups kept (the provider-side window where it is open:
                                 pglogical, Spock, native on 16) are counted, not failed; acknowledged rows still must be everywhere
       --timing-variants LIST    also run the failover drills under: ${TIMING_VARIANTS.join(', ')} (Patroni's defaults)
@@ -93,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
   let repeat: number | undefined;
   let tolerateOrphans = false;
   let nextStack: string | undefined;
+  let shrunkStack: string | undefined;
   let build = true;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
@@ -129,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
       case '--no-build': build = false; break;
       case '--tolerate-orphans': tolerateOrphans = true; break;
       case '--next': nextStack = value(); break;
+      case '--shrunk': shrunkStack = value(); break;
       case '-h': case '--help': console.log(USAGE); return 0;
       default:
         if (flag.startsWith('-') || stack !== undefined) throw new UsageError(`unexpected argument ${arg}`);
@@ -137,12 +141,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!stack) throw new UsageError('rehearse needs the synthesized stack directory, e.g. cdktf.out/stacks/rehearsal');
   if (runs !== undefined) {
-    const rows = await campaign({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, repeat, tolerateOrphans, nextStack }, runs,
+    const rows = await campaign({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, repeat, tolerateOrphans, nextStack, shrunkStack }, runs,
       seed ?? newSeed(), bootSpreadS ?? 0);
     return rows.every((r) => r.verdict === 'pass') ? 0 : 1;
   }
   if (bootSpreadS && bootOrder !== 'shuffle') throw new UsageError('--boot-spread needs --boot-order shuffle');
-  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed, build, repeat, tolerateOrphans, nextStack });
+  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed, build, repeat, tolerateOrphans, nextStack, shrunkStack });
   return report.verdict === 'pass' ? 0 : 1;
 }
 

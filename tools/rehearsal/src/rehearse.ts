@@ -9,7 +9,7 @@ import * as path from 'path';
 import { applyUserData, MESH_KEEPER_SERVICE, startUserData, validateUserData } from './boot';
 import { FleetAccess } from './db';
 import {
-  DEFAULT_DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill,
+  DEFAULT_DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill, runOrder,
 } from './drills';
 import { readFleet, RehearsalFleet } from './fleet';
 import { newSeed } from './boot-plan';
@@ -57,6 +57,8 @@ export interface RehearseOptions {
   readonly tolerateOrphans?: boolean;
   /** mesh-update: the synthesized stack (dir or cdk.tf.json) the fleet is updated to. */
   readonly nextStack?: string;
+  /** remove-group: the synthesized stack without some node groups (dir or cdk.tf.json) the fleet shrinks to. */
+  readonly shrunkStack?: string;
   /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
   /** Build the image the stack needs when it is not cached (false: refuse instead). @default true */
@@ -172,9 +174,7 @@ async function sabotage(kind: Sabotage, hosts: TestHosts, access: FleetAccess, f
 
 export async function rehearse(options: RehearseOptions): Promise<RehearsalReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  // late-group holds the fleet's last node group back at boot, so it runs before every other drill.
-  const named = options.drills ?? [...DEFAULT_DRILLS];
-  const drills = named.includes('late-group') ? ['late-group' as const, ...named.filter((d) => d !== 'late-group')] : named;
+  const drills = runOrder(options.drills ?? [...DEFAULT_DRILLS]);
   const stack = readSynthesizedStack(options.stack);
   const fleet = readFleet(stack);
   const report: RehearsalReport = {
@@ -277,7 +277,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         hosts, access, fleet, table: fleet.writerTable, log: (l) => log(`  ${l}`), rate: options.rate ?? 20,
         convergeTimeoutS: options.convergeTimeoutS ?? 150, profile: profileLabel(profileName(fleet.timing), fleet.timing),
         runId: randomBytes(3).toString('hex'), drillNumber: 0, active: new Set(), seed, repeat: options.repeat ?? 5,
-        tolerateOrphans: options.tolerateOrphans ?? false, nextStack: options.nextStack, lateBoot,
+        tolerateOrphans: options.tolerateOrphans ?? false, nextStack: options.nextStack, shrunkStack: options.shrunkStack, lateBoot,
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
       };

@@ -1,16 +1,21 @@
 /** The drill list: its order is the run order (and the CLI's), the failover drills are among it, opt-in ones are not default. */
-import { DEFAULT_DRILLS, DRILLS, FAILOVER_DRILLS, OPT_IN_DRILLS } from '../src/drills';
+import { DEFAULT_DRILLS, DRILLS, FAILOVER_DRILLS, OPT_IN_DRILLS, runOrder } from '../src/drills';
 import { crashMoments } from '../src/drills/failover-campaign';
 import { lsnValue } from '../src/drills/windows';
 
 test('every drill, in order', () => {
-  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group']);
+  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'remove-group']);
   expect(FAILOVER_DRILLS.every((d) => DRILLS.includes(d))).toBe(true);
 });
 
-test('the window drills, the failover campaign, mesh-update and late-group run only when named', () => {
-  expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group']);
+test('the window drills, the failover campaign, mesh-update, late-group and remove-group run only when named', () => {
+  expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'remove-group']);
   expect(DEFAULT_DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard']);
+});
+
+test('drills run as named, but late-group first and remove-group last', () => {
+  expect(runOrder(['remove-group', 'baseline', 'late-group', 'partition'])).toEqual(['late-group', 'baseline', 'partition', 'remove-group']);
+  expect(runOrder(['partition', 'baseline'])).toEqual(['partition', 'baseline']);
 });
 
 test('the campaign\'s crash moments follow the seed', () => {

@@ -46,6 +46,8 @@ export interface DrillEnv {
   readonly tolerateOrphans?: boolean;
   /** --next: the synthesized stack the fleet is updated to (mesh-update). */
   readonly nextStack?: string;
+  /** --shrunk: the synthesized stack without some node groups, which the fleet shrinks to (remove-group). */
+  readonly shrunkStack?: string;
   /** The node group the boot held back (late-group), to be started by that drill. */
   readonly lateBoot?: LateBoot;
 }

@@ -17,6 +17,7 @@ import { killLeaderMember } from './kill-leader-member';
 import { killPostgres } from './kill-postgres';
 import { lateGroup } from './late-group';
 import { meshUpdate } from './mesh-update';
+import { removeGroup } from './remove-group';
 import { loseEtcd } from './lose-etcd';
 import { partition } from './partition';
 import { replaceLeaderMember, replaceSyncStandby } from './replace-member';
@@ -45,6 +46,7 @@ const RUNNERS = {
   'failover-campaign': failoverCampaign,
   'mesh-update': meshUpdate,
   'late-group': lateGroup,
+  'remove-group': removeGroup,
 } satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
 
 export type DrillName = keyof typeof RUNNERS;
@@ -53,9 +55,21 @@ export const DRILLS = Object.keys(RUNNERS) as readonly DrillName[];
 /**
  * Drills run only when named with --drills: the failover windows of issue 12 (they fail until those windows are
  * closed, and CI runs every default drill), the failover campaign (minutes per crash), mesh-update (it needs --next)
- * and late-group (it changes how the fleet boots: its last node group is held back and the drill runs first).
+ * late-group (it changes how the fleet boots: its last node group is held back and the drill runs first) and
+ * remove-group (it needs --shrunk, and destroys a node group's machines: it runs last).
  */
-export const OPT_IN_DRILLS: readonly DrillName[] = ['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group'];
+export const OPT_IN_DRILLS: readonly DrillName[] = ['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'remove-group'];
+/**
+ * The order named drills run in: as named, but late-group first (it holds the fleet's last node group back at boot)
+ * and remove-group last (it destroys a node group's machines).
+ */
+export function runOrder(named: readonly DrillName[]): DrillName[] {
+  const first: DrillName[] = ['late-group'];
+  const last: DrillName[] = ['remove-group'];
+  return [...first.filter((d) => named.includes(d)), ...named.filter((d) => !first.includes(d) && !last.includes(d)),
+    ...last.filter((d) => named.includes(d))];
+}
+
 /** What a rehearsal runs without --drills. */
 export const DEFAULT_DRILLS = DRILLS.filter((d) => !OPT_IN_DRILLS.includes(d));
 /** Drills whose figures depend on Patroni's timing: repeated for each timing profile rehearsed. */
