@@ -16,7 +16,7 @@ import { createHash } from 'crypto';
 import { NodeGroup, Topology } from '../topology/topology';
 import { compactSql } from './compact';
 import { gzipDeterministic } from './gzip';
-import { PatroniSlot, permanentSlots, replicationEngine } from './mesh';
+import { PatroniSlot, permanentSlots, replicationEngine, retainedWalProblemsSql } from './mesh';
 import { FILES } from './paths';
 import { pgHba } from './patroni';
 import { oneLine } from './quote';
@@ -29,12 +29,13 @@ export const MESH_SYNC_SECONDS = 60;
 /** The files of the group's mesh document, by name (all land in the mesh directory). */
 export function meshDocumentFiles(topology: Topology, group: NodeGroup): Record<string, string> {
   const sql = replicationEngine(topology.replication.engine).sql(topology, group);
+  const problems = [sql.problems, retainedWalProblemsSql(topology, group)].filter((p): p is string => p !== undefined);
   const files: Record<string, string> = {
     'setup.sql': sql.setup,
     'subscriptions.sql': sql.subscriptions,
     'verify.sql': sql.verify,
     'down-subscriptions.sql': sql.downSubscriptions,
-    ...(sql.problems === undefined ? {} : { 'problems.sql': sql.problems }),
+    ...(problems.length === 0 ? {} : { 'problems.sql': problems.join('\n') }),
     ...(sql.failoverSlots === undefined ? {} : { 'failover-slots.sql': sql.failoverSlots }),
   };
   return Object.fromEntries(Object.entries(files).map(([name, text]) => [name, compactSql(text)]));

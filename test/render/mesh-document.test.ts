@@ -5,6 +5,7 @@
 import { Cloud, DistributedPostgresProps, ReplicationEngine } from '../../lib';
 import { renderCloudConfig } from '../../lib/render';
 import { meshDocument, meshDocumentFiles } from '../../lib/render/mesh-document';
+import { RETAINED_WAL_REPORT_BYTES } from '../../lib/render/mesh';
 import { FILES } from '../../lib/render/paths';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
@@ -65,5 +66,18 @@ describe('the mesh document', () => {
     // Patroni's pg_hba and permanent slots are in the document too, and the capacity is sized for maxNodeGroups:
     // the member's user-data is the same byte for byte whether the fleet has 2 node groups or 100.
     expect(grown).toEqual([]);
+  });
+  test('problems.sql reports inactive subscriber slots that keep much WAL, where the slots are Patroni\'s (not Spock\'s)', () => {
+    const pglogical = topologyOf(pglogicalFleet());
+    const problems = meshDocumentFiles(pglogical, pglogical.nodeGroups[0])['problems.sql'];
+    expect(problems).toContain("(VALUES ('pgl_app_a_sub_b_a', 'b'))");
+    expect(problems).toContain(`> ${RETAINED_WAL_REPORT_BYTES})`);
+    const native = topologyOf(rehearsalNativeFleet());
+    expect(meshDocumentFiles(native, native.nodeGroups[1])['problems.sql']).toContain("(VALUES ('sub_a_b', 'a'))");
+    const spock = meshDocumentFiles(topology, group)['problems.sql'];
+    expect(spock).toContain('delta-apply');
+    expect(spock).not.toContain('pg_replication_slots');
+    const alone = topologyOf({ ...pglogicalFleet(), nodeGroups: pglogicalFleet().nodeGroups.slice(0, 1) });
+    expect(meshDocumentFiles(alone, alone.nodeGroups[0])['problems.sql']).toBeUndefined();
   });
 });

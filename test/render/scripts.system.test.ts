@@ -12,6 +12,7 @@ import { DistributedPostgresProps, ReplicationEngine } from '../../lib';
 import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
 import { meshDocumentPatroni } from '../../lib/render/mesh-document';
+import { RETAINED_WAL_REPORT_BYTES } from '../../lib/render/mesh';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
@@ -382,6 +383,19 @@ describe('the mesh SQL on PostgreSQL 15 + pglogical 2 (throwaway cluster)', () =
     expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-f', sqlFile('verify.sql')]).stdout.trim()).toBe('1');
     expect(psql('app', ['-v', 'ON_ERROR_STOP=1', '-c', "SELECT pglogical.drop_subscription('reporting_feed')"]).code).toBe(0);
   }, 60_000);
+
+  test('problems.sql reports a subscriber slot no one streams from that keeps much WAL, naming its group and what to do', () => {
+    expect(pg.value('app', "SELECT count(*) FROM pg_create_logical_replication_slot('pgl_app_b_sub_a_b', 'test_decoding')")).toBe('1');
+    const problems = meshFileOf(topology, 'rehearse-b-pg1', 'problems.sql');
+    expect(problems).toContain(`> ${RETAINED_WAL_REPORT_BYTES})`);
+    // Under the threshold (a fresh slot keeps next to nothing): silent.
+    expect(psql('app', ['-v', 'ON_ERROR_STOP=1'], problems)).toEqual(expect.objectContaining({ code: 0, stdout: '' }));
+    // Over it (the threshold taken down to -1 byte here rather than writing 256 MB of WAL): one line.
+    const out = psql('app', ['-v', 'ON_ERROR_STOP=1'], problems.replace(`> ${RETAINED_WAL_REPORT_BYTES})`, '> -1)'));
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toMatch(/^node group a is not streaming from slot pgl_app_b_sub_a_b, which keeps \d+ bytes of WAL here \(wal_status reserved, max_slot_wal_keep_size -1\)\. Gone for good: remove it from the declaration/);
+    expect(pg.value('app', "SELECT count(*) FROM (SELECT pg_drop_replication_slot('pgl_app_b_sub_a_b')) d")).toBe('1');
+  });
 
   test('the mesh role SQL from materialize-secrets creates a SCRAM role', () => {
     const secretRoot = tempDir('role');

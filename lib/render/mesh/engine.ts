@@ -107,6 +107,11 @@ export interface EngineRenderer {
   readonly meshRoleAttributes: string[];
   /** Slots Patroni keeps on this group's leader (and its standbys) for the subscriptions of other groups. */
   providerSlots(topology: Topology, group: NodeGroup): Record<string, PatroniSlot>;
+  /**
+   * The slot at this (provider) group that a subscriber's subscription streams from, where it is a Patroni permanent
+   * slot the document names (pglogical, native); absent where the engine keeps its own slots (Spock).
+   */
+  subscriberSlot?(topology: Topology, group: NodeGroup, sub: Subscription): string;
   /** Whether the engine needs resume slots and Patroni's pre_promote repair (see `ResumeSql`). */
   readonly resumeSlots: boolean;
   /** Slots Patroni must leave alone (managed by the engine itself). */

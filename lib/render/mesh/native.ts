@@ -163,6 +163,7 @@ export const NATIVE: EngineRenderer = {
   parameters: (): EngineParameters => ({}),
   outputPlugin: 'pgoutput',
   meshRoleAttributes: ['LOGIN', 'REPLICATION'],
+  subscriberSlot: (_topology, _group, sub) => sub.name,
   providerSlots: (topology, group) => {
     const slots: Record<string, PatroniSlot> = {};
     for (const sub of subscribersOf(topology, group)) {

@@ -39,6 +39,7 @@ export const PGLOGICAL: EngineRenderer = {
   parameters: (topology): EngineParameters => ({ 'pglogical.conflict_resolution': topology.replication.conflictPolicy }),
   outputPlugin: 'pglogical_output',
   meshRoleAttributes: ['LOGIN', 'SUPERUSER', 'REPLICATION'],
+  subscriberSlot: (topology, group, sub) => pglogicalSlotName(topology.postgres.database, group.replicationNodeName, sub.name),
   providerSlots: (topology, group) => {
     const slots: Record<string, PatroniSlot> = {};
     for (const sub of subscribersOf(topology, group)) {
