@@ -27,6 +27,7 @@ import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
 import { meshDocument } from './render/mesh-document';
 import { resolveFleet } from './topology/fleet';
+import { FleetLock, fleetLockOf, formatFleetLock, lockChangeFindings, parseFleetLock } from './topology/lock';
 import { CloudName, NodeGroup, Topology } from './topology/topology';
 
 /** The leader endpoint of one node group, for outputs and applications. */
@@ -65,8 +66,10 @@ export class DistributedPostgres extends Construct {
     for (const warning of fleet.warnings) Annotations.of(this).addWarning(warning);
     const providers = resolveProviders(this, props, topology);
     const userData = renderUserData(topology);
-    const problems = [...providers.findings, ...userData.findings];
+    const lock = fleetLockOf(topology);
+    const problems = [...providers.findings, ...userData.findings, ...lockFindings(props.lockFile, lock)];
     if (problems.length > 0) throw new FleetValidationError(this.node.path, problems);
+    if (typeof props.lockFile === 'string') writeLockAtSynth(this, props.lockFile, formatFleetLock(lock));
 
     const generated = generatedPasswords(this, topology);
     // The TLS CA: Terraform's by default; an operator's (bin/fill-tls-ca) with TlsCa.OPERATOR_FILLED.
@@ -180,7 +183,7 @@ export class DistributedPostgres extends Construct {
 
 /**
  * What to change when a cloud-config is too large, from what makes it large in this declaration: the Postgres
- * parameters and Patroni's permanent slots (one or two per other node group) are in every member's configuration.
+ * parameters are in every member's configuration (the mesh, Patroni's pg_hba and slots are in the mesh documents).
  */
 function userDataFix(topology: Topology): string {
   const parameters = Object.entries(topology.postgres.parameters);
@@ -189,9 +192,6 @@ function userDataFix(topology: Topology): string {
   if (parameterBytes > 2048) {
     fixes.push(`postgres.parameters holds ${parameters.length} entries (${parameterBytes} bytes in every member's Patroni configuration): ` +
       'declare fewer, and set the others after the deploy through Patroni\'s dynamic configuration (patronictl edit-config)');
-  }
-  if (topology.nodeGroups.length > 30) {
-    fixes.push(`use fewer node groups per fleet (${topology.nodeGroups.length}: each adds Patroni permanent slots to every member's configuration)`);
   }
   return fixes.length ? `${fixes.join('; or ')}.` : 'report this as a bug (the declaration holds nothing that should make it this large).';
 }
@@ -231,6 +231,36 @@ function renderUserData(topology: Topology): { of: (machine: string) => EncodedU
  * `topology-<fleet>.mmd` when one stack holds several fleets). cdktf calls custom synthesis of every construct while
  * synthesizing a stack (the mechanism TerraformAsset uses).
  */
+/** The changes from the locked declaration a running fleet cannot make (none without a lock file, or before its first synth). */
+function lockFindings(lockFile: unknown, next: FleetLock): Finding[] {
+  if (lockFile === undefined) return [];
+  if (typeof lockFile !== 'string' || lockFile.trim() === '') {
+    return [{ rule: 'DPG-TYPE', path: 'lockFile', message: `${JSON.stringify(lockFile)} is not a file path. Fix: e.g. 'fleet.lock.json' next to the stack.` }];
+  }
+  if (!fs.existsSync(lockFile)) return [];
+  const previous = parseFleetLock(fs.readFileSync(lockFile, 'utf8'));
+  if (typeof previous === 'string') {
+    return [{ rule: 'DPG-LIVE-CHANGE', path: 'lockFile', message: `${lockFile} ${previous}. Fix: restore it from version control (delete it only to record the declaration anew).` }];
+  }
+  return lockChangeFindings(previous, next);
+}
+
+/**
+ * Writes the lock file at synth, once the stack's validations passed, and not when synth is about to stop on an error
+ * finding (of the policy pack): the lock records accepted declarations only. Unchanged content is not rewritten.
+ */
+function writeLockAtSynth(fleet: DistributedPostgres, file: string, text: string): void {
+  // A construct takes one custom synthesis (the fleet's writes the diagram): the lock's is on a child with no resources.
+  addCustomSynthesis(new Construct(fleet, 'lock-file'), {
+    onSynthesize() {
+      const failing = TerraformStack.of(fleet).node.findAll().some((c) => c.node.metadata.some((m) => /error/i.test(m.type)));
+      if (failing || (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === text)) return;
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      fs.writeFileSync(file, text);
+    },
+  });
+}
+
 function writeDiagramAtSynth(fleet: DistributedPostgres): void {
   addCustomSynthesis(fleet, {
     onSynthesize(session) {

@@ -29,7 +29,7 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  * (a typo such as `memebers`) would otherwise be ignored silently and the default used instead.
  */
 const PROPERTIES = {
-  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'awsProviders', 'googleProvider'],
+  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'awsProviders', 'googleProvider', 'lockFile'],
   nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds', 'existingNetwork'],
   existingNetwork: ['awsVpcId', 'gcpNetwork', 'subnets'],
   existingSubnet: ['id', 'cidr'],

@@ -1,0 +1,110 @@
+/**
+ * The fleet's lock: what identifies its running parts, recorded at each synth (`lockFile`) so that the next synth can
+ * refuse a change a running fleet cannot make (in the spirit of a migration check). A node group is identified by its
+ * name; its number, cloud, region and range fix its machines' names and addresses; the fleet's name, range, engine and
+ * Postgres major version fix everything else. Pure: reading and writing the file is the construct's.
+ */
+import { Finding } from '../declaration/spec';
+import { Topology } from './topology';
+
+export const FLEET_LOCK_FORMAT = 'dpg-lock/1';
+
+export interface LockedNodeGroup {
+  readonly name: string;
+  readonly number: number;
+  readonly cloud: string;
+  readonly region: string;
+  readonly cidr: string;
+}
+
+export interface FleetLock {
+  readonly format: string;
+  readonly name: string;
+  readonly fleetCidr: string;
+  readonly engine: string;
+  readonly postgresVersion: number;
+  readonly nodeGroups: LockedNodeGroup[];
+}
+
+export function fleetLockOf(topology: Topology): FleetLock {
+  return {
+    format: FLEET_LOCK_FORMAT,
+    name: topology.fleetName,
+    fleetCidr: topology.network.fleetCidr,
+    engine: topology.replication.engine,
+    postgresVersion: topology.postgres.version,
+    nodeGroups: topology.nodeGroups.map((g) => ({ name: g.name, number: g.number, cloud: g.cloud, region: g.region, cidr: g.cidr }))
+      .sort((a, b) => a.number - b.number),
+  };
+}
+
+/** The lock as the file holds it: stable JSON, one node group per line. */
+export function formatFleetLock(lock: FleetLock): string {
+  const { nodeGroups, ...fleet } = lock;
+  return `{\n${Object.entries(fleet).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)},`).join('\n')}\n` +
+    `  "nodeGroups": [\n${nodeGroups.map((g) => `    ${JSON.stringify(g)}`).join(',\n')}\n  ]\n}\n`;
+}
+
+/** The lock in a file's text, or why it is not one. */
+export function parseFleetLock(text: string): FleetLock | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return `is not JSON (${(e as Error).message})`;
+  }
+  const lock = value as Partial<FleetLock> | null;
+  if (!lock || typeof lock !== 'object' || lock.format !== FLEET_LOCK_FORMAT) return `is not a fleet lock (format ${JSON.stringify(lock?.format)}, expected ${FLEET_LOCK_FORMAT})`;
+  const group = (g: Partial<LockedNodeGroup>) => typeof g?.name === 'string' && typeof g.number === 'number' && typeof g.cloud === 'string' &&
+    typeof g.region === 'string' && typeof g.cidr === 'string';
+  if (typeof lock.name !== 'string' || typeof lock.fleetCidr !== 'string' || typeof lock.engine !== 'string' || typeof lock.postgresVersion !== 'number' ||
+    !Array.isArray(lock.nodeGroups) || !lock.nodeGroups.every(group)) {
+    return 'lacks one of name, fleetCidr, engine, postgresVersion, nodeGroups[{name, number, cloud, region, cidr}]';
+  }
+  return lock as FleetLock;
+}
+
+const RULE = 'DPG-LIVE-CHANGE';
+const REDO = 'delete the lock file only to build a new fleet on purpose';
+
+/** Every change from the locked fleet that a running fleet cannot make, with what to do instead. */
+export function lockChangeFindings(previous: FleetLock, next: FleetLock): Finding[] {
+  const out: Finding[] = [];
+  const refuse = (path: string, message: string) => out.push({ rule: RULE, path, message });
+  if (previous.name !== next.name) {
+    refuse('name', `was '${previous.name}': every machine, secret and record is named after it, so this would plan a second fleet and destroy the running one. Fix: keep '${previous.name}' (${REDO}).`);
+  }
+  if (previous.fleetCidr !== next.fleetCidr) {
+    refuse('network.fleetCidr', `was ${previous.fleetCidr}: every node group's range and machine address derive from it. Fix: keep ${previous.fleetCidr}.`);
+  }
+  if (previous.engine !== next.engine) {
+    refuse('replication.engine', `was ${previous.engine}: a running node group keeps its mesh in that engine's catalogs and slots, and no engine takes over another's. ` +
+      `Fix: keep ${previous.engine}; moving to another engine is a new fleet and a copy of the data (${REDO}).`);
+  }
+  if (previous.postgresVersion !== next.postgresVersion) {
+    refuse('postgres.version', `was ${previous.postgresVersion}: running members keep their data directory of that major version, and a new user-data ` +
+      `never reaches them. Fix: keep ${previous.postgresVersion} (a major upgrade, pg_upgrade of every member, is not automated).`);
+  }
+  const nextGroups = new Map(next.nodeGroups.map((g, i) => [g.name, { g, i }]));
+  for (const was of previous.nodeGroups) {
+    const now = nextGroups.get(was.name);
+    if (!now) continue;
+    const path = `nodeGroups[${now.i}] (${was.name})`;
+    for (const key of ['number', 'cloud', 'region', 'cidr'] as const) {
+      if (was[key] !== now.g[key]) {
+        refuse(`${path}.${key}`, `was ${was[key]}: the group's machines, disks and addresses are named and placed by it, so this would replace every ` +
+          `member at once. Fix: keep ${was[key]}; to move the group, add a new node group (another name and number) and remove this one once it holds the data.`);
+      }
+    }
+  }
+  const removed = previous.nodeGroups.filter((g) => !nextGroups.has(g.name));
+  next.nodeGroups.forEach((g, i) => {
+    const taken = removed.find((r) => r.number === g.number || r.cidr === g.cidr);
+    if (taken && !previous.nodeGroups.some((p) => p.name === g.name)) {
+      refuse(`nodeGroups[${i}] (${g.name})`, `takes the ${taken.number === g.number ? `number ${g.number}` : `range ${g.cidr}`} of node group '${taken.name}', ` +
+        `removed in the same change (a rename is a removal and an addition): its machines hold those addresses until the removal is deployed. ` +
+        `Fix: deploy the removal of '${taken.name}' first, or give '${g.name}' another number.`);
+    }
+  });
+  return out;
+}

@@ -1,0 +1,98 @@
+/**
+ * `lockFile`: synth records what identifies the running fleet and refuses, at the next synth, a declaration that
+ * changes it (a change a running fleet cannot make), naming the construct, what it was and what to do instead.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Cloud, DistributedPostgresProps, FleetValidationError, ImageFlavour, PackageSource, ReplicationEngine } from '../../lib';
+import { FLEET_LOCK_FORMAT, lockChangeFindings, parseFleetLock } from '../../lib/topology/lock';
+import { pglogicalFleet } from '../fixtures/fleets';
+import { Testing } from 'cdktf';
+import { fleetStack } from './helpers';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-lock-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A whole synth (custom synthesis runs: that is where the lock is written), into a directory of its own. */
+function synthWith(props: DistributedPostgresProps, lockFile: string): void {
+  const outdir = Testing.fullSynth(fleetStack({ ...props, lockFile }).stack);
+  fs.rmSync(outdir, { recursive: true, force: true });
+}
+
+function refusal(props: DistributedPostgresProps, lockFile: string): string {
+  try {
+    synthWith(props, lockFile);
+  } catch (e) {
+    expect(e).toBeInstanceOf(FleetValidationError);
+    return (e as Error).message;
+  }
+  throw new Error('synth was not refused');
+}
+
+test('the first synth writes the lock; an unchanged declaration passes and leaves the file as it was', () => {
+  const file = path.join(dir, 'first', 'fleet.lock.json');
+  synthWith(pglogicalFleet(), file);
+  const text = fs.readFileSync(file, 'utf8');
+  const lock = parseFleetLock(text);
+  expect(lock).toEqual({
+    format: FLEET_LOCK_FORMAT, name: 'rehearse', fleetCidr: '10.64.0.0/12', engine: 'pglogical', postgresVersion: 15,
+    nodeGroups: [
+      { name: 'a', number: 1, cloud: 'aws', region: 'us-east-1', cidr: expect.any(String) },
+      { name: 'b', number: 2, cloud: 'aws', region: 'us-east-2', cidr: expect.any(String) },
+    ],
+  });
+  const mtime = fs.statSync(file).mtimeMs;
+  synthWith(pglogicalFleet(), file);
+  expect(fs.readFileSync(file, 'utf8')).toBe(text);
+  expect(fs.statSync(file).mtimeMs).toBe(mtime);
+});
+
+test('adding and removing node groups is live: accepted, and the lock follows', () => {
+  const file = path.join(dir, 'grow.lock.json');
+  synthWith(pglogicalFleet(), file);
+  const grown = { ...pglogicalFleet(), nodeGroups: [...pglogicalFleet().nodeGroups, { name: 'c', cloud: Cloud.AWS, region: 'us-west-2', image: ImageFlavour.DEBIAN_12 }] };
+  synthWith(grown, file);
+  expect((parseFleetLock(fs.readFileSync(file, 'utf8')) as { nodeGroups: { name: string }[] }).nodeGroups.map((g) => g.name)).toEqual(['a', 'b', 'c']);
+  synthWith({ ...pglogicalFleet(), nodeGroups: pglogicalFleet().nodeGroups.slice(0, 1) }, file);
+  expect((parseFleetLock(fs.readFileSync(file, 'utf8')) as { nodeGroups: { name: string }[] }).nodeGroups.map((g) => g.name)).toEqual(['a']);
+});
+
+test('changes a running fleet cannot make are refused together, with what to do instead, and the lock is kept', () => {
+  const file = path.join(dir, 'refuse.lock.json');
+  synthWith(pglogicalFleet(), file);
+  const before = fs.readFileSync(file, 'utf8');
+  const props = pglogicalFleet();
+  const changed: DistributedPostgresProps = {
+    ...props,
+    postgres: { ...props.postgres, version: 16, packageSource: PackageSource.PGDG },
+    replication: { ...props.replication, engine: ReplicationEngine.NATIVE },
+    nodeGroups: [{ ...props.nodeGroups[0], region: 'us-west-2' }, props.nodeGroups[1]],
+  };
+  const message = refusal(changed, file);
+  expect(message).toMatch(/^DistributedPostgres 'test\/fleet' has 3 problem\(s\) in its declaration; nothing was synthesized\./);
+  expect(message).toMatch(/\[DPG-LIVE-CHANGE\] replication\.engine: was pglogical: .*Fix: keep pglogical/);
+  expect(message).toMatch(/\[DPG-LIVE-CHANGE\] postgres\.version: was 15: .*Fix: keep 15/);
+  expect(message).toMatch(/\[DPG-LIVE-CHANGE\] nodeGroups\[0\] \(a\)\.region: was us-east-1: .*Fix: keep us-east-1; to move the group, add a new node group/);
+  expect(fs.readFileSync(file, 'utf8')).toBe(before);
+});
+
+test('a rename that reuses the removed group\'s number is refused; a damaged lock says how to recover', () => {
+  const file = path.join(dir, 'rename.lock.json');
+  synthWith(pglogicalFleet(), file);
+  const props = pglogicalFleet();
+  const renamed = { ...props, nodeGroups: [props.nodeGroups[0], { ...props.nodeGroups[1], name: 'b2', number: 2 }] };
+  expect(refusal(renamed, file)).toMatch(/\[DPG-LIVE-CHANGE\] nodeGroups\[1\] \(b2\): takes the number 2 of node group 'b', removed in the same change.*Fix: deploy the removal of 'b' first/);
+  fs.writeFileSync(file, '{"format": "something-else"}');
+  expect(refusal(props, file)).toMatch(/\[DPG-LIVE-CHANGE\] lockFile: .*rename\.lock\.json is not a fleet lock .*Fix: restore it from version control/);
+  expect(refusal({ ...props, lockFile: 42 as unknown as string }, 42 as unknown as string)).toMatch(/\[DPG-TYPE\] lockFile: 42 is not a file path/);
+});
+
+test('the rules on their own: the fleet\'s name and range', () => {
+  const lock = parseFleetLock(JSON.stringify({ format: FLEET_LOCK_FORMAT, name: 'x', fleetCidr: '10.64.0.0/12', engine: 'spock', postgresVersion: 16, nodeGroups: [] }));
+  if (typeof lock === 'string') throw new Error(lock);
+  expect(lockChangeFindings(lock, lock)).toEqual([]);
+  expect(lockChangeFindings(lock, { ...lock, name: 'y', fleetCidr: '10.80.0.0/12' }).map((f) => f.path)).toEqual(['name', 'network.fleetCidr']);
+  expect(parseFleetLock('not json')).toMatch(/^is not JSON/);
+  expect(parseFleetLock(JSON.stringify({ format: FLEET_LOCK_FORMAT }))).toMatch(/^lacks one of/);
+});
