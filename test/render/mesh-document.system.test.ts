@@ -45,15 +45,16 @@ describe('mesh-sync with a stand-in secret backend', () => {
   });
 
   test('a new generation replaces the files and removes the ones it no longer has; files not its own stay', () => {
-    writeFileSync(join(mesh, 'problems.sql'), 'SELECT 1;\n');
-    writeFileSync(join(mesh, 'document-files'), 'down-subscriptions.sql\nproblems.sql\nsetup.sql\nsubscriptions.sql\nverify.sql\n');
+    // A file an earlier generation had (here the one native's documents carry), which this one no longer has.
+    writeFileSync(join(mesh, 'failover-slots.sql'), 'SELECT 1;\n');
+    writeFileSync(join(mesh, 'document-files'), 'down-subscriptions.sql\nfailover-slots.sql\nproblems.sql\nsetup.sql\nsubscriptions.sql\nverify.sql\n');
     writeFileSync(join(mesh, 'resume-marks.sql'), 'kept\n');
     const props = pglogicalFleet();
     const changed = topologyOf({ ...props, replication: { ...props.replication!, globalTables: [...props.replication!.globalTables!, 'app.more'] } });
     const doc = meshDocument(changed, changed.nodeGroups[1]);
     writeFileSync(stored, doc.value);
     expect(sync().stdout).toContain(`generation ${doc.generation}`);
-    expect(listing()).toEqual(['document-files', 'down-subscriptions.sql', 'generation', 'patroni.json', 'resume-marks.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
+    expect(listing()).toEqual(['document-files', 'down-subscriptions.sql', 'generation', 'patroni.json', 'problems.sql', 'resume-marks.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
     expect(readFileSync(join(mesh, 'setup.sql'), 'utf8')).toContain('"app"."more"');
   });
 
