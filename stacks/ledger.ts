@@ -52,7 +52,9 @@ export class LedgerStack extends TerraformStack {
     });
     const googleProvider = new GoogleProvider(this, 'google', { project: project.stringValue, region: 'europe-west3' });
 
-    this.fleet = new DistributedPostgres(this, 'ledger', { ...ledgerFleet(), awsProviders, googleProvider });
+    // The lock (committed beside this file; the path is relative to where synth runs, the project root) makes synth
+    // refuse a change the running fleet cannot make, such as moving a node group to another region.
+    this.fleet = new DistributedPostgres(this, 'ledger', { ...ledgerFleet(), awsProviders, googleProvider, lockFile: 'stacks/ledger.lock.json' });
 
     for (const endpoint of this.fleet.endpoints) {
       new TerraformOutput(this, `${endpoint.nodeGroup}-endpoint`, {

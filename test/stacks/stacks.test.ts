@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LedgerStack } from '../../stacks/ledger';
 import { RehearsalStack, rehearsalFleet, rehearsalNextFleet, withoutLastGroup } from '../../stacks/rehearsal';
+import { fleetLockOf, formatFleetLock } from '../../lib/topology/lock';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { parse } from 'yaml';
@@ -74,6 +75,11 @@ test('rehearsal-shrunk (node group b removed) leaves every machine of a as it wa
   const machines = (json: Record<string, any>) => Object.values(json.resource.aws_instance as Record<string, any>).map((m) => m.tags.Name).sort();
   expect(machines(after)).toEqual(['rehearse-a-pg1', 'rehearse-a-pg2', 'rehearse-a-pg3']);
   expect(machines(before)).toHaveLength(6);
+});
+
+test('the ledger stack\'s committed lock is what its declaration records (npm run synth writes it after an accepted change)', () => {
+  const { stack } = once('ledger');
+  expect(fs.readFileSync(path.join(__dirname, '../../stacks/ledger.lock.json'), 'utf8')).toBe(formatFleetLock(fleetLockOf(stack.fleet.topology)));
 });
 
 test('ledger stack snapshot', () => {
