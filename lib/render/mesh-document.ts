@@ -37,6 +37,7 @@ export function meshDocumentFiles(topology: Topology, group: NodeGroup): Record<
     'down-subscriptions.sql': sql.downSubscriptions,
     ...(problems.length === 0 ? {} : { 'problems.sql': problems.join('\n') }),
     ...(sql.failoverSlots === undefined ? {} : { 'failover-slots.sql': sql.failoverSlots }),
+    ...(sql.joinFiles ?? {}),
   };
   return Object.fromEntries(Object.entries(files).map(([name, text]) => [name, compactSql(text)]));
 }

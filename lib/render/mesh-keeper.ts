@@ -66,6 +66,13 @@ apply_mesh() {
   [ -f "$mesh/generation" ] || { log "no mesh document yet"; status incomplete 1 ''; return 1; }
   ensure_mesh_role || return 1
   psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -f "$mesh/setup.sql" >/dev/null || return 1
+  # A group joining a running fleet copies the rows it holds first (once; prints why it waits, or what it copied).
+  if [ -f "$mesh/join.sql" ]; then
+    local joined
+    joined=$(psql_remote "host=${FILES.socketDir} port=$DPG_PG_PORT dbname=$DPG_DATABASE" -tA -f "$mesh/join.sql" 2>&1) || joined="waiting: $(tail -n 1 <<<"$joined")"
+    [ -n "$joined" ] && log "join: $joined"
+    case "$joined" in waiting*) status incomplete 1 ''; return 1 ;; esac
+  fi
   # One statement per subscription: a provider group that is not up yet fails only its own.
   psql_in "$DPG_DATABASE" -tA -f "$mesh/subscriptions.sql" >/dev/null
   local missing problems=''

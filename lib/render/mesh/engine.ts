@@ -46,6 +46,11 @@ export interface MeshSql {
    * gates only slots that have it. Part of the mesh document (it names the subscribers' slots).
    */
   readonly failoverSlots?: string;
+  /**
+   * `join.sql` and the `join-copy-N.sql` it runs at each source: a group joining a running fleet copies the rows the
+   * fleet holds before its first subscription (see join.ts). Absent where the engine cannot (native, Spock).
+   */
+  readonly joinFiles?: Record<string, string>;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlLiteral } from '../quote';
 import { EngineParameters, EngineRenderer, PatroniSlot, resumeSlotName, subscribersOf } from './engine';
+import { joinCopyFile, joinCopySql, joinSources, joinSql } from './join';
 import { PglogicalLikeApi, pglogicalLikeSql } from './pglogical-like';
 import { pglogicalSlotName } from './slot-names';
 
@@ -33,6 +34,17 @@ const API: PglogicalLikeApi = {
   keepsPermanentSlot: true,
 };
 
+/**
+ * The join of a group added to a running fleet (join.ts): its replayed duplicates are resolved by commit time, so only
+ * under the policies where a newer streamed change wins over the copied row.
+ */
+function joinOf(topology: Topology, group: NodeGroup): { joinFiles?: Record<string, string> } {
+  if (!['last_update_wins', 'apply_remote'].includes(topology.replication.conflictPolicy)) return {};
+  const join = joinSql(topology, group, 'pglogical', (provider, sub) => pglogicalSlotName(topology.postgres.database, provider.replicationNodeName, sub.name));
+  if (join === undefined) return {};
+  return { joinFiles: { 'join.sql': join, ...Object.fromEntries(joinSources(topology, group).map((s, i) => [joinCopyFile(i), joinCopySql(s)])) } };
+}
+
 export const PGLOGICAL: EngineRenderer = {
   extensions: () => ['pglogical'],
   preloadLibraries: () => ['pglogical'],
@@ -51,5 +63,5 @@ export const PGLOGICAL: EngineRenderer = {
   },
   resumeSlots: true,
   ignoreSlots: () => [],
-  sql: (topology, group) => pglogicalLikeSql(API, ['pglogical'], topology, group),
+  sql: (topology, group) => ({ ...pglogicalLikeSql(API, ['pglogical'], topology, group), ...joinOf(topology, group) }),
 };
