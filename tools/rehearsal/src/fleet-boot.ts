@@ -79,7 +79,7 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
   };
   report.boot = boot;
   log(`boot: order ${how.order}, seed ${how.seed}, spread ${how.spreadSeconds} s: ` +
-    plan.map((p) => `${p.name} +${p.startOffsetSeconds}s`).join(', ') + (late ? ` (node group ${late.name} held back: late-group)` : ''));
+    plan.map((p) => `${p.name} +${p.startOffsetSeconds}s`).join(', ') + (late ? ` (node group ${late.name} held back for a drill: late-group or add-group)` : ''));
   const started = Date.now();
   const sinceStart = () => (Date.now() - started) / 1000;
   const backend = localSecretBackend(secrets.dir);
@@ -111,7 +111,7 @@ export async function bootFleet(hosts: TestHosts, fleet: RehearsalFleet, access:
     return true;
   };
   if (!(await bringUp(plan.filter((p) => groupOf(p.name) !== late), earlyGroups, earlyGroups)) || !late) return undefined;
-  boot.notes.push(`node group ${late.name} held back (late-group)`);
+  boot.notes.push(`node group ${late.name} held back (late-group or add-group)`);
   return {
     group: late,
     sinceFirstStartS: sinceStart,

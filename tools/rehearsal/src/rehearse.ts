@@ -6,10 +6,11 @@
 import { randomBytes } from 'crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'fs';
 import * as path from 'path';
+import { documentsBeforeAddition } from './drills/add-group';
 import { applyUserData, MESH_KEEPER_SERVICE, startUserData, validateUserData } from './boot';
 import { FleetAccess } from './db';
 import {
-  DEFAULT_DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill, runOrder,
+  DEFAULT_DRILLS, DrillEnv, DrillName, FAILOVER_DRILLS, HOLD_BACK_DRILLS, PATRONI_DEFAULT_TIMING, profileLabel, runDrill, runOrder,
 } from './drills';
 import { readFleet, RehearsalFleet } from './fleet';
 import { newSeed } from './boot-plan';
@@ -175,6 +176,9 @@ async function sabotage(kind: Sabotage, hosts: TestHosts, access: FleetAccess, f
 export async function rehearse(options: RehearseOptions): Promise<RehearsalReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const drills = runOrder(options.drills ?? [...DEFAULT_DRILLS]);
+  if (drills.includes('add-group') && !options.shrunkStack) {
+    throw new Error('add-group needs --shrunk STACK: the stack without the node group it adds (e.g. cdktf.out/stacks/rehearsal-shrunk)');
+  }
   const stack = readSynthesizedStack(options.stack);
   const fleet = readFleet(stack);
   const report: RehearsalReport = {
@@ -259,11 +263,14 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   const seed = options.seed ?? newSeed();
   try {
     await hosts.create();
-    const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name, fleet.literalSecretValues);
+    // add-group: the fleet runs the shrunk stack's mesh documents until the drill deploys the full stack's.
+    const before = drills.includes('add-group') && options.shrunkStack
+      ? documentsBeforeAddition(fleet.literalSecretValues, readSynthesizedStack(options.shrunkStack).literalSecretValues) : {};
+    const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name, { ...fleet.literalSecretValues, ...before });
     const access = new FleetAccess(hosts, fleet, secrets);
     const lateBoot = await bootFleet(hosts, fleet, access, secrets, report, log, {
       order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed,
-      lateGroup: drills.includes('late-group') ? fleet.groups[fleet.groups.length - 1].name : undefined,
+      lateGroup: drills.some((d) => HOLD_BACK_DRILLS.includes(d)) ? fleet.groups[fleet.groups.length - 1].name : undefined,
     });
     if (report.boot?.status === 'pass') {
       report.image.running = await runningVersions(hosts, fleet, access);

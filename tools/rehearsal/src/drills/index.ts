@@ -7,6 +7,7 @@
  * `(env: DrillEnv) => Promise<DrillResult>` plus its entry in RUNNERS, whose order is the default run order.
  */
 import { DrillResult } from '../report';
+import { addGroup } from './add-group';
 import { baseline } from './baseline';
 import { conflict } from './conflict';
 import { deltaApply } from './delta-apply';
@@ -46,6 +47,7 @@ const RUNNERS = {
   'failover-campaign': failoverCampaign,
   'mesh-update': meshUpdate,
   'late-group': lateGroup,
+  'add-group': addGroup,
   'remove-group': removeGroup,
 } satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
 
@@ -55,16 +57,22 @@ export const DRILLS = Object.keys(RUNNERS) as readonly DrillName[];
 /**
  * Drills run only when named with --drills: the failover windows of issue 12 (they fail until those windows are
  * closed, and CI runs every default drill), the failover campaign (minutes per crash), mesh-update (it needs --next)
- * late-group (it changes how the fleet boots: its last node group is held back and the drill runs first) and
- * remove-group (it needs --shrunk, and destroys a node group's machines: it runs last).
+ * late-group and add-group (they change how the fleet boots: its last node group is held back and the drill runs
+ * first; add-group needs --shrunk) and remove-group (it needs --shrunk, and destroys a node group's machines: it runs
+ * last).
  */
-export const OPT_IN_DRILLS: readonly DrillName[] = ['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'remove-group'];
+export const OPT_IN_DRILLS: readonly DrillName[] = ['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group'];
+/** Drills that hold the fleet's last node group back at boot (at most one per rehearsal). */
+export const HOLD_BACK_DRILLS: readonly DrillName[] = ['late-group', 'add-group'];
 /**
- * The order named drills run in: as named, but late-group first (it holds the fleet's last node group back at boot)
- * and remove-group last (it destroys a node group's machines).
+ * The order named drills run in: as named, but late-group and add-group first (they hold the fleet's last node group
+ * back at boot) and remove-group last (it destroys a node group's machines).
  */
 export function runOrder(named: readonly DrillName[]): DrillName[] {
-  const first: DrillName[] = ['late-group'];
+  if (HOLD_BACK_DRILLS.every((d) => named.includes(d))) {
+    throw new Error(`${HOLD_BACK_DRILLS.join(' and ')} both hold the fleet's last node group back at boot: run them in separate rehearsals`);
+  }
+  const first: DrillName[] = [...HOLD_BACK_DRILLS];
   const last: DrillName[] = ['remove-group'];
   return [...first.filter((d) => named.includes(d)), ...named.filter((d) => !first.includes(d) && !last.includes(d)),
     ...last.filter((d) => named.includes(d))];
