@@ -26,8 +26,9 @@ import { topologyToMermaid } from './diagram/mermaid';
 import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
 import { meshDocument } from './render/mesh-document';
+import { joinsWithRows } from './render/mesh/join';
 import { resolveFleet } from './topology/fleet';
-import { FleetLock, fleetLockOf, formatFleetLock, lockChangeFindings, parseFleetLock } from './topology/lock';
+import { addedNodeGroups, FleetLock, fleetLockOf, formatFleetLock, lockChangeFindings, parseFleetLock } from './topology/lock';
 import { CloudName, NodeGroup, Topology } from './topology/topology';
 
 /** The leader endpoint of one node group, for outputs and applications. */
@@ -70,6 +71,7 @@ export class DistributedPostgres extends Construct {
     const problems = [...providers.findings, ...userData.findings, ...lockFindings(props.lockFile, lock)];
     if (problems.length > 0) throw new FleetValidationError(this.node.path, problems);
     if (typeof props.lockFile === 'string') writeLockAtSynth(this, props.lockFile, formatFleetLock(lock));
+    for (const warning of additionWarnings(props.lockFile, lock, topology)) Annotations.of(this).addWarning(warning);
 
     const generated = generatedPasswords(this, topology);
     // The TLS CA: Terraform's by default; an operator's (bin/fill-tls-ca) with TlsCa.OPERATOR_FILLED.
@@ -243,6 +245,21 @@ function lockFindings(lockFile: unknown, next: FleetLock): Finding[] {
     return [{ rule: 'DPG-LIVE-CHANGE', path: 'lockFile', message: `${lockFile} ${previous}. Fix: restore it from version control (delete it only to record the declaration anew).` }];
   }
   return lockChangeFindings(previous, next);
+}
+
+/**
+ * Node groups added to a running fleet (not in the lock file) that will not get the rows the fleet already holds: the
+ * engine or conflict policy has no join with a copy (render/mesh/join.ts).
+ */
+function additionWarnings(lockFile: unknown, next: FleetLock, topology: Topology): string[] {
+  if (typeof lockFile !== 'string' || !fs.existsSync(lockFile) || joinsWithRows(topology)) return [];
+  const previous = parseFleetLock(fs.readFileSync(lockFile, 'utf8'));
+  if (typeof previous === 'string') return [];
+  return addedNodeGroups(previous, next).map((name) => `[DPG-ADD-WITHOUT-ROWS] node group '${name}' is added to the running fleet of ${lockFile}: ` +
+    `with engine ${topology.replication.engine}${topology.replication.engine === 'pglogical' ? ` and conflict policy ${topology.replication.conflictPolicy}` : ''} ` +
+    'it copies none of the rows the fleet already holds (only pglogical under last_update_wins or apply_remote does): it receives what the ' +
+    'other groups write once their new mesh documents give it slots. Fix: load the existing rows into it before the application uses it, ' +
+    'or add it with pglogical under last_update_wins (README: Adding a node group).');
 }
 
 /**

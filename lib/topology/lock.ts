@@ -108,3 +108,8 @@ export function lockChangeFindings(previous: FleetLock, next: FleetLock): Findin
   });
   return out;
 }
+
+/** Node groups the declaration has that the locked fleet did not: added to a running fleet. */
+export function addedNodeGroups(previous: FleetLock, next: FleetLock): string[] {
+  return next.nodeGroups.filter((g) => !previous.nodeGroups.some((p) => p.name === g.name)).map((g) => g.name);
+}

@@ -30,6 +30,31 @@ function refusal(props: DistributedPostgresProps, lockFile: string): string {
   throw new Error('synth was not refused');
 }
 
+/** The warnings a declaration's construct carries, with the lock file as it is. */
+function warningsWith(props: DistributedPostgresProps, lockFile: string): string[] {
+  const { fleet } = fleetStack({ ...props, lockFile });
+  return fleet.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
+}
+
+test('a node group added to a running fleet whose engine copies no rows is warned about; pglogical under last_update_wins is not', () => {
+  const grow = (props: DistributedPostgresProps): DistributedPostgresProps =>
+    ({ ...props, nodeGroups: [...props.nodeGroups, { name: 'c', cloud: Cloud.AWS, region: 'us-west-2', image: ImageFlavour.DEBIAN_12 }] });
+  const pglogical = path.join(dir, 'add-pglogical.lock.json');
+  synthWith(pglogicalFleet(), pglogical);
+  expect(warningsWith(grow(pglogicalFleet()), pglogical).filter((w) => w.includes('DPG-ADD-WITHOUT-ROWS'))).toEqual([]);
+  const native = { ...pglogicalFleet(), postgres: { ...pglogicalFleet().postgres, version: 17 },
+    nodeGroups: pglogicalFleet().nodeGroups.map((g) => ({ ...g, image: ImageFlavour.DEBIAN_13 })),
+    replication: { ...pglogicalFleet().replication, engine: ReplicationEngine.NATIVE } };
+  const nativeLock = path.join(dir, 'add-native.lock.json');
+  synthWith(native, nativeLock);
+  const grown = { ...native, nodeGroups: [...native.nodeGroups, { name: 'c', cloud: Cloud.AWS, region: 'us-west-2', image: ImageFlavour.DEBIAN_13 }] };
+  expect(warningsWith(grown, nativeLock).filter((w) => w.includes('DPG-ADD-WITHOUT-ROWS'))).toEqual([
+    expect.stringMatching(/\[DPG-ADD-WITHOUT-ROWS\] node group 'c' is added to the running fleet of .*add-native\.lock\.json: with engine native it copies none of the rows .*Fix: /),
+  ]);
+  // Without a lock, or for a group the lock already has, nothing is said.
+  expect(warningsWith(native, nativeLock).filter((w) => w.includes('DPG-ADD-WITHOUT-ROWS'))).toEqual([]);
+});
+
 test('the first synth writes the lock; an unchanged declaration passes and leaves the file as it was', () => {
   const file = path.join(dir, 'first', 'fleet.lock.json');
   synthWith(pglogicalFleet(), file);

@@ -29,6 +29,14 @@ export const JOIN_ORIGIN = 'dpg_join';
 /** Commit time of the copied rows: older than any change, so under last-update-wins every streamed change wins. */
 export const JOIN_COMMIT_TIME = '2000-01-01 00:00:00+00';
 
+/**
+ * Whether a node group added to a running fleet copies the rows the fleet holds (see the file comment): pglogical
+ * under the conflict policies where a newer streamed change wins over a copied row.
+ */
+export function joinsWithRows(topology: Topology): boolean {
+  return topology.replication.engine === 'pglogical' && ['last_update_wins', 'apply_remote'].includes(topology.replication.conflictPolicy);
+}
+
 export interface JoinSource {
   readonly provider: NodeGroup;
   readonly dsn: string;
