@@ -144,22 +144,34 @@ function allText(m: FleetMachine): string {
   return [m.config.text, ...m.config.writeFiles.map((f) => f.content), m.documentText].join('\n');
 }
 
+/** A stored mesh document's content, decoded as mesh-sync decodes it. */
+export interface MeshDocumentContent {
+  readonly files: Record<string, string>;
+  readonly patroni?: { readonly pg_hba: string[]; readonly slots: Record<string, unknown> };
+}
+
+/** A secret value that is a mesh document (`{"format": "dpg-mesh/1", ..., "gzip": B}`), decoded; undefined for any other value. */
+export function decodeMeshDocument(value: string | undefined): MeshDocumentContent | undefined {
+  if (value === undefined) return undefined;
+  let doc: { format?: unknown; gzip?: unknown };
+  try {
+    doc = JSON.parse(value) as typeof doc;
+  } catch {
+    return undefined;
+  }
+  if (!doc || typeof doc !== 'object' || typeof doc.format !== 'string' || !doc.format.startsWith('dpg-mesh/') || typeof doc.gzip !== 'string') return undefined;
+  return JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as MeshDocumentContent;
+}
+
 /**
- * The mesh documents among the stack's literal secret values (`{"format": "dpg-mesh/1", ..., "gzip": B}`), decoded:
- * name to the document's files joined. The rehearsal reads the mesh a group must have from them, as its machines do.
+ * The mesh documents among the stack's literal secret values, decoded: name to the document's files joined. The
+ * rehearsal reads the mesh a group must have from them, as its machines do.
  */
 export function meshDocumentTexts(literals: Record<string, string>): Record<string, string> {
   const texts: Record<string, string> = {};
   for (const [name, value] of Object.entries(literals)) {
-    let doc: { format?: unknown; gzip?: unknown };
-    try {
-      doc = JSON.parse(value) as typeof doc;
-    } catch {
-      continue;
-    }
-    if (!doc || typeof doc !== 'object' || typeof doc.format !== 'string' || !doc.format.startsWith('dpg-mesh/') || typeof doc.gzip !== 'string') continue;
-    const files = (JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files: Record<string, string> }).files;
-    texts[name] = Object.keys(files).sort().map((f) => files[f]).join('\n');
+    const files = decodeMeshDocument(value)?.files;
+    if (files) texts[name] = Object.keys(files).sort().map((f) => files[f]).join('\n');
   }
   return texts;
 }

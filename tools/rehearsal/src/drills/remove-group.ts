@@ -11,8 +11,8 @@
  */
 import { rmSync, writeFileSync } from 'fs';
 import * as path from 'path';
-import { gunzipSync } from 'zlib';
 import { literal } from '../db';
+import { decodeMeshDocument, MeshDocumentContent, meshDocumentTexts } from '../fleet';
 import { DrillResult } from '../report';
 import { sleep, waitFor } from '../shell';
 import { readSynthesizedStack } from '../stack';
@@ -20,24 +20,26 @@ import { DrillEnv, finish, newResult, notApplicable, now, step } from './harness
 
 const MESH_DIR = '/etc/distributed-postgres/mesh';
 
-interface PatroniPart {
-  readonly pg_hba: string[];
-  readonly slots: Record<string, unknown>;
-}
+type PatroniPart = NonNullable<MeshDocumentContent['patroni']>;
 
 /** Patroni's part of a stored mesh document (undefined for a value that is no mesh document or has none). */
 function patroniPartOf(value: string | undefined): PatroniPart | undefined {
-  if (value === undefined) return undefined;
   try {
-    const doc = JSON.parse(value) as { format?: string; gzip?: string };
-    if (!doc.format?.startsWith('dpg-mesh/') || typeof doc.gzip !== 'string') return undefined;
-    return (JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { patroni?: PatroniPart }).patroni;
+    return decodeMeshDocument(value)?.patroni;
   } catch {
     return undefined;
   }
 }
 
-const nodeName = (group: string) => group.replace(/-/g, '_');
+/** Waits until `left()` finds nothing (up to `timeoutMs`) and returns what it found last: empty when it cleared. */
+async function waitUntilNone(what: string, timeoutMs: number, left: () => Promise<string[]>): Promise<string[]> {
+  let found: string[] = [];
+  await waitFor(what, timeoutMs, async () => {
+    found = await left();
+    return found.length === 0 ? true : undefined;
+  }, 2000).catch(() => undefined);
+  return found;
+}
 
 export async function removeGroup(env: DrillEnv): Promise<DrillResult> {
   const r = newResult('remove-group', env);
@@ -90,14 +92,13 @@ export async function removeGroup(env: DrillEnv): Promise<DrillResult> {
 
   const subscriptionsSql = env.fleet.engine === 'native' ? 'SELECT subname FROM pg_subscription ORDER BY 1'
     : `SELECT sub_name FROM ${env.fleet.engine}.subscription ORDER BY 1`;
-  const toRemoved = (name: string) => removed.some((g) => name.endsWith(`_${nodeName(g.name)}`));
+  // A subscription to the removed group: one the group's document named before and no longer names.
+  const textsBefore = meshDocumentTexts(env.fleet.literalSecretValues);
+  const textsAfter = meshDocumentTexts(next.literalSecretValues);
+  const dropped = (name: string) => Object.keys(textsAfter).some((doc) => textsBefore[doc]?.includes(`'${name}'`) && !textsAfter[doc].includes(`'${name}'`));
   const subscriptionsLeft = async () => (await Promise.all(kept.map(async (g) =>
-    (await env.access.query(g.name, subscriptionsSql)).map((row) => `${g.name}: ${row[0]}`)))).flat().filter((s) => toRemoved(s.split(': ')[1]));
-  let left: string[] = [];
-  await waitFor('no subscription to the removed node group', 180_000, async () => {
-    left = await subscriptionsLeft();
-    return left.length === 0 ? true : undefined;
-  }, 2000).catch(() => undefined);
+    (await env.access.query(g.name, subscriptionsSql)).filter((row) => dropped(row[0])).map((row) => `${g.name}: ${row[0]}`)))).flat();
+  const left = await waitUntilNone('no subscription to the removed node group', 180_000, subscriptionsLeft);
   if (left.length > 0) {
     r.status = 'fail';
     r.notes.push(`subscriptions to the removed node group still there: ${left.join(', ')}`);
@@ -107,7 +108,6 @@ export async function removeGroup(env: DrillEnv): Promise<DrillResult> {
 
   // Spock's slots are its own (Patroni ignores them): only the engines whose mesh slots are Patroni's are checked.
   const documentOf = (group: string) => parts[documents.find(([name]) => name.endsWith(`mesh-${group}`))?.[0] ?? ''];
-  let extra: string[] = [];
   if (env.fleet.engine !== 'spock') {
     const extraSlots = async () => (await Promise.all(kept.flatMap((g) => g.members.map(async (m) => {
       const wanted = Object.keys(documentOf(g.name)?.slots ?? {});
@@ -115,10 +115,7 @@ export async function removeGroup(env: DrillEnv): Promise<DrillResult> {
         { member: m.machine.privateIp }).catch(() => [['?']]);
       return rows.map((row) => row[0]).filter((slot) => !wanted.includes(slot)).map((slot) => `${m.machine.name}: ${slot}`);
     })))).flat();
-    await waitFor('no slot for the removed node group on any remaining member', 180_000, async () => {
-      extra = await extraSlots();
-      return extra.length === 0 ? true : undefined;
-    }, 2000).catch(() => undefined);
+    const extra = await waitUntilNone('no slot for the removed node group on any remaining member', 180_000, extraSlots);
     if (extra.length > 0) {
       r.status = 'fail';
       r.notes.push(`logical slots no document asks for (they keep WAL for a group that is gone): ${extra.join(', ')}`);
@@ -129,15 +126,12 @@ export async function removeGroup(env: DrillEnv): Promise<DrillResult> {
     r.notes.push('slots not checked: Spock keeps its own slots (Patroni ignores spock_output slots)');
   }
 
-  let admitted: string[] = [];
-  await waitFor('pg_hba.conf without the removed node group\'s addresses on every remaining member', 120_000, async () => {
-    admitted = (await Promise.all(members.map(async (m) => {
+  const admitted = await waitUntilNone('pg_hba.conf without the removed node group\'s addresses on every remaining member', 120_000, async () =>
+    (await Promise.all(members.map(async (m) => {
       const hba = (await env.hosts.exec(m.name, ['sh', '-c', 'cat /var/lib/postgresql/*/data/pg_hba.conf'], { allowFail: true })).stdout;
       const lines = hba.split('\n').map((l) => l.trim().replace(/\s+/g, ' '));
       return refused.filter((line) => lines.includes(line.replace(/\s+/g, ' '))).map((line) => `${m.name}: ${line}`);
-    }))).flat();
-    return admitted.length === 0 ? true : undefined;
-  }, 2000).catch(() => undefined);
+    }))).flat());
   if (admitted.length > 0 || refused.length === 0) {
     r.status = 'fail';
     r.notes.push(refused.length === 0 ? 'the documents admitted no address of the removed group (nothing to check)' : `pg_hba still admits: ${admitted.join('; ')}`);
