@@ -252,14 +252,17 @@ function lockFindings(lockFile: unknown, next: FleetLock): Finding[] {
  * engine or conflict policy has no join with a copy (render/mesh/join.ts).
  */
 function additionWarnings(lockFile: unknown, next: FleetLock, topology: Topology): string[] {
-  if (typeof lockFile !== 'string' || !fs.existsSync(lockFile) || joinsWithRows(topology)) return [];
+  if (typeof lockFile !== 'string' || !fs.existsSync(lockFile)) return [];
   const previous = parseFleetLock(fs.readFileSync(lockFile, 'utf8'));
   if (typeof previous === 'string') return [];
-  return addedNodeGroups(previous, next).map((name) => `[DPG-ADD-WITHOUT-ROWS] node group '${name}' is added to the running fleet of ${lockFile}: ` +
-    `with engine ${topology.replication.engine}${topology.replication.engine === 'pglogical' ? ` and conflict policy ${topology.replication.conflictPolicy}` : ''} ` +
-    'it copies none of the rows the fleet already holds (only pglogical under last_update_wins or apply_remote does): it receives what the ' +
-    'other groups write once their new mesh documents give it slots. Fix: load the existing rows into it before the application uses it, ' +
-    'or add it with pglogical under last_update_wins (README: Adding a node group).');
+  const { engine, conflictPolicy } = topology.replication;
+  const why = engine === 'pglogical' ? `with engine pglogical and conflict policy ${conflictPolicy}`
+    : engine === 'native' ? 'with engine native and replication sets from more than one provider (a geoshard)' : `with engine ${engine}`;
+  return addedNodeGroups(previous, next).filter((name) => !joinsWithRows(topology, topology.nodeGroups.find((g) => g.name === name)!))
+    .map((name) => `[DPG-ADD-WITHOUT-ROWS] node group '${name}' is added to the running fleet of ${lockFile}: ${why} ` +
+    'it copies none of the rows the fleet already holds (pglogical under last_update_wins or apply_remote does, and native when one provider ' +
+    'carries all its replication sets): it receives what the other groups write once their new mesh documents give it slots. Fix: load the ' +
+    'existing rows into it before the application uses it (README: Adding a node group).');
 }
 
 /**

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Cloud, DistributedPostgresProps, FleetValidationError, ImageFlavour, PackageSource, ReplicationEngine } from '../../lib';
+import { Cloud, ConflictPolicy, DistributedPostgresProps, FleetValidationError, ImageFlavour, PackageSource, ReplicationEngine } from '../../lib';
 import { FLEET_LOCK_FORMAT, lockChangeFindings, parseFleetLock } from '../../lib/topology/lock';
 import { pglogicalFleet } from '../fixtures/fleets';
 import { Testing } from 'cdktf';
@@ -36,23 +36,27 @@ function warningsWith(props: DistributedPostgresProps, lockFile: string): string
   return fleet.node.metadata.filter((m) => m.type === '@cdktf/warn').map((m) => String(m.data));
 }
 
-test('a node group added to a running fleet whose engine copies no rows is warned about; pglogical under last_update_wins is not', () => {
-  const grow = (props: DistributedPostgresProps): DistributedPostgresProps =>
-    ({ ...props, nodeGroups: [...props.nodeGroups, { name: 'c', cloud: Cloud.AWS, region: 'us-west-2', image: ImageFlavour.DEBIAN_12 }] });
+test('a node group added to a running fleet that copies no rows is warned about; pglogical under last_update_wins and native are not', () => {
+  const grow = (props: DistributedPostgresProps, image = ImageFlavour.DEBIAN_12): DistributedPostgresProps =>
+    ({ ...props, nodeGroups: [...props.nodeGroups, { name: 'c', cloud: Cloud.AWS, region: 'us-west-2', image }] });
+  const added = (props: DistributedPostgresProps, lock: string) => warningsWith(props, lock).filter((w) => w.includes('DPG-ADD-WITHOUT-ROWS'));
   const pglogical = path.join(dir, 'add-pglogical.lock.json');
   synthWith(pglogicalFleet(), pglogical);
-  expect(warningsWith(grow(pglogicalFleet()), pglogical).filter((w) => w.includes('DPG-ADD-WITHOUT-ROWS'))).toEqual([]);
+  expect(added(grow(pglogicalFleet()), pglogical)).toEqual([]);
   const native = { ...pglogicalFleet(), postgres: { ...pglogicalFleet().postgres, version: 17 },
     nodeGroups: pglogicalFleet().nodeGroups.map((g) => ({ ...g, image: ImageFlavour.DEBIAN_13 })),
-    replication: { ...pglogicalFleet().replication, engine: ReplicationEngine.NATIVE } };
+    replication: { ...pglogicalFleet().replication, engine: ReplicationEngine.NATIVE, conflictPolicy: ConflictPolicy.ERROR } };
   const nativeLock = path.join(dir, 'add-native.lock.json');
   synthWith(native, nativeLock);
-  const grown = { ...native, nodeGroups: [...native.nodeGroups, { name: 'c', cloud: Cloud.AWS, region: 'us-west-2', image: ImageFlavour.DEBIAN_13 }] };
-  expect(warningsWith(grown, nativeLock).filter((w) => w.includes('DPG-ADD-WITHOUT-ROWS'))).toEqual([
-    expect.stringMatching(/\[DPG-ADD-WITHOUT-ROWS\] node group 'c' is added to the running fleet of .*add-native\.lock\.json: with engine native it copies none of the rows .*Fix: /),
+  expect(added(grow(native, ImageFlavour.DEBIAN_13), nativeLock)).toEqual([]);
+  const keepLocal = { ...pglogicalFleet(), replication: { ...pglogicalFleet().replication, conflictPolicy: ConflictPolicy.KEEP_LOCAL } };
+  const keepLocalLock = path.join(dir, 'add-keep-local.lock.json');
+  synthWith(keepLocal, keepLocalLock);
+  expect(added(grow(keepLocal), keepLocalLock)).toEqual([
+    expect.stringMatching(/\[DPG-ADD-WITHOUT-ROWS\] node group 'c' is added to the running fleet of .*add-keep-local\.lock\.json: with engine pglogical and conflict policy keep_local it copies none of the rows .*Fix: /),
   ]);
-  // Without a lock, or for a group the lock already has, nothing is said.
-  expect(warningsWith(native, nativeLock).filter((w) => w.includes('DPG-ADD-WITHOUT-ROWS'))).toEqual([]);
+  // For a group the lock already has, nothing is said.
+  expect(added(keepLocal, keepLocalLock)).toEqual([]);
 });
 
 test('the first synth writes the lock; an unchanged declaration passes and leaves the file as it was', () => {

@@ -21,7 +21,7 @@
  */
 import { NodeGroup, Subscription, Topology } from '../../topology/topology';
 import { FILES } from '../paths';
-import { oneLine, sqlLiteral, sqlTextArray } from '../quote';
+import { oneLine, sqlIdent, sqlLiteral, sqlTextArray } from '../quote';
 import { ownSubscriptionPrefix, publishedSets, subscriptionsOf } from './engine';
 
 /** The replication origin the copied rows are committed under (so they are never sent on to the other groups). */
@@ -31,11 +31,37 @@ export const JOIN_COMMIT_TIME = '2000-01-01 00:00:00+00';
 
 /**
  * Whether a node group added to a running fleet copies the rows the fleet holds (see the file comment): pglogical
- * under the conflict policies where a newer streamed change wins over a copied row.
+ * under the conflict policies where a newer streamed change wins over a copied row, and native (PostgreSQL 16+), whose
+ * copy meets every slot exactly, when one provider carries every replication set the group subscribes to.
  */
-export function joinsWithRows(topology: Topology): boolean {
-  return topology.replication.engine === 'pglogical' && ['last_update_wins', 'apply_remote'].includes(topology.replication.conflictPolicy);
+export function joinsWithRows(topology: Topology, group: NodeGroup): boolean {
+  const { engine, conflictPolicy } = topology.replication;
+  if (engine === 'native') return joinSources(topology, group).length <= 1;
+  return engine === 'pglogical' && ['last_update_wins', 'apply_remote'].includes(conflictPolicy);
 }
+
+/** How an engine's join differs: where its subscriptions are listed, and whether the copy meets the slots exactly. */
+export interface JoinFlavour {
+  /** `EXISTS (...)` over this group's own subscriptions (their names start with `prefix`). */
+  ownSubscriptions(prefix: string): string;
+  /**
+   * Native: the copy pauses the source's apply workers, recreates the source's slot for the joining group at the
+   * copy's snapshot, and the other providers' slots for it are advanced to what the source had applied of them, so
+   * nothing arrives twice (native has no conflict resolution). pglogical: the copy is older than every streamed change.
+   */
+  readonly exact: boolean;
+}
+
+export const PGLOGICAL_JOIN: JoinFlavour = {
+  ownSubscriptions: (prefix) => `EXISTS (SELECT 1 FROM pglogical.subscription\n    WHERE starts_with(sub_name::text, ${sqlLiteral(prefix)}))`,
+  exact: false,
+};
+
+export const NATIVE_JOIN: JoinFlavour = {
+  ownSubscriptions: (prefix) => 'EXISTS (SELECT 1 FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())\n' +
+    `    AND starts_with(subname::text, ${sqlLiteral(prefix)}))`,
+  exact: true,
+};
 
 export interface JoinSource {
   readonly provider: NodeGroup;
@@ -63,11 +89,77 @@ export function joinCopyFile(index: number): string {
   return `join-copy-${index + 1}.sql`;
 }
 
-/** Run at source P as the mesh user: every row of the tables that exist there, in one statement (one snapshot). */
-export function joinCopySql(source: JoinSource): string {
-  return `-- ${oneLine(`Run at node group ${source.provider.name}'s leader by a joining group: its rows of ${source.tables.join(', ')}, in one snapshot.`)}\n` +
-    "SELECT format('COPY (%s) TO STDOUT', string_agg(format('SELECT %L, row_to_json(r)::text FROM %s r', t, to_regclass(t)), ' UNION ALL ' ORDER BY t))\n" +
-    `  FROM unnest(${sqlTextArray(source.tables)}) t WHERE to_regclass(t) IS NOT NULL HAVING count(*) > 0 \\gexec\n`;
+const COPY_ROWS = (tables: string[]) =>
+  "SELECT format('COPY (%s) TO STDOUT', string_agg(format('SELECT %L, row_to_json(r)::text FROM %s r', t, to_regclass(t)), ' UNION ALL ' ORDER BY t))\n" +
+  `  FROM unnest(${sqlTextArray(tables)}) t WHERE to_regclass(t) IS NOT NULL HAVING count(*) > 0 \\gexec\n`;
+
+/**
+ * Run at source P as the mesh user: every row of the tables that exist there, in one statement (one snapshot). The
+ * exact flavour runs on a replication connection: it pauses P's apply workers and records what P applied of each
+ * provider (join_pause / join_positions, functions of P's setup), recreates P's slot for the joining group at the
+ * snapshot the rows are read in, and lets P apply again before the copy.
+ */
+export function joinCopySql(source: JoinSource, flavour: JoinFlavour, joiner: NodeGroup, slot: string): string {
+  const head = `-- ${oneLine(`Run at node group ${source.provider.name}'s leader by joining group ${joiner.name}: its rows of ${source.tables.join(', ')}, in one snapshot.`)}\n`;
+  if (!flavour.exact) return head + COPY_ROWS(source.tables);
+  return head +
+    `SELECT distributed_postgres.join_pause() \\g /dev/null\n` +
+    `SELECT distributed_postgres.join_positions(${sqlLiteral(joiner.name)}) \\g /dev/null\n` +
+    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(slot)} AND NOT active \\g /dev/null\n` +
+    'BEGIN ISOLATION LEVEL REPEATABLE READ;\n' +
+    `CREATE_REPLICATION_SLOT ${sqlIdent(slot)} LOGICAL pgoutput (SNAPSHOT 'use') \\g /dev/null\n` +
+    `\\! psql -X -q "${source.dsn}" -c 'SELECT distributed_postgres.join_resume()' >/dev/null 2>&1\n` +
+    COPY_ROWS(source.tables) +
+    'COMMIT;\n';
+}
+
+/**
+ * The functions the exact flavour's copy calls at its source (part of every native group's setup; SECURITY DEFINER,
+ * executable by the mesh role). join_pause disables this group's enabled mesh subscriptions (remembered in
+ * join_pauses); join_positions waits until their apply workers have exited and records, for the joining group, what
+ * this group applied of each provider (its replication origin); join_resume enables the paused ones again. A pause
+ * nobody resumed (the joining group's copy failed) is resumed by this group's own mesh-keeper after
+ * `JOIN_PAUSE_LIMIT_SECONDS` (see `joinPauseCleanupSql`).
+ */
+export function joinPauseFunctionsSql(group: NodeGroup, meshUser: string): string[] {
+  const ours = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ' +
+    `AND starts_with(subname::text, ${sqlLiteral(ownSubscriptionPrefix(group))})`;
+  const definer = 'LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp';
+  return [
+    '-- A node group joining the fleet copies its rows from here with this group\'s apply paused for a moment (join.ts).',
+    'CREATE SCHEMA IF NOT EXISTS distributed_postgres;',
+    'CREATE TABLE IF NOT EXISTS distributed_postgres.join_pauses (sub_name name PRIMARY KEY, paused_at timestamptz NOT NULL);',
+    'CREATE TABLE IF NOT EXISTS distributed_postgres.join_positions (joiner text NOT NULL, sub_name name NOT NULL, position pg_lsn, at timestamptz NOT NULL, PRIMARY KEY (joiner, sub_name));',
+    `CREATE OR REPLACE FUNCTION distributed_postgres.join_pause() RETURNS void ${definer} AS $dpg$\nDECLARE s record;\nBEGIN\n` +
+    `  FOR s IN SELECT subname FROM pg_subscription WHERE ${ours} AND subenabled LOOP\n` +
+    '    INSERT INTO distributed_postgres.join_pauses VALUES (s.subname, now()) ON CONFLICT (sub_name) DO UPDATE SET paused_at = now();\n' +
+    "    EXECUTE format('ALTER SUBSCRIPTION %I DISABLE', s.subname);\n  END LOOP;\nEND $dpg$;",
+    `CREATE OR REPLACE FUNCTION distributed_postgres.join_positions(joiner text) RETURNS void ${definer} AS $dpg$\nBEGIN\n` +
+    '  FOR i IN 1..300 LOOP\n' +
+    `    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_subscription w WHERE w.pid IS NOT NULL AND w.subid IN (SELECT oid FROM pg_subscription WHERE ${ours}));\n` +
+    "    IF i = 300 THEN RAISE EXCEPTION 'apply workers still running 30 s after the pause'; END IF;\n" +
+    '    PERFORM pg_sleep(0.1);\n  END LOOP;\n' +
+    '  INSERT INTO distributed_postgres.join_positions\n' +
+    `    SELECT joiner, s.subname, pg_replication_origin_progress('pg_' || s.oid, true), now() FROM pg_subscription s WHERE ${ours}\n` +
+    '    ON CONFLICT ON CONSTRAINT join_positions_pkey DO UPDATE SET position = excluded.position, at = excluded.at;\nEND $dpg$;',
+    `CREATE OR REPLACE FUNCTION distributed_postgres.join_resume() RETURNS void ${definer} AS $dpg$\nDECLARE s record;\nBEGIN\n` +
+    '  FOR s IN DELETE FROM distributed_postgres.join_pauses RETURNING sub_name LOOP\n' +
+    "    EXECUTE format('ALTER SUBSCRIPTION %I ENABLE', s.sub_name);\n  END LOOP;\nEND $dpg$;",
+    ...['join_pause()', 'join_positions(text)', 'join_resume()'].map((f) =>
+      `REVOKE ALL ON FUNCTION distributed_postgres.${f} FROM PUBLIC;\nGRANT EXECUTE ON FUNCTION distributed_postgres.${f} TO ${sqlIdent(meshUser)};`),
+    `GRANT USAGE ON SCHEMA distributed_postgres TO ${sqlIdent(meshUser)};`,
+    `GRANT SELECT ON distributed_postgres.join_positions TO ${sqlIdent(meshUser)};`,
+  ];
+}
+
+/** A pause no joining group resumed is resumed by the paused group's own mesh-keeper after this long. */
+export const JOIN_PAUSE_LIMIT_SECONDS = 120;
+
+/** In the subscriptions SQL of an exact-flavour group: resumes a pause older than `JOIN_PAUSE_LIMIT_SECONDS`. */
+export function joinPauseCleanupSql(): string {
+  return `-- A joining group's copy paused these and did not resume them (it failed): resumed after ${JOIN_PAUSE_LIMIT_SECONDS} s.\n` +
+    `SELECT format('ALTER SUBSCRIPTION %I ENABLE', sub_name) FROM distributed_postgres.join_pauses WHERE paused_at < now() - interval '${JOIN_PAUSE_LIMIT_SECONDS} seconds' \\gexec\n` +
+    `DELETE FROM distributed_postgres.join_pauses WHERE paused_at < now() - interval '${JOIN_PAUSE_LIMIT_SECONDS} seconds';\n`;
 }
 
 /**
@@ -75,10 +167,12 @@ export function joinCopySql(source: JoinSource): string {
  * `waiting: <why>` while it cannot copy yet, `copied <n> rows from ...` when it did, nothing once joined.
  * `slotAt(provider, sub)` names the slot at `provider` that subscription `sub` streams from.
  */
-export function joinSql(topology: Topology, group: NodeGroup, schema: string,
+export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavour,
   slotAt: (provider: NodeGroup, sub: Subscription) => string): string | undefined {
   const sources = joinSources(topology, group);
-  if (sources.length === 0) return undefined;
+  // The exact flavour moves each provider's slot to one point: one source (a geoshard served by another provider
+  // would need a second point). Such a group gets no join (DPG-ADD-WITHOUT-ROWS says so when it is added).
+  if (sources.length === 0 || (flavour.exact && sources.length > 1)) return undefined;
   const subs = subscriptionsOf(topology, group);
   const local = `host=${FILES.socketDir} port=${topology.postgres.port} dbname=${topology.postgres.database}`;
   const groupOf = (name: string) => topology.nodeGroups.find((g) => g.name === name)!;
@@ -94,8 +188,7 @@ export function joinSql(topology: Topology, group: NodeGroup, schema: string,
     'CREATE TABLE IF NOT EXISTS distributed_postgres.joined (source text NOT NULL, copied bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());',
     '-- Subscriptions made before this file existed (an earlier version): that group has its rows.',
     "INSERT INTO distributed_postgres.joined (source, copied) SELECT 'subscribed before the join existed', 0\n" +
-    `  WHERE NOT EXISTS (SELECT 1 FROM distributed_postgres.joined) AND EXISTS (SELECT 1 FROM ${schema}.subscription\n` +
-    `    WHERE starts_with(sub_name::text, ${sqlLiteral(ownSubscriptionPrefix(group))}));`,
+    `  WHERE NOT EXISTS (SELECT 1 FROM distributed_postgres.joined) AND ${flavour.ownSubscriptions(ownSubscriptionPrefix(group))};`,
     'SELECT EXISTS (SELECT 1 FROM distributed_postgres.joined) AS joined \\gset',
     '\\if :joined',
     '\\q',
@@ -147,9 +240,26 @@ export function joinSql(topology: Topology, group: NodeGroup, schema: string,
     'CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.join_rows (rel text NOT NULL, r text NOT NULL);',
     'TRUNCATE distributed_postgres.join_rows;');
   sources.forEach((source, i) => {
-    const program = `psql -X -q -tA -v ON_ERROR_STOP=1 -f ${FILES.meshDir}/${joinCopyFile(i)} "${source.dsn}"`;
+    const dsn = flavour.exact ? `${source.dsn} replication=database` : source.dsn;
+    const program = `psql -X -q -tA -v ON_ERROR_STOP=1 -f ${FILES.meshDir}/${joinCopyFile(i)} "${dsn}"`;
     lines.push(`\\copy distributed_postgres.join_rows (rel, r) FROM PROGRAM ${sqlLiteral(program)}`);
   });
+  if (flavour.exact) {
+    // Each other provider's slot for this group starts where the source's copy ends for that provider's changes.
+    const source = sources[0];
+    for (const sub of subs.filter((x) => x.provider !== source.provider.name)) {
+      const viaSource = subOf(source.provider.name, sub.provider);
+      if (!viaSource) continue;
+      const v = `position_${groupOf(sub.provider).replicationNodeName}`;
+      lines.push(connect(source.dsn),
+        `SELECT position AS ${v} FROM distributed_postgres.join_positions WHERE joiner = ${sqlLiteral(group.name)} AND sub_name = ${sqlLiteral(viaSource.name)} AND position IS NOT NULL \\gset`,
+        `\\if :{?${v}}`,
+        connect(sub.providerDsn),
+        `SELECT pg_replication_slot_advance(slot_name, :'${v}') FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(slotAt(groupOf(sub.provider), sub))} AND confirmed_flush_lsn < :'${v}'::pg_lsn;`,
+        '\\endif');
+    }
+    lines.push(connect(local));
+  }
   const names = sources.map((s) => s.provider.name).join(', ');
   lines.push(
     `SELECT pg_replication_origin_create(${sqlLiteral(JOIN_ORIGIN)}) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = ${sqlLiteral(JOIN_ORIGIN)});`,

@@ -9,6 +9,7 @@ import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray 
 import {
   EngineParameters, EngineRenderer, MeshSql, PatroniSlot, header, nameIn, ownSubscriptionPrefix, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
 } from './engine';
+import { JOIN_PAUSE_LIMIT_SECONDS, joinCopyFile, joinCopySql, joinPauseCleanupSql, joinPauseFunctionsSql, joinSources, joinSql, NATIVE_JOIN } from './join';
 
 const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
 
@@ -76,6 +77,7 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
     '\\set ON_ERROR_STOP on',
     // Subscribers of other groups read the published tables as the mesh user.
     `GRANT pg_read_all_data TO ${sqlIdent(topology.postgres.meshUser)};`,
+    ...joinPauseFunctionsSql(group, topology.postgres.meshUser),
     ...sets.map(({ set }) => `SELECT ${sqlLiteral(`CREATE PUBLICATION ${sqlIdent(set)}`)}\n` +
       `  WHERE NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${sqlLiteral(set)}) \\gexec`),
     ...partitionsSql(topology, group),
@@ -110,6 +112,7 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
     }),
   ];
   if (subs.length > 0) subscriptions.push(...upgradeSubscriptions(subs.map((sub) => sub.name), failover));
+  subscriptions.push(joinPauseCleanupSql());
   // A declared table the application created after the mesh: it must be in this group's publication and in every
   // subscription that carries its set, or its rows are skipped (an apply worker drops changes of tables its
   // subscription does not list). A geoshard partition is due once its parent exists (the setup creates it).
@@ -127,6 +130,7 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
     `SELECT (SELECT count(*) FROM unnest(${sqlTextArray(names)}) AS expected(name)\n` +
     `  WHERE NOT EXISTS (SELECT 1 FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND subname = expected.name))`,
     `+ (SELECT count(*) ${undeclared})`,
+    `+ (SELECT count(*) FROM distributed_postgres.join_pauses WHERE paused_at < now() - interval '${JOIN_PAUSE_LIMIT_SECONDS} seconds')`,
     ...(failover && names.length > 0 ? [
       `+ (SELECT count(*) FROM pg_subscription WHERE ${IN_THIS_DATABASE} AND ${nameIn('subname', names)} AND subenabled AND NOT subfailover)`] : []),
     ...(published.length === 0 ? [] : [
@@ -139,7 +143,14 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
       '  WHERE to_regclass(d.parent) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel r\n' +
       '    WHERE r.srsubid = s.oid AND r.srrelid = to_regclass(d.rel)))']),
   ].join('\n') + ';\n';
+  const join = joinSql(topology, group, NATIVE_JOIN, (_provider, sub) => sub.name);
+  const joinFiles = join === undefined ? undefined : {
+    'join.sql': join,
+    ...Object.fromEntries(joinSources(topology, group).map((source, i) => [joinCopyFile(i),
+      joinCopySql(source, NATIVE_JOIN, group, subs.find((sub) => sub.provider === source.provider.name)!.name)])),
+  };
   return {
+    ...(joinFiles ? { joinFiles } : {}),
     setup: setup.join('\n') + '\n',
     subscriptions: subscriptions.join('\n') + '\n',
     verify,

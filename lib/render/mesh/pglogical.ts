@@ -6,7 +6,7 @@
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlLiteral } from '../quote';
 import { EngineParameters, EngineRenderer, PatroniSlot, resumeSlotName, subscribersOf } from './engine';
-import { joinCopyFile, joinCopySql, joinSources, joinsWithRows, joinSql } from './join';
+import { joinCopyFile, joinCopySql, joinSources, joinsWithRows, joinSql, PGLOGICAL_JOIN } from './join';
 import { PglogicalLikeApi, pglogicalLikeSql } from './pglogical-like';
 import { pglogicalSlotName } from './slot-names';
 
@@ -39,10 +39,10 @@ const API: PglogicalLikeApi = {
  * under the policies where a newer streamed change wins over the copied row.
  */
 function joinOf(topology: Topology, group: NodeGroup): { joinFiles?: Record<string, string> } {
-  if (!joinsWithRows(topology)) return {};
-  const join = joinSql(topology, group, 'pglogical', (provider, sub) => pglogicalSlotName(topology.postgres.database, provider.replicationNodeName, sub.name));
+  if (!joinsWithRows(topology, group)) return {};
+  const join = joinSql(topology, group, PGLOGICAL_JOIN, (provider, sub) => pglogicalSlotName(topology.postgres.database, provider.replicationNodeName, sub.name));
   if (join === undefined) return {};
-  return { joinFiles: { 'join.sql': join, ...Object.fromEntries(joinSources(topology, group).map((s, i) => [joinCopyFile(i), joinCopySql(s)])) } };
+  return { joinFiles: { 'join.sql': join, ...Object.fromEntries(joinSources(topology, group).map((s, i) => [joinCopyFile(i), joinCopySql(s, PGLOGICAL_JOIN, group, '')])) } };
 }
 
 export const PGLOGICAL: EngineRenderer = {
