@@ -106,7 +106,7 @@ export function joinCopySql(source: JoinSource, flavour: JoinFlavour, joiner: No
     `SELECT distributed_postgres.join_pause() \\g /dev/null\n` +
     `SELECT distributed_postgres.join_positions(${sqlLiteral(joiner.name)}) \\g /dev/null\n` +
     `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(slot)} AND NOT active \\g /dev/null\n` +
-    'BEGIN ISOLATION LEVEL REPEATABLE READ;\n' +
+    'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n' +
     `CREATE_REPLICATION_SLOT ${sqlIdent(slot)} LOGICAL pgoutput (SNAPSHOT 'use') \\g /dev/null\n` +
     `\\! psql -X -q "${source.dsn}" -c 'SELECT distributed_postgres.join_resume()' >/dev/null 2>&1\n` +
     COPY_ROWS(source.tables) +
