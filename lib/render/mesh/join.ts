@@ -1,6 +1,7 @@
 /**
  * A node group joining a running fleet with the rows the fleet already holds (engines whose subscriptions stream from
- * Patroni's permanent slots and resolve conflicts by commit time: pglogical).
+ * Patroni's permanent slots: pglogical, which resolves the copy's overlap by commit time, and native, whose copy meets
+ * the slots exactly; see JoinFlavour).
  *
  * A group added to a running fleet gets its slots on every provider when the providers' new mesh documents are
  * deployed (their leaders write them to Patroni's dynamic configuration), so each provider Q keeps Q's changes from
@@ -10,14 +11,17 @@
  *      provider Q's changes up to L(Q) (Q's slot for P has confirmed_flush_lsn >= Q's slot for this group's), so
  *      P's rows include everything Q committed before L(Q): no gap;
  *   2. copies the declared tables from P in one statement (one snapshot), and inserts the rows in one transaction under
- *      a replication origin of its own with commit time 2000-01-01, so every change streamed afterwards wins over a
- *      copied row under last-update-wins: changes committed between L(Q) and P's snapshot arrive twice (as a copied
- *      row and from Q's slot) and the newer one is kept, as everywhere else in the fleet;
+ *      a replication origin of its own with commit time 2000-01-01. pglogical: every change streamed afterwards wins
+ *      over a copied row under last-update-wins, so changes committed between L(Q) and P's snapshot, which arrive
+ *      twice (as a copied row and from Q's slot), end as the newer version, as everywhere else in the fleet. Native
+ *      (no conflict resolution): P's slot for the group is recreated at the copy's snapshot and every other Q's slot
+ *      is advanced to what P had applied of Q at that snapshot, so nothing arrives twice;
  *   3. records the join, after which the subscriptions are made as usual (from the permanent slots, origin 0/0).
  * A group of a fleet's first formation (no declared table at the sources yet) has nothing to copy: every slot it
  * streams from was made before any application row. A group that already subscribes (an earlier version) is left.
  * The copy is consistent per source and gap-free; under `keep_local` or `first_update_wins` a copied row would win
- * over a newer streamed change, so the copy is for last-update-wins and apply-remote (validation says so).
+ * over a newer streamed change, so pglogical joins only under last-update-wins and apply-remote (DPG-ADD-WITHOUT-ROWS
+ * warns when a group is added otherwise).
  */
 import { NodeGroup, Subscription, Topology } from '../../topology/topology';
 import { FILES } from '../paths';
