@@ -68,10 +68,12 @@ export class DistributedPostgres extends Construct {
     const providers = resolveProviders(this, props, topology);
     const userData = renderUserData(topology);
     const lock = fleetLockOf(topology);
-    const problems = [...providers.findings, ...userData.findings, ...lockFindings(props.lockFile, lock)];
+    const locked = readLock(props.lockFile);
+    const problems = [...providers.findings, ...userData.findings, ...locked.findings,
+      ...(locked.previous ? lockChangeFindings(locked.previous, lock) : [])];
     if (problems.length > 0) throw new FleetValidationError(this.node.path, problems);
     if (typeof props.lockFile === 'string') writeLockAtSynth(this, props.lockFile, formatFleetLock(lock));
-    for (const warning of additionWarnings(props.lockFile, lock, topology)) Annotations.of(this).addWarning(warning);
+    if (locked.previous) for (const warning of additionWarnings(String(props.lockFile), locked.previous, lock, topology)) Annotations.of(this).addWarning(warning);
 
     const generated = generatedPasswords(this, topology);
     // The TLS CA: Terraform's by default; an operator's (bin/fill-tls-ca) with TlsCa.OPERATOR_FILLED.
@@ -233,28 +235,25 @@ function renderUserData(topology: Topology): { of: (machine: string) => EncodedU
  * `topology-<fleet>.mmd` when one stack holds several fleets). cdktf calls custom synthesis of every construct while
  * synthesizing a stack (the mechanism TerraformAsset uses).
  */
-/** The changes from the locked declaration a running fleet cannot make (none without a lock file, or before its first synth). */
-function lockFindings(lockFile: unknown, next: FleetLock): Finding[] {
-  if (lockFile === undefined) return [];
+/** The locked declaration (none without a lock file, or before its first synth), or why the lock file is not one. */
+function readLock(lockFile: unknown): { previous?: FleetLock; findings: Finding[] } {
+  if (lockFile === undefined) return { findings: [] };
   if (typeof lockFile !== 'string' || lockFile.trim() === '') {
-    return [{ rule: 'DPG-TYPE', path: 'lockFile', message: `${JSON.stringify(lockFile)} is not a file path. Fix: e.g. 'fleet.lock.json' next to the stack.` }];
+    return { findings: [{ rule: 'DPG-TYPE', path: 'lockFile', message: `${JSON.stringify(lockFile)} is not a file path. Fix: e.g. 'fleet.lock.json' next to the stack.` }] };
   }
-  if (!fs.existsSync(lockFile)) return [];
+  if (!fs.existsSync(lockFile)) return { findings: [] };
   const previous = parseFleetLock(fs.readFileSync(lockFile, 'utf8'));
   if (typeof previous === 'string') {
-    return [{ rule: 'DPG-LIVE-CHANGE', path: 'lockFile', message: `${lockFile} ${previous}. Fix: restore it from version control (delete it only to record the declaration anew).` }];
+    return { findings: [{ rule: 'DPG-LIVE-CHANGE', path: 'lockFile', message: `${lockFile} ${previous}. Fix: restore it from version control (delete it only to record the declaration anew).` }] };
   }
-  return lockChangeFindings(previous, next);
+  return { previous, findings: [] };
 }
 
 /**
  * Node groups added to a running fleet (not in the lock file) that will not get the rows the fleet already holds: the
  * engine or conflict policy has no join with a copy (render/mesh/join.ts).
  */
-function additionWarnings(lockFile: unknown, next: FleetLock, topology: Topology): string[] {
-  if (typeof lockFile !== 'string' || !fs.existsSync(lockFile)) return [];
-  const previous = parseFleetLock(fs.readFileSync(lockFile, 'utf8'));
-  if (typeof previous === 'string') return [];
+function additionWarnings(lockFile: string, previous: FleetLock, next: FleetLock, topology: Topology): string[] {
   const { engine, conflictPolicy } = topology.replication;
   const why = engine === 'pglogical' ? `with engine pglogical and conflict policy ${conflictPolicy}`
     : engine === 'native' ? 'with engine native and replication sets from more than one provider (a geoshard)' : `with engine ${engine}`;

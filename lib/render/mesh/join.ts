@@ -285,3 +285,20 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
   );
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The join's files of a group's mesh document (`join.sql` and one `join-copy-N.sql` per source), or undefined when the
+ * group gets no join. `slotAt` is the engine's `subscriberSlot`: the slot at a provider a subscription streams from.
+ */
+export function joinFiles(topology: Topology, group: NodeGroup, flavour: JoinFlavour,
+  slotAt: (provider: NodeGroup, sub: Subscription) => string): Record<string, string> | undefined {
+  if (!joinsWithRows(topology, group)) return undefined;
+  const join = joinSql(topology, group, flavour, slotAt);
+  if (join === undefined) return undefined;
+  const subs = subscriptionsOf(topology, group);
+  return {
+    'join.sql': join,
+    ...Object.fromEntries(joinSources(topology, group).map((source, i) => [joinCopyFile(i),
+      joinCopySql(source, flavour, group, slotAt(source.provider, subs.find((sub) => sub.provider === source.provider.name)!))])),
+  };
+}

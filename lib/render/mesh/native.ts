@@ -9,7 +9,7 @@ import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray 
 import {
   EngineParameters, EngineRenderer, MeshSql, PatroniSlot, header, nameIn, ownSubscriptionPrefix, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
 } from './engine';
-import { JOIN_PAUSE_LIMIT_SECONDS, joinCopyFile, joinCopySql, joinPauseCleanupSql, joinPauseFunctionsSql, joinSources, joinSql, NATIVE_JOIN } from './join';
+import { JOIN_PAUSE_LIMIT_SECONDS, joinFiles, joinPauseCleanupSql, joinPauseFunctionsSql, NATIVE_JOIN } from './join';
 
 const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
 
@@ -143,14 +143,9 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
       '  WHERE to_regclass(d.parent) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel r\n' +
       '    WHERE r.srsubid = s.oid AND r.srrelid = to_regclass(d.rel)))']),
   ].join('\n') + ';\n';
-  const join = joinSql(topology, group, NATIVE_JOIN, (_provider, sub) => sub.name);
-  const joinFiles = join === undefined ? undefined : {
-    'join.sql': join,
-    ...Object.fromEntries(joinSources(topology, group).map((source, i) => [joinCopyFile(i),
-      joinCopySql(source, NATIVE_JOIN, group, subs.find((sub) => sub.provider === source.provider.name)!.name)])),
-  };
+  const join = joinFiles(topology, group, NATIVE_JOIN, (provider, sub) => NATIVE.subscriberSlot!(topology, provider, sub));
   return {
-    ...(joinFiles ? { joinFiles } : {}),
+    ...(join ? { joinFiles: join } : {}),
     setup: setup.join('\n') + '\n',
     subscriptions: subscriptions.join('\n') + '\n',
     verify,

@@ -6,7 +6,7 @@
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlLiteral } from '../quote';
 import { EngineParameters, EngineRenderer, PatroniSlot, resumeSlotName, subscribersOf } from './engine';
-import { joinCopyFile, joinCopySql, joinSources, joinsWithRows, joinSql, PGLOGICAL_JOIN } from './join';
+import { joinFiles, PGLOGICAL_JOIN } from './join';
 import { PglogicalLikeApi, pglogicalLikeSql } from './pglogical-like';
 import { pglogicalSlotName } from './slot-names';
 
@@ -34,17 +34,6 @@ const API: PglogicalLikeApi = {
   keepsPermanentSlot: true,
 };
 
-/**
- * The join of a group added to a running fleet (join.ts): its replayed duplicates are resolved by commit time, so only
- * under the policies where a newer streamed change wins over the copied row.
- */
-function joinOf(topology: Topology, group: NodeGroup): { joinFiles?: Record<string, string> } {
-  if (!joinsWithRows(topology, group)) return {};
-  const join = joinSql(topology, group, PGLOGICAL_JOIN, (provider, sub) => pglogicalSlotName(topology.postgres.database, provider.replicationNodeName, sub.name));
-  if (join === undefined) return {};
-  return { joinFiles: { 'join.sql': join, ...Object.fromEntries(joinSources(topology, group).map((s, i) => [joinCopyFile(i), joinCopySql(s, PGLOGICAL_JOIN, group, '')])) } };
-}
-
 export const PGLOGICAL: EngineRenderer = {
   extensions: () => ['pglogical'],
   preloadLibraries: () => ['pglogical'],
@@ -63,5 +52,9 @@ export const PGLOGICAL: EngineRenderer = {
   },
   resumeSlots: true,
   ignoreSlots: () => [],
-  sql: (topology, group) => ({ ...pglogicalLikeSql(API, ['pglogical'], topology, group), ...joinOf(topology, group) }),
+  sql: (topology, group) => {
+    // A group added to a running fleet copies its rows first (join.ts); its overlap is resolved by commit time.
+    const join = joinFiles(topology, group, PGLOGICAL_JOIN, (provider, sub) => PGLOGICAL.subscriberSlot!(topology, provider, sub));
+    return { ...pglogicalLikeSql(API, ['pglogical'], topology, group), ...(join ? { joinFiles: join } : {}) };
+  },
 };
