@@ -25,6 +25,7 @@ import { FleetValidationError } from './declaration/validate';
 import { topologyToMermaid } from './diagram/mermaid';
 import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
+import { groupScriptsDocument } from './render/cloud-config';
 import { meshDocument } from './render/mesh-document';
 import { joinsWithRows } from './render/mesh/join';
 import { resolveFleet } from './topology/fleet';
@@ -89,7 +90,7 @@ export class DistributedPostgres extends Construct {
       // A region whose groups bring their network gets none of its own.
       if (ownVpcRegions.has(region)) awsNetworks.set(region, new AwsRegionNetwork(regionScope, 'network', { topology, region, target }));
       awsSecrets.set(region, new AwsFleetSecrets(regionScope, 'secrets', {
-        topology, target, generatedValues: generated, meshDocuments: meshDocumentsOf(topology, (g) => g.cloud === 'aws' && g.region === region),
+        topology, target, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'aws' && g.region === region),
       }));
     }
     const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
@@ -100,7 +101,7 @@ export class DistributedPostgres extends Construct {
       return {
         network,
         secrets: new GcpFleetSecrets(gcpScope, 'secrets', {
-          topology, provider, generatedValues: generated, meshDocuments: meshDocumentsOf(topology, (g) => g.cloud === 'gcp'),
+          topology, provider, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'gcp'),
         }),
         zone: new GcpPrivateZone(gcpScope, 'private-zone', { topology, provider, network }),
       };
@@ -293,9 +294,13 @@ function writeDiagramAtSynth(fleet: DistributedPostgres): void {
   });
 }
 
-/** The mesh documents (name to stored value) of the node groups `where` selects. */
-function meshDocumentsOf(topology: Topology, where: (group: NodeGroup) => boolean): Record<string, string> {
-  return Object.fromEntries(topology.nodeGroups.filter(where).map((g) => [g.meshDocument, meshDocument(topology, g).value]));
+/** The mesh and scripts documents (name to stored value) of the node groups `where` selects. */
+function documentsOf(topology: Topology, where: (group: NodeGroup) => boolean): { meshDocuments: Record<string, string>; scriptsDocuments: Record<string, string> } {
+  const groups = topology.nodeGroups.filter(where);
+  return {
+    meshDocuments: Object.fromEntries(groups.map((g) => [g.meshDocument, meshDocument(topology, g).value])),
+    scriptsDocuments: Object.fromEntries(groups.map((g) => [g.scriptsDocument, groupScriptsDocument(topology, g).value])),
+  };
 }
 
 /** The first of each key, in order. */

@@ -4,10 +4,11 @@
  *
  * - declaration -> topology: `checkDeclaration` (every finding, no throw), `resolveFleet` (throws
  *   `FleetValidationError`, returns the normalized spec and the topology), the rule table `RULES`;
- * - topology -> machines: `machinesOf`, `renderCloudConfig` (one machine's `#cloud-config`), `encodeUserData` (as
- *   each cloud takes it), `topologyToMermaid`;
+ * - topology -> machines: `machinesOf`, `renderCloudConfig` (one machine's `#cloud-config`), `renderMachineFiles`
+ *   (every file it holds once its scripts document is fetched), `encodeUserData` (as each cloud takes it),
+ *   `topologyToMermaid`;
  * - Terraform JSON -> findings: `evaluateTerraformJson`, `evaluateTopology` (the policy pack without an Aspect);
- * - Terraform JSON -> a snapshot a reviewer can read: `toReviewableJson` (user-data and mesh documents decoded, cdktf metadata dropped).
+ * - Terraform JSON -> a snapshot a reviewer can read: `toReviewableJson` (user-data, mesh and scripts documents decoded, cdktf metadata dropped).
  *
  * These are not part of the jsii API (jsii has no free functions): the construct, props and policy pack are in the
  * package root. Types such as `DistributedPostgresProps` and `Topology` are exported from the root.
@@ -21,12 +22,12 @@ export { knownRegions, zonesOf } from '../declaration/regions';
 export { resolveFleet } from '../topology/fleet';
 export type { ResolvedFleet } from '../topology/fleet';
 export {
-  renderCloudConfig, machinesOf, encodeUserData, AWS_USER_DATA_LIMIT, GCP_METADATA_VALUE_LIMIT, GCP_DATA_DISK_DEVICE_NAME,
+  renderCloudConfig, renderMachineFiles, machinesOf, encodeUserData, AWS_USER_DATA_LIMIT, GCP_METADATA_VALUE_LIMIT, GCP_DATA_DISK_DEVICE_NAME,
 } from '../render';
-export type { EncodedUserData, MachineRole, MachineSummary } from '../render';
+export type { EncodedUserData, MachineFile, MachineRole, MachineSummary } from '../render';
 export { topologyToMermaid } from '../diagram/mermaid';
 export { evaluateTerraformJson, evaluateTopology } from '../policy';
 export type { EvaluateJsonOptions } from '../policy';
 export { summarizeCidrs } from '../net/cidr-summary';
 export { toReviewableJson } from './reviewable';
-export type { ReviewableJsonOptions, ReviewableMeshDocument, ReviewableUserData } from './reviewable';
+export type { ReviewableJsonOptions, ReviewableMeshDocument, ReviewableScriptsDocument, ReviewableUserData } from './reviewable';

@@ -1,10 +1,10 @@
 /**
  * A synthesized Terraform JSON document made readable for snapshot tests and reviews: cdktf's `//` metadata dropped
  * and every machine's user-data shown as the text it boots with (the cloud-config), not a base64 or gzip blob; a node
- * group's mesh document likewise shown as its files.
+ * group's mesh and scripts documents likewise shown as their files.
  * Pure: it reads the JSON `Testing.synth(stack)` returns (or `cdktf.out/stacks/<stack>/cdk.tf.json`).
  */
-import { meshDocumentFiles } from '../policy/secrets';
+import { meshDocumentFiles, scriptsDocumentFiles } from '../policy/secrets';
 import { userDataOf } from '../policy/user-data';
 
 /** One machine's user-data, as `toReviewableJson` found it. */
@@ -33,6 +33,25 @@ export interface ReviewableJsonOptions {
    * `{ format, generation, files }` with the files as text, under `<attribute> (decoded mesh document)`.
    */
   readonly meshDocument?: (document: ReviewableMeshDocument) => unknown;
+  /**
+   * What a node group's scripts document (a secret version's value, stored gzipped) is replaced by. By default it is
+   * `{ format, sha256, files }` with the files as text by path, under `<attribute> (decoded scripts document)`.
+   */
+  readonly scriptsDocument?: (document: ReviewableScriptsDocument) => unknown;
+}
+
+/** A node group's scripts document, as `toReviewableJson` found it in a secret version. */
+export interface ReviewableScriptsDocument {
+  /** `<resource type>.<logical id>` of the secret version. */
+  readonly address: string;
+  /** `secret_string` (AWS) or `secret_data` (GCP). */
+  readonly attribute: string;
+  /** The value as synthesized. */
+  readonly value: string;
+  /** What the group's machines pin. */
+  readonly sha256: string;
+  /** Its files, decoded, by path. */
+  readonly files: Record<string, string>;
 }
 
 /** A node group's mesh document, as `toReviewableJson` found it in a secret version. */
@@ -96,6 +115,13 @@ function reviewableMachine(type: string, id: string, body: unknown, options: Rev
     const found: ReviewableMeshDocument = { address: `${type}.${id}`, attribute, value: stored, generation, files };
     const shown = options.meshDocument ? options.meshDocument(found) : { format: (JSON.parse(stored) as Json).format, generation, files };
     return replaceKey(config, attribute, options.meshDocument ? attribute : `${attribute} (decoded mesh document)`, shown);
+  }
+  const scripts = typeof stored === 'string' ? scriptsDocumentFiles(stored) : undefined;
+  if (typeof stored === 'string' && scripts !== undefined) {
+    const { format, sha256 } = JSON.parse(stored) as Json;
+    const found: ReviewableScriptsDocument = { address: `${type}.${id}`, attribute, value: stored, sha256: String(sha256), files: scripts };
+    const shown = options.scriptsDocument ? options.scriptsDocument(found) : { format, sha256, files: scripts };
+    return replaceKey(config, attribute, options.scriptsDocument ? attribute : `${attribute} (decoded scripts document)`, shown);
   }
   const tags = record(config.tags);
   const machine = typeof tags?.Name === 'string' ? tags.Name : typeof config.name === 'string' ? config.name : id;

@@ -7,9 +7,9 @@ import {
   classifySource, describePorts, fleetPortsOpened, INGRESS_TYPES, ingressOf, insideAny, isIpv6, opensEveryPort,
   prefixOf,
 } from './network';
-import { MESH_PATRONI_FILE, meshDocumentFiles, secretsInConfig } from './secrets';
-import { tlsProblemsInBootText, tlsProblemsInMeshPatroni } from './tls';
-import { MACHINE_TYPES, userDataOf } from './user-data';
+import { MESH_PATRONI_FILE, meshDocumentFiles, scriptsDocumentFiles, secretsInConfig } from './secrets';
+import { tlsProblemsInBootText, tlsProblemsInDocuments, tlsProblemsInMeshPatroni } from './tls';
+import { ConfigDocument, heredocsOf, MACHINE_TYPES, userDataOf } from './user-data';
 import { PORTS } from '../topology/topology';
 import { summarizeCidrs } from '../net/cidr-summary';
 
@@ -207,12 +207,22 @@ export const TLS_OFF: IBlockRule = {
   ].map(finding),
 };
 
-/** A mesh document carries the pg_hba that the group's leader keeps in Patroni's dynamic configuration. */
+/**
+ * A mesh document carries the pg_hba that the group's leader keeps in Patroni's dynamic configuration; a scripts
+ * document the scripts and units the group's machines run, checked as the files of a user-data are.
+ */
 function meshDocumentTlsProblems(type: string, config: Record<string, unknown>): string[] {
   const attribute = SECRET_VALUE_ATTRIBUTES[type];
   const value = attribute === undefined ? undefined : config[attribute];
-  const part = typeof value === 'string' ? meshDocumentFiles(value)?.[MESH_PATRONI_FILE] : undefined;
-  return part === undefined ? [] : tlsProblemsInMeshPatroni(part);
+  if (typeof value !== 'string') return [];
+  const part = meshDocumentFiles(value)?.[MESH_PATRONI_FILE];
+  if (part !== undefined) return tlsProblemsInMeshPatroni(part);
+  const scripts = scriptsDocumentFiles(value);
+  if (scripts === undefined) return [];
+  return tlsProblemsInDocuments(Object.entries(scripts).flatMap(([path, text]) => {
+    const doc: ConfigDocument = { where: `${attribute} (scripts document) ${path}`, path, text, script: /^#!/.test(text) || /\.sh$|\/s?bin\//.test(path) };
+    return doc.script ? [doc, ...heredocsOf(doc)] : [doc];
+  }));
 }
 
 export const ALL_PORTS_OPEN: IBlockRule = {

@@ -159,13 +159,13 @@ export function secretsInConfig(config: Record<string, unknown>): string[] {
   walkStrings(config, '', (path, key, value) => {
     // `_wo` twins are write-only in state, but a literal is still written into the JSON.
     if (SECRET_ATTRIBUTES.includes(key.replace(/_wo$/, '')) && value !== '' && !isReference(value)) {
-      const document = meshDocumentFiles(value);
+      const document = storedDocumentOf(value);
       if (document === undefined) {
         messages.push(`${path} holds a literal value (${value.length} characters)`);
       } else {
-        // A node group's mesh document is stored in the secret store but is no secret: its files are checked instead.
-        for (const [name, text] of Object.entries(document)) {
-          for (const what of secretsInText(text, name)) messages.push(`${path} (mesh document, ${name}) contains ${what}`);
+        // A node group's mesh or scripts document is stored in the secret store but is no secret: its files are checked instead.
+        for (const [name, text] of Object.entries(document.files)) {
+          for (const what of secretsInText(text, name)) messages.push(`${path} (${document.kind}, ${name}) contains ${what}`);
         }
       }
     }
@@ -203,4 +203,31 @@ export function meshDocumentFiles(value: string): Record<string, string> | undef
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The files of a scripts document (`{"format": "dpg-scripts/1", "sha256": H, "gzip": B}`, B base64 of gzipped JSON
+ * `{"files": [{"path", "permissions", "when", "content"}]}`) by path, or undefined when the value is not one.
+ */
+export function scriptsDocumentFiles(value: string): Record<string, string> | undefined {
+  try {
+    const doc = JSON.parse(value) as Record<string, unknown>;
+    if (!doc || typeof doc !== 'object' || Object.keys(doc).sort().join(',') !== 'format,gzip,sha256') return undefined;
+    if (typeof doc.format !== 'string' || !doc.format.startsWith('dpg-scripts/') || typeof doc.gzip !== 'string') return undefined;
+    const { files } = JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files?: unknown };
+    if (!Array.isArray(files)) return undefined;
+    const entries = files.map((f) => [(f as Record<string, unknown>)?.path, (f as Record<string, unknown>)?.content]);
+    return entries.every(([p, text]) => typeof p === 'string' && typeof text === 'string') ? Object.fromEntries(entries) as Record<string, string> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A node group's document stored as a secret value (mesh or scripts), with its files; undefined for any other value. */
+export function storedDocumentOf(value: string): { kind: 'mesh document' | 'scripts document'; files: Record<string, string> } | undefined {
+  if (!value.startsWith('{"format":"dpg-')) return undefined;
+  const mesh = meshDocumentFiles(value);
+  if (mesh !== undefined) return { kind: 'mesh document', files: mesh };
+  const scripts = scriptsDocumentFiles(value);
+  return scripts === undefined ? undefined : { kind: 'scripts document', files: scripts };
 }

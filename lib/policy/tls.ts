@@ -197,9 +197,14 @@ function tlsProblemsInDocumentOnce(doc: Pick<ConfigDocument, 'text' | 'path' | '
 
 /** TLS problems in a machine's boot text (every document it carries), with where each was found. */
 export function tlsProblemsInBootText(source: TextSource): string[] {
+  return tlsProblemsInDocuments(documentsOf(source));
+}
+
+/** TLS problems in the files a machine boots with (a cloud-config's, or a scripts document's), with where each was found. */
+export function tlsProblemsInDocuments(documents: readonly ConfigDocument[]): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
-  for (const doc of documentsOf(source)) {
+  for (const doc of documents) {
     for (const problem of tlsProblemsInDocument(doc)) {
       // A heredoc is also part of its script: report each problem once.
       if (seen.has(problem)) continue;

@@ -5,6 +5,7 @@
  * filled in yet) heals by itself once the cause goes away: cloud-init's runcmd runs once per instance. Machine facts come from member.env; the scripts
  * themselves are the same on every machine of a role, which keeps them readable in review.
  */
+import { Topology } from '../topology/topology';
 import { Machine } from './machine';
 import { etcdDataDir, etcdEndpoints } from './etcd';
 import { replicationEngine } from './mesh';
@@ -183,6 +184,7 @@ StartLimitIntervalSec=0
 
 [Service]
 Type=oneshot
+ExecStartPre=${FILES.loadScripts}
 ExecStart=${FILES.bootstrapScript}
 Restart=on-failure
 RestartSec=${BOOTSTRAP_RETRY_SECONDS}
@@ -199,8 +201,7 @@ export function bootstrapRuncmd(): string[][] {
   return [['systemctl', 'daemon-reload'], ['systemctl', 'enable', unit], ['systemctl', 'start', '--no-block', unit]];
 }
 
-export function bootstrapScript(machine: Machine): string {
-  const { topology } = machine;
+export function bootstrapScript(topology: Topology): string {
   return `#!/bin/bash
 # distributed-postgres bootstrap: makes this machine its role in fleet '${oneLine(topology.fleetName)}'. Run by its unit
 # (at every boot, and again after a failure); idempotent; each step is logged to ${FILES.bootstrapLog} and the

@@ -16,6 +16,7 @@ import { patroniConfig, patroniUnit } from './patroni';
 import { FILES } from './paths';
 import { oneLine } from './quote';
 import { meshSyncScript } from './mesh-document';
+import { loadScriptsScript, ScriptsDocument, scriptsDocumentOf, ScriptsFile, ScriptsFileWhen, scriptsWhenOf } from './scripts-document';
 import { materializeSecretsScript, secretBackendScript, secretCommandScript } from './secrets';
 import { issueCertificateScript } from './tls';
 import {
@@ -55,58 +56,103 @@ function groupSql(topology: Topology, group: NodeGroup): MeshSql {
   return sql;
 }
 
-/** Every file this machine gets, in the order cloud-init writes them. */
-export function machineFiles(machine: Machine): MachineFile[] {
+const scriptsFile = (path: string, permissions: string, when: ScriptsFileWhen, content: string): ScriptsFile =>
+  compactFile({ path, permissions, when, content });
+
+// The scripts are the group's, the same for each of its machines: made once per group.
+const SCRIPTS = new WeakMap<Topology, Map<NodeGroup, ScriptsFile[]>>();
+
+/**
+ * The files of the group's scripts document: every script, unit and SQL file its machines run that is the same on
+ * each of them (`when` says which machines write it), in the order load-scripts writes them.
+ */
+export function scriptsDocumentFiles(topology: Topology, group: NodeGroup): ScriptsFile[] {
+  let byGroup = SCRIPTS.get(topology);
+  if (!byGroup) SCRIPTS.set(topology, byGroup = new Map());
+  const known = byGroup.get(group);
+  if (known) return known;
+  const sql = groupSql(topology, group);
+  const always = (path: string, permissions: string, content: string) => scriptsFile(path, permissions, 'always', content);
+  const etcd = (path: string, permissions: string, content: string) => scriptsFile(path, permissions, 'etcd', content);
+  const postgres = (path: string, permissions: string, content: string) => scriptsFile(path, permissions, 'postgres', content);
+  const files: ScriptsFile[] = [
+    always(FILES.secretCommand, '0700', secretCommandScript(topology)),
+    always(FILES.issueCertificate, '0700', issueCertificateScript()),
+    etcd(FILES.etcdUnit, '0644', etcdUnit(group)),
+    etcd(FILES.etcdJoin, '0700', etcdJoinScript()),
+    postgres(FILES.patroniUnit, '0644', patroniUnit()),
+    postgres(FILES.meshUnit, '0644', meshKeeperUnit()),
+    postgres(FILES.mountDataDisk, '0700', mountDataDiskScript()),
+    postgres(FILES.materializeSecrets, '0700', materializeSecretsScript()),
+    postgres(FILES.postBootstrap, '0755', postBootstrapScript()),
+    postgres(FILES.onRoleChange, '0755', onRoleChangeScript()),
+    postgres(`${FILES.meshDir}/allow-output-plugin.sql`, '0644', allowOutputPluginSql()),
+    // The group's own mesh (setup, subscriptions, verify, problems) comes from its mesh document, not from here.
+    postgres(FILES.meshSync, '0700', meshSyncScript(group)),
+    postgres(`${FILES.meshDir}/restart-subscription.sql`, '0644', sql.restartSubscription),
+    ...(sql.resume === undefined ? [] : [
+      postgres(`${FILES.meshDir}/resume-marks.sql`, '0644', sql.resume.marks),
+      postgres(`${FILES.meshDir}/resume-advance.sql`, '0644', sql.resume.advance),
+      postgres(`${FILES.meshDir}/resume-positions.sql`, '0644', sql.resume.positions),
+      postgres(`${FILES.meshDir}/resume-inspect.sql`, '0644', sql.resume.inspect),
+      postgres(`${FILES.meshDir}/resume-rewind.sql`, '0644', sql.resume.rewind),
+      postgres(`${FILES.meshDir}/resume-peers.sql`, '0644', sql.resume.peers),
+      postgres(`${FILES.meshDir}/resume-rewind-origin.sql`, '0644', sql.resume.rewindOrigin),
+      postgres(`${FILES.meshDir}/resume-unpause.sql`, '0644', sql.resume.unpause),
+      postgres(FILES.prePromote, '0755', prePromoteScript()),
+    ]),
+    ...(sql.standbySlots === undefined ? [] : [postgres(`${FILES.meshDir}/standby-slots.sql`, '0644', sql.standbySlots)]),
+    postgres(FILES.meshKeeper, '0700', meshKeeperScript()),
+    always(FILES.bootstrapScript, '0700', bootstrapScript(topology)),
+  ];
+  byGroup.set(group, files);
+  return files;
+}
+
+/** The group's scripts document as stored (its SHA-256 is what the machines' user-data pins). */
+export function groupScriptsDocument(topology: Topology, group: NodeGroup): ScriptsDocument {
+  return scriptsDocumentOf(scriptsDocumentFiles(topology, group), group.scriptsDocument);
+}
+
+/**
+ * The files of this machine's user-data, in the order cloud-init writes them: what is its own (its identity, its etcd
+ * and Patroni configuration), what must be there before the packages install, the secret backend and load-scripts,
+ * which brings the rest from the group's scripts document, and the bootstrap unit that runs it.
+ */
+export function userDataFiles(machine: Machine): MachineFile[] {
   const { topology, group } = machine;
+  const document = groupScriptsDocument(topology, group);
   const files: MachineFile[] = [
     file(FILES.memberEnv, '0644', memberEnv(machine)),
-    file(FILES.secretCommand, '0700', secretCommandScript(topology)),
     file(FILES.secretBackend, '0700', secretBackendScript(group.cloud, group.region)),
-    file(FILES.issueCertificate, '0700', issueCertificateScript()),
+    file(FILES.loadScripts, '0700', loadScriptsScript(machine, group, document.sha256)),
   ];
   if (machine.etcd) {
-    files.push(
-      file(FILES.etcdUnit, '0644', etcdUnit(group)),
-      file(FILES.etcdConfig, '0644', yamlText(etcdConfig(group, machine.etcd),
-        `etcd member ${machine.etcd.name} of quorum ${group.etcd.clusterToken} (etcd --config-file). No secrets.`)),
-      file(FILES.etcdJoin, '0700', etcdJoinScript()),
-    );
+    files.push(file(FILES.etcdConfig, '0644', yamlText(etcdConfig(group, machine.etcd),
+      `etcd member ${machine.etcd.name} of quorum ${group.etcd.clusterToken} (etcd --config-file). No secrets.`)));
   }
   if (machine.role === 'postgres') {
-    const sql = groupSql(topology, group);
     files.push(
+      // Before the packages install (cloud-init writes files first): no default cluster to remove later.
       file(FILES.createclusterConf, '0644',
         '# distributed-postgres: Patroni creates and runs this machine\'s cluster; no default "main" cluster on install.\n' +
         'create_main_cluster = false\n'),
-      file(FILES.patroniUnit, '0644', patroniUnit()),
-      file(FILES.meshUnit, '0644', meshKeeperUnit()),
-      file(FILES.mountDataDisk, '0700', mountDataDiskScript()),
-      file(FILES.materializeSecrets, '0700', materializeSecretsScript()),
       file(FILES.patroniTemplate, '0600', yamlText(patroniConfig(machine),
         `Patroni for ${machine.name}. Passwords are {{secret:NAME}} placeholders; the bootstrap writes ${FILES.patroniConfig} (0600, postgres).`)),
-      file(FILES.postBootstrap, '0755', postBootstrapScript()),
-      file(FILES.onRoleChange, '0755', onRoleChangeScript()),
-      file(`${FILES.meshDir}/allow-output-plugin.sql`, '0644', allowOutputPluginSql()),
-      // The group's own mesh (setup, subscriptions, verify, problems) comes from its mesh document, not from here.
-      file(FILES.meshSync, '0700', meshSyncScript(group)),
-      file(`${FILES.meshDir}/restart-subscription.sql`, '0644', sql.restartSubscription),
-      ...(sql.resume === undefined ? [] : [
-        file(`${FILES.meshDir}/resume-marks.sql`, '0644', sql.resume.marks),
-        file(`${FILES.meshDir}/resume-advance.sql`, '0644', sql.resume.advance),
-        file(`${FILES.meshDir}/resume-positions.sql`, '0644', sql.resume.positions),
-        file(`${FILES.meshDir}/resume-inspect.sql`, '0644', sql.resume.inspect),
-        file(`${FILES.meshDir}/resume-rewind.sql`, '0644', sql.resume.rewind),
-        file(`${FILES.meshDir}/resume-peers.sql`, '0644', sql.resume.peers),
-        file(`${FILES.meshDir}/resume-rewind-origin.sql`, '0644', sql.resume.rewindOrigin),
-        file(`${FILES.meshDir}/resume-unpause.sql`, '0644', sql.resume.unpause),
-        file(FILES.prePromote, '0755', prePromoteScript()),
-      ]),
-      ...(sql.standbySlots === undefined ? [] : [file(`${FILES.meshDir}/standby-slots.sql`, '0644', sql.standbySlots)]),
-      file(FILES.meshKeeper, '0700', meshKeeperScript()),
     );
   }
-  files.push(file(FILES.bootstrapScript, '0700', bootstrapScript(machine)), file(FILES.bootstrapUnit, '0644', bootstrapUnit()));
-  return files;
+  files.push(file(FILES.bootstrapUnit, '0644', bootstrapUnit()));
+  return files.map(compactFile);
+}
+
+/** Every file this machine ends up with: its user-data's, then its part of the group's scripts document. */
+export function machineFiles(machine: Machine): MachineFile[] {
+  const when = scriptsWhenOf(machine);
+  return [
+    ...userDataFiles(machine),
+    ...scriptsDocumentFiles(machine.topology, machine.group).filter((f) => when.includes(f.when))
+      .map((f): MachineFile => ({ path: f.path, permissions: f.permissions, content: f.content })),
+  ];
 }
 
 export function cloudConfigText(machine: Machine): string {
@@ -114,7 +160,7 @@ export function cloudConfigText(machine: Machine): string {
   const plan = packagePlan(machine);
   const config: Record<string, unknown> = {};
   if (plan.bootcmd.length > 0) config.bootcmd = plan.bootcmd;
-  const writeFiles = machineFiles(machine).map(compactFile).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
+  const writeFiles = userDataFiles(machine).map((f) => ({ path: f.path, owner: 'root:root', permissions: f.permissions, content: f.content }));
   config.write_files = writeFiles;
   if (Object.keys(plan.aptSources).length > 0) config.apt = { sources: plan.aptSources };
   if (installsNothing(topology)) {

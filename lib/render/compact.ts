@@ -36,7 +36,7 @@ export function compactSql(text: string): string {
 }
 
 /** The file as shipped: scripts (by their shebang) and SQL files compacted, everything else as it is. */
-export function compactFile(f: MachineFile): MachineFile {
+export function compactFile<F extends MachineFile>(f: F): F {
   if (f.path.endsWith('.sql')) return { ...f, content: compactSql(f.content) };
   if (/^#!\/bin\/(ba)?sh\b/.test(f.content)) return { ...f, content: compactShell(f.content) };
   return f;

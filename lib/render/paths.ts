@@ -23,6 +23,8 @@ export const FILES = {
   prePromote: `${LIB}/pre-promote`,
   meshKeeper: `${LIB}/mesh-keeper`,
   meshSync: `${LIB}/mesh-sync`,
+  /** In the user-data: brings the group's scripts document onto the machine (the bootstrap unit's first step). */
+  loadScripts: `${LIB}/load-scripts`,
   /** Member certificate and its keys, one copy per service owner (Postgres and etcd check key ownership differently). */
   memberCert: `${PATHS.tlsDir}/member.crt`,
   memberKey: `${PATHS.tlsDir}/member.key`,

@@ -134,6 +134,7 @@ function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string
     leaderDsn: leaderDsn(dsnHosts, spec.postgres.database, ROLES.mesh),
     replicationSets: [GLOBAL_REPLICATION_SET, ...(geoSets.get(g.name) ?? [])],
     meshDocument: `${spec.secrets.namePrefix}mesh-${g.name}`,
+    scriptsDocument: `${spec.secrets.namePrefix}scripts-${g.name}`,
     ...(g.extraSecurityGroupIds.length === 0 ? {} : { extraSecurityGroupIds: [...g.extraSecurityGroupIds] }),
     ...(existing ? { existingNetwork: existing } : {}),
   };

@@ -161,6 +161,12 @@ export interface NodeGroup {
    * have (its SQL), which Terraform updates and mesh-keeper follows; not in the user-data, and no secret in it.
    */
   readonly meshDocument: string;
+  /**
+   * Name of the group's scripts document in the same secret store: the boot scripts, units and SQL its machines run
+   * (the same on every machine of the group), which each machine's user-data names and pins by SHA-256 instead of
+   * carrying them. No secret in it.
+   */
+  readonly scriptsDocument: string;
 }
 
 /** A machine image named in the declaration (see `MachineImage`), as plain data. */

@@ -2,6 +2,7 @@
 import { Testing } from 'cdktf';
 import { gzipSync } from 'zlib';
 import { renderCloudConfig, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
+import { groupScriptsDocument, scriptsDocumentFiles } from '../../lib/render/cloud-config';
 import { meshDocument, meshDocumentFiles, meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { LedgerStack } from '../../stacks/ledger';
 
@@ -16,7 +17,7 @@ describe('on the ledger stack', () => {
   const synthesized = Testing.synth(stack);
   const reviewable = toReviewableJson(synthesized) as Record<string, any>;
 
-  test('every machine boots with the text shown: large AWS user-data decoded (and marked so), the rest as synthesized', () => {
+  test('every machine boots with the text shown, as synthesized (every AWS user-data fits plain: the scripts are in the scripts documents)', () => {
     const original = JSON.parse(synthesized);
     const shown = [
       ...Object.entries(reviewable.resource.aws_instance).map(([id, r]: [string, any]) => {
@@ -33,7 +34,20 @@ describe('on the ledger stack', () => {
       // Renamed exactly when the value Terraform receives is not the text itself.
       expect(key.endsWith(' (decoded)')).toBe(value !== text);
     }
-    expect(shown.filter((s) => s.key === 'user_data_base64 (decoded)').length).toBeGreaterThan(0);
+    expect(shown.filter((s) => s.key.endsWith(' (decoded)'))).toEqual([]);
+  });
+
+  test('every scripts document is shown as its files by path, under a name that says it is decoded', () => {
+    const topology = stack.fleet.topology;
+    const shown = [
+      ...Object.values(reviewable.resource.aws_secretsmanager_secret_version).map((v: any) => v['secret_string (decoded scripts document)']),
+      ...Object.values(reviewable.resource.google_secret_manager_secret_version).map((v: any) => v['secret_data (decoded scripts document)']),
+    ].filter((d) => d !== undefined);
+    expect(shown).toHaveLength(topology.nodeGroups.length);
+    for (const group of topology.nodeGroups) {
+      const files = Object.fromEntries(scriptsDocumentFiles(topology, group).map((f) => [f.path, f.content]));
+      expect(shown).toContainEqual({ format: 'dpg-scripts/1', sha256: groupScriptsDocument(topology, group).sha256, files });
+    }
   });
 
   test('every mesh document is shown as its files, under a name that says it is decoded', () => {
@@ -53,9 +67,9 @@ describe('on the ledger stack', () => {
 
   test("cdktf's // metadata is gone; everything else is as synthesized", () => {
     expect(hasMetadata(reviewable)).toBe(false);
-    // Machines (user-data decoded) and mesh document versions (decoded) aside.
-    const isDocument = (v: Record<string, any>) => Object.keys(v).some((k) => k.endsWith('(decoded mesh document)')) ||
-      [v.secret_string, v.secret_data].some((x) => typeof x === 'string' && x.startsWith('{"format":"dpg-mesh/'));
+    // Machines (user-data decoded) and mesh and scripts document versions (decoded) aside.
+    const isDocument = (v: Record<string, any>) => Object.keys(v).some((k) => / \(decoded (mesh|scripts) document\)$/.test(k)) ||
+      [v.secret_string, v.secret_data].some((x) => typeof x === 'string' && /^\{"format":"dpg-(mesh|scripts)\//.test(x));
     const withoutMachines = (doc: Record<string, any>) => {
       const { aws_instance: _a, google_compute_instance: _g, ...rest } = doc.resource;
       for (const type of ['aws_secretsmanager_secret_version', 'google_secret_manager_secret_version']) {

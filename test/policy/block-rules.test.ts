@@ -2,6 +2,7 @@
  * Each block rule against small stacks built from provider classes: a compliant and a non-compliant
  * version of every form the rule reads.
  */
+import { groupScriptsDocument } from '../../lib/render/cloud-config';
 import { createHash } from 'crypto';
 import { gzipSync } from 'zlib';
 import { Fn, TerraformStack } from 'cdktf';
@@ -224,6 +225,9 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
     ['a password inside a mesh document', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
       secretString: meshDocumentValue({ 'setup.sql': "SELECT 1;\nALTER ROLE mesh PASSWORD 'hunter2hunter2';\n" }) }),
       /secret_string \(mesh document, setup\.sql\) contains a literal SQL PASSWORD \(line 2\)/],
+    ['a password inside a scripts document', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
+      secretString: scriptsDocumentValue({ '/usr/local/lib/distributed-postgres/mesh-keeper': '#!/bin/bash\nexport PGPASSWORD=hunter2hunter2\n' }) }),
+      /secret_string \(scripts document, \/usr\/local\/lib\/distributed-postgres\/mesh-keeper\) contains 'PGPASSWORD' set to a literal value \(line 2\)/],
     ['a mesh-document look-alike that is not one (extra key)', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
       secretString: JSON.stringify({ ...JSON.parse(meshDocumentValue({ 'setup.sql': 'SELECT 1;\n' })), password: 'hunter2hunter2' }) }),
       /secret_string holds a literal value/],
@@ -263,6 +267,8 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
     ].join('\n') })],
     ['a node group\'s mesh document (SQL, no secret)', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
       secretString: meshDocument(ledger, ledger.nodeGroups[0]).value })],
+    ['a node group\'s scripts document (scripts, no secret)', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x',
+      secretString: groupScriptsDocument(ledger, ledger.nodeGroups[0]).value })],
     ['a CA certificate (public) in user-data', (s) => awsMachine(s, 'pg', { userData: '#!/bin/sh\ncat > /etc/ca.crt <<EOF\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\nEOF\n' })],
   ])('accepts %s', (_name, build) => {
     expect(findingsFor('DPG-P006', build).all).toEqual([]);
@@ -273,6 +279,12 @@ describe('DPG-P006 secret value in the synthesized configuration', () => {
 function meshDocumentValue(files: Record<string, string>): string {
   const body = gzipSync(JSON.stringify({ files }));
   return JSON.stringify({ format: 'dpg-mesh/1', generation: createHash('sha256').update(body).digest('hex').slice(0, 16), gzip: body.toString('base64') });
+}
+
+/** A stored scripts document holding `files` by path (see lib/render/scripts-document.ts). */
+function scriptsDocumentValue(files: Record<string, string>): string {
+  const body = gzipSync(JSON.stringify({ files: Object.entries(files).map(([path, content]) => ({ path, permissions: '0700', when: 'always', content })) }));
+  return JSON.stringify({ format: 'dpg-scripts/1', sha256: createHash('sha256').update(body).digest('hex'), gzip: body.toString('base64') });
 }
 
 const ledger = resolveFleet(ledgerFleet(), 'test', 'fleet').topology;
@@ -330,6 +342,13 @@ describe('DPG-P007 TLS off on a channel (user-data)', () => {
   ])('flags %s', (_name, userData, expected) => {
     const { errors } = findingsFor('DPG-P007', (s) => awsMachine(s, 'pg', { userData }));
     expect(errors).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
+  });
+
+  test('reads the scripts a node group\'s scripts document carries', () => {
+    const value = scriptsDocumentValue({ '/usr/local/lib/distributed-postgres/mesh-keeper': '#!/bin/sh\ncurl -s http://10.64.0.10:8008/primary\n' });
+    const { errors } = findingsFor('DPG-P007', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x', secretString: value }));
+    expect(errors).toEqual([expect.stringMatching(/secret_string \(scripts document\) \/usr\/local\/lib\/distributed-postgres\/mesh-keeper: http:\/\/10\.64\.0\.10:8008 is plain HTTP/)]);
+    expect(findingsFor('DPG-P007', (s) => new SecretsmanagerSecretVersion(s, 'v', { secretId: 'x', secretString: groupScriptsDocument(ledger, ledger.nodeGroups[0]).value })).all).toEqual([]);
   });
 
   test('reads gzip+base64 user-data on GCP too', () => {

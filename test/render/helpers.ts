@@ -1,5 +1,6 @@
 /** Shared by the render tests: fleets, rendered machines, and reading files back out of a cloud-config. */
 import { spawnSync } from 'child_process';
+import { gunzipSync } from 'zlib';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -7,6 +8,7 @@ import { parse } from 'yaml';
 import { DistributedPostgresProps, FleetValidationError, Topology } from '../../lib';
 import { machinesOf, renderCloudConfig, resolveFleet } from '../../lib/pipeline';
 import { meshDocumentFiles } from '../../lib/policy/secrets';
+import { groupScriptsDocument } from '../../lib/render/cloud-config';
 import { meshDocument, meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { FILES } from '../../lib/render/paths';
 
@@ -35,15 +37,65 @@ export function renderAll(topology: Topology): RenderedMachine[] {
   return machinesOf(topology).map((m) => ({ name: m.name, role: m.role, nodeGroup: m.nodeGroup, text: renderCloudConfig(topology, m.name) }));
 }
 
-/** Every file every machine of the fleets writes, keyed `machine:path` (the scripts tests read them). */
+/**
+ * Every file every machine of the fleets holds once booted (its user-data's and its part of its group's scripts
+ * document, decoded from the stored value as load-scripts decodes it), keyed `machine:path` (the scripts tests read them).
+ */
 export function writtenFiles(fleets: DistributedPostgresProps[]): Map<string, string> {
   const files = new Map<string, string>();
   for (const props of fleets) {
-    for (const m of renderAll(topologyOf(props))) {
-      for (const f of parseCloudConfig(m.text).write_files) files.set(`${m.name}:${f.path}`, f.content);
+    const topology = topologyOf(props);
+    for (const m of renderAll(topology)) {
+      for (const [path, content] of Object.entries(bootFilesOf(topology, m.name))) files.set(`${m.name}:${path}`, content);
     }
   }
   return files;
+}
+
+/** The group's scripts document as stored: decoded from the value Terraform stores, with each file's `when`. */
+export function scriptsDocumentOfGroup(topology: Topology, groupName: string): { sha256: string; files: { path: string; permissions: string; when: string; content: string }[] } {
+  const group = topology.nodeGroups.find((g) => g.name === groupName);
+  if (!group) throw new Error(`no node group ${groupName}`);
+  const stored = JSON.parse(groupScriptsDocument(topology, group).value) as { format: string; sha256: string; gzip: string };
+  if (stored.format !== 'dpg-scripts/1') throw new Error(`scripts document format ${stored.format}`);
+  return { sha256: stored.sha256, files: JSON.parse(gunzipSync(Buffer.from(stored.gzip, 'base64')).toString('utf8')).files };
+}
+
+/**
+ * Every file a machine holds once its bootstrap began, by path: its user-data's files, then the files of its group's
+ * scripts document that it writes (by `when`, as load-scripts picks them), decoded from the stored value.
+ */
+export function bootFilesOf(topology: Topology, machineName: string): Record<string, string> {
+  const machine = machinesOf(topology).find((m) => m.name === machineName);
+  if (!machine) throw new Error(`no machine ${machineName}`);
+  const text = renderCloudConfig(topology, machineName);
+  const files = Object.fromEntries(parseCloudConfig(text).write_files.map((f) => [f.path, f.content]));
+  const loader = files[FILES.loadScripts] ?? '';
+  const when = JSON.parse(/^MACHINE, WHEN, STAMP = "[^"]*", (\[[^\]]*\])/m.exec(loader)?.[1] ?? '[]') as string[];
+  const document = scriptsDocumentOfGroup(topology, machine.nodeGroup);
+  if (!loader.includes(document.sha256)) throw new Error(`${machineName}'s load-scripts does not pin its group's scripts document`);
+  for (const f of document.files) if (when.includes(f.when)) files[f.path] = f.content;
+  return files;
+}
+
+/** One file a machine holds once booted (from its user-data or its group's scripts document). */
+export function machineFile(topology: Topology, machineName: string, path: string): string {
+  const found = bootFilesOf(topology, machineName)[path];
+  if (found === undefined) throw new Error(`${machineName} holds no ${path}`);
+  return found;
+}
+
+/**
+ * What a machine boots with as one text for snapshots: its cloud-config, then each file of its group's scripts document
+ * that it writes, under a `# == scripts document: PATH (PERMISSIONS)` line.
+ */
+export function bootText(topology: Topology, machineName: string): string {
+  const machine = machinesOf(topology).find((m) => m.name === machineName)!;
+  const text = renderCloudConfig(topology, machineName);
+  const inUserData = new Set(parseCloudConfig(text).write_files.map((f) => f.path));
+  const files = bootFilesOf(topology, machineName);
+  const document = scriptsDocumentOfGroup(topology, machine.nodeGroup).files.filter((f) => !inUserData.has(f.path) && files[f.path] === f.content);
+  return [text, ...document.map((f) => `# == scripts document: ${f.path} (${f.permissions})\n${f.content}`)].join('\n');
 }
 
 export interface CloudConfig {

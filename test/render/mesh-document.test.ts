@@ -9,7 +9,7 @@ import { RETAINED_WAL_REPORT_BYTES } from '../../lib/render/mesh';
 import { FILES } from '../../lib/render/paths';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
-import { fileOf, meshDocumentFilesOf, parseCloudConfig, topologyOf } from './helpers';
+import { fileOf, machineFile, meshDocumentFilesOf, parseCloudConfig, topologyOf } from './helpers';
 
 
 /** `count` AWS node groups over four regions, pglogical: a big mesh. */
@@ -34,7 +34,7 @@ describe('the mesh document', () => {
       expect(paths).not.toContain(`${FILES.meshDir}/${name}`);
       expect(meshDocumentFilesOf(meshDocument(topology, group).value)[name]).toBe(meshDocumentFiles(topology, group)[name]);
     }
-    expect(fileOf(text, FILES.meshSync)).toContain(`NAME, DIR, BACKEND = ${JSON.stringify(group.meshDocument)}, `);
+    expect(machineFile(topology, member, FILES.meshSync)).toContain(`NAME, DIR, BACKEND = ${JSON.stringify(group.meshDocument)}, `);
     expect(group.meshDocument).toBe(`${topology.fleetName}-mesh-${group.name}`);
   });
 

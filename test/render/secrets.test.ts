@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { Topology } from '../../lib';
 import { SECRET_PLACEHOLDER_PATTERN } from '../../lib/render/paths';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
-import { CloudConfig, parseCloudConfig, renderAll, topologyOf } from './helpers';
+import { CloudConfig, machineFile, parseCloudConfig, renderAll, topologyOf } from './helpers';
 import { matrixCases } from './matrix';
 
 const topologies: Topology[] = [
@@ -67,7 +67,7 @@ test('secret names in member.env and dpg-secret are names of the fleet\'s secret
       expect({ name, variable, known: topology.secrets.all.includes(value) }).toEqual({ name, variable, known: true });
     }
     expect(env).not.toMatch(/PASSWORD|TOKEN/);
-    const command = files.find((f) => f.path === '/usr/local/sbin/dpg-secret')!.content;
+    const command = machineFile(topology, name, '/usr/local/sbin/dpg-secret');
     const allowed = /case "\$name" in\n\s+(.*)\) ;;/.exec(command)![1].split('|').map((q) => q.slice(1, -1));
     expect(allowed).toEqual(topology.secrets.all);
     for (const f of files) if (f.content.includes('{{secret:')) expect(f.permissions).toBe('0600');

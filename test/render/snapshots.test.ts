@@ -1,15 +1,15 @@
 /**
- * Readable snapshots of the cloud-config of one machine per role, for review in pull requests. Two are whole texts:
+ * Readable snapshots of the cloud-config of one machine per role, followed by the files of its node group's scripts
+ * document it writes, for review in pull requests. Two are whole texts:
  * the Spock ledger fleet's Postgres member with co-located etcd and its dedicated etcd machine. The member without etcd
  * is a diff from the member with it, and the pglogical Debian 12 fleet's machines are diffs from the same role of the
  * ledger fleet renamed to the pglogical fleet's names, so a change to what every machine runs shows up once.
  * `applyLineDiff` checks that each diff rebuilds its machine's text exactly: the diffs pin them as whole texts would.
  */
 import { DistributedPostgresProps, EtcdPlacement, Topology } from '../../lib';
-import { renderCloudConfig } from '../../lib/render';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 import { meshDocument } from '../../lib/render/mesh-document';
-import { applyLineDiff, lineDiff, meshDocumentFilesOf, topologyOf } from './helpers';
+import { applyLineDiff, bootText, lineDiff, meshDocumentFilesOf, topologyOf } from './helpers';
 
 function dedicated(props: DistributedPostgresProps): DistributedPostgresProps {
   return { ...props, etcd: { placement: EtcdPlacement.DEDICATED } };
@@ -27,13 +27,14 @@ function withNamesOf(text: string, from: Topology, to: Topology): string {
 const spock = { plain: topologyOf(ledgerFleet()), dedicated: topologyOf(dedicated(ledgerFleet())) };
 const pglogical = { plain: topologyOf(pglogicalFleet()), dedicated: topologyOf(dedicated(pglogicalFleet())) };
 
+// Each machine's cloud-config, then the files of its group's scripts document it writes (bootText).
 const text = {
-  spockMember: renderCloudConfig(spock.plain, 'ledger-use1-pg1'),
-  spockMemberWithoutEtcd: renderCloudConfig(spock.dedicated, 'ledger-use1-pg1'),
-  spockEtcd: renderCloudConfig(spock.dedicated, 'ledger-use1-etcd1'),
-  pglogicalMember: renderCloudConfig(pglogical.plain, 'rehearse-a-pg1'),
-  pglogicalMemberWithoutEtcd: renderCloudConfig(pglogical.dedicated, 'rehearse-a-pg1'),
-  pglogicalEtcd: renderCloudConfig(pglogical.dedicated, 'rehearse-a-etcd1'),
+  spockMember: bootText(spock.plain, 'ledger-use1-pg1'),
+  spockMemberWithoutEtcd: bootText(spock.dedicated, 'ledger-use1-pg1'),
+  spockEtcd: bootText(spock.dedicated, 'ledger-use1-etcd1'),
+  pglogicalMember: bootText(pglogical.plain, 'rehearse-a-pg1'),
+  pglogicalMemberWithoutEtcd: bootText(pglogical.dedicated, 'rehearse-a-pg1'),
+  pglogicalEtcd: bootText(pglogical.dedicated, 'rehearse-a-etcd1'),
 };
 
 /** The spock texts with the pglogical fleet's names: the bases of the pglogical diffs. */

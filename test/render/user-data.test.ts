@@ -3,6 +3,7 @@ import { randomBytes } from 'crypto';
 import { gunzipSync } from 'zlib';
 import { Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine } from '../../lib';
 import { encodeUserData, machinesOf, renderCloudConfig } from '../../lib/render';
+import { groupScriptsDocument } from '../../lib/render/cloud-config';
 import { gzipDeterministic } from '../../lib/render/gzip';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { run, topologyOf } from './helpers';
@@ -79,7 +80,8 @@ describe('encodeUserData', () => {
   const ledger = topologyOf(ledgerFleet());
 
   test('AWS: gzip + base64 above 16384 bytes, deterministic, and what cloud-init gets back is the text', () => {
-    const text = renderCloudConfig(ledger, 'ledger-use1-pg1');
+    // A member's cloud-config with a user's long comment block: more than AWS takes as it is.
+    const text = `${renderCloudConfig(ledger, 'ledger-use1-pg1')}${Array.from({ length: 400 }, (_, i) => `# note ${i}: kept for the operators\n`).join('')}`;
     expect(Buffer.byteLength(text)).toBeGreaterThan(16384);
     const a = encodeUserData('aws', text, 'ledger-use1-pg1');
     const b = encodeUserData('aws', text, 'ledger-use1-pg1');
@@ -110,7 +112,7 @@ describe('encodeUserData', () => {
     expect(() => encodeUserData('gcp', noise.repeat(10), 'big-host-pg1')).toThrow(/'big-host-pg1' is \d+ bytes.*262144/);
   });
 
-  test('the largest realistic member fits AWS\'s 16 KB: 8 node groups of 5, PGDG, 12 global tables, 4 geoshards', () => {
+  test('the largest realistic member stays within 8 KB gzipped: 8 node groups of 5, PGDG, 12 global tables, 4 geoshards', () => {
     const names = ['use1', 'use2', 'usw2', 'euw1', 'euc1', 'euw2', 'aps1', 'apne1'];
     const regions = ['us-east-1', 'us-east-2', 'us-west-2', 'eu-west-1', 'eu-central-1', 'eu-west-2', 'ap-south-1', 'ap-northeast-1'];
     const props: DistributedPostgresProps = {
@@ -134,8 +136,25 @@ describe('encodeUserData', () => {
       const gzipped = encoded.encoding === 'plain' ? Buffer.byteLength(text) : Buffer.from(encoded.value, 'base64').length;
       if (Buffer.byteLength(text) > largest.raw) largest = { name: m.name, raw: Buffer.byteLength(text), gzipped };
     }
-    expect(largest.raw).toBeGreaterThan(40_000);
-    expect(largest.gzipped).toBeLessThanOrEqual(16384);
+    // The scripts are in the group's scripts document: what is left is the machine's own (identity, etcd, Patroni).
+    expect(largest.raw).toBeGreaterThan(10_000);
+    expect(largest.raw).toBeLessThanOrEqual(16384);
+    expect(gzipDeterministic(Buffer.from(renderCloudConfig(topology, largest.name))).length).toBeLessThanOrEqual(8192);
+    for (const group of topology.nodeGroups) expect(Buffer.byteLength(groupScriptsDocument(topology, group).value)).toBeLessThan(64 * 1024);
+  });
+
+  test('issue 13: the largest AWS member of the reference stack is at most 8 KB gzipped, and within 1 KB of that at 100 node groups', () => {
+    const largestGzipped = (topology: ReturnType<typeof topologyOf>) => Math.max(...machinesOf(topology)
+      .filter((m) => topology.nodeGroups.find((g) => g.name === m.nodeGroup)!.cloud === 'aws')
+      .map((m) => gzipDeterministic(Buffer.from(renderCloudConfig(topology, m.name))).length));
+    const reference = largestGzipped(ledger);
+    const hundred = largestGzipped(topologyOf({
+      name: 'hundred',
+      nodeGroups: Array.from({ length: 100 }, (_, i) => ({ name: `g${i + 1}`, cloud: Cloud.AWS, region: ['us-east-1', 'eu-west-1', 'ap-south-1'][i % 3] })),
+      replication: { engine: ReplicationEngine.PGLOGICAL, globalTables: ['public.items', 'app.accounts'], maxNodeGroups: 100 },
+    }));
+    expect(reference).toBeLessThanOrEqual(8192);
+    expect(Math.abs(hundred - reference)).toBeLessThanOrEqual(1024);
   });
 });
 

@@ -4,7 +4,8 @@ import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { Testing, TerraformStack } from 'cdktf';
 import { createHash } from 'crypto';
 import { Cloud, DistributedPostgres, DistributedPostgresProps, Topology } from '../../lib';
-import { encodeUserData, renderCloudConfig, ReviewableMeshDocument, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
+import { encodeUserData, renderCloudConfig, ReviewableMeshDocument, ReviewableScriptsDocument, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
+import { groupScriptsDocument } from '../../lib/render/cloud-config';
 import { meshDocument } from '../../lib/render/mesh-document';
 
 export type Resource = Record<string, any>;
@@ -105,9 +106,22 @@ export function meshDocumentMarker(topology: Topology): (document: ReviewableMes
   };
 }
 
-/** The synthesized JSON as our snapshots show it: `toReviewableJson` with the renderer's markers for user-data. */
+/**
+ * A scripts document checked against the renderer and shown as a short marker: it must be exactly
+ * `groupScriptsDocument(topology, group).value` of one node group (test/render's snapshots pin the files themselves).
+ */
+export function scriptsDocumentMarker(topology: Topology): (document: ReviewableScriptsDocument) => string {
+  return ({ value, sha256 }) => {
+    const group = topology.nodeGroups.find((g) => groupScriptsDocument(topology, g).value === value);
+    return group === undefined
+      ? `[scripts document: NOT the renderer's output, sha256 ${sha256.slice(0, 16)}]`
+      : `[scripts document of node group ${group.name}: groupScriptsDocument]`;
+  };
+}
+
+/** The synthesized JSON as our snapshots show it: `toReviewableJson` with the renderer's markers for user-data and documents. */
 export function readable(json: TfJson, topology: Topology): Record<string, any> {
-  return toReviewableJson(json, { userData: rendererMarker(topology), meshDocument: meshDocumentMarker(topology) });
+  return toReviewableJson(json, { userData: rendererMarker(topology), meshDocument: meshDocumentMarker(topology), scriptsDocument: scriptsDocumentMarker(topology) });
 }
 
 /** Leaf paths of a JSON value (`a.b.0.c`) with their values. */

@@ -7,7 +7,7 @@ import { TerraformStack, Testing } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { Cloud, DistributedPostgres, TlsCa } from '../../lib';
 import { gunzipSync } from 'zlib';
-import { meshDocumentFiles } from '../../lib/policy/secrets';
+import { meshDocumentFiles, scriptsDocumentFiles } from '../../lib/policy/secrets';
 import { LedgerStack } from '../../stacks/ledger';
 import { singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { fleetStack, resourcesOf, synthesizedOnce, synthJson } from './helpers';
@@ -27,10 +27,12 @@ test('the ledger JSON holds no key material and no literal secret value', () => 
     ...resourcesOf(json, 'google_compute_vpn_tunnel').map(([, t]) => t.shared_secret),
   ];
   expect(values.length).toBeGreaterThan(0);
-  // The only literal values are the node groups' mesh documents (SQL, no secret: the policy pack checks their files).
+  // The only literal values are the node groups' mesh and scripts documents (SQL and scripts, no secret: the policy
+  // pack checks their files).
   const literals = values.filter((v) => !REFERENCE.test(v) && !CA_REFERENCE.test(v));
-  expect(literals).toHaveLength(3);
-  for (const v of literals) expect(meshDocumentFiles(v)).toEqual(expect.objectContaining({ 'setup.sql': expect.any(String) }));
+  expect(literals).toHaveLength(6);
+  expect(literals.filter((v) => meshDocumentFiles(v)?.['setup.sql'] !== undefined)).toHaveLength(3);
+  expect(literals.filter((v) => scriptsDocumentFiles(v)?.['/usr/local/sbin/distributed-postgres-bootstrap'] !== undefined)).toHaveLength(3);
   for (const [, c] of resourcesOf(json, 'aws_vpn_connection')) {
     expect(Object.keys(c).filter((k) => k.includes('preshared'))).toEqual([]);
   }
@@ -63,7 +65,7 @@ test('passwords and the TLS CA: one generated value per secret, shared by every 
   const gcpSecretNames = new Map(resourcesOf(json, 'google_secret_manager_secret').map(([id, s]) => [`\${google_secret_manager_secret.${id}.id}`, s.secret_id]));
   const valueBySecret = new Map<string, Set<string>>();
   const add = (name: string, value: string) => valueBySecret.set(name, new Set([...(valueBySecret.get(name) ?? []), value]));
-  const documents = new Set(stack.fleet.topology.nodeGroups.map((g) => g.meshDocument));
+  const documents = new Set(stack.fleet.topology.nodeGroups.flatMap((g) => [g.meshDocument, g.scriptsDocument]));
   for (const [, v] of resourcesOf(json, 'aws_secretsmanager_secret_version')) add(awsSecretNames.get(v.secret_id)!, v.secret_string);
   for (const [, v] of resourcesOf(json, 'google_secret_manager_secret_version')) add(gcpSecretNames.get(v.secret)!, v.secret_data);
   for (const name of documents) valueBySecret.delete(name);
@@ -88,8 +90,9 @@ test('a GCP-only fleet generates its passwords the same way, without AWS', () =>
   const json = synthJson(stack);
   expect(resourcesOf(json, 'terraform_data')).toHaveLength(5);
   const versions = resourcesOf(json, 'google_secret_manager_secret_version').map(([, v]) => v.secret_data as string);
-  expect(versions.filter((v) => meshDocumentFiles(v) === undefined)).toHaveLength(6);
-  for (const v of versions.filter((d) => meshDocumentFiles(d) === undefined)) expect(v).toMatch(/^\$\{(terraform_data\.|jsonencode\(\{"cert" = tls_self_signed_cert\.)/);
+  const document = (v: string) => meshDocumentFiles(v) !== undefined || scriptsDocumentFiles(v) !== undefined;
+  expect(versions.filter((v) => !document(v))).toHaveLength(6);
+  for (const v of versions.filter((d) => !document(d))) expect(v).toMatch(/^\$\{(terraform_data\.|jsonencode\(\{"cert" = tls_self_signed_cert\.)/);
 });
 
 test('an operator-filled CA: its secrets are created empty, and no tls provider or key is in the stack', () => {
@@ -98,7 +101,7 @@ test('an operator-filled CA: its secrets are created empty, and no tls provider 
   expect(resourcesOf(json, 'tls_private_key')).toEqual([]);
   expect(json.provider).not.toHaveProperty('tls');
   const versions = resourcesOf(json, 'google_secret_manager_secret_version').map(([, v]) => v.secret_data as string);
-  expect(versions.filter((v) => meshDocumentFiles(v) === undefined)).toHaveLength(5);
+  expect(versions.filter((v) => meshDocumentFiles(v) === undefined && scriptsDocumentFiles(v) === undefined)).toHaveLength(5);
   expect(resourcesOf(json, 'google_secret_manager_secret').map(([, s]) => s.secret_id)).toContain('solo-tls-ca');
 });
 

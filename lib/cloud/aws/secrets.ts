@@ -30,6 +30,13 @@ export interface AwsFleetSecretsProps {
    * @default - none
    */
   readonly meshDocuments?: Record<string, string>;
+  /**
+   * Scripts documents of the node groups in this region (name to stored value, see `scriptsDocumentOf`): the boot
+   * scripts their machines' user-data pins and fetches at first boot; stored next to the secrets, readable by the
+   * same machines.
+   * @default - none
+   */
+  readonly scriptsDocuments?: Record<string, string>;
 }
 
 export class AwsFleetSecrets extends Construct {
@@ -61,11 +68,15 @@ export class AwsFleetSecrets extends Construct {
       }
       return secret;
     });
-    for (const [name, value] of Object.entries(props.meshDocuments ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const documents = [
+      ...Object.entries(props.meshDocuments ?? {}).map(([name, value]) => ({ name, value, what: "a node group's mesh document, followed by its machines" })),
+      ...Object.entries(props.scriptsDocuments ?? {}).map(([name, value]) => ({ name, value, what: "a node group's boot scripts, fetched by its new machines" })),
+    ].sort((a, b) => a.name.localeCompare(b.name));
+    for (const { name, value, what } of documents) {
       const document = new SecretsmanagerSecret(this, name, {
         ...where,
         name,
-        description: `${fleet}: a node group's mesh document, followed by its machines (distributed-postgres); no secret in it`,
+        description: `${fleet}: ${what} (distributed-postgres); no secret in it`,
         ...kmsKey,
         tags: awsTags(name, fleet),
       });

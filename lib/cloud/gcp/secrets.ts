@@ -22,6 +22,12 @@ export interface GcpFleetSecretsProps {
    * @default - none
    */
   readonly meshDocuments?: Record<string, string>;
+  /**
+   * Scripts documents of the GCP node groups (name to stored value, see `scriptsDocumentOf`): the boot scripts their
+   * machines' user-data pins and fetches at first boot; readable by the same service account.
+   * @default - none
+   */
+  readonly scriptsDocuments?: Record<string, string>;
 }
 
 export class GcpFleetSecrets extends Construct {
@@ -39,7 +45,7 @@ export class GcpFleetSecrets extends Construct {
       displayName: `${fleet} database machines (distributed-postgres)`,
       description: "Reads the fleet's secrets at boot; no other permission.",
     });
-    const documents = props.meshDocuments ?? {};
+    const documents = { ...props.meshDocuments, ...props.scriptsDocuments };
     const secretsKey = topology.encryption?.gcpSecretsKmsKeyName;
     for (const name of [...topology.secrets.all, ...Object.keys(documents).sort()]) {
       const secret = new SecretManagerSecret(this, name, {

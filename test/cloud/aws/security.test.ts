@@ -161,9 +161,9 @@ describe.each(FLEETS)('%s', (name, props) => {
     const { json, topology } = fleet(name, props);
     for (const [, r] of resourcesOf(json, 'aws_instance')) {
       const versions = resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => v.region === r.region).map(([id]) => `aws_secretsmanager_secret_version.${id}`);
-      // 5 generated passwords, the CA (unless an operator fills it) and the mesh document of each group in the region.
+      // 5 generated passwords, the CA (unless an operator fills it) and the mesh and scripts documents of each group in the region.
       const ca = topology.secrets.tlsCaSource === 'terraform' ? 1 : 0;
-      expect(versions).toHaveLength(5 + ca + topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === r.region).length);
+      expect(versions).toHaveLength(5 + ca + 2 * topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === r.region).length);
       expect(r.depends_on).toEqual(expect.arrayContaining(versions));
       expect(r.depends_on.filter((d: string) => d.startsWith('aws_iam_role_policy.'))).toHaveLength(1);
     }
@@ -178,7 +178,7 @@ describe.each(FLEETS)('%s', (name, props) => {
       expect(doc.statement).toHaveLength(1);
       expect(doc.statement[0].actions).toEqual(['secretsmanager:GetSecretValue']);
       const secrets = resourcesOf(json, 'aws_secretsmanager_secret').filter(([, s]) => s.region === region);
-      const documents = topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === region).map((g) => g.meshDocument);
+      const documents = topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === region).flatMap((g) => [g.meshDocument, g.scriptsDocument]);
       expect(secrets.map(([, s]) => s.name).sort()).toEqual([...topology.secrets.all, ...documents].sort());
       expect([...doc.statement[0].resources].sort()).toEqual(secrets.map(([id]) => `\${aws_secretsmanager_secret.${id}.arn}`).sort());
     }

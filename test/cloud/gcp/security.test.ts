@@ -138,10 +138,10 @@ describe.each(FLEETS)('%s', (name, props) => {
     const documents = topology.nodeGroups.filter((g) => g.cloud === 'gcp').length;
     const needed = [...resourcesOf(json, 'google_secret_manager_secret_version').map(([id]) => `google_secret_manager_secret_version.${id}`),
       ...resourcesOf(json, 'google_secret_manager_secret_iam_member').map(([id]) => `google_secret_manager_secret_iam_member.${id}`)];
-    // 5 generated passwords, the CA and a mesh document per GCP group, each with a reader and (the CA unless an
+    // 5 generated passwords, the CA and a mesh and a scripts document per GCP group, each with a reader and (the CA unless an
     // operator fills it) a version.
     const ca = topology.secrets.tlsCaSource === 'terraform' ? 1 : 0;
-    expect(needed).toHaveLength(11 + ca + 2 * documents);
+    expect(needed).toHaveLength(11 + ca + 4 * documents);
     for (const [, r] of resourcesOf(json, 'google_compute_instance')) expect([...r.depends_on].sort()).toEqual(needed.sort());
   });
 
@@ -149,7 +149,7 @@ describe.each(FLEETS)('%s', (name, props) => {
     const { json, topology } = fleet(name, props);
     const secrets = resourcesOf(json, 'google_secret_manager_secret');
     expect(secrets.map(([, s]) => s.secret_id).sort())
-      .toEqual([...topology.secrets.all, ...topology.nodeGroups.filter((g) => g.cloud === 'gcp').map((g) => g.meshDocument)].sort());
+      .toEqual([...topology.secrets.all, ...topology.nodeGroups.filter((g) => g.cloud === 'gcp').flatMap((g) => [g.meshDocument, g.scriptsDocument])].sort());
     for (const [, s] of secrets) expect(s.replication).toEqual({ auto: {} });
     const members = resourcesOf(json, 'google_secret_manager_secret_iam_member').map(([, m]) => m);
     expect(members).toHaveLength(secrets.length);

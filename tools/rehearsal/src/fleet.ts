@@ -240,10 +240,48 @@ function databaseOf(machines: FleetMachine[]): string {
   throw new Error('rehearsal: cannot find the application database in the user-data (no dbname= / DPG_DATABASE=)');
 }
 
+/** A stored scripts document's files (`{"format": "dpg-scripts/1", "sha256": H, "gzip": B}`), decoded; undefined for any other value. */
+export function decodeScriptsDocument(value: string | undefined): { sha256: string; files: ScriptsDocumentFile[] } | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const doc = JSON.parse(value) as { format?: unknown; sha256?: unknown; gzip?: unknown };
+    if (typeof doc.format !== 'string' || !doc.format.startsWith('dpg-scripts/') || typeof doc.gzip !== 'string' || typeof doc.sha256 !== 'string') return undefined;
+    return { sha256: doc.sha256, files: JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')).files as ScriptsDocumentFile[] };
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ScriptsDocumentFile {
+  readonly path: string;
+  readonly permissions: string;
+  readonly when: string;
+  readonly content: string;
+}
+
+/**
+ * The machine's files as it holds them once its bootstrap began: its user-data's, then the files of the scripts
+ * document its load-scripts names (those its `WHEN` picks, as load-scripts does), so the rehearsal reads the fleet
+ * from every file a machine runs. A user-data without load-scripts is taken as it is.
+ */
+function withScriptsDocument(config: CloudConfig, literals: Record<string, string>, machine: string): CloudConfig {
+  const loader = config.writeFiles.find((f) => f.path.endsWith('/load-scripts'))?.content;
+  if (loader === undefined) return config;
+  const named = /^NAME, SHA256, BACKEND = "([^"]+)", "([0-9a-f]{64})"/m.exec(loader);
+  const when = /^MACHINE, WHEN, STAMP = "[^"]*", (\[[^\]]*\])/m.exec(loader);
+  if (!named || !when) throw new Error(`rehearsal: ${machine}'s load-scripts names no scripts document this rehearsal can read`);
+  const document = decodeScriptsDocument(literals[named[1]]);
+  if (!document) throw new Error(`rehearsal: ${machine}'s user-data names the scripts document ${named[1]}, which the stack does not store`);
+  const picked = JSON.parse(when[1]) as string[];
+  const files = document.files.filter((f) => picked.includes(f.when))
+    .map((f) => ({ path: f.path, content: f.content, permissions: f.permissions, owner: 'root:root', defer: false }));
+  return { ...config, writeFiles: [...config.writeFiles, ...files] };
+}
+
 export function readFleet(stack: SynthesizedStack): RehearsalFleet {
   const documents = meshDocumentTexts(stack.literalSecretValues);
   const machines: FleetMachine[] = stack.machines.map((machine) => {
-    const config = parseCloudConfig(machine.userData, machine.name);
+    const config = withScriptsDocument(parseCloudConfig(machine.userData, machine.name), stack.literalSecretValues, machine.name);
     const own = [config.text, ...config.writeFiles.map((f) => f.content)].join('\n');
     const documentText = Object.entries(documents).filter(([name]) => own.includes(JSON.stringify(name))).map(([, text]) => text).join('\n');
     return { machine, config, patroni: patroniViewOf(config), runsEtcd: runsEtcd(config), documentText };

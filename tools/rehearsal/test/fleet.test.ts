@@ -45,9 +45,12 @@ test('the rehearsal stack: machines, addresses and groups as the topology planne
   expect(fleet.superuser).toBe(topology.postgres.superuser);
   expect(fleet.superuserSecret).toBe(topology.secrets.superuserPassword);
   expect(fleet.restSecret).toBe(topology.secrets.restApiPassword);
-  expect(fleet.secretNames).toEqual([...topology.secrets.all, ...topology.nodeGroups.map((g) => g.meshDocument)].sort());
-  // The mesh documents are stored as the stack holds them; the global tables below are read from them.
-  expect(Object.keys(fleet.literalSecretValues).sort()).toEqual(topology.nodeGroups.map((g) => g.meshDocument).sort());
+  const documents = topology.nodeGroups.flatMap((g) => [g.meshDocument, g.scriptsDocument]).sort();
+  expect(fleet.secretNames).toEqual([...topology.secrets.all, ...documents].sort());
+  // The mesh and scripts documents are stored as the stack holds them; the global tables below are read from them.
+  expect(Object.keys(fleet.literalSecretValues).sort()).toEqual(documents);
+  // Each machine's files include its part of its group's scripts document (what load-scripts writes).
+  for (const m of fleet.machines) expect(m.config.writeFiles.map((f) => f.path)).toContain('/usr/local/sbin/distributed-postgres-bootstrap');
   expect(fleet.caSecret).toBe(topology.secrets.tlsCa);
   expect(fleet.engine).toBe('pglogical');
   expect(fleet.globalTables).toEqual(topology.replication.globalTables);
