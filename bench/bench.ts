@@ -88,6 +88,7 @@ function planOf(fleet: import('../lib').DistributedPostgres, libraryJson: any): 
   const t = fleet.topology;
   const { summarizeCidrs } = require('../lib/pipeline') as typeof import('../lib/pipeline');
   const { meshDocument } = require('../lib/render/mesh-document') as typeof import('../lib/render/mesh-document');
+  const { groupScriptsDocument } = require('../lib/render/cloud-config') as typeof import('../lib/render/cloud-config');
   const userData = new Map<string, string>();
   for (const type of ['aws_instance', 'google_compute_instance']) {
     for (const r of Object.values(libraryJson.resource[type] ?? {}) as any[]) {
@@ -100,7 +101,10 @@ function planOf(fleet: import('../lib').DistributedPostgres, libraryJson: any): 
     secrets: t.secrets.all,
     passwords: t.secrets.all.filter((s) => s !== t.secrets.tlsCa),
     tlsCa: t.secrets.tlsCaSource === 'terraform' ? t.secrets.tlsCa : undefined,
-    documents: t.nodeGroups.map((g) => ({ group: g.name, name: g.meshDocument, value: meshDocument(t, g).value })),
+    documents: t.nodeGroups.flatMap((g) => [
+      { group: g.name, name: g.meshDocument, value: meshDocument(t, g).value },
+      { group: g.name, name: g.scriptsDocument, value: groupScriptsDocument(t, g).value },
+    ]),
     postgresSources: summarizeCidrs([...t.network.fleetCidrs, ...t.network.clientCidrs]),
     patroniSources: summarizeCidrs(t.network.fleetCidrs),
     fleetCidrs: t.network.fleetCidrs,
@@ -175,7 +179,7 @@ function main(): void {
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(r));
-  const sizeHeader = ['case', 'largest AWS user-data (gzipped, of 16384 B)', 'largest mesh document (of 65536 B)'];
+  const sizeHeader = ['case', 'largest AWS user-data (gzipped, of 16384 B)', 'largest mesh document (of 65536 B)', 'largest scripts document (of 65536 B)'];
   const sizeWidths = sizeHeader.map((h, i) => Math.max(h.length, ...sizes.map((r) => r[i].length)));
   const sizeLine = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(sizeWidths[i])).join(' | ')} |`;
   console.log('');
@@ -185,17 +189,20 @@ function main(): void {
   if (mismatch) process.exitCode = 1;
 }
 
-/** The largest AWS member's user-data as AWS counts it (gzipped) and the largest mesh document, in bytes. */
-function userDataSizes(json: any): [string, string] {
+/**
+ * The largest AWS member's user-data gzipped (what issue 13's 8 KB target counts; AWS takes it as it is up to 16384
+ * bytes, gzipped above), the largest mesh document and the largest scripts document, in bytes.
+ */
+function userDataSizes(json: any): [string, string, string] {
   const { gzipDeterministic } = require('../lib/render/gzip') as typeof import('../lib/render/gzip');
-  const { meshDocumentFiles } = require('../lib/policy/secrets') as typeof import('../lib/policy/secrets');
+  const { meshDocumentFiles, scriptsDocumentFiles } = require('../lib/policy/secrets') as typeof import('../lib/policy/secrets');
   const gzipped = Object.values(json.resource.aws_instance ?? {}).map((r: any) =>
-    r.user_data_base64 !== undefined ? Buffer.from(r.user_data_base64, 'base64').length : gzipDeterministic(r.user_data).length);
-  const documents = [...Object.values(json.resource.aws_secretsmanager_secret_version ?? {}).map((v: any) => v.secret_string),
-    ...Object.values(json.resource.google_secret_manager_secret_version ?? {}).map((v: any) => v.secret_data)]
-    .filter((v: string) => meshDocumentFiles(v) !== undefined).map((v: string) => Buffer.byteLength(v));
-  const largest = (values: number[]) => (values.length === 0 ? '-' : `${Math.max(...values)} B`);
-  return [largest(gzipped), largest(documents)];
+    r.user_data_base64 !== undefined ? Buffer.from(r.user_data_base64, 'base64').length : gzipDeterministic(Buffer.from(r.user_data)).length);
+  const values: string[] = [...Object.values(json.resource.aws_secretsmanager_secret_version ?? {}).map((v: any) => v.secret_string),
+    ...Object.values(json.resource.google_secret_manager_secret_version ?? {}).map((v: any) => v.secret_data)];
+  const sizes = (is: (v: string) => boolean) => values.filter(is).map((v) => Buffer.byteLength(v));
+  const largest = (found: number[]) => (found.length === 0 ? '-' : `${Math.max(...found)} B`);
+  return [largest(gzipped), largest(sizes((v) => meshDocumentFiles(v) !== undefined)), largest(sizes((v) => scriptsDocumentFiles(v) !== undefined))];
 }
 
 if (process.argv[2] === '--child') child(process.argv[3] as CaseName, process.argv[4] as Mode, process.argv[5]);

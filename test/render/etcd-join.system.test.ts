@@ -8,10 +8,9 @@ import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
-import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, run, tempDir, topologyOf, writeTemp } from './helpers';
+import { fileOf, run, tempDir, topologyOf, writeTemp, bootCloudConfig } from './helpers';
 
 
 /** Moves the rendered absolute paths under one member's root. */
@@ -21,7 +20,7 @@ function relocate(content: string, root: string): string {
 
 describe('etcd-join with a real 3-member etcd', () => {
   jest.setTimeout(180_000);
-  const text = renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-a-pg1');
+  const text = bootCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-a-pg1');
   const dir = tempDir('etcd-join');
   // Below Linux's ephemeral range (32768-60999: an outgoing connection may hold any port there), and apart from
   // scripts.system.test.ts's etcd (26000-29999).

@@ -4,7 +4,7 @@ import { gunzipSync } from 'zlib';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { parse } from 'yaml';
+import { parse, stringify as stringifyYaml } from 'yaml';
 import { DistributedPostgresProps, FleetValidationError, Topology } from '../../lib';
 import { machinesOf, renderCloudConfig, resolveFleet } from '../../lib/pipeline';
 import { meshDocumentFiles } from '../../lib/policy/secrets';
@@ -76,6 +76,18 @@ export function bootFilesOf(topology: Topology, machineName: string): Record<str
   if (!loader.includes(document.sha256)) throw new Error(`${machineName}'s load-scripts does not pin its group's scripts document`);
   for (const f of document.files) if (when.includes(f.when)) files[f.path] = f.content;
   return files;
+}
+
+/**
+ * The machine's cloud-config with its part of its group's scripts document added to write_files: every file it holds
+ * once its bootstrap began, for tests that read files out of a cloud-config text (`fileOf`). Not what the cloud gets.
+ */
+export function bootCloudConfig(topology: Topology, machineName: string): string {
+  const doc = parseCloudConfig(renderCloudConfig(topology, machineName));
+  const inUserData = new Set(doc.write_files.map((f) => f.path));
+  const extra = Object.entries(bootFilesOf(topology, machineName)).filter(([path]) => !inUserData.has(path))
+    .map(([path, content]) => ({ path, owner: 'root:root', permissions: '0700', content }));
+  return `#cloud-config\n${stringifyYaml({ ...doc, write_files: [...doc.write_files, ...extra] }, { version: '1.1' })}`;
 }
 
 /** One file a machine holds once booted (from its user-data or its group's scripts document). */
@@ -298,13 +310,12 @@ export function throwawayPostgres(prefix: string, portBase: number, settings: st
 }
 
 /**
- * A file of a machine's mesh directory as the machine has it: from its user-data, or else from its group's mesh
- * document, decoded from the stored value as `mesh-sync` decodes it (what Terraform stores is what is tested).
+ * A file of a machine's mesh directory as the machine has it: from its user-data or its group's scripts document, or
+ * else from its group's mesh document, decoded from the stored value as `mesh-sync` decodes it (what Terraform stores is what is tested).
  */
 export function meshFileOf(topology: Topology, machineName: string, name: string): string {
-  const text = renderCloudConfig(topology, machineName);
-  const inUserData = parseCloudConfig(text).write_files.find((f) => f.path === `/etc/distributed-postgres/mesh/${name}`);
-  if (inUserData) return inUserData.content;
+  const inBootFiles = bootFilesOf(topology, machineName)[`/etc/distributed-postgres/mesh/${name}`];
+  if (inBootFiles !== undefined) return inBootFiles;
   const machine = machinesOf(topology).find((m) => m.name === machineName);
   const group = topology.nodeGroups.find((g) => g.name === machine?.nodeGroup);
   if (!group) throw new Error(`no machine ${machineName}`);

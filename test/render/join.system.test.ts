@@ -11,8 +11,7 @@ import { join } from 'path';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { Cloud, DistributedPostgresProps, ImageFlavour } from '../../lib';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { renderCloudConfig } from '../../lib/render';
-import { fileOf, meshFileOf, throwawayPostgres, topologyOf, writeTemp } from './helpers';
+import { fileOf, meshFileOf, throwawayPostgres, topologyOf, writeTemp, bootCloudConfig } from './helpers';
 
 function threeGroups(): DistributedPostgresProps {
   const fleet = pglogicalFleet();
@@ -63,7 +62,7 @@ describe('a node group joining a running fleet (PostgreSQL 15 + pglogical 2, joi
   const rows = (g: Group) => value(g, "SELECT string_agg(id || ':' || v, ',' ORDER BY id) FROM items");
 
   beforeAll(() => {
-    const allowPlugin = fileOf(renderCloudConfig(topology, 'rehearse-a-pg1'), '/etc/distributed-postgres/mesh/allow-output-plugin.sql');
+    const allowPlugin = fileOf(bootCloudConfig(topology, 'rehearse-a-pg1'), '/etc/distributed-postgres/mesh/allow-output-plugin.sql');
     for (const s of Object.values(servers)) {
       s.start();
       // As post-bootstrap does: allow pglogical's output plugin where the server has output_plugin_libraries.

@@ -8,10 +8,9 @@
  * pglogical's own initial sync would drop that slot and start from the moment of subscribing, losing those rows.
  */
 import { chmodSync } from 'fs';
-import { renderCloudConfig } from '../../lib/render';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, meshFileOf, throwawayPostgres, topologyOf, writeTemp } from './helpers';
+import { fileOf, meshFileOf, throwawayPostgres, topologyOf, writeTemp, bootCloudConfig } from './helpers';
 
 
 describe('a late subscriber on PostgreSQL 15 + pglogical 2', () => {
@@ -36,7 +35,7 @@ describe('a late subscriber on PostgreSQL 15 + pglogical 2', () => {
 
   test('rows the provider took before the subscription exist reach the subscriber, and later rows follow', async () => {
     // As post-bootstrap does: allow pglogical's output plugin where the server has output_plugin_libraries.
-    const allow = writeTemp(pg.root, 'allow-output-plugin.sql', fileOf(renderCloudConfig(topology, 'rehearse-a-pg1'),
+    const allow = writeTemp(pg.root, 'allow-output-plugin.sql', fileOf(bootCloudConfig(topology, 'rehearse-a-pg1'),
       '/etc/distributed-postgres/mesh/allow-output-plugin.sql'));
     chmodSync(allow, 0o644);
     expect(psql('postgres', ['-v', 'ON_ERROR_STOP=1', '-v', 'plugin=pglogical_output', '-f', allow]).code).toBe(0);

@@ -6,12 +6,11 @@ import { createHash } from 'crypto';
 import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { renderCloudConfig } from '../../lib/render';
 import { meshDocument, meshDocumentFiles, meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { FILES } from '../../lib/render/paths';
 import { gzipDeterministic } from '../../lib/render/gzip';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, meshDocumentFilesOf, run, tempDir, topologyOf, writeTemp } from './helpers';
+import { fileOf, meshDocumentFilesOf, run, tempDir, topologyOf, writeTemp, bootCloudConfig } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -23,7 +22,7 @@ describe('mesh-sync with a stand-in secret backend', () => {
   const stored = join(root, 'stored');
   const backend = writeTemp(root, 'secret-backend', `#!/bin/bash\n[ "$1" = ${JSON.stringify(group.meshDocument)} ] || exit 3\n` +
     `[ -f ${stored} ] || exit 1\ncat ${stored}\n`, 0o755);
-  const script = writeTemp(root, 'mesh-sync', fileOf(renderCloudConfig(topology, group.members[0].name), FILES.meshSync)
+  const script = writeTemp(root, 'mesh-sync', fileOf(bootCloudConfig(topology, group.members[0].name), FILES.meshSync)
     .split(JSON.stringify(FILES.meshDir)).join(JSON.stringify(mesh))
     .split(JSON.stringify(FILES.secretBackend)).join(JSON.stringify(backend)), 0o755);
   const sync = () => run(PYTHON, [script]);
@@ -120,7 +119,7 @@ describe('mesh-sync dcs with patronictl and etcd', () => {
     `scope: ${group.patroniScope}`, 'namespace: /service/', `name: ${group.members[0].name}`,
     'etcd3:', `  hosts: 127.0.0.1:${client}`, '  protocol: http', '',
   ].join('\n'));
-  const script = writeTemp(root, 'mesh-sync', fileOf(renderCloudConfig(topology, group.members[0].name), FILES.meshSync)
+  const script = writeTemp(root, 'mesh-sync', fileOf(bootCloudConfig(topology, group.members[0].name), FILES.meshSync)
     .split(JSON.stringify(FILES.meshDir)).join(JSON.stringify(mesh))
     .split(JSON.stringify(FILES.patroniConfig)).join(JSON.stringify(patroniConfig)), 0o755);
   const dcs = () => run(PYTHON, [script, 'dcs']);

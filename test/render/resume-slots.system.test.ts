@@ -7,18 +7,17 @@
  */
 import { spawn } from 'child_process';
 import { chmodSync } from 'fs';
-import { renderCloudConfig } from '../../lib/render';
 import { pglogicalSlotName } from '../../lib/render/mesh';
 import { PAUSE_LIMIT_SECONDS } from '../../lib/render/mesh/pglogical-like';
 import { pglogicalFleet } from '../fixtures/fleets';
-import { fileOf, PG15_BIN, throwawayPostgres, topologyOf, writeTemp } from './helpers';
+import { fileOf, PG15_BIN, throwawayPostgres, topologyOf, writeTemp, bootCloudConfig } from './helpers';
 
 
 describe('resume slots on PostgreSQL 15 + pglogical 2 (provider and subscriber databases)', () => {
   const pg = throwawayPostgres('resume', 40000, ['shared_preload_libraries=pglogical', 'wal_level=logical',
     'track_commit_timestamp=on', 'max_replication_slots=10', 'max_wal_senders=10']);
   const { root, psql, value, dsn } = pg;
-  const text = renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-b-pg1');
+  const text = bootCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-b-pg1');
   const sqlFile = (name: string) => {
     const path = writeTemp(root, name, fileOf(text, `/etc/distributed-postgres/mesh/${name}`));
     chmodSync(path, 0o644);

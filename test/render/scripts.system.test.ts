@@ -9,14 +9,13 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync }
 import { join } from 'path';
 import { parse, stringify } from 'yaml';
 import { DistributedPostgresProps, ReplicationEngine } from '../../lib';
-import { renderCloudConfig } from '../../lib/render';
 import { ETCDCTL } from '../../lib/render/bootstrap';
 import { meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { RETAINED_WAL_REPORT_BYTES } from '../../lib/render/mesh';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
-import { fileOf, meshFileOf, run, tempDir, throwawayPostgres, topologyOf, writeTemp, writtenFiles } from './helpers';
+import { fileOf, meshFileOf, run, tempDir, throwawayPostgres, topologyOf, writeTemp, writtenFiles, bootCloudConfig } from './helpers';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -51,7 +50,7 @@ function fakeSecretCommand(root: string, values: Record<string, string>): void {
 
 describe('issue-certificate with a test CA', () => {
   const topology = topologyOf(pglogicalFleet());
-  const text = renderCloudConfig(topology, 'rehearse-a-pg1');
+  const text = bootCloudConfig(topology, 'rehearse-a-pg1');
   const root = tempDir('tls');
   mkdirSync(join(root, 'etc/tls'), { recursive: true });
   mkdirSync(join(root, 'run'), { recursive: true });
@@ -168,7 +167,7 @@ describe('issue-certificate with a test CA', () => {
 
 describe('materialize-secrets', () => {
   const topology = topologyOf(ledgerFleet());
-  const text = renderCloudConfig(topology, 'ledger-euw3-pg2');
+  const text = bootCloudConfig(topology, 'ledger-euw3-pg2');
   const root = tempDir('secrets');
   const s = topology.secrets;
   const tricky = 'p:a\\ss\'w"o rd #1';
@@ -271,7 +270,7 @@ describe('the mesh SQL on PostgreSQL 15 + pglogical 2 (throwaway cluster)', () =
   afterAll(() => pg.stop());
 
   const topology = topologyOf(geoPglogicalFleet());
-  const text = renderCloudConfig(topology, 'rehearse-b-pg1');
+  const text = bootCloudConfig(topology, 'rehearse-b-pg1');
   const sqlFile = (name: string) => {
     const path = writeTemp(root, name, meshFileOf(topology, 'rehearse-b-pg1', name));
     chmodSync(path, 0o644);

@@ -6,13 +6,12 @@
  * commit the standbys never got. Here no standby is connected at all, as in that window.
  */
 import { SYNC_STANDBY_SLOT_LIST_SQL } from '../../lib/render/mesh/native';
-import { renderCloudConfig } from '../../lib/render';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
-import { fileOf, throwawayPostgres, topologyOf } from './helpers';
+import { fileOf, throwawayPostgres, topologyOf, bootCloudConfig } from './helpers';
 
 
 test('the shipped standby-slots.sql takes its list from the query tested below', () => {
-  const text = renderCloudConfig(topologyOf(rehearsalNativeFleet()), 'rh-native-a-pg1');
+  const text = bootCloudConfig(topologyOf(rehearsalNativeFleet()), 'rh-native-a-pg1');
   const shipped = fileOf(text, '/etc/distributed-postgres/mesh/standby-slots.sql');
   expect(shipped).toContain(SYNC_STANDBY_SLOT_LIST_SQL);
   expect(shipped).not.toMatch(/pg_stat_replication/);
