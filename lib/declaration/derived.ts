@@ -12,6 +12,8 @@ export const OFFSETS = { loadBalancer: 5, member: 10, dedicatedEtcd: 30 } as con
 
 /** Share of a member's data disk replication slots may keep in pg_wal (`replication.walRetentionPercent`). */
 export const DEFAULT_WAL_RETENTION_PERCENT = 20;
+/** How often each leader runs the anti-entropy check (`replication.antiEntropyMinutes`). */
+export const DEFAULT_ANTI_ENTROPY_MINUTES = 60;
 
 /** A fleet holds at most this many node groups (their numbers are 1..100). */
 export const MAX_NODE_GROUPS = 100;

@@ -7,7 +7,7 @@ import {
   AwsInterRegion, Cloud, ConflictPolicy, DistributedPostgresProps, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass,
   LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile, TlsCa,
 } from './props';
-import { DEFAULT_WAL_RETENTION_PERCENT, defaultMaxNodeGroups } from './derived';
+import { DEFAULT_ANTI_ENTROPY_MINUTES, DEFAULT_WAL_RETENTION_PERCENT, defaultMaxNodeGroups } from './derived';
 import { MachineImage } from './machine-image';
 import { Reader } from './reader';
 import { zonesOf } from './regions';
@@ -37,7 +37,7 @@ const PROPERTIES = {
   dataDisk: ['sizeGiB', 'type'],
   postgres: ['version', 'packageSource', 'binDir', 'database', 'parameters'],
   ha: ['synchronousMode', 'synchronousStandbys', 'timingProfile', 'ttl', 'loopWait', 'retryTimeout', 'maximumLagOnFailoverBytes', 'failsafeMode'],
-  replication: ['engine', 'conflictPolicy', 'deltaApplyColumns', 'snowflakeIds', 'leaderEndpoint', 'globalTables', 'walRetentionPercent', 'maxNodeGroups'],
+  replication: ['engine', 'conflictPolicy', 'deltaApplyColumns', 'snowflakeIds', 'leaderEndpoint', 'globalTables', 'walRetentionPercent', 'antiEntropyMinutes', 'maxNodeGroups'],
   deltaApplyColumn: ['table', 'column'],
   geoshard: ['name', 'nodeGroups', 'tables'],
   geoshardTable: ['table', 'partition', 'values'],
@@ -213,6 +213,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       leaderEndpoint: r.enumValue(replicationIn.leaderEndpoint, LeaderEndpoint, 'replication.leaderEndpoint', LeaderEndpoint.MULTI_HOST_DSN),
       globalTables: r.stringArray(replicationIn.globalTables, 'replication.globalTables'),
       walRetentionPercent: r.number(replicationIn.walRetentionPercent, 'replication.walRetentionPercent', DEFAULT_WAL_RETENTION_PERCENT),
+      antiEntropyMinutes: r.number(replicationIn.antiEntropyMinutes, 'replication.antiEntropyMinutes', DEFAULT_ANTI_ENTROPY_MINUTES),
       maxNodeGroups: r.number(replicationIn.maxNodeGroups, 'replication.maxNodeGroups', defaultMaxNodeGroups(nodeGroups.length)),
     },
     geoshards,

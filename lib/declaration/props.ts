@@ -409,6 +409,15 @@ export interface ReplicationProps {
    */
   readonly walRetentionPercent?: number;
   /**
+   * How often (in minutes) each node group's leader compares its replicated tables with every other node group that
+   * replicates them (the anti-entropy check: row counts and hashes over key ranges, narrowing to the keys that differ,
+   * each rechecked before it is reported), besides once a minute after every leader change. Each run reads every
+   * replicated table once on this group and once on each peer: on large tables choose a longer period. 0 keeps only
+   * the check after a leader change.
+   * @default 60
+   */
+  readonly antiEntropyMinutes?: number;
+  /**
    * The most node groups the fleet is planned to hold. Every member reserves replication slots, WAL senders and
    * workers for that many peer groups when its node group is created (Postgres needs a restart to change them), so a
    * node group added later to a running fleet must fit in what its members reserved; the user-data stays the same

@@ -103,6 +103,7 @@ export interface FleetSpec {
     readonly leaderEndpoint: LeaderEndpoint;
     readonly globalTables: string[];
     readonly walRetentionPercent: number;
+    readonly antiEntropyMinutes: number;
     readonly maxNodeGroups: number;
   };
   readonly geoshards: GeoshardSpec[];

@@ -56,6 +56,7 @@ export function memberEnv(machine: Machine): string {
       DPG_MESH_USER: topology.postgres.meshUser,
       DPG_MESH_ROLE_ATTRIBUTES: engine.meshRoleAttributes.join(' '),
       DPG_SECRET_MESH: topology.secrets.meshPassword,
+      DPG_ANTI_ENTROPY_SECONDS: topology.replication.antiEntropyMinutes * 60,
     });
   }
   return `# This machine's facts, sourced by the distributed-postgres scripts. Secret names only, never values.\n${shellAssignments(vars)}`;

@@ -8,6 +8,7 @@ import { compactFile } from './compact';
 import { Machine } from './machine';
 import { NodeGroup, Topology } from '../topology/topology';
 import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
+import { antiEntropyScript } from './anti-entropy';
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
 import { MeshSql, replicationEngine } from './mesh';
@@ -102,6 +103,7 @@ export function scriptsDocumentFiles(topology: Topology, group: NodeGroup): Scri
       postgres(FILES.prePromote, '0755', prePromoteScript()),
     ]),
     ...(sql.standbySlots === undefined ? [] : [postgres(`${FILES.meshDir}/standby-slots.sql`, '0644', sql.standbySlots)]),
+    postgres(FILES.antiEntropy, '0755', antiEntropyScript()),
     postgres(FILES.meshKeeper, '0700', meshKeeperScript()),
     always(FILES.bootstrapScript, '0700', bootstrapScript(topology)),
   ];

@@ -13,6 +13,7 @@
  * outside `files` so that a member whose mesh-sync predates it still takes the rest of the document).
  */
 import { createHash } from 'crypto';
+import { antiEntropyPairsSql } from './anti-entropy';
 import { NodeGroup, Topology } from '../topology/topology';
 import { compactSql } from './compact';
 import { gzipDeterministic } from './gzip';
@@ -38,6 +39,7 @@ export function meshDocumentFiles(topology: Topology, group: NodeGroup): Record<
     ...(problems.length === 0 ? {} : { 'problems.sql': problems.join('\n') }),
     ...(sql.failoverSlots === undefined ? {} : { 'failover-slots.sql': sql.failoverSlots }),
     ...(sql.joinFiles ?? {}),
+    'anti-entropy.sql': antiEntropyPairsSql(topology, group),
   };
   return Object.fromEntries(Object.entries(files).map(([name, text]) => [name, compactSql(text)]));
 }

@@ -6,6 +6,7 @@
  * while disable + enable resumes it in ~0.2 s (measured). A plain service with a loop rather than a timer: it needs
  * nothing of systemd beyond starting it.
  */
+import { ANTI_ENTROPY_AFTER_LEADER_CHANGE_SECONDS } from './anti-entropy';
 import { MESH_SYNC_SECONDS } from './mesh-document';
 import { FILES } from './paths';
 
@@ -155,6 +156,26 @@ keep_dcs() {
   fi
 }
 dcs_running() { [ -n "$dcs_pid" ] && kill -0 "$dcs_pid" 2>/dev/null; }
+
+# The anti-entropy check (as postgres, peers through the mesh .pgpass): its result in the status file, a log line
+# per finding. In the background: it reads every replicated table here and at each peer.
+anti_entropy_status() {
+  { printf '%s\n' "$1"; printf 'updated=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.antiEntropyStatus}.tmp \
+    && mv -f ${FILES.antiEntropyStatus}.tmp ${FILES.antiEntropyStatus}
+}
+anti_entropy() {
+  local out
+  if ! out=$(as_postgres env PGPASSFILE=${FILES.meshPgpass} ${FILES.antiEntropy} "$DPG_PG_BIN/psql" \
+      "host=${FILES.socketDir} port=$DPG_PG_PORT dbname=$DPG_DATABASE" "$mesh/anti-entropy.sql" 2>&1); then
+    log "anti-entropy: not run: $(tail -n 1 <<<"$out")"; return
+  fi
+  grep '^finding=' <<<"$out" | while IFS= read -r line; do log "anti-entropy: divergence: \${line#finding=}"; done
+  anti_entropy_status "$out"
+  log "anti-entropy: $(grep '^state=' <<<"$out" | cut -d= -f2) ($(grep '^compared=' <<<"$out" | cut -d= -f2) table and group pairs compared)"
+}
+anti_entropy_running() { [ -n "$anti_entropy_pid" ] && kill -0 "$anti_entropy_pid" 2>/dev/null; }
+anti_entropy_pid=''
+next_anti_entropy=0
 dcs_pid=''
 dcs_failed=${FILES.runDir}/dcs-failed
 rm -f "$dcs_failed"
@@ -201,6 +222,12 @@ while true; do
         next_apply=$((SECONDS + backoff)); backoff=$((backoff * 2 > ${MESH_RETRY_MAX_SECONDS} ? ${MESH_RETRY_MAX_SECONDS} : backoff * 2))
       fi
     fi
+    # The anti-entropy check: a minute after taking the lead, then every DPG_ANTI_ENTROPY_SECONDS (0: not again).
+    if [ "$was_primary" = 0 ]; then next_anti_entropy=$((SECONDS + ${ANTI_ENTROPY_AFTER_LEADER_CHANGE_SECONDS})); fi
+    if [ "$next_anti_entropy" -gt 0 ] && [ "$SECONDS" -ge "$next_anti_entropy" ] && [ -f "$mesh/anti-entropy.sql" ] && ! anti_entropy_running; then
+      anti_entropy & anti_entropy_pid=$!
+      next_anti_entropy=$(( \${DPG_ANTI_ENTROPY_SECONDS:-0} > 0 ? SECONDS + DPG_ANTI_ENTROPY_SECONDS : 0 ))
+    fi
     sync_standby_slots
     failover_slots
     if [ "$SECONDS" -ge "$next_down_check" ]; then
@@ -218,7 +245,9 @@ while true; do
     reported_standby=0
   else
     # Only the leader applies the mesh: say so once, so a status left from its time as leader is not taken as current.
-    if [ "$was_primary" = 1 ] || [ "$reported_standby" = 0 ]; then status not-leader 0 ''; reported_standby=1; fi
+    if [ "$was_primary" = 1 ] || [ "$reported_standby" = 0 ]; then
+      status not-leader 0 ''; anti_entropy_status 'state=not-leader'; reported_standby=1
+    fi
     was_primary=0
   fi
   sleep ${KEEPER_TICK_SECONDS}

@@ -23,6 +23,8 @@ export const FILES = {
   prePromote: `${LIB}/pre-promote`,
   meshKeeper: `${LIB}/mesh-keeper`,
   meshSync: `${LIB}/mesh-sync`,
+  /** Compares this group's replicated tables with its peers' (run by mesh-keeper on the leader). */
+  antiEntropy: `${LIB}/anti-entropy`,
   /** In the user-data: brings the group's scripts document onto the machine (the bootstrap unit's first step). */
   loadScripts: `${LIB}/load-scripts`,
   /** Member certificate and its keys, one copy per service owner (Postgres and etcd check key ownership differently). */
@@ -52,6 +54,8 @@ export const FILES = {
    * names, which a replaced machine no longer is).
    */
   etcdMemberDecided: '/var/lib/distributed-postgres/etcd-member',
+  /** The last anti-entropy check's result (`state=clean|dirty|incomplete|not-leader`, finding=, note=, compared=, updated=). */
+  antiEntropyStatus: '/var/lib/distributed-postgres/anti-entropy.status',
   /** One line per repair pre-promote made (a provider slot rewound to what the promoted member holds). */
   repairsLog: '/var/lib/distributed-postgres/repairs.log',
   runDir: '/run/distributed-postgres',

@@ -270,6 +270,7 @@ export function resolveTopology(spec: FleetSpec): Topology {
       globalReplicationSet: GLOBAL_REPLICATION_SET,
       globalTables: spec.replication.globalTables.map(qualify).sort(),
       walRetentionPercent: spec.replication.walRetentionPercent,
+      antiEntropyMinutes: spec.replication.antiEntropyMinutes,
       maxNodeGroups: spec.replication.maxNodeGroups,
     },
     nodeGroups,

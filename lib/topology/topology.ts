@@ -104,6 +104,8 @@ export interface ReplicationSettings {
   readonly globalTables: string[];
   /** Share of each member's data disk that slots may keep in pg_wal (`max_slot_wal_keep_size`). */
   readonly walRetentionPercent: number;
+  /** Minutes between the leaders' anti-entropy checks (0: only after a leader change). */
+  readonly antiEntropyMinutes: number;
   /** Node groups every member reserves replication capacity for (`replication.maxNodeGroups`). */
   readonly maxNodeGroups: number;
 }

@@ -247,6 +247,8 @@ export const BAD_INPUTS: readonly BadInput[] = [
     expected: [{ rule: 'DPG-WAL-RETENTION', fragment: /replication\.walRetentionPercent: 80 is not a whole percent from 5 to 50 of the data disk/ }] },
   { name: 'WAL retention budget of a small disk lost within minutes', category: 'impossible quorum', change: (p) => { p.nodeGroups[1].dataDisk = { sizeGiB: 4 }; },
     expected: [{ rule: 'DPG-WAL-RETENTION', fragment: /euw1\)\.dataDisk\.sizeGiB: 20% of 4 GiB keeps 819 MB of WAL for an absent peer.*Fix: a data disk of at least 5 GiB/ }] },
+  { name: 'an anti-entropy period of a fraction of a minute', category: 'engine/version mismatch', change: (p) => { p.replication.antiEntropyMinutes = 0.5; },
+    expected: [{ rule: 'DPG-ANTI-ENTROPY', fragment: /replication\.antiEntropyMinutes: 0\.5 is not a whole number of minutes from 0 to 10080.*Fix: e\.g\. 60/ }] },
   { name: 'fewer reserved node groups than declared', category: 'impossible quorum', change: (p) => { p.replication.maxNodeGroups = 2; },
     expected: [{ rule: 'DPG-MAX-GROUPS', fragment: /replication\.maxNodeGroups: 2 is below the 3 node groups declared.*Fix: at least 3/ }] },
   { name: 'more reserved node groups than a fleet holds', category: 'impossible quorum', change: (p) => { p.replication.maxNodeGroups = 101; },

@@ -89,6 +89,13 @@ export const MAX_NODE_GROUPS_RULE: Rule = {
 /** Below this a slot would be lost after minutes of a peer's absence (a restart, a short partition). */
 const MIN_WAL_RETENTION_MB = 1024;
 
+export const ANTI_ENTROPY: Rule = {
+  id: 'DPG-ANTI-ENTROPY',
+  description: 'The anti-entropy check runs at a whole number of minutes, at most once a week apart, or only after leader changes (0).',
+  check: (spec) => (isInt(spec.replication.antiEntropyMinutes, 0, 10080) ? [] : [finding('DPG-ANTI-ENTROPY', 'replication.antiEntropyMinutes',
+    `${spec.replication.antiEntropyMinutes} is not a whole number of minutes from 0 to 10080. Fix: e.g. 60 (hourly), more for large tables; 0 checks only after a leader change.`)]),
+};
+
 export const WAL_RETENTION: Rule = {
   id: 'DPG-WAL-RETENTION',
   description: "Replication slots keep a bounded share of each member's data disk in pg_wal, large enough for a peer's short absence.",

@@ -303,6 +303,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         env.profile = profileLabel(variant, PATRONI_DEFAULT_TIMING);
         for (const drill of variantDrills) emit(await runDrill(drill, env));
       }
+      if (!options.sabotage) await antiEntropyAfterDrills(hosts, access, fleet, report, log);
     }
   } catch (e) {
     report.problems.push((e as Error).message);
@@ -317,6 +318,42 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   }
   log(summary(report));
   return report;
+}
+
+/** Where the rendered machines keep the anti-entropy check and its pairs (lib/render/paths.ts, anti-entropy.ts). */
+const ANTI_ENTROPY = '/usr/local/lib/distributed-postgres/anti-entropy';
+
+/**
+ * The fleet's own anti-entropy check, run once on each node group's leader after the drills (as mesh-keeper runs it,
+ * with the machine's member.env and mesh directory): every group must find the others' rows equal to its own. A fleet
+ * whose machines have no such check (an earlier library) is noted, not failed.
+ */
+async function antiEntropyAfterDrills(hosts: TestHosts, access: FleetAccess, fleet: RehearsalFleet, report: RehearsalReport, log: (line: string) => void): Promise<void> {
+  const results: NonNullable<RehearsalReport['antiEntropy']> = [];
+  for (const group of fleet.groups) {
+    const leader = await access.leaderOf(group.name).catch(() => undefined);
+    if (!leader || !group.members.some((m) => m.machine.name === leader)) continue;
+    const present = await hosts.exec(leader, ['test', '-x', ANTI_ENTROPY], { allowFail: true });
+    if (present.code !== 0) {
+      log(`anti-entropy: ${leader} has no ${ANTI_ENTROPY} (a fleet from an earlier library): not checked`);
+      return;
+    }
+    // What mesh-keeper's own check last found there (a minute after taking the lead, then on its timer).
+    const last = await hosts.exec(leader, ['cat', '/var/lib/distributed-postgres/anti-entropy.status'], { allowFail: true });
+    const lastState = /^state=(.*)$/m.exec(last.stdout)?.[1] ?? 'none yet';
+    log(`anti-entropy: ${group.name} (${leader}): mesh-keeper's last check: ${lastState}${/^updated=(.*)$/m.exec(last.stdout)?.[1] ? ` at ${/^updated=(.*)$/m.exec(last.stdout)![1]}` : ''}`);
+    const r = await hosts.exec(leader, ['sh', '-c', '. /etc/distributed-postgres/member.env && runuser -u postgres -- env PGPASSFILE=/var/lib/postgresql/.pgpass ' +
+      `${ANTI_ENTROPY} "$DPG_PG_BIN/psql" "host=/var/run/postgresql port=$DPG_PG_PORT dbname=$DPG_DATABASE" /etc/distributed-postgres/mesh/anti-entropy.sql`],
+    { allowFail: true, timeoutMs: 600_000 });
+    const lines = r.stdout.split('\n');
+    const field = (name: string) => lines.filter((l) => l.startsWith(`${name}=`)).map((l) => l.slice(name.length + 1));
+    const result = { group: group.name, leader, byMeshKeeper: lastState, state: r.code === 0 ? (field('state')[0] ?? 'unknown') : 'not run', findings: field('finding'), notes: r.code === 0 ? field('note') : [(r.stderr || r.stdout).trim().split('\n').pop() ?? ''] };
+    results.push(result);
+    log(`anti-entropy: ${group.name} (${leader}): ${result.state}, ${field('compared')[0] ?? 0} table and group pairs compared` +
+      `${[...result.findings, ...result.notes].map((l) => `\n  ${l}`).join('')}`);
+    if (result.state === 'dirty') report.problems.push(`anti-entropy: node group ${group.name} holds rows that differ from its peers': ${result.findings.join('; ')}`);
+  }
+  report.antiEntropy = results;
 }
 
 /** What a booted host of the fleet actually runs (the versions the report shows next to the manifest's). */

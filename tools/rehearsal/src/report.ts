@@ -119,6 +119,12 @@ export interface RehearsalReport {
   /** The image the hosts booted: what its manifest says and what a booted host runs. */
   image?: ReportImage;
   readonly drills: DrillResult[];
+  /**
+   * The anti-entropy check (the fleet's own, as mesh-keeper runs it) on each node group's leader after the drills:
+   * `dirty` fails the run (a problem names the keys); `incomplete` is noted. `byMeshKeeper`: the state of the last
+   * check mesh-keeper itself ran there (its status file), shown, not judged.
+   */
+  antiEntropy?: { group: string; leader: string; byMeshKeeper: string; state: string; findings: string[]; notes: string[] }[];
   /** Renderer or rehearsal problems found (each one fails the run). */
   readonly problems: string[];
   verdict?: 'pass' | 'fail';
