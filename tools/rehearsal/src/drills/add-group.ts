@@ -13,7 +13,7 @@ import { MESH_KEEPER_SERVICE } from '../boot';
 import { DrillResult } from '../report';
 import { sleep } from '../shell';
 import { readSynthesizedStack } from '../stack';
-import { DrillEnv, finish, newResult, notApplicable, now, settle, startLoad, step } from './harness';
+import { DrillEnv, finish, joinedGroupWrites, newResult, notApplicable, now, startLoad, step } from './harness';
 
 /** How long the other groups write before the deploy (s): rows only the added group's copy can bring it. */
 const WRITES_BEFORE_S = 45;
@@ -59,11 +59,6 @@ export async function addGroup(env: DrillEnv): Promise<DrillResult> {
     if (log.stdout.trim()) step(env, r, `${m.machine.name}: ${log.stdout.trim().replace(/^.*mesh-keeper: /, '')}`);
   }
   // Its own writes must reach the others too.
-  const ownFrom = now();
-  const own = startLoad(env, r.drill, 900, [added.group]);
-  await sleep(15_000);
-  const stopAt = now();
-  await settle(env, r, [...writers, ...own], t0);
-  r.writeGapS[added.group.name] = Number(own[0].writeGap(ownFrom, stopAt).toFixed(2));
+  await joinedGroupWrites(env, r, added.group, writers, t0);
   return finish(r, started);
 }

@@ -152,6 +152,19 @@ export async function waitWritable(writers: WriterRun[], t: number, timeoutS: nu
   await waitFor('writes to be acknowledged again', timeoutS * 1000, async () => (writers.every((w) => w.firstAckAfter(t) !== undefined) ? true : undefined), 250);
 }
 
+/**
+ * The end of a drill that brought a held-back node group in: that group writes for 15 s too, then every writer
+ * settles (gaps and convergence from `from`); the group's own write gap counts only from when it began writing.
+ */
+export async function joinedGroupWrites(env: DrillEnv, r: DrillResult, group: FleetGroup, writers: WriterRun[], from: number): Promise<void> {
+  const ownFrom = now();
+  const own = startLoad(env, r.drill, 900, [group]);
+  await sleep(15_000);
+  const stopAt = now();
+  await settle(env, r, [...writers, ...own], from);
+  r.writeGapS[group.name] = Number(own[0].writeGap(ownFrom, stopAt).toFixed(2));
+}
+
 /** Stops the writers and checks rows at every group until they converge (or the timeout): fills r.rows etc. */
 export async function settle(env: DrillEnv, r: DrillResult, writers: WriterRun[], from: number, convergenceFrom?: number): Promise<void> {
   await Promise.all(writers.map((w) => w.stop()));

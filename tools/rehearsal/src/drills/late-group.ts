@@ -7,7 +7,7 @@
  */
 import { DrillResult } from '../report';
 import { sleep } from '../shell';
-import { DrillEnv, finish, newResult, notApplicable, now, settle, startLoad, step } from './harness';
+import { DrillEnv, finish, joinedGroupWrites, newResult, notApplicable, now, startLoad, step } from './harness';
 
 /** When the late group's first machine starts, after the fleet's first machine (s). */
 export const LATE_AFTER_S = 180;
@@ -29,13 +29,7 @@ export async function lateGroup(env: DrillEnv): Promise<DrillResult> {
   const joined = await late.start();
   step(env, r, `node group ${late.group.name}: writable, replicating mesh ${joined.afterLastStartS} s after its last machine's start ` +
     `(${(now() - t0).toFixed(1)} s after its first)`);
-  // Its own writes must reach the others too.
-  const ownFrom = now();
-  const own = startLoad(env, r.drill, 900, [late.group]);
-  await sleep(15_000);
-  const stopAt = now();
-  await settle(env, r, [...writers, ...own], t0);
-  // The others' gap counts from the late boot; the late group's own writer only from when it started.
-  r.writeGapS[late.group.name] = Number(own[0].writeGap(ownFrom, stopAt).toFixed(2));
+  // Its own writes must reach the others too (the others' gap counts from the late boot, its own from its first write).
+  await joinedGroupWrites(env, r, late.group, writers, t0);
   return finish(r, started);
 }
