@@ -121,7 +121,8 @@ export interface RehearsalReport {
   readonly drills: DrillResult[];
   /**
    * The anti-entropy check (the fleet's own, as mesh-keeper runs it) on each node group's leader after the drills:
-   * `dirty` fails the run (a problem names the keys); `incomplete` is noted. `byMeshKeeper`: the state of the last
+   * `dirty` fails the run (a problem names the keys), unless --tolerate-orphans and the drills named orphan rows;
+   * `incomplete` is noted. `byMeshKeeper`: the state of the last
    * check mesh-keeper itself ran there (its status file), shown, not judged.
    */
   antiEntropy?: { group: string; leader: string; byMeshKeeper: string; state: string; findings: string[]; notes: string[] }[];
