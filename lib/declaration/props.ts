@@ -418,6 +418,13 @@ export interface ReplicationProps {
    */
   readonly antiEntropyMinutes?: number;
   /**
+   * Columns the anti-entropy check leaves out, as `schema.table.column` of a replicated table (a global table, a
+   * geoshard's table or partition): columns each node group fills itself, which differ between groups by design
+   * (for example an arrival time set by a trigger enabled ALWAYS).
+   * @default none
+   */
+  readonly antiEntropyIgnoredColumns?: string[];
+  /**
    * The most node groups the fleet is planned to hold. Every member reserves replication slots, WAL senders and
    * workers for that many peer groups when its node group is created (Postgres needs a restart to change them), so a
    * node group added later to a running fleet must fit in what its members reserved; the user-data stays the same

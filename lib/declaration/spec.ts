@@ -104,6 +104,7 @@ export interface FleetSpec {
     readonly globalTables: string[];
     readonly walRetentionPercent: number;
     readonly antiEntropyMinutes: number;
+    readonly antiEntropyIgnoredColumns: string[];
     readonly maxNodeGroups: number;
   };
   readonly geoshards: GeoshardSpec[];

@@ -33,11 +33,16 @@ export function antiEntropyPairsSql(topology: Topology, group: NodeGroup): strin
     ...topology.geoshards.filter((s) => s.nodeGroups.includes(group.name)).flatMap((shard) => shard.tables.flatMap((t) =>
       others.filter((peer) => shard.nodeGroups.includes(peer.name)).map((peer): [string, NodeGroup] => [t.partition, peer]))),
   ];
-  const rows = pairs.map(([table, peer]) => `(${sqlLiteral(table)}, ${sqlLiteral(peer.name)}, ${sqlLiteral(peer.leaderDsn)})`);
-  return `-- The anti-entropy check of node group ${group.name}: which table it compares with which group's leader.\n` +
+  // Columns left out (replication.antiEntropyIgnoredColumns), of the table itself or, for a partition, of its parent.
+  const parentOf = new Map(topology.geoshards.flatMap((s) => s.tables.map((t) => [t.partition, t.table] as const)));
+  const ignored = (table: string) => topology.replication.antiEntropyIgnoredColumns
+    .filter((c) => [table, parentOf.get(table)].includes(c.slice(0, c.lastIndexOf('.')))).map((c) => c.slice(c.lastIndexOf('.') + 1));
+  const rows = pairs.map(([table, peer]) =>
+    `(${sqlLiteral(table)}, ${sqlLiteral(peer.name)}, ${sqlLiteral(peer.leaderDsn)}, ${sqlLiteral(ignored(table).join(','))})`);
+  return `-- The anti-entropy check of node group ${group.name}: which table it compares with which group's leader (and the columns left out).\n` +
     (rows.length === 0
-      ? 'SELECT NULL::text, NULL::text, NULL::text WHERE false;\n'
-      : `SELECT tbl, peer, dsn FROM (VALUES\n  ${rows.join(',\n  ')}\n) AS pairs(tbl, peer, dsn) ORDER BY tbl, peer;\n`);
+      ? 'SELECT NULL::text, NULL::text, NULL::text, NULL::text WHERE false;\n'
+      : `SELECT tbl, peer, dsn, ignored FROM (VALUES\n  ${rows.join(',\n  ')}\n) AS pairs(tbl, peer, dsn, ignored) ORDER BY tbl, peer;\n`);
 }
 
 /**
@@ -63,11 +68,12 @@ class Unreachable(Exception):
 
 
 def rows(dsn, sql=None, path=None):
-    args = [PSQL, "-X", "-q", "-At", "-F", "\\t", "-v", "ON_ERROR_STOP=1", "-d", dsn] + (["-f", path] if path else ["-c", sql])
+    # The SQL goes in on stdin: a recheck names up to thousands of keys, more than a command line holds.
+    args = [PSQL, "-X", "-q", "-At", "-F", "\\t", "-v", "ON_ERROR_STOP=1", "-d", dsn, "-f", path or "-"]
     try:
-        out = subprocess.run(args, capture_output=True, text=True, timeout=600, env=ENV)
+        out = subprocess.run(args, input=sql or "", capture_output=True, text=True, timeout=600, env=ENV)
     except (subprocess.SubprocessError, OSError) as e:
-        raise Unreachable(e.__class__.__name__)
+        raise Unreachable("%s: %s" % (e.__class__.__name__, e))
     if out.returncode != 0:
         raise Unreachable((out.stderr.strip().splitlines() or ["psql exit %d" % out.returncode])[-1])
     return [line.split("\\t") for line in out.stdout.splitlines() if line]
@@ -84,40 +90,47 @@ def primary_key(table):
     return ", ".join("x." + r[0] for r in found)
 
 
+def row_text(table, ignored):
+    """The row as text from its columns by name (same names on both sides), leaving out the ignored ones."""
+    found = rows(LOCAL, "SELECT quote_ident(attname), attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                 "AND attnum > 0 AND NOT attisdropped ORDER BY attnum" % literal(table))
+    return "ROW(%s)::text" % ", ".join("x." + quoted for quoted, name in found if name not in ignored)
+
+
 def relation(table):
     found = rows(LOCAL, "SELECT to_regclass(%s)::text" % literal(table))
     return found[0][0] if found and found[0][0] else None
 
 
-def buckets(dsn, rel, key):
+def buckets(dsn, rel, key, text):
     return {r[0]: (r[1], r[2]) for r in rows(dsn,
         "SELECT b, count(*), md5(string_agg(h, '' ORDER BY h)) FROM (SELECT abs(hashtext(ROW(%s)::text)) %% %d AS b, "
-        "md5(x::text) AS h FROM %s x) s GROUP BY b" % (key, BUCKETS, rel))}
+        "md5(%s) AS h FROM %s x) s GROUP BY b" % (key, BUCKETS, text, rel))}
 
 
-def keyed(dsn, rel, key, where):
-    return {r[0]: r[1] for r in rows(dsn, "SELECT ROW(%s)::text, md5(x::text) FROM %s x WHERE %s" % (key, rel, where))}
+def keyed(dsn, rel, key, text, where):
+    return {r[0]: r[1] for r in rows(dsn, "SELECT ROW(%s)::text, md5(%s) FROM %s x WHERE %s" % (key, text, rel, where))}
 
 
 def differing(here, there):
     return sorted(k for k in set(here) | set(there) if here.get(k) != there.get(k))
 
 
-def compare(rel, key, peer_dsn):
+def compare(rel, key, text, peer_dsn):
     """Keys whose rows differ between here and the peer at every one of CHECKS reads, with how they differ."""
-    here, there = buckets(LOCAL, rel, key), buckets(peer_dsn, rel, key)
+    here, there = buckets(LOCAL, rel, key, text), buckets(peer_dsn, rel, key, text)
     suspects = [b for b in set(here) | set(there) if here.get(b) != there.get(b)]
     if not suspects:
         return []
     where = "abs(hashtext(ROW(%s)::text)) %% %d IN (%s)" % (key, BUCKETS, ", ".join(sorted(suspects)))
-    here_rows, there_rows = keyed(LOCAL, rel, key, where), keyed(peer_dsn, rel, key, where)
+    here_rows, there_rows = keyed(LOCAL, rel, key, text, where), keyed(peer_dsn, rel, key, text, where)
     keys = differing(here_rows, there_rows)
     for _ in range(CHECKS - 1):
         if not keys:
             return []
         time.sleep(PAUSE)
         where = "ROW(%s)::text = ANY (ARRAY[%s]::text[])" % (key, ", ".join(literal(k) for k in keys))
-        here_rows, there_rows = keyed(LOCAL, rel, key, where), keyed(peer_dsn, rel, key, where)
+        here_rows, there_rows = keyed(LOCAL, rel, key, text, where), keyed(peer_dsn, rel, key, text, where)
         keys = differing(here_rows, there_rows)
     return [(k, "missing here" if k not in here_rows else "missing at the peer" if k not in there_rows else "differs") for k in keys]
 
@@ -128,7 +141,7 @@ def main():
     except Unreachable as e:
         sys.exit("anti-entropy: this group's database does not answer: %s" % e)
     findings, notes, compared = [], [], 0
-    for table, peer, dsn in pairs:
+    for table, peer, dsn, ignored in (p + [""] * (4 - len(p)) for p in pairs):
         try:
             rel = relation(table)
             if rel is None:
@@ -138,7 +151,7 @@ def main():
             if not key:
                 notes.append("%s %s: no primary key, not compared" % (table, peer))
                 continue
-            found = compare(rel, key, dsn)
+            found = compare(rel, key, row_text(table, set(filter(None, ignored.split(",")))), dsn)
         except Unreachable as e:
             notes.append("%s %s: not compared: %s" % (table, peer, e))
             continue

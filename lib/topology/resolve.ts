@@ -271,6 +271,7 @@ export function resolveTopology(spec: FleetSpec): Topology {
       globalTables: spec.replication.globalTables.map(qualify).sort(),
       walRetentionPercent: spec.replication.walRetentionPercent,
       antiEntropyMinutes: spec.replication.antiEntropyMinutes,
+      antiEntropyIgnoredColumns: [...spec.replication.antiEntropyIgnoredColumns].sort(),
       maxNodeGroups: spec.replication.maxNodeGroups,
     },
     nodeGroups,

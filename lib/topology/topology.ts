@@ -106,6 +106,8 @@ export interface ReplicationSettings {
   readonly walRetentionPercent: number;
   /** Minutes between the leaders' anti-entropy checks (0: only after a leader change). */
   readonly antiEntropyMinutes: number;
+  /** Columns the anti-entropy check leaves out, `schema.table.column`, sorted. */
+  readonly antiEntropyIgnoredColumns: string[];
   /** Node groups every member reserves replication capacity for (`replication.maxNodeGroups`). */
   readonly maxNodeGroups: number;
 }

@@ -4,6 +4,7 @@ import { ConflictPolicy, ReplicationEngine } from '../props';
 import { Finding } from '../spec';
 import { MAX_MEMBERS, PATTERNS } from './limits';
 import { finding, isInt, Rule } from './rule';
+import { qualify } from '../derived';
 
 export const CONFLICTS: Rule = {
   id: 'DPG-CONFLICTS',
@@ -92,8 +93,20 @@ const MIN_WAL_RETENTION_MB = 1024;
 export const ANTI_ENTROPY: Rule = {
   id: 'DPG-ANTI-ENTROPY',
   description: 'The anti-entropy check runs at a whole number of minutes, at most once a week apart, or only after leader changes (0).',
-  check: (spec) => (isInt(spec.replication.antiEntropyMinutes, 0, 10080) ? [] : [finding('DPG-ANTI-ENTROPY', 'replication.antiEntropyMinutes',
-    `${spec.replication.antiEntropyMinutes} is not a whole number of minutes from 0 to 10080. Fix: e.g. 60 (hourly), more for large tables; 0 checks only after a leader change.`)]),
+  check: (spec) => {
+    const out = isInt(spec.replication.antiEntropyMinutes, 0, 10080) ? [] : [finding('DPG-ANTI-ENTROPY', 'replication.antiEntropyMinutes',
+      `${spec.replication.antiEntropyMinutes} is not a whole number of minutes from 0 to 10080. Fix: e.g. 60 (hourly), more for large tables; 0 checks only after a leader change.`)];
+    const replicated = new Set([...spec.replication.globalTables, ...spec.geoshards.flatMap((g) => g.tables.flatMap((t) => [t.table, t.partition]))].map(qualify));
+    spec.replication.antiEntropyIgnoredColumns.forEach((c, i) => {
+      const parts = /^([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)$/.exec(c);
+      if (!parts) {
+        out.push(finding('DPG-ANTI-ENTROPY', `replication.antiEntropyIgnoredColumns[${i}]`, `'${c}' is not schema.table.column of lower-case names. Fix: e.g. 'public.items.arrived_at'.`));
+      } else if (!replicated.has(`${parts[1]}.${parts[2]}`)) {
+        out.push(finding('DPG-ANTI-ENTROPY', `replication.antiEntropyIgnoredColumns[${i}]`, `'${parts[1]}.${parts[2]}' is not a replicated table (a global table, a geoshard's table or partition). Fix: name a column of one of those, or remove the entry.`));
+      }
+    });
+    return out;
+  },
 };
 
 export const WAL_RETENTION: Rule = {
