@@ -5,6 +5,7 @@
  */
 export * from './declaration/props';
 export { MachineImage, MachineImageKind } from './declaration/machine-image';
+export { BackupSchedule, BackupScheduleKind, Weekday } from './declaration/backup-schedule';
 export { DistributedPostgres } from './distributed-postgres';
 export type { NodeGroupEndpoint } from './distributed-postgres';
 export { FleetValidationError } from './declaration/validate';

@@ -8,10 +8,11 @@ import {
   LeaderEndpoint, PackageSource, ReplicationEngine, SynchronousMode, TimingProfile, TlsCa,
 } from './props';
 import { DEFAULT_ANTI_ENTROPY_MINUTES, DEFAULT_WAL_RETENTION_PERCENT, defaultMaxNodeGroups } from './derived';
+import { BackupSchedule, Weekday } from './backup-schedule';
 import { MachineImage } from './machine-image';
 import { Reader } from './reader';
 import { zonesOf } from './regions';
-import { ExistingNetworkSpec, Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec } from './spec';
+import { BackupScheduleSpec, BackupSpec, ExistingNetworkSpec, Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec } from './spec';
 
 export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: number; retryTimeout: number }> = {
   [TimingProfile.DEFAULT]: { ttl: 30, loopWait: 10, retryTimeout: 10 },
@@ -29,8 +30,8 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  * (a typo such as `memebers`) would otherwise be ignored silently and the default used instead.
  */
 const PROPERTIES = {
-  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'awsProviders', 'googleProvider', 'lockFile'],
-  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds', 'existingNetwork'],
+  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'backup', 'awsProviders', 'googleProvider', 'lockFile'],
+  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds', 'existingNetwork', 'backup'],
   existingNetwork: ['awsVpcId', 'gcpNetwork', 'subnets'],
   existingSubnet: ['id', 'cidr'],
   etcd: ['size', 'placement', 'machineType', 'latency'],
@@ -49,6 +50,8 @@ const PROPERTIES = {
   secrets: ['namePrefix', 'tlsCa'],
   governance: ['awsTags', 'gcpLabels', 'permissionsBoundaryArn', 'iamPath'],
   awsProvider: ['region', 'provider'],
+  backup: ['enabled', 'fullSchedule', 'differentialSchedule', 'incrementalSchedule', 'retentionFullBackups', 'archiveTimeoutSeconds', 'bucketNamePrefix'],
+  groupBackup: ['enabled', 'fullSchedule', 'differentialSchedule', 'incrementalSchedule', 'retentionFullBackups', 'archiveTimeoutSeconds'],
 } as const;
 
 /** Fills every default. Never throws; type problems are returned as findings. */
@@ -71,6 +74,8 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       : r.enumValue(fleetEtcdIn.latency, LatencyClass, 'etcd.latency', LatencyClass.IN_REGION),
     machineType: r.optionalString(fleetEtcdIn.machineType, 'etcd.machineType'),
   };
+  const fleetBackupIn = r.object(props.backup, 'backup', PROPERTIES.backup);
+  const fleetBackup = backupOf(r, fleetBackupIn, 'backup', DEFAULT_BACKUP);
   const groupsIn = props.nodeGroups === undefined ? undefined : r.array(props.nodeGroups, 'nodeGroups');
   if (groupsIn === undefined) {
     r.findings.push({ rule: 'DPG-TYPE', path: 'nodeGroups', message: 'is missing. Fix: declare at least one node group.' });
@@ -115,6 +120,8 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       snowflakeNodeIds: snowflake,
       extraSecurityGroupIds: g.extraSecurityGroupIds === undefined ? [] : r.stringArray(g.extraSecurityGroupIds, `${path}.extraSecurityGroupIds`),
       existingNetwork: existingNetworkOf(r, g.existingNetwork, `${path}.existingNetwork`),
+      backup: g.backup === undefined ? fleetBackup
+        : backupOf(r, r.object(g.backup, `${path}.backup`, PROPERTIES.groupBackup), `${path}.backup`, fleetBackup),
       etcd: {
         size: etcdOwn.size !== undefined ? r.number(etcdOwn.size, `${path}.etcd.size`, 3) : fleetEtcd.size ?? 3,
         sizePath: etcdOwn.size !== undefined || fleetEtcd.size === undefined ? `${path}.etcd.size` : 'etcd.size',
@@ -245,8 +252,54 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       gcpDiskKmsKeys: regionKeys(encryptionIn.gcpDiskKmsKeys, 'encryption.gcpDiskKmsKeys', 'gcpKey', 'keyName'),
       gcpSecretsKmsKeyName: r.optionalString(encryptionIn.gcpSecretsKmsKeyName, 'encryption.gcpSecretsKmsKeyName'),
     },
+    backup: { bucketNamePrefix: r.string(fleetBackupIn.bucketNamePrefix, 'backup.bucketNamePrefix', `${name}-backup`) },
   };
   return { spec, findings: r.findings };
+}
+
+/** What a fleet without `backup` gets: weekly full backups, daily differential ones, 4 full backups kept. */
+const DEFAULT_BACKUP: BackupSpec = {
+  enabled: true,
+  full: { path: 'backup.fullSchedule', ...scheduleFields(BackupSchedule.weekly(Weekday.SUNDAY, 1)) },
+  differential: { path: 'backup.differentialSchedule', ...scheduleFields(BackupSchedule.daily(1)) },
+  incremental: { path: 'backup.incrementalSchedule', ...scheduleFields(BackupSchedule.never()) },
+  retentionFull: 4,
+  retentionFullPath: 'backup.retentionFullBackups',
+  archiveTimeoutSeconds: 60,
+  archiveTimeoutPath: 'backup.archiveTimeoutSeconds',
+};
+
+/** Backups read at `path`, each field left out taken from `base` (the defaults, or the fleet's for a node group). */
+function backupOf(r: Reader, b: Record<string, unknown>, path: string, base: BackupSpec): BackupSpec {
+  const schedule = (value: unknown, field: string, fallback: BackupScheduleSpec): BackupScheduleSpec => {
+    if (value === undefined) return fallback;
+    if (!(value instanceof BackupSchedule)) {
+      r.findings.push({ rule: 'DPG-TYPE', path: `${path}.${field}`, message: 'is not a BackupSchedule. Fix: use BackupSchedule.weekly(...), daily(...), everyHours(...) or never().' });
+      return fallback;
+    }
+    return { path: `${path}.${field}`, ...scheduleFields(value) };
+  };
+  return {
+    enabled: r.boolean(b.enabled, `${path}.enabled`, base.enabled),
+    full: schedule(b.fullSchedule, 'fullSchedule', base.full),
+    differential: schedule(b.differentialSchedule, 'differentialSchedule', base.differential),
+    incremental: schedule(b.incrementalSchedule, 'incrementalSchedule', base.incremental),
+    retentionFull: r.number(b.retentionFullBackups, `${path}.retentionFullBackups`, base.retentionFull),
+    retentionFullPath: b.retentionFullBackups === undefined ? base.retentionFullPath : `${path}.retentionFullBackups`,
+    archiveTimeoutSeconds: r.number(b.archiveTimeoutSeconds, `${path}.archiveTimeoutSeconds`, base.archiveTimeoutSeconds),
+    archiveTimeoutPath: b.archiveTimeoutSeconds === undefined ? base.archiveTimeoutPath : `${path}.archiveTimeoutSeconds`,
+  };
+}
+
+/** A schedule's fields as plain data (values of any type: the rules check them). */
+function scheduleFields(s: BackupSchedule): Omit<BackupScheduleSpec, 'path'> {
+  return {
+    kind: s.kind,
+    ...(s.day !== undefined ? { day: s.day } : {}),
+    ...(s.hour !== undefined ? { hour: s.hour } : {}),
+    ...(s.hours !== undefined ? { hours: s.hours } : {}),
+    ...(s.minute !== undefined ? { minute: s.minute } : {}),
+  };
 }
 
 /** A declared existing network as plain data (type problems are findings). */

@@ -7,6 +7,7 @@
  */
 import type { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import type { BackupSchedule } from './backup-schedule';
 import type { MachineImage } from './machine-image';
 
 /** The cloud a node group runs in. */
@@ -248,6 +249,12 @@ export interface NodeGroupProps {
    * @default the construct creates the group's network
    */
   readonly existingNetwork?: ExistingNetworkProps;
+  /**
+   * This node group's backups, over the fleet's `backup` field by field (e.g. `{ enabled: false }` for a group whose
+   * data is kept elsewhere, or a shorter schedule for a busy one). `bucketNamePrefix` is fleet-wide.
+   * @default the fleet's `backup`
+   */
+  readonly backup?: BackupProps;
 }
 
 /** A network that already exists, for one node group (see `NodeGroupProps.existingNetwork`). */
@@ -635,6 +642,56 @@ export interface EncryptionProps {
   readonly gcpSecretsKmsKeyName?: string;
 }
 
+/**
+ * Backups of a node group with pgBackRest: WAL archived continuously and full / differential / incremental backups on
+ * a schedule, into an object store in the group's own region (S3 on AWS, GCS on GCP), so a group's data, and a
+ * geoshard's rows, never leave its region. The machines reach the store with their own identity (instance role,
+ * service account), never keys, and only under their group's prefix. Backups run on the group's current leader.
+ * Multi-master replication is not a backup: a bad `DELETE` reaches every node group in seconds.
+ */
+export interface BackupProps {
+  /**
+   * Whether the node group archives its WAL and takes backups.
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * When full backups run.
+   * @default BackupSchedule.weekly(Weekday.SUNDAY, 1)
+   */
+  readonly fullSchedule?: BackupSchedule;
+  /**
+   * When differential backups (everything changed since the last full one) run.
+   * @default BackupSchedule.daily(1) (skipped where the full backup runs at the same time)
+   */
+  readonly differentialSchedule?: BackupSchedule;
+  /**
+   * When incremental backups (everything changed since the last backup of any kind) run.
+   * @default BackupSchedule.never()
+   */
+  readonly incrementalSchedule?: BackupSchedule;
+  /**
+   * Full backups kept (pgBackRest `repo1-retention-full`, by count; older ones, their differentials and the WAL only
+   * they need expire). 1 to 100.
+   * @default 4
+   */
+  readonly retentionFullBackups?: number;
+  /**
+   * Longest time a committed transaction may wait in a WAL segment that is not archived yet (Postgres
+   * `archive_timeout`): bounds how much an idle group can lose when its leader's disk is lost. 30 to 3600 seconds;
+   * every forced switch stores one (compressed) segment.
+   * @default 60
+   */
+  readonly archiveTimeoutSeconds?: number;
+  /**
+   * Start of the buckets' names: one bucket per cloud region of the fleet, `<prefix>-<region>`. Bucket names are
+   * global across every account and project of a cloud, so use something of your own organisation's. Lower-case
+   * letters, digits and `-`, 3 to 38 characters. Fleet-wide only (a node group's own `backup` cannot change it).
+   * @default `<fleet name>-backup`
+   */
+  readonly bucketNamePrefix?: string;
+}
+
 /** The whole fleet. */
 export interface DistributedPostgresProps {
   /**
@@ -690,6 +747,12 @@ export interface DistributedPostgresProps {
    * @default see `EncryptionProps`
    */
   readonly encryption?: EncryptionProps;
+  /**
+   * Backups of every node group (pgBackRest to S3 / GCS in the group's region); a node group's own `backup` overrides
+   * field by field.
+   * @default see `BackupProps`: on, weekly full and daily differential backups, 4 full backups kept
+   */
+  readonly backup?: BackupProps;
   /**
    * Provider wiring: the AWS provider of each AWS region the fleet uses (where it deviates from the default lookup).
    * Platform teams own provider configuration (assume-role, default tags); the construct only picks providers.

@@ -2,6 +2,7 @@
  * The normalized declaration: every default applied, every value well-typed. The rules check it and the resolver
  * turns it into the topology; `path` fields say how findings name each part.
  */
+import { BackupScheduleKind, Weekday } from './backup-schedule';
 import { MachineImageKind } from './machine-image';
 import {
   AwsInterRegion, Cloud, ConflictPolicy, EtcdPlacement, ImageFlavour, Interconnect, LatencyClass, LeaderEndpoint, PackageSource,
@@ -59,6 +60,30 @@ export interface GroupSpec {
   readonly extraSecurityGroupIds: string[];
   /** The network the group brings (as declared; DPG-EXISTING-NETWORK checks it). */
   readonly existingNetwork: ExistingNetworkSpec | undefined;
+  /** The group's backups: the fleet's, with the group's own fields over them. */
+  readonly backup: BackupSpec;
+}
+
+/** A declared `BackupSchedule` as plain data, with the declaration path where it was written. */
+export interface BackupScheduleSpec {
+  readonly path: string;
+  readonly kind: BackupScheduleKind;
+  readonly day?: Weekday;
+  readonly hour?: number;
+  readonly hours?: number;
+  readonly minute?: number;
+}
+
+/** One node group's backups (each field's `path` says where its value was written: fleet or group). */
+export interface BackupSpec {
+  readonly enabled: boolean;
+  readonly full: BackupScheduleSpec;
+  readonly differential: BackupScheduleSpec;
+  readonly incremental: BackupScheduleSpec;
+  readonly retentionFull: number;
+  readonly retentionFullPath: string;
+  readonly archiveTimeoutSeconds: number;
+  readonly archiveTimeoutPath: string;
 }
 
 export interface ExistingNetworkSpec {
@@ -131,6 +156,10 @@ export interface FleetSpec {
     readonly awsKmsKeys: RegionKeySpec[];
     readonly gcpDiskKmsKeys: RegionKeySpec[];
     readonly gcpSecretsKmsKeyName: string | undefined;
+  };
+  readonly backup: {
+    /** Start of every bucket name (`<prefix>-<region>`). */
+    readonly bucketNamePrefix: string;
   };
 }
 

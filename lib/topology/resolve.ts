@@ -5,9 +5,10 @@ import { FleetSpec, GroupSpec } from '../declaration/spec';
 import { formatCidr, Ipv4Cidr, parseCidr } from '../net/cidr';
 import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/derived';
 import { AwsInterRegion, Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode, TlsCa } from '../declaration/props';
+import { resolveBackupBuckets, resolveGroupBackup } from './backup';
 import { GroupAddressPlan, planGroupAddresses, planInZoneBlocks } from './ip-plan';
 import {
-  Encryption, EtcdMember, ExistingDnsZone, FleetNetwork, Geoshard, Governance, GroupExistingNetwork, groupCidrs, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
+  Encryption, EtcdMember, GroupBackup, ExistingDnsZone, FleetNetwork, Geoshard, Governance, GroupExistingNetwork, groupCidrs, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
 } from './topology';
 
 const ETCD_TIMINGS: Record<LatencyClass, { heartbeat: number; election: number }> = {
@@ -137,7 +138,12 @@ function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string
     scriptsDocument: `${spec.secrets.namePrefix}scripts-${g.name}`,
     ...(g.extraSecurityGroupIds.length === 0 ? {} : { extraSecurityGroupIds: [...g.extraSecurityGroupIds] }),
     ...(existing ? { existingNetwork: existing } : {}),
+    ...withBackup(resolveGroupBackup(spec.name, g.name, g.region, g.backup, spec.backup.bucketNamePrefix)),
   };
+}
+
+function withBackup(backup: GroupBackup | undefined): { backup?: GroupBackup } {
+  return backup ? { backup } : {};
 }
 
 function resolveNetwork(spec: FleetSpec, groups: NodeGroup[]): FleetNetwork {
@@ -281,6 +287,7 @@ export function resolveTopology(spec: FleetSpec): Topology {
     secrets: resolveSecrets(spec.secrets.namePrefix, spec.secrets.tlsCa),
     ...resolveGovernance(spec),
     ...resolveEncryption(spec),
+    backupBuckets: resolveBackupBuckets(nodeGroups),
   };
 }
 

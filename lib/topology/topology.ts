@@ -47,6 +47,8 @@ export interface Topology {
   readonly governance?: Governance;
   /** Customer-managed keys (absent when the declaration names none). */
   readonly encryption?: Encryption;
+  /** The buckets backups go to, sorted by cloud and region (empty when every group's backups are off). */
+  readonly backupBuckets: BackupBucket[];
 }
 
 /** What every resource the construct creates must carry, beyond its own tags (see `GovernanceProps`). */
@@ -171,6 +173,40 @@ export interface NodeGroup {
    * carrying them. No secret in it.
    */
   readonly scriptsDocument: string;
+  /** The group's backups (absent when they are off for this group). */
+  readonly backup?: GroupBackup;
+}
+
+/**
+ * One node group's pgBackRest backups: its repository is a path in the fleet's bucket of its cloud region, and every
+ * permission its machines get on the bucket is limited to that path.
+ */
+export interface GroupBackup {
+  /** pgBackRest stanza: the node group's name. */
+  readonly stanza: string;
+  /** The bucket (in the group's cloud and region). */
+  readonly bucket: string;
+  /** The repository's path in the bucket (pgBackRest `repo1-path`): `/<fleet>/<group>`. */
+  readonly path: string;
+  /** When full backups run: a systemd `OnCalendar` expression, UTC. */
+  readonly fullCalendar: string;
+  /** When differential backups run (absent: never). */
+  readonly differentialCalendar?: string;
+  /** When incremental backups run (absent: never). */
+  readonly incrementalCalendar?: string;
+  /** Full backups kept (`repo1-retention-full`). */
+  readonly retentionFull: number;
+  /** Postgres `archive_timeout`, seconds. */
+  readonly archiveTimeoutSeconds: number;
+}
+
+/** A bucket of backups: one per cloud region with at least one node group whose backups are on. */
+export interface BackupBucket {
+  readonly cloud: CloudName;
+  readonly region: string;
+  readonly name: string;
+  /** The node groups whose repositories it holds, sorted. */
+  readonly nodeGroups: string[];
 }
 
 /** A machine image named in the declaration (see `MachineImage`), as plain data. */

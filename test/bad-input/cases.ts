@@ -4,7 +4,7 @@
  * JSON/YAML-driven platforms or careless casts would pass them.
  */
 
-import { MachineImage } from '../../lib';
+import { BackupSchedule, MachineImage, Weekday } from '../../lib';
 
 export type Category =
   | 'wrong type' | 'empty list' | 'unknown region' | 'overlapping CIDRs' | 'impossible quorum' | 'geoshard mistake'
@@ -257,6 +257,23 @@ export const BAD_INPUTS: readonly BadInput[] = [
     expected: [{ rule: 'DPG-MAX-GROUPS', fragment: /replication\.maxNodeGroups: 2 is below the 3 node groups declared.*Fix: at least 3/ }] },
   { name: 'more reserved node groups than a fleet holds', category: 'impossible quorum', change: (p) => { p.replication.maxNodeGroups = 101; },
     expected: [{ rule: 'DPG-MAX-GROUPS', fragment: /replication\.maxNodeGroups: 101 is not a whole number from 1 to 100.*leave it out for 16/ }] },
+  { name: 'backups on without full backups', category: 'impossible quorum', change: (p) => { p.backup = { fullSchedule: BackupSchedule.never() }; },
+    expected: [{ rule: 'DPG-BACKUP', fragment: /backup\.fullSchedule: is never.*Fix: give a schedule.*or set enabled: false/, times: 1 }] },
+  { name: 'backup schedules that never run', category: 'impossible quorum',
+    change: (p) => { p.backup = { fullSchedule: BackupSchedule.weekly(Weekday.SUNDAY, 24), differentialSchedule: BackupSchedule.everyHours(0), incrementalSchedule: BackupSchedule.daily(3, 60) }; },
+    expected: [{ rule: 'DPG-BACKUP', fragment: /backup\.fullSchedule: has hour 24, so it never runs.*Fix: use 0 to 23/, times: 3 },
+      { rule: 'DPG-BACKUP', fragment: /backup\.differentialSchedule: is every 0 hours.*Fix: use 1 to 12 hours/ },
+      { rule: 'DPG-BACKUP', fragment: /backup\.incrementalSchedule: has minute 60.*Fix: use 0 to 59/ }] },
+  { name: 'backup retention 0 and a zero archive timeout in one group', category: 'impossible quorum',
+    change: (p) => { p.backup = { retentionFullBackups: 0 }; p.nodeGroups[2].backup = { archiveTimeoutSeconds: 0 }; },
+    expected: [{ rule: 'DPG-BACKUP', fragment: /[^.]backup\.retentionFullBackups: is 0.*Fix: keep 1 to 100 full backups/, times: 2 },
+      { rule: 'DPG-BACKUP', fragment: /nodeGroups\[2\] \(euw3\)\.backup\.archiveTimeoutSeconds: is 0.*Fix: use 30 to 3600 seconds/ }] },
+  { name: 'a bucket prefix no cloud takes', category: 'invalid name', change: (p) => { p.backup = { bucketNamePrefix: 'Google_Backups' }; },
+    expected: [{ rule: 'DPG-BACKUP', fragment: /backup\.bucketNamePrefix: 'Google_Backups' cannot start a bucket name/ }] },
+  { name: 'a bucket prefix in a node group', category: 'typo', change: (p) => { p.nodeGroups[0].backup = { bucketNamePrefix: 'acme-ledger' }; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[0\] \(use1\)\.backup.*bucketNamePrefix/ }] },
+  { name: 'a backup schedule given as text', category: 'wrong type', change: (p) => { p.backup = { fullSchedule: '0 1 * * 0' }; },
+    expected: [{ rule: 'DPG-TYPE', fragment: /backup\.fullSchedule: is not a BackupSchedule.*Fix: use BackupSchedule\.weekly/ }] },
   { name: 'fleet name with upper case and punctuation', category: 'invalid name', change: (p) => { p.name = 'Ledger!'; },
     expected: [{ rule: 'DPG-NAME', fragment: /name: 'Ledger!' is not a valid fleet name/ }] },
   { name: 'group name with an underscore', category: 'invalid name', change: (p) => { p.nodeGroups[0].name = 'us_east'; p.geoshards[0].nodeGroups = ['euw1', 'euw3']; },

@@ -1,0 +1,51 @@
+import { BackupSchedule, Topology, Weekday } from '../../lib';
+import { resolveFleet } from '../../lib/pipeline';
+import { ledgerFleet } from '../fixtures/fleets';
+
+function topologyWith(change: (p: any) => void): Topology {
+  const props: any = ledgerFleet();
+  change(props);
+  return resolveFleet(props, 'test', 'fleet').topology;
+}
+
+test('by default every group backs up weekly in full and daily otherwise, into its region\'s bucket under its own path', () => {
+  const t = topologyWith(() => undefined);
+  for (const g of t.nodeGroups) {
+    expect(g.backup).toEqual({
+      stanza: g.name,
+      bucket: `ledger-backup-${g.region}`,
+      path: `/ledger/${g.name}`,
+      fullCalendar: 'Sun *-*-* 01:00:00 UTC',
+      // Not on Sunday: the full backup runs then, at the same time.
+      differentialCalendar: 'Mon,Tue,Wed,Thu,Fri,Sat *-*-* 01:00:00 UTC',
+      retentionFull: 4,
+      archiveTimeoutSeconds: 60,
+    });
+  }
+  expect(t.backupBuckets.map((b) => `${b.cloud}/${b.region}/${b.name}/${b.nodeGroups.join('+')}`)).toEqual([
+    'aws/eu-west-1/ledger-backup-eu-west-1/euw1', 'aws/us-east-1/ledger-backup-us-east-1/use1', 'gcp/europe-west3/ledger-backup-europe-west3/euw3',
+  ]);
+});
+
+test('a group overrides the fleet field by field; a group with backups off has no backup and no bucket', () => {
+  const t = topologyWith((p) => {
+    p.backup = { bucketNamePrefix: 'acme-ledger', differentialSchedule: BackupSchedule.daily(2, 30), retentionFullBackups: 8 };
+    p.nodeGroups[0].backup = { fullSchedule: BackupSchedule.weekly(Weekday.WEDNESDAY, 3), incrementalSchedule: BackupSchedule.everyHours(4, 15) };
+    p.nodeGroups[2].backup = { enabled: false };
+  });
+  const [use1, euw1, euw3] = ['use1', 'euw1', 'euw3'].map((n) => t.nodeGroups.find((g) => g.name === n)!);
+  expect(use1.backup).toMatchObject({
+    bucket: 'acme-ledger-us-east-1', fullCalendar: 'Wed *-*-* 03:00:00 UTC', differentialCalendar: '*-*-* 02:30:00 UTC',
+    incrementalCalendar: '*-*-* 00/4:15:00 UTC', retentionFull: 8,
+  });
+  expect(euw1.backup).toMatchObject({ fullCalendar: 'Sun *-*-* 01:00:00 UTC', differentialCalendar: '*-*-* 02:30:00 UTC', retentionFull: 8 });
+  expect(euw1.backup?.incrementalCalendar).toBeUndefined();
+  expect(euw3.backup).toBeUndefined();
+  expect(t.backupBuckets.map((b) => b.name)).toEqual(['acme-ledger-eu-west-1', 'acme-ledger-us-east-1']);
+});
+
+test('backups off for the fleet: no group backs up, no bucket', () => {
+  const t = topologyWith((p) => { p.backup = { enabled: false }; });
+  expect(t.nodeGroups.every((g) => g.backup === undefined)).toBe(true);
+  expect(t.backupBuckets).toEqual([]);
+});
