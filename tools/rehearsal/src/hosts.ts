@@ -41,6 +41,10 @@ export interface HostPlan {
   readonly subnet: string;
   /** Partition side: machines with the same side label are cut off together. */
   readonly side: string;
+  /** The image this host boots instead of the rehearsal's (a stand-in host for a cloud service). */
+  readonly image?: HostImage;
+  /** More addresses of its eth0 (`a.b.c.d/p`), e.g. the instance metadata service's 169.254.169.254/32. */
+  readonly extraAddresses?: string[];
 }
 
 export interface ClientPlan {
@@ -56,6 +60,11 @@ export interface NetworkPlan {
   readonly clients: ClientPlan[];
   /** Every subnet of the fleet: all of them reach each other. */
   readonly subnets: string[];
+  /**
+   * The instance metadata service's address (169.254.169.254), which a stand-in host carries: every other host routes
+   * it on-link over its eth0, as an EC2 instance reaches it.
+   */
+  readonly imds?: string;
 }
 
 interface Endpoint {
@@ -90,6 +99,11 @@ export class TestHosts {
   private readonly cut = new Set<string>();
   /** Blackhole routes cutHosts() added: [namespace, destination]. */
   private readonly hostCuts: [string, string][] = [];
+  /**
+   * Called before each boot of a host with its root disk (the overlay's upper dir) and the image's rootfs: files
+   * written there are what the machine finds at boot (the stand-ins' /etc/hosts entries and CA, see object-store.ts).
+   */
+  prepareRoot?: (name: string, upper: string, rootfs: string) => void;
 
   constructor(
     readonly plan: NetworkPlan,
@@ -150,6 +164,9 @@ export class TestHosts {
       await ip(['-n', e.ns, 'link', 'set', 'lo', 'up']);
       const subnet = parseCidr(e.subnet);
       await ip(['-n', e.ns, 'addr', 'add', `${e.ip}/${subnet.prefix}`, 'dev', 'eth0']);
+      for (const extra of this.plan.hosts.find((h) => this.hostNs(h.name) === e.ns)?.extraAddresses ?? []) {
+        await ip(['-n', e.ns, 'addr', 'add', extra, 'dev', 'eth0']);
+      }
       await ip(['-n', e.ns, 'link', 'set', 'eth0', 'up']);
       await this.route(e);
     }
@@ -161,6 +178,10 @@ export class TestHosts {
     for (const other of this.plan.subnets) {
       if (formatCidr(parseCidr(other)) === formatCidr(parseCidr(e.subnet))) continue;
       await ip(['-n', e.ns, 'route', 'replace', other, 'dev', 'eth0']);
+    }
+    const host = this.plan.hosts.find((h) => this.hostNs(h.name) === e.ns);
+    if (this.plan.imds && host && !(host.extraAddresses ?? []).includes(`${this.plan.imds}/32`)) {
+      await ip(['-n', e.ns, 'route', 'replace', `${this.plan.imds}/32`, 'dev', 'eth0']);
     }
   }
 
@@ -179,9 +200,9 @@ export class TestHosts {
   }
 
   /** uid and gid of `user` in the image (its /etc/passwd: the test machine's may differ). */
-  private imageUser(user: string): [number, number] {
-    const line = readFileSync(path.join(this.image!.rootfs, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
-    if (!line) throw new Error(`image ${this.image!.name} has no user ${user}`);
+  private imageUser(image: HostImage, user: string): [number, number] {
+    const line = readFileSync(path.join(image.rootfs, 'etc/passwd'), 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+    if (!line) throw new Error(`image ${image.name} has no user ${user}`);
     const f = line.split(':');
     return [Number(f[2]), Number(f[3])];
   }
@@ -196,9 +217,10 @@ export class TestHosts {
    */
   async boot(name: string, reboot = false): Promise<void> {
     if (this.booted.has(name)) throw new Error(`host ${name} is already running`);
-    if (!this.image) throw new Error('test hosts need an image to boot from (TestHosts image)');
-    const rootfs = this.image.rootfs;
-    if (!existsSync(path.join(rootfs, 'usr/bin/python3'))) throw new Error(`image ${this.image.name} (${rootfs}) has no /usr/bin/python3`);
+    const image = this.plan.hosts.find((h) => h.name === name)?.image ?? this.image;
+    if (!image) throw new Error('test hosts need an image to boot from (TestHosts image)');
+    const rootfs = image.rootfs;
+    if (!existsSync(path.join(rootfs, 'usr/bin/python3'))) throw new Error(`image ${image.name} (${rootfs}) has no /usr/bin/python3`);
     const dir = this.hostDir(name);
     const upper = path.join(dir, 'upper');
     const root = path.join(dir, 'root');
@@ -212,13 +234,16 @@ export class TestHosts {
     const standin = path.join(upper, STANDIN_DIR.slice(1), 'systemd.py');
     copyFileSync(assetPath('standin/systemd.py'), standin);
     chmodSync(standin, 0o755);
+    this.prepareRoot?.(name, upper, rootfs);
     const disk = this.diskDir(name);
     if (!existsSync(disk)) {
       // The data volume as the renderer's mount-data-disk leaves a fresh one: ext4 (lost+found), the image's
       // /var/lib/postgresql copied onto it, owned by postgres (the image's uid).
       mkdirSync(path.join(disk, 'lost+found'), { recursive: true, mode: 0o700 });
       if (existsSync(path.join(rootfs, 'var/lib/postgresql'))) await run('cp', ['-a', `${rootfs}/var/lib/postgresql/.`, `${disk}/`]);
-      await run('chown', [this.imageUser('postgres').join(':'), disk]);
+      if (readFileSync(path.join(rootfs, 'etc/passwd'), 'utf8').split('\n').some((l) => l.startsWith('postgres:'))) {
+        await run('chown', [this.imageUser(image, 'postgres').join(':'), disk]);
+      }
     }
     const bindRo = (source: string, target: string) => `mount --bind '${source}' "$R${target}" && mount -o remount,bind,ro "$R${target}"`;
     // Run by the test machine's sh and mount inside the host's new namespaces (it is PID 1 there until it execs
@@ -242,7 +267,7 @@ export class TestHosts {
     await ip(['-n', this.hostNs(name), 'link', 'set', 'eth0', 'up']);
     await this.route(this.endpoints().find((e) => e.ns === this.hostNs(name))!);
     writeFileSync(path.join(upper, STANDIN_DIR.slice(1), 'boot.json'),
-      JSON.stringify({ hostname: name, mounts: [], startEnabled: reboot, bootUnits: PACKAGE_UNITS, image: this.image.name }, null, 2));
+      JSON.stringify({ hostname: name, mounts: [], startEnabled: reboot, bootUnits: PACKAGE_UNITS, image: image.name }, null, 2));
     const initLog = path.join(dir, 'init.log');
     writeFileSync(initLog, '');
     const fd = openSync(initLog, 'a');

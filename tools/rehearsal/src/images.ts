@@ -13,10 +13,15 @@ import {
 import * as path from 'path';
 import { run } from './shell';
 
-export const IMAGE_NAMES = ['debian-12', 'debian-13', 'spock'] as const;
+export const IMAGE_NAMES = ['debian-12', 'debian-13', 'spock', 's3-standin'] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 /** Images built from a recipe in this repository. */
-export const BUILT_IMAGES: readonly ImageName[] = ['debian-12', 'debian-13'];
+export const BUILT_IMAGES: readonly ImageName[] = ['debian-12', 'debian-13', 's3-standin'];
+/**
+ * Images of the rehearsal's own stand-in hosts (cloud services, never a fleet machine): no stack selects them. The
+ * object store's (S3 through moto's server, and the instance metadata service) boots from `s3-standin`.
+ */
+export const STANDIN_IMAGES: readonly ImageName[] = ['s3-standin'];
 /**
  * Golden images no recipe here builds, imported from a root filesystem someone built (`image import NAME DIR`), as
  * a platform team's Packer build publishes an AMI. Spock needs PostgreSQL compiled with Spock's own patches: no

@@ -25,6 +25,10 @@ import {
   buildImage, cachedImage, CachedImage, describeVersions, imageDirName, imageHash, IMPORTED_IMAGES, isImported, missingPackages, selectImage,
 } from './images';
 import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
+import {
+  freeAddress, IMDS_IP, makeObjectStoreCertificates, ObjectStorePlan, planObjectStore, prepareRootForObjectStore, startObjectStore,
+} from './object-store';
+import { RESTORE_DRILLS } from './drills';
 
 export const SABOTAGES = ['drop-subscription', 'drop-delta-apply'] as const;
 export type Sabotage = (typeof SABOTAGES)[number];
@@ -121,16 +125,32 @@ function readlinkQuiet(p: string): string {
   }
 }
 
-function networkPlan(fleet: RehearsalFleet): NetworkPlan {
+/** A spare test host (same image as the fleet, outside its mesh) the restore drills restore a node group's backup on. */
+export interface SpareHost {
+  readonly name: string;
+  readonly ip: string;
+  readonly subnet: string;
+  /** The node group whose subnet (and partition side) it sits in. */
+  readonly group: string;
+}
+
+function networkPlan(fleet: RehearsalFleet, objectStore?: ObjectStorePlan & { image: { name: string; rootfs: string } }, spare?: SpareHost): NetworkPlan {
   return {
-    hosts: fleet.machines.map((m) => ({
-      name: m.machine.name,
-      ip: m.machine.privateIp,
-      subnet: subnetOf(m.machine.privateIp, fleet.subnets),
-      side: fleet.groups.find((g) => g.machines.includes(m))!.name,
-    })),
+    hosts: [
+      ...fleet.machines.map((m) => ({
+        name: m.machine.name,
+        ip: m.machine.privateIp,
+        subnet: subnetOf(m.machine.privateIp, fleet.subnets),
+        side: fleet.groups.find((g) => g.machines.includes(m))!.name,
+      })),
+      // The stand-ins sit in the first node group's subnet and partition side (a partition cuts them off with it).
+      ...(objectStore ? [{ name: objectStore.name, ip: objectStore.ip, subnet: objectStore.subnet, side: fleet.groups[0].name,
+        image: objectStore.image, extraAddresses: [`${IMDS_IP}/32`] }] : []),
+      ...(spare ? [{ name: spare.name, ip: spare.ip, subnet: spare.subnet, side: spare.group }] : []),
+    ],
     clients: fleet.groups.map((g) => ({ name: g.name, ip: g.clientIp, subnet: g.clientSubnet, side: g.name })),
     subnets: fleet.subnets,
+    ...(objectStore ? { imds: IMDS_IP } : {}),
   };
 }
 
@@ -236,9 +256,45 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
     name: image.name, hash: image.manifest.hash, selectedBy: selection.from, builtAt: image.manifest.builtAt,
     sizeBytes: image.manifest.sizeBytes, buildSeconds, manifest: image.manifest.versions,
   };
+  // The object store stand-in (S3 and IMDS) when the stack backs up to S3, and a spare host for the restore drills.
+  const taken = new Set([...stack.addressesInUse, ...fleet.groups.map((g) => g.clientIp)]);
+  const s3 = planObjectStore(stack, fleet, taken);
+  let objectStore: (ObjectStorePlan & { image: { name: string; rootfs: string } }) | undefined;
+  if (s3) {
+    taken.add(s3.ip);
+    let s3Image = cachedImage('s3-standin');
+    if (!s3Image) {
+      if (options.build === false) {
+        throw new Error(`rehearsal: image s3-standin (${imageDirName('s3-standin', imageHash('s3-standin'))}) is not built and --no-build was given. ` +
+          'Fix: node tools/rehearsal/dist/cli.js image build s3-standin');
+      }
+      s3Image = await buildImage('s3-standin', log);
+    }
+    objectStore = { ...s3, image: { name: s3Image.name, rootfs: s3Image.rootfs } };
+    report.standIns.push(
+      `object store: S3 served by moto_server (python3-moto ${s3Image.manifest.packages['python3-moto'] ?? '?'}, image s3-standin) over TLS on ` +
+      `host ${s3.name} (${s3.ip}): certificate for ${s3.certificateNames.join(', ')} signed by a rehearsal CA every host trusts in its system ` +
+      `CA store, names in every host's /etc/hosts; buckets ${s3.buckets.map((b) => `${b.name} (${b.region}, from ${b.from})`).join(', ')}`,
+      `instance metadata: IMDSv2 stand-in (tools/rehearsal/assets/standin/imds.py, tokens required) on ${IMDS_IP} of ${s3.name}: each host gets ` +
+      `its own instance role's credentials (${[...new Set(Object.values(s3.roles))].join(', ') || 'no roles in the stack'})`,
+      'GCS: not stood in (the GCS repository is rendered and checked by the schema and unit tests only)',
+    );
+    for (const line of report.standIns.slice(-3)) log(`  stand-in: ${line}`);
+  }
+  const restoreGroup = fleet.groups[0];
+  const spare: SpareHost | undefined = drills.some((d) => RESTORE_DRILLS.includes(d))
+    ? { name: `${fleet.name}-restore`, ip: freeAddress(restoreGroup.clientSubnet, taken), subnet: restoreGroup.clientSubnet, group: restoreGroup.name }
+    : undefined;
+  if (s3 && spare) {
+    // A machine built to restore the group: the same instance role as its members.
+    const role = restoreGroup.members.map((m) => s3.roles[m.machine.privateIp]).find((r) => r);
+    if (role) s3.roles[spare.ip] = role;
+  }
   const workspace = options.workspace ?? DEFAULT_WORKSPACE;
   await cleanupLeftovers(log, workspace);
-  const hosts = new TestHosts(networkPlan(fleet), log, workspace, { name: image.name, rootfs: image.rootfs });
+  const hosts = new TestHosts(networkPlan(fleet, objectStore, spare), log, workspace, { name: image.name, rootfs: image.rootfs });
+  const certs = s3 ? await makeObjectStoreCertificates(s3) : undefined;
+  if (s3 && certs) hosts.prepareRoot = (_name, upper, rootfs) => prepareRootForObjectStore(s3, certs.ca, upper, rootfs);
   for (const problem of (await Promise.all(fleet.machines.map((m) => validateUserData(hosts, m)))).filter((p): p is string => !!p)) {
     report.problems.push(problem);
   }
@@ -268,6 +324,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       ? documentsBeforeAddition(fleet.literalSecretValues, readSynthesizedStack(options.shrunkStack).literalSecretValues) : {};
     const secrets = await writeSecrets(hosts.secretsDir, fleet.secretNames, fleet.caSecret, fleet.name, { ...fleet.literalSecretValues, ...before });
     const access = new FleetAccess(hosts, fleet, secrets);
+    if (s3 && certs) await startObjectStore(hosts, s3, certs, log);
     const lateBoot = await bootFleet(hosts, fleet, access, secrets, report, log, {
       order: options.bootOrder ?? 'together', spreadSeconds: options.bootSpreadS ?? 0, seed,
       lateGroup: drills.some((d) => HOLD_BACK_DRILLS.includes(d)) ? fleet.groups[fleet.groups.length - 1].name : undefined,
@@ -287,6 +344,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         tolerateOrphans: options.tolerateOrphans ?? false, nextStack: options.nextStack, shrunkStack: options.shrunkStack, lateBoot,
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
+        objectStore: s3, spareHost: spare?.name,
       };
       if (options.sabotage) await sabotage(options.sabotage, hosts, access, fleet, log);
       log(tableHeader());
@@ -399,7 +457,9 @@ async function setTiming(access: FleetAccess, fleet: RehearsalFleet, t: { ttl: n
 }
 
 async function collectLogs(hosts: TestHosts, fleet: RehearsalFleet, dir: string, log: (line: string) => void): Promise<void> {
-  for (const m of fleet.machines) {
+  // Every host: the fleet's machines and the stand-in and spare hosts.
+  for (const name of [...new Set([...fleet.machines.map((m) => m.machine.name), ...hosts.plan.hosts.map((h) => h.name)])]) {
+    const m = { machine: { name } };
     const source = hosts.varLogDir(m.machine.name);
     const target = path.join(dir, m.machine.name);
     try {

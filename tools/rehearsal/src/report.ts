@@ -48,6 +48,36 @@ export interface CrashResult {
   notes: string[];
 }
 
+/** backup-restore: the backup, the restore to a target time (RTO) and the archive's RPO at a leader crash. */
+export interface BackupFigures {
+  readonly group: string;
+  readonly stanza: string;
+  readonly bucket: string;
+  readonly repoPath: string;
+  /** The leader that took the full backup, its backup script's wall time (s), its status lines and the backup's label. */
+  leader?: string;
+  fullBackupS?: number;
+  backupStatus?: string[];
+  backupLabel?: string;
+  /** The recovery target (`YYYY-MM-DD HH:MM:SS.mmm+00`). */
+  target?: string;
+  restoreHost?: string;
+  /** `pgbackrest restore` alone, s. */
+  restoreCommandS?: number;
+  /** RTO: from the restore's start to a write committed on the restored server, s. */
+  rtoS?: number;
+  /** The group's own writer's rows against the target, in the restored server. */
+  restoredRows?: {
+    acknowledgedBeforeTarget: number; present: number; missing: number; sentAfterTarget: number; presentAfterTarget: number;
+    inDoubt: number; inDoubtPresent: number; otherGroupsRows: number;
+  };
+  archiveTimeoutS?: number;
+  /** RPO of the archive alone when the leader crashed between archivings: seconds and acknowledged rows in no archived WAL. */
+  rpo?: { crashedLeader: string; archivedUpTo: string; unarchivedS: number; unarchivedRows: number; boundS: number; unarchivedRowsOnStandbys?: number };
+  /** What the drill found wrong (any fails it). */
+  readonly violations: string[];
+}
+
 export interface DrillResult {
   readonly drill: string;
   /** Patroni timing profile the drill ran under, e.g. `fast (ttl 20, loop_wait 2, retry_timeout 9)`. */
@@ -85,6 +115,8 @@ export interface DrillResult {
   repairs?: Record<string, number>;
   /** Values that contradict the acknowledged writes (an id generated twice or decoding to the wrong member). */
   wrongValues?: number;
+  /** backup-restore's figures. */
+  backup?: BackupFigures;
   splitBrain: boolean;
   converged: boolean;
   notes: string[];
@@ -228,7 +260,8 @@ export function crashTotals(crashes: CrashResult[]): string {
 export function judge(r: DrillResult): Status {
   if (r.status === 'error' || r.status === 'n/a') return r.status;
   const divergent = (r.partialRows ?? 0) - (r.orphansTolerated ? r.orphanRows ?? 0 : 0);
-  return r.lostRows > 0 || r.duplicatedRows > 0 || (r.wrongValues ?? 0) > 0 || divergent > 0 || r.splitBrain || !r.converged
+  return r.lostRows > 0 || r.duplicatedRows > 0 || (r.wrongValues ?? 0) > 0 || divergent > 0 || r.splitBrain || !r.converged ||
+    (r.backup?.violations.length ?? 0) > 0
     ? 'fail' : 'pass';
 }
 

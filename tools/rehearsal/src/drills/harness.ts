@@ -8,6 +8,7 @@ import { FleetGroup, FleetMachine, RehearsalFleet } from '../fleet';
 import type { LateBoot } from '../fleet-boot';
 import { TestHosts } from '../hosts';
 import { WriterRun } from '../load';
+import type { ObjectStorePlan } from '../object-store';
 import { DrillResult, GroupRows, judge } from '../report';
 import { sleep, waitFor } from '../shell';
 
@@ -50,6 +51,10 @@ export interface DrillEnv {
   readonly shrunkStack?: string;
   /** The node group the boot held back (late-group), to be started by that drill. */
   readonly lateBoot?: LateBoot;
+  /** The object store stand-in (S3 and IMDS), when the stack backs up to S3. */
+  readonly objectStore?: ObjectStorePlan;
+  /** A spare test host (the fleet's image, outside its mesh, not booted yet) for the restore drills. */
+  readonly spareHost?: string;
 }
 
 export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {

@@ -8,6 +8,7 @@
  */
 import { DrillResult } from '../report';
 import { addGroup } from './add-group';
+import { backupRestore } from './backup-restore';
 import { baseline } from './baseline';
 import { conflict } from './conflict';
 import { deltaApply } from './delta-apply';
@@ -49,6 +50,7 @@ const RUNNERS = {
   'late-group': lateGroup,
   'add-group': addGroup,
   'remove-group': removeGroup,
+  'backup-restore': backupRestore,
 } satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
 
 export type DrillName = keyof typeof RUNNERS;
@@ -61,7 +63,14 @@ export const DRILLS = Object.keys(RUNNERS) as readonly DrillName[];
  * first; add-group needs --shrunk) and remove-group (it needs --shrunk, and destroys a node group's machines: it runs
  * last).
  */
-export const OPT_IN_DRILLS: readonly DrillName[] = ['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group'];
+export const OPT_IN_DRILLS: readonly DrillName[] = [
+  'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore',
+];
+/**
+ * Drills that restore a node group's backup on a spare test host (planned at boot beside the fleet, booted by the
+ * drill). backup-restore is opt-in: minutes of backup and restore, and a leader crash.
+ */
+export const RESTORE_DRILLS: readonly DrillName[] = ['backup-restore'];
 /** Drills that hold the fleet's last node group back at boot (at most one per rehearsal). */
 export const HOLD_BACK_DRILLS: readonly DrillName[] = ['late-group', 'add-group'];
 /**
