@@ -2,7 +2,7 @@
  * Stand-in for the cloud's object store (S3) and for the instance metadata service (IMDS) the fleet's pgBackRest gets
  * its role's credentials from. One test host of its own (image `s3-standin`: Debian 13 with moto's server) on a planned
  * address of the rehearsal network serves:
- *   - S3 over TLS on :443 (`moto_server s3`), with a certificate for `s3.<region>.amazonaws.com` and
+ *   - S3 over TLS on :443 (moto's server behind nginx, which speaks TLS and HTTP/1.1 as S3 does), with a certificate for `s3.<region>.amazonaws.com` and
  *     `*.s3.<region>.amazonaws.com` of each AWS region of the stack, signed by a rehearsal CA of its own (standing in
  *     for the public CAs Amazon's certificates chain to). Every host trusts it through its system CA store and resolves
  *     those names to the stand-in through /etc/hosts, both written into its root disk before it boots: the rendered
@@ -271,12 +271,54 @@ export async function makeObjectStoreCertificates(plan: ObjectStorePlan): Promis
   }
 }
 
+/** Where moto's server listens inside the stand-in host (nginx terminates TLS in front of it). */
+const MOTO_PORT = 5000;
+
+/**
+ * nginx in front of moto: TLS with the stand-in's certificate, HTTP/1.1 keep-alive and exact lengths as S3 answers
+ * (werkzeug's development server closes each connection without a TLS close_notify: pgBackRest, reading a body up to
+ * the connection's end, rightly refuses that as a truncated response), bodies streamed both ways, Host passed on
+ * (moto tells virtual-host buckets by it).
+ */
+export function objectStoreNginxConf(plan: ObjectStorePlan): string {
+  return [
+    'daemon off;', 'worker_processes 1;', 'pid /run/dpg-s3-nginx.pid;', 'error_log /var/log/dpg-s3-nginx.error.log warn;',
+    'events { worker_connections 512; }',
+    'http {',
+    '  access_log /var/log/dpg-s3-nginx.access.log;',
+    '  server {',
+    `    listen ${plan.ip}:443 ssl;`,
+    '    ssl_certificate /etc/dpg-s3-standin/server.crt;',
+    '    ssl_certificate_key /etc/dpg-s3-standin/server.key;',
+    '    ssl_protocols TLSv1.2 TLSv1.3;',
+    '    client_max_body_size 0;',
+    '    location / {',
+    `      proxy_pass http://127.0.0.1:${MOTO_PORT};`,
+    '      proxy_http_version 1.1;',
+    '      proxy_set_header Host $http_host;',
+    '      proxy_set_header Connection "";',
+    '      proxy_request_buffering off;',
+    '      proxy_buffering off;',
+    '      proxy_read_timeout 600s;',
+    '      proxy_send_timeout 600s;',
+    '    }',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
 /** The units the stand-in host runs (its systemd stand-in starts them). */
-export function objectStoreUnits(plan: ObjectStorePlan): Record<string, string> {
+export function objectStoreUnits(): Record<string, string> {
   return {
-    'dpg-s3-standin.service': [
-      '[Unit]', 'Description=Rehearsal stand-in for S3 (moto_server over TLS)', '', '[Service]',
-      `ExecStart=/usr/bin/moto_server -H ${plan.ip} -p 443 -c /etc/dpg-s3-standin/server.crt -k /etc/dpg-s3-standin/server.key`,
+    'dpg-s3-moto.service': [
+      '[Unit]', 'Description=Rehearsal stand-in for S3 (moto_server)', '', '[Service]',
+      `ExecStart=/usr/bin/moto_server -H 127.0.0.1 -p ${MOTO_PORT}`,
+      'Restart=always', '', '[Install]', 'WantedBy=multi-user.target', '',
+    ].join('\n'),
+    'dpg-s3-tls.service': [
+      '[Unit]', 'Description=Rehearsal stand-in for S3: TLS and HTTP/1.1 in front of moto_server (nginx)', '', '[Service]',
+      'ExecStart=/usr/sbin/nginx -c /etc/dpg-s3-standin/nginx.conf',
       'Restart=always', '', '[Install]', 'WantedBy=multi-user.target', '',
     ].join('\n'),
     'dpg-imds-standin.service': [
@@ -290,8 +332,8 @@ export function objectStoreUnits(plan: ObjectStorePlan): Record<string, string> 
 /** Creates the buckets as Terraform would (through the stand-in's own HTTPS endpoint: TLS, names and CA checked). */
 export function createBucketsScript(plan: ObjectStorePlan): string {
   return [
-    'import boto3, sys',
-    `buckets = ${JSON.stringify(plan.buckets.map((b) => ({ name: b.name, region: b.region, versioning: b.versioning })))}`,
+    'import boto3, json',
+    `buckets = json.loads(${JSON.stringify(JSON.stringify(plan.buckets.map((b) => ({ name: b.name, region: b.region, versioning: b.versioning }))))})`,
     'for b in buckets:',
     "    s3 = boto3.client('s3', region_name=b['region'], endpoint_url='https://s3.%s.amazonaws.com' % b['region'],",
     "                      aws_access_key_id='rehearsal-terraform', aws_secret_access_key='rehearsal-terraform',",
@@ -322,8 +364,9 @@ export async function startObjectStore(hosts: TestHosts, plan: ObjectStorePlan, 
   await put('/etc/dpg-s3-standin/server.crt', certs.cert, '0644');
   await put('/etc/dpg-s3-standin/server.key', certs.key, '0600');
   await put('/etc/dpg-s3-standin/roles.json', `${JSON.stringify(plan.roles, null, 2)}\n`, '0644');
+  await put('/etc/dpg-s3-standin/nginx.conf', objectStoreNginxConf(plan), '0644');
   await put('/usr/local/lib/dpg-rehearsal/imds.py', readFileSync(assetPath('standin/imds.py'), 'utf8'), '0755');
-  for (const [unit, text] of Object.entries(objectStoreUnits(plan))) {
+  for (const [unit, text] of Object.entries(objectStoreUnits())) {
     await put(`/etc/systemd/system/${unit}`, text, '0644');
     await hosts.exec(plan.name, ['systemctl', 'start', unit]);
   }
