@@ -84,6 +84,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let etcd: ChildProcess | undefined;
 let patroni: ChildProcess | undefined;
+/** The restored server's postmaster (stopped by PID: the temporary root may be gone by the time afterAll runs). */
+let restoredPid = 0;
 
 async function until(what: string, check: () => boolean, seconds: number): Promise<void> {
   for (let i = 0; i < seconds * 5; i++) {
@@ -169,7 +171,9 @@ afterAll(async () => {
     for (let i = 0; i < 100 && patroni.exitCode === null; i++) await sleep(200);
   }
   if (existsSync(join(dirs.data, 'postmaster.pid'))) asPostgres([`${PG15_BIN}/pg_ctl`, '-D', dirs.data, '-m', 'immediate', 'stop']);
-  if (existsSync(join(root, 'restored', 'postmaster.pid'))) asPostgres([`${PG15_BIN}/pg_ctl`, '-D', join(root, 'restored'), '-m', 'immediate', 'stop']);
+  if (restoredPid > 0) {
+    try { process.kill(restoredPid, 'SIGQUIT'); } catch { /* already stopped */ }
+  }
   etcd?.kill('SIGKILL');
 }, 60_000);
 
@@ -273,11 +277,14 @@ describe('a full backup, then a point-in-time restore', () => {
       `hba_file=${restored}/pg_hba.conf`, `ident_file=${restored}/pg_ident.conf`].map((o) => `-c ${o}`).join(' ');
     const start = asPostgres([`${PG15_BIN}/pg_ctl`, '-D', restored, '-o', options, '-l', join(dirs.home, 'restored.log'), '-w', '-t', '120', 'start']);
     expect(start).toEqual(expect.objectContaining({ code: 0 }));
+    restoredPid = Number(readFileSync(join(restored, 'postmaster.pid'), 'utf8').split('\n')[0]);
     await until('the restored server promoted', () => psql('SELECT pg_is_in_recovery()', pgPort + 200, sock).stdout.trim() === 'f', 60);
     expect(value('SELECT count(*), min(id), max(id) FROM drill', pgPort + 200, sock)).toBe('100|1|100');
     expect(value(`SELECT count(*) FROM drill WHERE at > '${target}'`, pgPort + 200, sock)).toBe('0');
     // The group itself has them all.
     expect(value('SELECT count(*) FROM drill')).toBe('200');
+    expect(asPostgres([`${PG15_BIN}/pg_ctl`, '-D', restored, '-m', 'fast', 'stop'])).toEqual(expect.objectContaining({ code: 0 }));
+    restoredPid = 0;
   }, 240_000);
 
   test('retention: the next full backup expires the one before it (retentionFullBackups: 1)', () => {
