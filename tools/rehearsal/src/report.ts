@@ -69,7 +69,7 @@ export interface BackupFigures {
   /** The group's own writer's rows against the target, in the restored server. */
   restoredRows?: {
     acknowledgedBeforeTarget: number; present: number; missing: number; sentAfterTarget: number; presentAfterTarget: number;
-    inDoubt: number; inDoubtPresent: number; otherGroupsRows: number;
+    inDoubt: number; inDoubtPresent: number; otherGroupsRows: number; otherGroupsPresentAfterTarget: number;
   };
   archiveTimeoutS?: number;
   /** RPO of the archive alone when the leader crashed between archivings: seconds and acknowledged rows in no archived WAL. */

@@ -59,7 +59,7 @@ export interface RowsAtTarget {
 
 /**
  * Classifies a sequential writer's rows (seq n+1 is sent only once row n got its answer: ack, error or doubt) against
- * `target`: rows acknowledged before it, rows sent after it, the rest in doubt.
+ * `target`: rows acknowledged before it, rows sent after an earlier row's answer came after it, the rest in doubt.
  */
 export function rowsAtTarget(events: { acked: number[]; ackTimes: number[]; errors: { seq: number; t: number }[]; doubts: number[] },
   target: number, firstSeq: number): RowsAtTarget {
@@ -71,12 +71,20 @@ export function rowsAtTarget(events: { acked: number[]; ackTimes: number[]; erro
   const before: number[] = [];
   const after: number[] = [];
   const inDoubt: number[] = [];
+  // Rows are sent one after the other: once any earlier row had its answer after the target, every later one was sent after it.
+  let latestAnswer = -Infinity;
   for (const seq of seqs) {
     if (acked.has(seq) && answered.get(seq)! < target) before.push(seq);
-    else if (seq > firstSeq && (answered.get(seq - 1) ?? -Infinity) > target) after.push(seq);
+    else if (seq > firstSeq && latestAnswer > target) after.push(seq);
     else inDoubt.push(seq);
+    latestAnswer = Math.max(latestAnswer, answered.get(seq) ?? -Infinity);
   }
   return { before, after, inDoubt };
+}
+
+/** Where between two archivings the leader crashes: a fraction of archive_timeout in [0.3, 0.9), from the seed. */
+export function crashFraction(seed: number): number {
+  return 0.3 + (Math.abs(Math.trunc(seed) * 7919) % 1000) / 1000 * 0.6;
 }
 
 interface ArchiveSample {
@@ -155,7 +163,7 @@ export async function backupRestore(env: DrillEnv): Promise<DrillResult> {
     figures.fullBackupS = Number((now() - t1).toFixed(1));
     const status = (await sh(env, leader, `cat ${BACKUP_STATUS}`)).stdout.trim();
     figures.backupStatus = status.split('\n').filter(Boolean);
-    if (backup.code !== 0 || !/^state=(complete|ok|success)/m.test(status)) {
+    if (backup.code !== 0 || !/^result=ok$/m.test(status)) {
       throw new Error(`${BACKUP_SCRIPT} full on ${leader} failed (exit ${backup.code}, status ${status.replace(/\n/g, ' ') || 'none'}): ` +
         `${(backup.stderr + backup.stdout).trim().split('\n').slice(-8).join(' | ')}`);
     }
@@ -222,17 +230,27 @@ export async function backupRestore(env: DrillEnv): Promise<DrillResult> {
     const missing = at.before.filter((s) => !seqs.has(s));
     const afterPresent = at.after.filter((s) => seqs.has(s));
     const others = await psql(`SELECT count(*) FROM ${env.table} WHERE writer IN (${writers.filter((w) => w !== own).map((w) => literal(w.spec.writer)).join(', ') || "''"})`);
+    // Rows the other groups' writers sent after the target reached this group (replication) after it too: none may be there.
+    let othersAfterPresent = 0;
+    for (const w of writers.filter((x) => x !== own)) {
+      const after = rowsAtTarget(w, target, 1).after;
+      if (after.length === 0) continue;
+      const n = await psql(`SELECT count(*) FROM ${env.table} WHERE writer = ${literal(w.spec.writer)} AND seq IN (${after.join(', ')})`);
+      othersAfterPresent += Number(n.stdout.trim() || 0);
+    }
     figures.restoredRows = {
       acknowledgedBeforeTarget: at.before.length, present: at.before.length - missing.length, missing: missing.length,
       sentAfterTarget: at.after.length, presentAfterTarget: afterPresent.length, inDoubt: at.inDoubt.length,
       inDoubtPresent: at.inDoubt.filter((s) => seqs.has(s)).length, otherGroupsRows: Number(others.stdout.trim() || 0),
+      otherGroupsPresentAfterTarget: othersAfterPresent,
     };
+    if (othersAfterPresent) figures.violations.push(`${othersAfterPresent} rows the other groups sent after the target are in the restore`);
     if (missing.length) figures.violations.push(`${missing.length} rows acknowledged before the target are missing from the restore (seq ${missing.slice(0, 10).join(', ')})`);
     if (afterPresent.length) figures.violations.push(`${afterPresent.length} rows sent after the target are in the restore (seq ${afterPresent.slice(0, 10).join(', ')})`);
     if (at.before.length === 0 || at.after.length === 0) figures.violations.push(`the writer had ${at.before.length} rows before and ${at.after.length} after the target: nothing to judge the restore by`);
     step(env, r, `restore holds ${figures.restoredRows.present} of ${at.before.length} rows acknowledged before the target, ` +
       `${afterPresent.length} of ${at.after.length} sent after it, ${figures.restoredRows.inDoubtPresent} of ${at.inDoubt.length} in doubt; ` +
-      `${figures.restoredRows.otherGroupsRows} rows of the other groups' writers (replicated in before the target)`);
+      `${figures.restoredRows.otherGroupsRows} rows of the other groups' writers (replicated in before the target), ${othersAfterPresent} they sent after it`);
     await env.hosts.exec(spare, ['runuser', '-u', 'postgres', '--', `${bin}/pg_ctl`, '-D', pgPath, '-m', 'fast', 'stop'], { allowFail: true, timeoutMs: 120_000 });
 
     // 4. RPO: crash the leader between archivings.
@@ -243,17 +261,12 @@ export async function backupRestore(env: DrillEnv): Promise<DrillResult> {
     const leader2Ip = await waitForLeader(env, group.name);
     const leader2 = machineByIp(env, leader2Ip).machine.name;
     const sampler = startArchiveSampler(env, group.name);
-    try {
-      // Wait for an archiving (a new last_archived_wal), then crash at a seeded moment within archive_timeout after it.
-      const seen = await waitFor('the sampler to start', 30_000, async () => sampler.samples[0], 200);
-      const archivedAt = await waitFor('an archived WAL segment', (archiveTimeoutS + 60) * 1000, async () =>
-        sampler.samples.find((s) => s.lastArchived !== seen.lastArchived)?.t, 100);
-      const fraction = 0.3 + ((env.seed * 7919) % 1000) / 1000 * 0.6;
-      const delayS = Math.max(1, fraction * archiveTimeoutS - (now() - archivedAt));
-      await sleep(delayS * 1000);
-    } finally {
-      // The sampler stops with the crash (its connection dies); what it saw stays.
-    }
+    // Wait for an archiving (a new last_archived_wal), then crash at a seeded moment within archive_timeout after it.
+    const seen = await waitFor('the sampler to start', 30_000, async () => sampler.samples[0], 200);
+    const archivedAt = await waitFor('an archived WAL segment', (archiveTimeoutS + 60) * 1000, async () =>
+      sampler.samples.find((s) => s.lastArchived !== seen.lastArchived)?.t, 100);
+    const fraction = crashFraction(env.seed);
+    await sleep(Math.max(1, fraction * archiveTimeoutS - (now() - archivedAt)) * 1000);
     const crashT = now();
     await env.hosts.crash(leader2);
     sampler.stop();
