@@ -26,6 +26,7 @@ import { topologyToMermaid } from './diagram/mermaid';
 import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
 import { groupScriptsDocument } from './render/cloud-config';
+import { ScriptsDocumentTooLargeError } from './render/scripts-document';
 import { meshDocument } from './render/mesh-document';
 import { joinsWithRows } from './render/mesh/join';
 import { resolveFleet } from './topology/fleet';
@@ -214,6 +215,18 @@ function renderUserData(topology: Topology): { of: (machine: string) => EncodedU
     try {
       encoded.set(machine.name, encodeUserData(cloudOf.get(machine.nodeGroup)!, renderCloudConfig(topology, machine.name), machine.name));
     } catch (e) {
+      if (e instanceof ScriptsDocumentTooLargeError) {
+        // One per group: every machine of a group pins the same document.
+        if (!findings.some((f) => f.rule === 'DPG-SCRIPTS-DOCUMENT' && f.path === `node group ${machine.nodeGroup}`)) {
+          findings.push({
+            rule: 'DPG-SCRIPTS-DOCUMENT',
+            path: `node group ${machine.nodeGroup}`,
+            message: `${e.message}. Fix: none in the declaration: the document holds the group's boot scripts and units (a fixed set) and ` +
+              'SQL that grows only slowly with the number of node groups, so report this as a bug with the declaration attached.',
+          });
+        }
+        continue;
+      }
       findings.push({
         rule: 'DPG-USER-DATA',
         path: `node group ${machine.nodeGroup}, machine ${machine.name}`,
