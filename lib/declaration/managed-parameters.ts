@@ -20,6 +20,8 @@ export const RENDERED_PARAMETERS = [
   'max_slot_wal_keep_size',
   // The engine's libraries and settings.
   'shared_preload_libraries', 'spock.conflict_resolution', 'pglogical.conflict_resolution', 'snowflake.node',
+  // WAL archiving to the group's pgBackRest repository (groups with backups; backup.archiveTimeoutSeconds).
+  'archive_mode', 'archive_command', 'archive_timeout',
   // Member-local: TLS and the socket the scripts use.
   'ssl', 'ssl_ca_file', 'ssl_cert_file', 'ssl_key_file', 'unix_socket_directories',
 ] as const;

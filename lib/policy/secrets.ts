@@ -23,6 +23,8 @@ const PATTERNS: { what: string; pattern: RegExp; withinLine?: RegExp }[] = [
   { what: 'an AWS access key id', pattern: /(?<![A-Z0-9])(AKIA|ASIA|A3T[A-Z0-9])[A-Z2-7]{16}(?![A-Z0-9])/ },
   { what: 'a Google API key', pattern: /(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/ },
   { what: 'a GitHub token', pattern: /(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])/ },
+  // pgBackRest's repository keys (`repo1-s3-key-type=auto` names no key and is not one of these).
+  { what: 'a pgBackRest repository key', pattern: /^[ \t]*repo\d+-(s3-key|s3-key-secret|s3-token|cipher-pass|azure-key|gcs-key-secret|sftp-private-key-passphrase)[ \t]*=[ \t]*\S/m, withinLine: /repo\d+-/g },
   { what: 'a URL with a password', pattern: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:(?![$%{<*])[^\s@/'"]+@[^\s]/i, withinLine: /:\/\//g },
 ];
 

@@ -6,6 +6,7 @@
  * themselves are the same on every machine of a role, which keeps them readable in review.
  */
 import { Topology } from '../topology/topology';
+import { ARCHIVE_QUEUE_PERCENT } from './backup';
 import { Machine } from './machine';
 import { etcdDataDir, etcdEndpoints } from './etcd';
 import { replicationEngine } from './mesh';
@@ -281,6 +282,19 @@ if [ "$DPG_RUNS_POSTGRES" = 1 ]; then
   chown postgres:postgres ${FILES.runDir}
   ${FILES.materializeSecrets} yaml ${FILES.patroniTemplate} ${FILES.patroniConfig} postgres
   ${FILES.materializeSecrets} pgpass ${FILES.meshPgpass} postgres "$DPG_MESH_USER" "$DPG_SECRET_MESH"
+  if [ -f ${FILES.pgbackrestConfig} ]; then
+    step "pgBackRest configuration"
+    # Postgres' archive_command and the backups run pgBackRest as postgres. The archive queue's bound follows the disk
+    # this machine has (${ARCHIVE_QUEUE_PERCENT} %): beyond it pgBackRest drops WAL rather than let it fill the disk.
+    install -d -o postgres -g postgres -m 0750 ${FILES.pgbackrestDir} ${FILES.pgbackrestIncludeDir}
+    chown postgres:postgres ${FILES.pgbackrestConfig}
+    chmod 0640 ${FILES.pgbackrestConfig}
+    queue_mb=$(( $(df -B1M --output=size ${FILES.postgresHome} | tail -n 1) * ${ARCHIVE_QUEUE_PERCENT} / 100 ))
+    printf '# Written by the bootstrap from the data disk (${ARCHIVE_QUEUE_PERCENT} %%).\n[global]\narchive-push-queue-max=%sMB\n' "$queue_mb" \
+      > ${FILES.pgbackrestIncludeDir}/archive-queue.conf
+    chown postgres:postgres ${FILES.pgbackrestIncludeDir}/archive-queue.conf
+    chmod 0640 ${FILES.pgbackrestIncludeDir}/archive-queue.conf
+  fi
 
   step "Patroni and the mesh keeper"
   systemctl daemon-reload 2>/dev/null || true
@@ -290,6 +304,12 @@ if [ "$DPG_RUNS_POSTGRES" = 1 ]; then
   systemctl start distributed-postgres-mesh.service
   wait_for 900 "PostgreSQL accepting connections" runuser -u postgres -- "$DPG_PG_BIN/pg_isready" -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" \\
     || log "continuing: Patroni keeps trying (see journalctl -u patroni)"
+  # Backups: every member's timers fire; the backup script acts on the group's leader only.
+  for timer in /etc/systemd/system/distributed-postgres-backup-*.timer; do
+    [ -e "$timer" ] || continue
+    systemctl enable "$(basename "$timer")" 2>/dev/null || true
+    systemctl start "$(basename "$timer")" 2>/dev/null || log "could not start $(basename "$timer") (no systemd here?)"
+  done
 fi
 
 current_step=complete

@@ -9,6 +9,7 @@ import { Machine } from './machine';
 import { NodeGroup, Topology } from '../topology/topology';
 import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
 import { antiEntropyScript } from './anti-entropy';
+import { backupScript, backupServiceUnit, backupTimerUnit, backupUnitPath, pgbackrestConfig, scheduledBackups } from './backup';
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
 import { MeshSql, replicationEngine } from './mesh';
@@ -104,6 +105,16 @@ export function scriptsDocumentFiles(topology: Topology, group: NodeGroup): Scri
     ]),
     ...(sql.standbySlots === undefined ? [] : [postgres(`${FILES.meshDir}/standby-slots.sql`, '0644', sql.standbySlots)]),
     postgres(FILES.antiEntropy, '0755', antiEntropyScript()),
+    // pgBackRest (groups with backups): its configuration (the bootstrap gives it to postgres, 0640), the backup script
+    // and a service and timer per kind of backup the group takes.
+    ...(group.backup === undefined ? [] : [
+      postgres(FILES.pgbackrestConfig, '0640', pgbackrestConfig(topology, group)),
+      postgres(FILES.backup, '0700', backupScript(topology, group)),
+      ...scheduledBackups(group.backup).flatMap(({ kind, calendar }) => [
+        postgres(backupUnitPath(kind, 'service'), '0644', backupServiceUnit(kind)),
+        postgres(backupUnitPath(kind, 'timer'), '0644', backupTimerUnit(kind, calendar)),
+      ]),
+    ]),
     postgres(FILES.meshKeeper, '0700', meshKeeperScript()),
     always(FILES.bootstrapScript, '0700', bootstrapScript(topology)),
   ];

@@ -224,6 +224,12 @@ while true; do
     fi
     # The anti-entropy check: a minute after taking the lead, then every DPG_ANTI_ENTROPY_SECONDS (0: not again).
     if [ "$was_primary" = 0 ]; then next_anti_entropy=$((SECONDS + ${ANTI_ENTROPY_AFTER_LEADER_CHANGE_SECONDS})); fi
+    # Backups: on taking the lead (the group's first boot too), the stanza is created if need be and pgbackrest check
+    # shows WAL reaching the repository; in the background (an unreachable object store takes minutes to fail), never
+    # fatal: the result is in ${FILES.backupStatus}.
+    if [ "$was_primary" = 0 ] && [ -x ${FILES.backup} ]; then
+      { ${FILES.backup} check 2>&1 | tail -n 1 | sed 's/^/mesh-keeper: /'; } &
+    fi
     if [ "$next_anti_entropy" -gt 0 ] && [ "$SECONDS" -ge "$next_anti_entropy" ] && [ -f "$mesh/anti-entropy.sql" ] && ! anti_entropy_running; then
       anti_entropy & anti_entropy_pid=$!
       next_anti_entropy=$(( \${DPG_ANTI_ENTROPY_SECONDS:-0} > 0 ? SECONDS + DPG_ANTI_ENTROPY_SECONDS : 0 ))

@@ -25,6 +25,15 @@ export const FILES = {
   meshSync: `${LIB}/mesh-sync`,
   /** Compares this group's replicated tables with its peers' (run by mesh-keeper on the leader). */
   antiEntropy: `${LIB}/anti-entropy`,
+  /** Takes a pgBackRest backup (`full|diff|incr`) or checks the repository (`check`), on the group's leader only. */
+  backup: `${LIB}/backup`,
+  /** pgBackRest's configuration (the group's stanza and repository; no credentials: the machine's identity). */
+  pgbackrestDir: '/etc/pgbackrest',
+  pgbackrestConfig: '/etc/pgbackrest/pgbackrest.conf',
+  /** Written at boot by the bootstrap: options that follow the machine (the archive queue's bound, from its disk). */
+  pgbackrestIncludeDir: '/etc/pgbackrest/conf.d',
+  /** One line per backup or check the backup script ran. */
+  backupLog: '/var/log/distributed-postgres-backup.log',
   /** In the user-data: brings the group's scripts document onto the machine (the bootstrap unit's first step). */
   loadScripts: `${LIB}/load-scripts`,
   /** Member certificate and its keys, one copy per service owner (Postgres and etcd check key ownership differently). */
@@ -56,6 +65,8 @@ export const FILES = {
   etcdMemberDecided: '/var/lib/distributed-postgres/etcd-member',
   /** The last anti-entropy check's result (`state=clean|dirty|incomplete|not-leader`, finding=, note=, compared=, updated=). */
   antiEntropyStatus: '/var/lib/distributed-postgres/anti-entropy.status',
+  /** The last backup or check on this member (kind, result, label, started, ended, message, updated). */
+  backupStatus: '/var/lib/distributed-postgres/backup.status',
   /** One line per repair pre-promote made (a provider slot rewound to what the promoted member holds). */
   repairsLog: '/var/lib/distributed-postgres/repairs.log',
   runDir: '/run/distributed-postgres',

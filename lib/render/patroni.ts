@@ -6,6 +6,7 @@
 import { MANAGED_PARAMETERS, RenderedParameter } from '../declaration/managed-parameters';
 import { Member, NodeGroup, PORTS, Topology } from '../topology/topology';
 import { Machine } from './machine';
+import { archiveParameters } from './backup';
 import { replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';
 import { diskSharePlaceholder, FILES, meshPlaceholder, secretPlaceholder } from './paths';
@@ -52,6 +53,8 @@ export function clusterParameters(topology: Topology, group: NodeGroup): Record<
     wal_sender_timeout: '10s',
     ...replicationCapacity(topology, group),
     ...engine.parameters(topology),
+    // Backups: whichever member leads archives its WAL to the group's pgBackRest repository.
+    ...archiveParameters(group),
   };
   const preload = engine.preloadLibraries(topology);
   if (preload.length > 0) managed.shared_preload_libraries = preload.join(',');

@@ -26,10 +26,16 @@ describe('every script parses', () => {
     expect(units.length).toBeGreaterThan(10);
     for (const [name, content] of units) {
       const sections = content.split('\n').filter((l) => l.startsWith('[')).map((l) => l.trim());
-      expect({ name, sections }).toEqual({ name, sections: ['[Unit]', '[Service]', '[Install]'] });
+      // A backup service runs when its timer fires (the timer is what is enabled): no [Install] of its own.
+      const backup = /distributed-postgres-backup-(full|diff|incr)\.service$/.test(name);
+      expect({ name, sections }).toEqual({ name, sections: backup ? ['[Unit]', '[Service]'] : ['[Unit]', '[Service]', '[Install]'] });
       expect(content).toMatch(/^ExecStart=\/\S+/m);
       // Services run as long-lived processes; the bootstrap is a oneshot its unit retries until it succeeds.
-      if (name.endsWith('distributed-postgres-bootstrap.service')) {
+      if (backup) {
+        expect(content).toMatch(/^Type=oneshot$/m);
+        expect(content).toMatch(/^TimeoutStartSec=infinity$/m);
+        expect(content).toMatch(new RegExp(`^ExecStart=/usr/local/lib/distributed-postgres/backup ${/backup-(\w+)\.service$/.exec(name)![1]}$`, 'm'));
+      } else if (name.endsWith('distributed-postgres-bootstrap.service')) {
         expect(content).toMatch(/^Type=oneshot$/m);
         expect(content).toMatch(/^Restart=on-failure$/m);
         expect(content).toMatch(/^StartLimitIntervalSec=0$/m);

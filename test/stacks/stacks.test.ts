@@ -139,12 +139,12 @@ test.each([
   }
 });
 
-test('rehearsal-native: Debian 13 machines install PostgreSQL 17, Patroni, etcd and python3-etcd from the distro', () => {
+test('rehearsal-native: Debian 13 machines install PostgreSQL 17, Patroni, etcd, python3-etcd and pgBackRest (2.55.1, PostgreSQL 17 support) from the distro', () => {
   const { json } = once('rehearsal-native');
   expect(Object.values(json.data!.aws_ami).map((ami: any) => ({ owners: ami.owners, name: ami.filter[0].values[0] })))
     .toEqual([{ owners: ['136693071363'], name: 'debian-13-amd64-*' }, { owners: ['136693071363'], name: 'debian-13-amd64-*' }]);
   const config = cloudConfigOf(resourcesOf(json, 'aws_instance')[0][1]);
-  expect(config.packages).toEqual(['curl', 'etcd-client', 'etcd-server', 'openssl', 'patroni', 'postgresql-17', 'python3-boto3', 'python3-etcd', 'python3-yaml']);
+  expect(config.packages).toEqual(['curl', 'etcd-client', 'etcd-server', 'openssl', 'patroni', 'pgbackrest', 'postgresql-17', 'python3-boto3', 'python3-etcd', 'python3-yaml']);
   expect(config.package_update).toBe(true);
   // Patroni 4: ttl >= 20 and loop_wait + 2 * retry_timeout <= ttl (FAST: 20 / 2 / 9).
   const patroni = parse(config.write_files.find((f: any) => f.path === '/etc/distributed-postgres/patroni.yml.template').content);
