@@ -4,12 +4,14 @@ import { addCustomSynthesis } from 'cdktf/lib/synthesize/synthesizer';
 import { Construct } from 'constructs';
 import * as fs from 'fs';
 import * as path from 'path';
+import { AwsBackupBucket } from './cloud/aws/backup';
 import { AwsPrivateZone } from './cloud/aws/dns';
 import { terraformTlsCa } from './cloud/tls-ca';
 import { AwsExistingNetwork } from './cloud/aws/existing-network';
 import { AwsRegionNetwork } from './cloud/aws/network';
 import { AwsNodeGroup } from './cloud/aws/node-group';
 import { AwsFleetSecrets } from './cloud/aws/secrets';
+import { GcpBackupBucket } from './cloud/gcp/backup';
 import { GcpPrivateZone } from './cloud/gcp/dns';
 import { GcpFleetNetwork } from './cloud/gcp/network';
 import { GcpNodeGroup } from './cloud/gcp/node-group';
@@ -26,6 +28,7 @@ import { topologyToMermaid } from './diagram/mermaid';
 import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
 import { groupScriptsDocument } from './render/cloud-config';
+import { ScriptsDocumentTooLargeError } from './render/scripts-document';
 import { meshDocument } from './render/mesh-document';
 import { joinsWithRows } from './render/mesh/join';
 import { resolveFleet } from './topology/fleet';
@@ -82,6 +85,7 @@ export class DistributedPostgres extends Construct {
     if (tlsCa !== undefined) generated[topology.secrets.tlsCa] = tlsCa;
     const awsNetworks = new Map<string, AwsRegionNetwork>();
     const awsSecrets = new Map<string, AwsFleetSecrets>();
+    const awsBackups = new Map<string, AwsBackupBucket>();
     const awsRegions = [...new Set(topology.nodeGroups.filter((g) => g.cloud === 'aws').map((g) => g.region))].sort();
     const ownVpcRegions = new Set(topology.network.awsVpcs.map((v) => v.region));
     for (const region of awsRegions) {
@@ -92,6 +96,9 @@ export class DistributedPostgres extends Construct {
       awsSecrets.set(region, new AwsFleetSecrets(regionScope, 'secrets', {
         topology, target, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'aws' && g.region === region),
       }));
+      // The region's backup bucket, when a group of the region backs up.
+      const bucket = topology.backupBuckets.find((b) => b.cloud === 'aws' && b.region === region);
+      if (bucket) awsBackups.set(region, new AwsBackupBucket(regionScope, 'backup', { topology, bucket, target }));
     }
     const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
     const gcp = gcpGroups.length === 0 ? undefined : (() => {
@@ -104,6 +111,8 @@ export class DistributedPostgres extends Construct {
           topology, provider, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'gcp'),
         }),
         zone: new GcpPrivateZone(gcpScope, 'private-zone', { topology, provider, network }),
+        backups: new Map(topology.backupBuckets.filter((b) => b.cloud === 'gcp')
+          .map((bucket) => [bucket.region, new GcpBackupBucket(gcpScope, `backup-${bucket.region}`, { topology, bucket, provider })])),
       };
     })();
     // Route 53 is global; the zone lives with the region of the first AWS group (adding groups never moves it).
@@ -130,7 +139,8 @@ export class DistributedPostgres extends Construct {
           network: group.existingNetwork
             ? new AwsExistingNetwork(this, `${groupId}-network`, group, providers.aws.get(group.region)!)
             : awsNetworks.get(group.region)!,
-          instanceProfile: awsSecrets.get(group.region)!.instanceProfile,
+          secrets: awsSecrets.get(group.region)!,
+          backupBucket: group.backup ? awsBackups.get(group.region) : undefined,
           userData: (machine) => userData.of(machine),
           addDnsRecord,
           bootAfter: awsSecrets.get(group.region)!.readableAfter,
@@ -140,7 +150,8 @@ export class DistributedPostgres extends Construct {
           topology,
           group,
           network: gcp!.network,
-          serviceAccount: gcp!.secrets.serviceAccount,
+          secrets: gcp!.secrets,
+          backupBucket: group.backup ? gcp!.backups.get(group.region) : undefined,
           userData: (machine) => userData.of(machine),
           addDnsRecord,
           bootAfter: gcp!.secrets.readableAfter,
@@ -214,6 +225,18 @@ function renderUserData(topology: Topology): { of: (machine: string) => EncodedU
     try {
       encoded.set(machine.name, encodeUserData(cloudOf.get(machine.nodeGroup)!, renderCloudConfig(topology, machine.name), machine.name));
     } catch (e) {
+      if (e instanceof ScriptsDocumentTooLargeError) {
+        // One per group: every machine of a group pins the same document.
+        if (!findings.some((f) => f.rule === 'DPG-SCRIPTS-DOCUMENT' && f.path === `node group ${machine.nodeGroup}`)) {
+          findings.push({
+            rule: 'DPG-SCRIPTS-DOCUMENT',
+            path: `node group ${machine.nodeGroup}`,
+            message: `${e.message}. Fix: none in the declaration: the document holds the group's boot scripts and units (a fixed set) and ` +
+              'SQL that grows only slowly with the number of node groups, so report this as a bug with the declaration attached.',
+          });
+        }
+        continue;
+      }
       findings.push({
         rule: 'DPG-USER-DATA',
         path: `node group ${machine.nodeGroup}, machine ${machine.name}`,

@@ -768,7 +768,7 @@ export interface DistributedPostgresProps {
   readonly googleProvider?: GoogleProvider;
   /**
    * A JSON file (path relative to where synth runs) that records what identifies the fleet's running parts: its
-   * name, range, engine and Postgres major version, and each node group's number, cloud, region and range. When the
+   * name, range, engine and Postgres major version, and each node group's number, cloud, region, range and backup bucket. When the
    * file exists, synth refuses a declaration that changes one of them (`DPG-LIVE-CHANGE`, saying what to do instead:
    * a running fleet cannot make such a change, and a new user-data never reaches its machines); when the declaration
    * is accepted, synth writes the file (only when its content changes). Commit it next to the stack, like a lock file.

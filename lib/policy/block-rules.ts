@@ -2,6 +2,7 @@
  * The rules over synthesized Terraform blocks. Each is a small pure function of one block (type and
  * config as in the Terraform JSON) and the fleet context; they work on any stack, whoever wrote it.
  */
+import { BUCKET_RULES } from './bucket-rules';
 import { IBlockRule, PolicyContext, PolicyFinding, PolicyLevel } from './types';
 import {
   classifySource, describePorts, fleetPortsOpened, INGRESS_TYPES, ingressOf, insideAny, isIpv6, opensEveryPort,
@@ -266,5 +267,5 @@ export const WIDE_FLEET_RULE: IBlockRule = {
 /** Every rule over Terraform blocks, in id order. */
 export const BLOCK_RULES: readonly IBlockRule[] = [
   FLEET_PORTS_EXPOSED, PUBLIC_ADDRESS, INTERNET_FACING, UNENCRYPTED_DISK, IMDS_V1, SECRET_VALUE, TLS_OFF, ALL_PORTS_OPEN,
-  WIDE_FLEET_RULE,
+  WIDE_FLEET_RULE, ...BUCKET_RULES,
 ];

@@ -8,7 +8,7 @@ import { IBlockRule, formatFinding, PolicyContext, PolicyReport, PolicyRule, Ter
 import { Topology } from '../topology/topology';
 
 /** Every rule of the pack, in id order. */
-export const POLICY_RULES: readonly PolicyRule[] = [...BLOCK_RULES, ...TOPOLOGY_RULES];
+export const POLICY_RULES: readonly PolicyRule[] = [...BLOCK_RULES, ...TOPOLOGY_RULES].sort((a, b) => a.id.localeCompare(b.id));
 
 function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
@@ -32,16 +32,16 @@ function metadataPath(config: Record<string, unknown>): string | undefined {
 export function blocksOf(document: unknown, path?: string): TerraformBlock[] {
   const doc = record(document) ?? {};
   const out: TerraformBlock[] = [];
-  const add = (type: string, name: string, config: unknown): void => {
+  const add = (type: string, name: string, config: unknown, address?: string): void => {
     const body = record(config);
     if (!body) return;
-    out.push({ type, config: withoutMetadata(body), path: path ?? metadataPath(body) ?? name });
+    out.push({ type, config: withoutMetadata(body), path: path ?? metadataPath(body) ?? name, ...(address ? { address } : {}) });
   };
   for (const section of ['resource', 'data'] as const) {
     for (const [type, byName] of Object.entries(record(doc[section]) ?? {})) {
       for (const [name, config] of Object.entries(record(byName) ?? {})) {
         const blockType = section === 'data' ? `data.${type}` : type;
-        add(blockType, `${blockType}.${name}`, config);
+        add(blockType, `${blockType}.${name}`, config, `${blockType}.${name}`);
       }
     }
   }
@@ -64,12 +64,18 @@ function appliesTo(rule: IBlockRule, type: string): boolean {
   return rule.types === undefined || rule.types.includes(type);
 }
 
-/** Runs the block rules over blocks. A rule that throws reports itself instead of hiding the others. */
+/**
+ * Runs the block rules over blocks. A rule that throws reports itself instead of hiding the others. A rule with
+ * `relatedTypes` sees the blocks of those types among `context.related` (when given: the Aspect passes the stack's),
+ * else among `blocks` (a whole document).
+ */
 export function evaluateBlocks(blocks: TerraformBlock[], context: PolicyContext, rules: readonly PolicyRule[] = POLICY_RULES): PolicyReport[] {
   const blockRules = rules.filter((r): r is IBlockRule => r.kind === 'block');
+  const contextOf = (rule: IBlockRule): PolicyContext => (rule.relatedTypes === undefined ? context
+    : { ...context, related: (context.related ?? blocks).filter((b) => rule.relatedTypes!.includes(b.type)) });
   return blocks.flatMap((b) => blockRules.filter((r) => appliesTo(r, b.type)).flatMap((rule) => {
     try {
-      return rule.check(b, context).map((x) => report(rule, b.path, x.message));
+      return rule.check(b, contextOf(rule)).map((x) => report(rule, b.path, x.message));
     } catch (e) {
       return [report(rule, b.path, `${b.type} could not be checked (${e instanceof Error ? e.message : String(e)})`)];
     }

@@ -7,13 +7,13 @@
  * the suppression is reported as an info annotation.
  */
 import {
-  AnnotationMetadataEntryType, Aspects, DefaultTokenResolver, IAspect, StringConcat, TerraformElement, TerraformStack,
-  Tokenization,
+  AnnotationMetadataEntryType, Aspects, DefaultTokenResolver, IAspect, StringConcat, TerraformDataSource, TerraformElement,
+  TerraformResource, TerraformStack, Tokenization,
 } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { blocksOf, evaluateBlocks, evaluateTopology, POLICY_RULES } from './evaluate';
 import { isTopology } from './topology-rules';
-import { PolicyLevel, PolicyReport, PolicyRule } from './types';
+import { IBlockRule, PolicyLevel, PolicyReport, PolicyRule, TerraformBlock } from './types';
 import { Topology } from '../topology/topology';
 
 /** Metadata type of a suppression entry on a construct. */
@@ -97,6 +97,7 @@ export class PolicyPack implements IAspect {
   }
 
   public readonly rules: PolicyRule[];
+  private readonly related = new WeakMap<TerraformStack, TerraformBlock[]>();
 
   constructor(options: PolicyPackOptions = {}) {
     // A copy: `rules` is a mutable list (jsii has no read-only arrays), and the shared POLICY_RULES must not change through it.
@@ -112,13 +113,36 @@ export class PolicyPack implements IAspect {
   private checkElement(element: TerraformElement): void {
     let fragment: unknown;
     try {
-      fragment = Tokenization.resolve(element.toTerraform(), { scope: TerraformStack.of(element), preparing: false, resolver: RESOLVER });
+      fragment = resolved(element);
     } catch (e) {
       annotate(element, AnnotationMetadataEntryType.WARN, `[DPG-POLICY] the policy pack could not read this element (${e instanceof Error ? e.message : String(e)}); it was not checked.`);
       return;
     }
     const fleet = [...element.node.scopes].reverse().map(topologyOf).find((t) => t !== undefined);
-    this.report(element, evaluateBlocks(blocksOf(fragment, element.node.path), { fleet }, this.rules));
+    const blocks = blocksOf(fragment, element.node.path);
+    // Only rules that read other blocks of the stack need them: those are resolved once per stack, and only their types.
+    const needsRelated = this.rules.some((r) => r.kind === 'block' && r.relatedTypes !== undefined && blocks.some((b) => r.types === undefined || r.types.includes(b.type)));
+    const related = needsRelated ? this.relatedBlocks(TerraformStack.of(element)) : undefined;
+    this.report(element, evaluateBlocks(blocks, { fleet, ...(related ? { related } : {}) }, this.rules));
+  }
+
+  /** The blocks of the stack of every type some rule lists in `relatedTypes` (resolved once per stack). */
+  private relatedBlocks(stack: TerraformStack): TerraformBlock[] {
+    const cached = this.related.get(stack);
+    if (cached) return cached;
+    const types = new Set(this.rules.flatMap((r) => (r.kind === 'block' ? (r as IBlockRule).relatedTypes ?? [] : [])));
+    const blocks = stack.node.findAll().flatMap((c) => {
+      const type = c instanceof TerraformResource ? c.terraformResourceType
+        : c instanceof TerraformDataSource ? `data.${c.terraformResourceType}` : undefined;
+      if (type === undefined || !types.has(type)) return [];
+      try {
+        return blocksOf(resolved(c as TerraformElement), c.node.path);
+      } catch {
+        return [];
+      }
+    });
+    this.related.set(stack, blocks);
+    return blocks;
   }
 
   private report(node: IConstruct, reports: PolicyReport[]): void {
@@ -137,6 +161,11 @@ export class PolicyPack implements IAspect {
       }
     }
   }
+}
+
+/** An element's Terraform JSON fragment with its tokens resolved. */
+function resolved(element: TerraformElement): unknown {
+  return Tokenization.resolve(element.toTerraform(), { scope: TerraformStack.of(element), preparing: false, resolver: RESOLVER });
 }
 
 /**

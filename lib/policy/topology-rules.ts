@@ -167,5 +167,62 @@ export const TOPOLOGY_TLS: ITopologyRule = {
   },
 };
 
+export const BACKUP_RESIDENCY: ITopologyRule = {
+  kind: 'topology',
+  id: 'DPG-P018',
+  level: PolicyLevel.ERROR,
+  title: "Backups outside their node group's region",
+  explanation: "A node group's backups hold all its rows, a geoshard's resident rows included: they must go to the bucket of the " +
+    "group's own cloud and region, and a bucket must hold only groups of its region. Otherwise a backup carries the rows out of " +
+    'their region (and out of their geography), which replication is careful never to do.',
+  fix: "keep each node group's repository in the bucket of its own cloud and region (the construct resolves it so: report a hand-built topology)",
+  check: (t) => {
+    const out: PolicyFinding[] = [];
+    const buckets = t.backupBuckets ?? [];
+    const shardsOf = (group: string) => t.geoshards.filter((s) => s.nodeGroups.includes(group)).map((s) => s.name);
+    const residency = (group: string) => {
+      const shards = shardsOf(group);
+      return shards.length === 0 ? '' : ` (rows of geoshard ${shards.map((s) => `'${s}'`).join(', ')} would leave its geography)`;
+    };
+    for (const g of t.nodeGroups) {
+      if (!g.backup) continue;
+      const bucket = buckets.find((b) => b.name === g.backup!.bucket);
+      if (!bucket) {
+        out.push(finding(`node group '${g.name}' backs up to bucket ${g.backup.bucket}, which is not one of the fleet's backup buckets`));
+      } else if (bucket.cloud !== g.cloud || bucket.region !== g.region) {
+        out.push(finding(`node group '${g.name}' (${g.cloud} ${g.region}) backs up to bucket ${bucket.name} in ${bucket.cloud} ${bucket.region}${residency(g.name)}`));
+      }
+    }
+    for (const b of buckets) {
+      for (const name of b.nodeGroups) {
+        const g = t.nodeGroups.find((x) => x.name === name);
+        if (g && (g.cloud !== b.cloud || g.region !== b.region)) {
+          out.push(finding(`bucket ${b.name} (${b.cloud} ${b.region}) holds node group '${name}' of ${g.cloud} ${g.region}${residency(name)}`));
+        }
+      }
+    }
+    return out;
+  },
+};
+
+export const BACKUPS_OFF: ITopologyRule = {
+  kind: 'topology',
+  id: 'DPG-P020',
+  level: PolicyLevel.WARNING,
+  title: 'Backups off',
+  explanation: 'Multi-master replication is not a backup: a bad DELETE or DROP reaches every node group in seconds, and only a ' +
+    'backup with its archived WAL brings the rows back (point-in-time recovery). A node group without backups cannot be rebuilt ' +
+    'from its own history.',
+  fix: "turn backups on (backup.enabled, the default), or suppress this warning with the reason (e.g. a throw-away test fleet)",
+  check: (t) => {
+    const off = t.nodeGroups.filter((g) => !g.backup).map((g) => g.name);
+    if (off.length === 0) return [];
+    if (off.length === t.nodeGroups.length) return [finding(`backups are off for the whole fleet '${t.fleetName}' (${off.join(', ')})`)];
+    return off.map((name) => finding(`node group '${name}' has backups off`));
+  },
+};
+
 /** Every rule over a Topology, in id order. */
-export const TOPOLOGY_RULES: readonly ITopologyRule[] = [QUORUM_ZONE_SPREAD, SYNC_BLOCKS_COMMITS, PATRONI_TIMING, GEOSHARD_RESIDENCY, TOPOLOGY_TLS];
+export const TOPOLOGY_RULES: readonly ITopologyRule[] = [
+  QUORUM_ZONE_SPREAD, SYNC_BLOCKS_COMMITS, PATRONI_TIMING, GEOSHARD_RESIDENCY, TOPOLOGY_TLS, BACKUP_RESIDENCY, BACKUPS_OFF,
+];

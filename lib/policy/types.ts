@@ -22,6 +22,12 @@ export interface TerraformBlock {
   readonly config: Record<string, unknown>;
   /** Where the block comes from: the construct path, or `<type>.<logical id>` in a JSON document. */
   readonly path: string;
+  /**
+   * The block's Terraform address, `<type>.<logical id>` (`data.<type>.<logical id>` for a data source): what other
+   * blocks' references (`${aws_s3_bucket.<logical id>.id}`) name.
+   * @default unknown (a block built by hand)
+   */
+  readonly address?: string;
 }
 
 /** What a rule can know beyond the block itself. */
@@ -31,6 +37,12 @@ export interface PolicyContext {
    * or undefined for a block outside any fleet. Network rules use it to know the fleet's own ranges.
    */
   readonly fleet?: Topology;
+  /**
+   * The other blocks of the same stack or document whose types the rule lists in `relatedTypes` (e.g. the public access
+   * blocks and policies of S3 buckets, for a rule over a bucket).
+   * @default none
+   */
+  readonly related?: TerraformBlock[];
 }
 
 /** A problem a rule found. */
@@ -62,6 +74,12 @@ export interface IBlockRule extends IPolicyRule {
   readonly kind: 'block';
   /** The block types the rule reads; undefined means every block. */
   readonly types?: string[];
+  /**
+   * Types of other blocks of the same stack or document the rule needs to see (`PolicyContext.related`): settings that
+   * Terraform keeps in separate resources, such as an S3 bucket's public access block.
+   * @default none
+   */
+  readonly relatedTypes?: string[];
   /** The problems of one block (empty when there are none). */
   check(block: TerraformBlock, context: PolicyContext): PolicyFinding[];
 }

@@ -19,6 +19,7 @@ import { compactSql } from './compact';
 import { gzipDeterministic } from './gzip';
 import { PatroniSlot, permanentSlots, replicationEngine, retainedWalProblemsSql } from './mesh';
 import { FILES } from './paths';
+import { archiveParameters } from './backup';
 import { pgHba } from './patroni';
 import { oneLine } from './quote';
 
@@ -53,10 +54,17 @@ export function meshDocumentFiles(topology: Topology, group: NodeGroup): Record<
 export interface MeshPatroniPart {
   readonly pg_hba: string[];
   readonly slots: Record<string, PatroniSlot>;
+  /**
+   * Postgres parameters of the dynamic configuration that follow the declaration: the archive parameters of the
+   * group's backups (`archive_mode: off` when they are off). Bootstrap writes them once; after that only this part
+   * changes them, so a new `archiveTimeoutSeconds`, or backups turned on or off, reach the running group
+   * (`archive_mode` itself takes effect at the members' next restart: Patroni shows it as pending).
+   */
+  readonly parameters: Record<string, string | number>;
 }
 
 export function meshDocumentPatroni(topology: Topology, group: NodeGroup): MeshPatroniPart {
-  return { pg_hba: pgHba(topology), slots: permanentSlots(topology, group) };
+  return { pg_hba: pgHba(topology), slots: permanentSlots(topology, group), parameters: archiveParameters(group) ?? { archive_mode: 'off' } };
 }
 
 export interface MeshDocument {
@@ -126,6 +134,13 @@ def dcs():
         changes.append(("slots", json.dumps(want["slots"], sort_keys=True) if want["slots"] else "null"))
     if (now.get("postgresql") or {}).get("pg_hba") != want["pg_hba"]:
         changes.append(("postgresql.pg_hba", json.dumps(want["pg_hba"])))
+    # Parameters as text ("on" may come back from YAML as True); archive_mode is off when it was never set.
+    have = (now.get("postgresql") or {}).get("parameters") or {}
+    for key, value in sorted((want.get("parameters") or {}).items()):
+        current = have.get(key, "off" if key == "archive_mode" else None)
+        current = {True: "on", False: "off"}.get(current, current) if isinstance(current, bool) else current
+        if current is None or str(current) != str(value):
+            changes.append(("postgresql.parameters." + key, json.dumps(value)))
     if not changes:
         sys.exit(0)
     args = PATRONICTL + ["edit-config", "--force", "--quiet"]
@@ -137,7 +152,8 @@ def dcs():
         fail("Patroni's dynamic configuration not changed (%s)" % e.__class__.__name__)
     if out.returncode != 0:
         fail("Patroni's dynamic configuration not changed: %s" % out.stderr.decode(errors="replace").strip()[-300:])
-    print("Patroni's dynamic configuration: %s as in the mesh document" % " and ".join(key for key, _ in changes))
+    print("Patroni's dynamic configuration: %s as in the mesh document%s" % (" and ".join(key for key, _ in changes),
+          "; archive_mode takes effect when the members restart (patronictl restart)" if any(k.endswith(".archive_mode") for k, _ in changes) else ""))
 
 
 if sys.argv[1:] == ["dcs"]:

@@ -44,6 +44,13 @@ export interface ScriptsDocument {
 /** The stored document of a group's files (made once per files array: every machine of the group pins it). */
 const DOCUMENTS = new WeakMap<readonly ScriptsFile[], ScriptsDocument>();
 
+/** A group's scripts document that no secret store takes (a declaration finding, not a crash). */
+export class ScriptsDocumentTooLargeError extends Error {
+  constructor(readonly documentName: string, readonly bytes: number) {
+    super(`the scripts document ${documentName} is ${bytes} bytes, above the secret stores' limit of ${SECRET_VALUE_LIMIT} bytes`);
+  }
+}
+
 export function scriptsDocumentOf(files: readonly ScriptsFile[], name: string): ScriptsDocument {
   const known = DOCUMENTS.get(files);
   if (known) return known;
@@ -51,7 +58,7 @@ export function scriptsDocumentOf(files: readonly ScriptsFile[], name: string): 
   const sha256 = createHash('sha256').update(body).digest('hex');
   const value = JSON.stringify({ format: SCRIPTS_DOCUMENT_FORMAT, sha256, gzip: body.toString('base64') });
   if (value.length > SECRET_VALUE_LIMIT) {
-    throw new Error(`render: the scripts document ${name} is ${value.length} bytes, above the secret stores' limit of ${SECRET_VALUE_LIMIT} bytes`);
+    throw new ScriptsDocumentTooLargeError(name, value.length);
   }
   const document = { sha256, value };
   DOCUMENTS.set(files, document);

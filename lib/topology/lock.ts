@@ -15,6 +15,8 @@ export interface LockedNodeGroup {
   readonly cloud: string;
   readonly region: string;
   readonly cidr: string;
+  /** The bucket of the group's backups (absent while its backups are off). */
+  readonly backupBucket?: string;
 }
 
 export interface FleetLock {
@@ -33,7 +35,9 @@ export function fleetLockOf(topology: Topology): FleetLock {
     fleetCidr: topology.network.fleetCidr,
     engine: topology.replication.engine,
     postgresVersion: topology.postgres.version,
-    nodeGroups: topology.nodeGroups.map((g) => ({ name: g.name, number: g.number, cloud: g.cloud, region: g.region, cidr: g.cidr }))
+    nodeGroups: topology.nodeGroups.map((g) => ({
+      name: g.name, number: g.number, cloud: g.cloud, region: g.region, cidr: g.cidr, ...(g.backup ? { backupBucket: g.backup.bucket } : {}),
+    }))
       .sort((a, b) => a.number - b.number),
   };
 }
@@ -56,7 +60,7 @@ export function parseFleetLock(text: string): FleetLock | string {
   const lock = value as Partial<FleetLock> | null;
   if (!lock || typeof lock !== 'object' || lock.format !== FLEET_LOCK_FORMAT) return `is not a fleet lock (format ${JSON.stringify(lock?.format)}, expected ${FLEET_LOCK_FORMAT})`;
   const group = (g: Partial<LockedNodeGroup>) => typeof g?.name === 'string' && typeof g.number === 'number' && typeof g.cloud === 'string' &&
-    typeof g.region === 'string' && typeof g.cidr === 'string';
+    typeof g.region === 'string' && typeof g.cidr === 'string' && (g.backupBucket === undefined || typeof g.backupBucket === 'string');
   if (typeof lock.name !== 'string' || typeof lock.fleetCidr !== 'string' || typeof lock.engine !== 'string' || typeof lock.postgresVersion !== 'number' ||
     !Array.isArray(lock.nodeGroups) || !lock.nodeGroups.every(group)) {
     return 'lacks one of name, fleetCidr, engine, postgresVersion, nodeGroups[{name, number, cloud, region, cidr}]';
@@ -95,6 +99,12 @@ export function lockChangeFindings(previous: FleetLock, next: FleetLock): Findin
         refuse(`${path}.${key}`, `was ${was[key]}: the group's machines, disks and addresses are named and placed by it, so this would replace every ` +
           `member at once. Fix: keep ${was[key]}; to move the group, add a new node group (another name and number) and remove this one once it holds the data.`);
       }
+    }
+    // A region change is refused above; a bucket that changes with its region need not be reported again.
+    if (was.backupBucket !== undefined && now.g.backupBucket !== undefined && was.backupBucket !== now.g.backupBucket && was.region === now.g.region) {
+      refuse('backup.bucketNamePrefix', `puts node group '${was.name}' in bucket ${now.g.backupBucket}, but its backups and WAL archive are in ` +
+        `${was.backupBucket}, where its running members keep archiving (their pgBackRest configuration comes with their boot), and that bucket would be ` +
+        `planned for destruction. Fix: keep the prefix that names ${was.backupBucket}.`);
     }
   }
   const removed = previous.nodeGroups.filter((g) => !nextGroups.has(g.name));

@@ -214,7 +214,7 @@ describe('the same rules over a synthesized JSON document', () => {
   });
 
   test('every rule has an id, a level, a title, an explanation and a fix', () => {
-    expect(POLICY_RULES.map((r) => r.id)).toEqual(Array.from({ length: 14 }, (_, i) => `DPG-P${String(i + 1).padStart(3, '0')}`));
+    expect(POLICY_RULES.map((r) => r.id)).toEqual(Array.from({ length: 20 }, (_, i) => `DPG-P${String(i + 1).padStart(3, '0')}`));
     for (const rule of POLICY_RULES) {
       expect(rule.title.length).toBeGreaterThan(5);
       expect(rule.explanation.length).toBeGreaterThan(40);

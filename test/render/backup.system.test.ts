@@ -269,17 +269,21 @@ describe('a full backup, then a point-in-time restore', () => {
     const restore = asPostgres(['pgbackrest', `--stanza=${stanza}`, `--pg1-path=${restored}`, '--type=time', `--target=${target}`,
       '--target-action=promote', 'restore']);
     expect(restore).toEqual(expect.objectContaining({ code: 0 }));
-    // Its own port and socket, and it must not archive into the group's repository.
+    // Started as the README's runbook starts it: its own port and socket, no archiving into the group's repository, and
+    // neither the engine's library nor logical workers (the data holds the group's subscriptions).
     const sock = join(root, 'sock-restored');
     mkdirSync(sock);
     run('chown', ['postgres:postgres', sock]);
-    const options = [`port=${pgPort + 200}`, `unix_socket_directories=${sock}`, "listen_addresses=''", 'archive_mode=off',
+    expect(value('SHOW shared_preload_libraries')).toBe('pglogical');
+    const options = [`port=${pgPort + 200}`, "listen_addresses=''", `unix_socket_directories=${sock}`, 'archive_mode=off',
+      "shared_preload_libraries=''", 'max_logical_replication_workers=0',
       `hba_file=${restored}/pg_hba.conf`, `ident_file=${restored}/pg_ident.conf`].map((o) => `-c ${o}`).join(' ');
     const start = asPostgres([`${PG15_BIN}/pg_ctl`, '-D', restored, '-o', options, '-l', join(dirs.home, 'restored.log'), '-w', '-t', '120', 'start']);
     expect(start).toEqual(expect.objectContaining({ code: 0 }));
     restoredPid = Number(readFileSync(join(restored, 'postmaster.pid'), 'utf8').split('\n')[0]);
     await until('the restored server promoted', () => psql('SELECT pg_is_in_recovery()', pgPort + 200, sock).stdout.trim() === 'f', 60);
     expect(value('SELECT count(*), min(id), max(id) FROM drill', pgPort + 200, sock)).toBe('100|1|100');
+    expect(value('SHOW shared_preload_libraries', pgPort + 200, sock)).toBe('');
     expect(value(`SELECT count(*) FROM drill WHERE at > '${target}'`, pgPort + 200, sock)).toBe('0');
     // The group itself has them all.
     expect(value('SELECT count(*) FROM drill')).toBe('200');

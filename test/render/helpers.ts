@@ -85,8 +85,11 @@ export function bootFilesOf(topology: Topology, machineName: string): Record<str
 export function bootCloudConfig(topology: Topology, machineName: string): string {
   const doc = parseCloudConfig(renderCloudConfig(topology, machineName));
   const inUserData = new Set(doc.write_files.map((f) => f.path));
+  const machine = machinesOf(topology).find((m) => m.name === machineName)!;
+  // Each file with the mode the loader gives it (the document's own), as a machine would hold it.
+  const modes = new Map(scriptsDocumentOfGroup(topology, machine.nodeGroup).files.map((f) => [f.path, f.permissions]));
   const extra = Object.entries(bootFilesOf(topology, machineName)).filter(([path]) => !inUserData.has(path))
-    .map(([path, content]) => ({ path, owner: 'root:root', permissions: '0700', content }));
+    .map(([path, content]) => ({ path, owner: 'root:root', permissions: modes.get(path) ?? '0600', content }));
   return `#cloud-config\n${stringifyYaml({ ...doc, write_files: [...doc.write_files, ...extra] }, { version: '1.1' })}`;
 }
 

@@ -140,8 +140,9 @@ describe('mesh-sync dcs with patronictl and etcd', () => {
 
   afterAll(() => etcd?.kill('SIGKILL'));
 
-  test('brings slots and pg_hba to the document\'s, keeps every other setting, and writes nothing when they agree', () => {
+  test('brings slots, pg_hba and the archive parameters to the document\'s, keeps every other setting, and writes nothing when they agree', () => {
     expect(Object.keys(want.slots).length).toBeGreaterThan(0);
+    expect(want.parameters).toEqual({ archive_mode: 'on', archive_command: `pgbackrest --stanza=${group.name} archive-push %p`, archive_timeout: 60 });
     const before = {
       ttl: 30, loop_wait: 10, synchronous_mode: true,
       postgresql: { use_slots: true, parameters: { wal_level: 'logical' }, pg_hba: ['local all postgres peer'] },
@@ -150,12 +151,14 @@ describe('mesh-sync dcs with patronictl and etcd', () => {
     expect(etcdctl('put', key, JSON.stringify(before)).code).toBe(0);
     const first = dcs();
     expect(first).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
-    expect(first.stdout.trim()).toBe('Patroni\'s dynamic configuration: slots and postgresql.pg_hba as in the mesh document');
+    expect(first.stdout.trim()).toBe('Patroni\'s dynamic configuration: slots and postgresql.pg_hba and postgresql.parameters.archive_command and ' +
+      'postgresql.parameters.archive_mode and postgresql.parameters.archive_timeout as in the mesh document; archive_mode takes effect when the members restart (patronictl restart)');
     const after = stored();
     expect(after.slots).toEqual(want.slots);
     expect(after.postgresql.pg_hba).toEqual(want.pg_hba);
-    expect({ ...after, slots: undefined, postgresql: { ...after.postgresql, pg_hba: undefined } })
-      .toEqual({ ...before, slots: undefined, postgresql: { ...before.postgresql, pg_hba: undefined } });
+    expect(after.postgresql.parameters).toEqual({ wal_level: 'logical', ...want.parameters });
+    expect({ ...after, slots: undefined, postgresql: { ...after.postgresql, pg_hba: undefined, parameters: undefined } })
+      .toEqual({ ...before, slots: undefined, postgresql: { ...before.postgresql, pg_hba: undefined, parameters: undefined } });
     const at = revision();
     expect(dcs()).toEqual(expect.objectContaining({ code: 0, stdout: '', stderr: '' }));
     expect(revision()).toBe(at);
@@ -167,6 +170,19 @@ describe('mesh-sync dcs with patronictl and etcd', () => {
     expect(stored()).not.toHaveProperty('slots');
     expect(stored().postgresql.pg_hba).toEqual(want.pg_hba);
     writeFileSync(join(mesh, 'patroni.json'), JSON.stringify(want, null, 1));
+  });
+
+  test('a new archive timeout reaches the running group alone; backups turned off set archive_mode off', () => {
+    expect(dcs().code).toBe(0); // back to the document after the test before
+    writeFileSync(join(mesh, 'patroni.json'), JSON.stringify({ ...want, parameters: { ...want.parameters, archive_timeout: 300 } }, null, 1));
+    expect(dcs().stdout.trim()).toBe('Patroni\'s dynamic configuration: postgresql.parameters.archive_timeout as in the mesh document');
+    expect(stored().postgresql.parameters.archive_timeout).toBe(300);
+    writeFileSync(join(mesh, 'patroni.json'), JSON.stringify({ ...want, parameters: { archive_mode: 'off' } }, null, 1));
+    expect(dcs().stdout.trim()).toMatch(/^Patroni's dynamic configuration: postgresql\.parameters\.archive_mode as in the mesh document; archive_mode takes effect/);
+    expect(stored().postgresql.parameters.archive_mode).toBe('off');
+    writeFileSync(join(mesh, 'patroni.json'), JSON.stringify(want, null, 1));
+    expect(dcs().stdout.trim()).toBe('Patroni\'s dynamic configuration: postgresql.parameters.archive_mode and postgresql.parameters.archive_timeout as in the mesh document; ' +
+      'archive_mode takes effect when the members restart (patronictl restart)');
   });
 
   test('no DCS to read: fails saying so, and changes nothing', () => {

@@ -5,6 +5,7 @@ import { Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSo
 import { encodeUserData, machinesOf, renderCloudConfig } from '../../lib/render';
 import { groupScriptsDocument } from '../../lib/render/cloud-config';
 import { gzipDeterministic } from '../../lib/render/gzip';
+import { ScriptsDocumentTooLargeError, scriptsDocumentOf } from '../../lib/render/scripts-document';
 import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtures/fleets';
 import { run, topologyOf } from './helpers';
 
@@ -162,4 +163,17 @@ test('no cloud-config holds "${": GCP takes the text as it is, and Terraform wou
   const topology = topologyOf(ledgerFleet());
   const offending = machinesOf(topology).map((m) => m.name).filter((name) => renderCloudConfig(topology, name).includes('${'));
   expect(offending).toEqual([]);
+});
+
+test('a scripts document above the secret stores\' 64 KiB is its own error, naming the document and its size', () => {
+  const files = [{ path: '/usr/local/lib/x', permissions: '0644', when: 'always' as const, content: randomBytes(70000).toString('base64') }];
+  let thrown: unknown;
+  try {
+    scriptsDocumentOf(files, 'fleet-scripts-g');
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown).toBeInstanceOf(ScriptsDocumentTooLargeError);
+  expect((thrown as ScriptsDocumentTooLargeError).documentName).toBe('fleet-scripts-g');
+  expect((thrown as Error).message).toMatch(/^the scripts document fleet-scripts-g is \d+ bytes, above the secret stores' limit of 65536 bytes$/);
 });

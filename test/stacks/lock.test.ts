@@ -67,8 +67,8 @@ test('the first synth writes the lock; an unchanged declaration passes and leave
   expect(lock).toEqual({
     format: FLEET_LOCK_FORMAT, name: 'rehearse', fleetCidr: '10.64.0.0/12', engine: 'pglogical', postgresVersion: 15,
     nodeGroups: [
-      { name: 'a', number: 1, cloud: 'aws', region: 'us-east-1', cidr: expect.any(String) },
-      { name: 'b', number: 2, cloud: 'aws', region: 'us-east-2', cidr: expect.any(String) },
+      { name: 'a', number: 1, cloud: 'aws', region: 'us-east-1', cidr: expect.any(String), backupBucket: 'rehearse-backup-us-east-1' },
+      { name: 'b', number: 2, cloud: 'aws', region: 'us-east-2', cidr: expect.any(String), backupBucket: 'rehearse-backup-us-east-2' },
     ],
   });
   const mtime = fs.statSync(file).mtimeMs;
@@ -124,4 +124,19 @@ test('the rules on their own: the fleet\'s name and range', () => {
   expect(lockChangeFindings(lock, { ...lock, name: 'y', fleetCidr: '10.80.0.0/12' }).map((f) => f.path)).toEqual(['name', 'network.fleetCidr']);
   expect(parseFleetLock('not json')).toMatch(/^is not JSON/);
   expect(parseFleetLock(JSON.stringify({ format: FLEET_LOCK_FORMAT }))).toMatch(/^lacks one of/);
+});
+
+test('the lock records each group\'s backup bucket: a new bucket prefix is refused, turning a group\'s backups off or on is not', () => {
+  const file = path.join(dir, 'backup.lock.json');
+  synthWith(pglogicalFleet(), file);
+  const locked = parseFleetLock(fs.readFileSync(file, 'utf8'));
+  if (typeof locked === 'string') throw new Error(locked);
+  expect(locked.nodeGroups.map((g) => g.backupBucket)).toEqual(['rehearse-backup-us-east-1', 'rehearse-backup-us-east-2']);
+  const props = pglogicalFleet();
+  const message = refusal({ ...props, backup: { bucketNamePrefix: 'acme-rehearse' } }, file);
+  expect(message).toMatch(/\[DPG-LIVE-CHANGE\] backup\.bucketNamePrefix: puts node group 'a' in bucket acme-rehearse-us-east-1, but its backups and WAL archive are in rehearse-backup-us-east-1.*Fix: keep the prefix/);
+  expect(message).toMatch(/node group 'b' in bucket acme-rehearse-us-east-2/);
+  const off = { ...props, nodeGroups: [{ ...props.nodeGroups[0], backup: { enabled: false } }, props.nodeGroups[1]] };
+  synthWith(off, file);
+  synthWith(props, file);
 });

@@ -8,7 +8,6 @@
  * reaches a machine when an operator replaces it, one member at a time; its data volume stays).
  */
 import { EbsVolume } from '@cdktf/provider-aws/lib/ebs-volume';
-import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { Lb } from '@cdktf/provider-aws/lib/lb';
 import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
@@ -25,21 +24,27 @@ import { EncodedUserData } from '../../render';
 import { groupCidrs, NodeGroup, PORTS, Topology } from '../../topology/topology';
 import { summarizeCidrs } from '../../net/cidr-summary';
 import { amiOf, awsArchitectureOf } from './images';
+import { AwsBackupBucket } from './backup';
 import { AwsGroupPlacement } from './existing-network';
+import { AwsGroupIdentity } from './identity';
 import { awsTags, boundedName, inRegion, inventoryTags } from './region';
 import { sharedDependsOn } from '../depends-on';
+import { AwsFleetSecrets } from './secrets';
 
 export interface AwsNodeGroupProps {
   readonly topology: Topology;
   readonly group: NodeGroup;
   /** The group's VPC and subnets: the region's network the construct creates, or the one the group brings. */
   readonly network: AwsGroupPlacement;
-  readonly instanceProfile: IamInstanceProfile;
+  /** The fleet's secrets of the group's region: the group's machines read them with their own role. */
+  readonly secrets: AwsFleetSecrets;
+  /** The backup bucket of the group's region (absent when the group's backups are off). */
+  readonly backupBucket?: AwsBackupBucket;
   /** The user-data of a machine, by machine name. */
   readonly userData: (machineName: string) => EncodedUserData;
   /** Adds an A record to the fleet's private zones; `scope` owns the record. */
   readonly addDnsRecord: (scope: Construct, fqdn: string, ips: string[], ttl: number) => void;
-  /** Created before the machines: the secrets they read at boot and the permission to read them. */
+  /** Created before the machines: the secrets they read at boot (their permissions are added here). */
   readonly bootAfter: TerraformResource[];
 }
 
@@ -54,6 +59,8 @@ export class AwsNodeGroup extends Construct {
   /** Postgres machines by member name. */
   public readonly instances: Record<string, Instance> = {};
   public readonly loadBalancer: Lb;
+  /** The role and instance profile of the group's machines (`identity`). */
+  public readonly identity: AwsGroupIdentity;
 
   constructor(scope: Construct, id: string, props: AwsNodeGroupProps) {
     super(scope, id);
@@ -62,6 +69,8 @@ export class AwsNodeGroup extends Construct {
     const target = network.target;
     const where = inRegion(target);
     const tags = (name: string) => awsTags(name, fleet, group.name);
+    this.identity = new AwsGroupIdentity(this, 'identity', { topology, group, target, secrets: props.secrets, backupBucket: props.backupBucket });
+    const bootAfter = [...props.bootAfter, ...this.identity.readableAfter];
 
     const securityGroup = new SecurityGroup(this, 'security-group', {
       ...where,
@@ -111,7 +120,7 @@ export class AwsNodeGroup extends Construct {
         privateIp,
         associatePublicIpAddress: false,
         vpcSecurityGroupIds: [securityGroup.id, ...(group.extraSecurityGroupIds ?? [])],
-        iamInstanceProfile: props.instanceProfile.name,
+        iamInstanceProfile: this.identity.instanceProfile.name,
         metadataOptions: { httpEndpoint: 'enabled', httpTokens: 'required', httpPutResponseHopLimit: 1, instanceMetadataTags: 'disabled' },
         rootBlockDevice: { encrypted: true, ...kmsKey, volumeType: 'gp3', volumeSize: rootGiB, deleteOnTermination: true, tags: withGovernance(tags(`${name}-root`), topology.governance?.awsTags) },
         ...(userData.encoding === 'gzip+base64' ? { userDataBase64: userData.value } : { userData: userData.value }),
@@ -119,7 +128,7 @@ export class AwsNodeGroup extends Construct {
         tags: { ...tags(name), ...inventoryTags(topology, group) },
         lifecycle: { ignoreChanges: ['ami', 'user_data', 'user_data_base64'] },
       });
-      instance.dependsOn = sharedDependsOn(props.bootAfter);
+      instance.dependsOn = sharedDependsOn(bootAfter);
       return instance;
     };
 

@@ -1,14 +1,10 @@
 /**
- * The fleet's secrets in one AWS region, and the machine identity that may read them (and nothing else).
+ * The fleet's secrets in one AWS region (the machines that read them have a role per node group: `AwsGroupIdentity`).
  *
  * Machines read secrets in their own region (the renderer's AWS backend), so every region holds its own copy: a
  * region keeps booting while another region is down, and each region is managed by its own provider (which may sit in
  * another account). Password values come from the fleet's generated passwords (Terraform expressions, never values).
  */
-import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
-import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
-import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
-import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { TerraformResource } from 'cdktf';
@@ -40,10 +36,10 @@ export interface AwsFleetSecretsProps {
 }
 
 export class AwsFleetSecrets extends Construct {
-  /** The instance profile every database machine of the region runs with. */
-  public readonly instanceProfile: IamInstanceProfile;
   public readonly secrets: SecretsmanagerSecret[];
-  /** What a machine needs before it boots: the secret values and its permission to read them (it retries, but not forever). */
+  /** The region's customer-managed key of the secrets (absent: Secrets Manager's default key). */
+  public readonly keyArn?: string;
+  /** What a machine needs before it boots: the secret values (it retries, but not forever). */
   public readonly readableAfter: TerraformResource[] = [];
 
   constructor(scope: Construct, id: string, props: AwsFleetSecretsProps) {
@@ -53,6 +49,7 @@ export class AwsFleetSecrets extends Construct {
     const where = inRegion(target);
     // The region's customer-managed key, when the declaration names one (else Secrets Manager's default, aws/secretsmanager).
     const keyArn = topology.encryption?.awsKmsKeys[target.region];
+    this.keyArn = keyArn;
     const kmsKey = keyArn === undefined ? {} : { kmsKeyId: keyArn };
     this.secrets = topology.secrets.all.map((name) => {
       const secret = new SecretsmanagerSecret(this, name, {
@@ -83,43 +80,5 @@ export class AwsFleetSecrets extends Construct {
       this.secrets.push(document);
       this.readableAfter.push(new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: document.id, secretString: value }));
     }
-
-    const roleName = `${fleet}-db-${target.region}`;
-    const assume = new DataAwsIamPolicyDocument(this, 'assume-role', {
-      provider: target.provider,
-      statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }],
-    });
-    const governance = topology.governance;
-    const role = new IamRole(this, 'role', {
-      provider: target.provider,
-      name: roleName,
-      ...(governance ? { path: governance.iamPath } : {}),
-      ...(governance?.permissionsBoundaryArn ? { permissionsBoundary: governance.permissionsBoundaryArn } : {}),
-      description: `${fleet} database machines in ${target.region}: read the fleet's secrets, nothing else`,
-      assumeRolePolicy: assume.json,
-      tags: awsTags(roleName, fleet),
-    });
-    const readSecrets = new DataAwsIamPolicyDocument(this, 'read-secrets', {
-      provider: target.provider,
-      statement: [
-        { sid: 'ReadFleetSecrets', actions: ['secretsmanager:GetSecretValue'], resources: this.secrets.map((s) => s.arn) },
-        // A customer-managed key: decrypting those secrets needs the key too, and only through Secrets Manager.
-        ...(keyArn === undefined ? [] : [{
-          sid: 'DecryptFleetSecrets',
-          actions: ['kms:Decrypt'],
-          resources: [keyArn],
-          condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`secretsmanager.${target.region}.amazonaws.com`] }],
-        }]),
-      ],
-    });
-    const policy = new IamRolePolicy(this, 'read-secrets-policy', { provider: target.provider, name: 'read-fleet-secrets', role: role.id, policy: readSecrets.json });
-    this.instanceProfile = new IamInstanceProfile(this, 'instance-profile', {
-      provider: target.provider,
-      name: roleName,
-      ...(governance ? { path: governance.iamPath } : {}),
-      role: role.name,
-      tags: awsTags(roleName, fleet),
-    });
-    this.readableAfter.push(policy);
   }
 }

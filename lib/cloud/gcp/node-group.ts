@@ -1,6 +1,6 @@
 /**
  * One node group on Google Cloud: machines with their planned `network_ip`, Shielded VM, no external IP and the
- * fleet's service account; a separate data disk per member (device name `pgdata`, so the renderer finds
+ * group's own service account; a separate data disk per member (device name `pgdata`, so the renderer finds
  * `/dev/disk/by-id/google-pgdata`); firewall rules; an internal passthrough TCP load balancer whose health check is
  * Patroni's `GET :8008/primary`; DNS records.
  *
@@ -14,23 +14,28 @@ import { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance';
 import { ComputeInstanceGroup } from '@cdktf/provider-google/lib/compute-instance-group';
 import { ComputeRegionBackendService } from '@cdktf/provider-google/lib/compute-region-backend-service';
 import { ComputeRegionHealthCheck } from '@cdktf/provider-google/lib/compute-region-health-check';
-import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { withGovernance } from '../governance';
 import { EncodedUserData, GCP_DATA_DISK_DEVICE_NAME } from '../../render';
 import { ImageName, MachineImageRef, NodeGroup, PORTS, Topology } from '../../topology/topology';
+import { GcpBackupBucket } from './backup';
+import { GcpGroupIdentity } from './identity';
 import { GcpFleetNetwork } from './network';
+import { GcpFleetSecrets } from './secrets';
 import { sharedDependsOn } from '../depends-on';
 
 export interface GcpNodeGroupProps {
   readonly topology: Topology;
   readonly group: NodeGroup;
   readonly network: GcpFleetNetwork;
-  readonly serviceAccount: ServiceAccount;
+  /** The fleet's secrets: the group's machines read them with their own service account. */
+  readonly secrets: GcpFleetSecrets;
+  /** The backup bucket of the group's region (absent when the group's backups are off). */
+  readonly backupBucket?: GcpBackupBucket;
   readonly userData: (machineName: string) => EncodedUserData;
   readonly addDnsRecord: (scope: Construct, fqdn: string, ips: string[], ttl: number) => void;
-  /** Created before the machines: the secrets they read at boot and the permission to read them. */
+  /** Created before the machines: the secrets they read at boot (their permissions are added here). */
   readonly bootAfter: TerraformResource[];
 }
 
@@ -76,6 +81,8 @@ export function gcpInventoryLabels(topology: Topology, group: NodeGroup): Record
 
 export class GcpNodeGroup extends Construct {
   public readonly instances: Record<string, ComputeInstance> = {};
+  /** The service account of the group's machines (`identity`). */
+  public readonly identity: GcpGroupIdentity;
 
   constructor(scope: Construct, id: string, props: GcpNodeGroupProps) {
     super(scope, id);
@@ -85,6 +92,8 @@ export class GcpNodeGroup extends Construct {
     const subnetwork = network.subnetworkOf(group);
     const labels = (name: string) => ({ name, 'distributed-postgres-fleet': fleet, 'distributed-postgres-node-group': group.name });
     network.allowGroupIngress(this, topology, group);
+    this.identity = new GcpGroupIdentity(this, 'identity', { topology, group, provider, secrets: props.secrets, backupBucket: props.backupBucket });
+    const bootAfter = [...props.bootAfter, ...this.identity.readableAfter];
 
     // The region's customer-managed key, when the declaration names one (else Google-managed keys).
     const diskKey = topology.encryption?.gcpDiskKmsKeys[group.region];
@@ -117,14 +126,14 @@ export class GcpNodeGroup extends Construct {
           'enable-oslogin': 'TRUE',
         },
         shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
-        serviceAccount: { email: props.serviceAccount.email, scopes: ['cloud-platform'] },
+        serviceAccount: { email: this.identity.serviceAccount.email, scopes: ['cloud-platform'] },
         tags: [GcpFleetNetwork.groupTag(topology, group)],
         labels: { ...labels(name), ...gcpInventoryLabels(topology, group) },
         // A machine type change stops and starts the machine in place (as on AWS); roll it one member at a time.
         allowStoppingForUpdate: true,
         lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },
       });
-      instance.dependsOn = sharedDependsOn(props.bootAfter);
+      instance.dependsOn = sharedDependsOn(bootAfter);
       return instance;
     };
 

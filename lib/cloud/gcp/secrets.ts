@@ -1,12 +1,10 @@
 /**
- * The fleet's secrets in Google Secret Manager (automatic replication) and the service account of its machines, which
- * may read these secrets and nothing else (no project-level role).
+ * The fleet's secrets in Google Secret Manager (automatic replication). Each node group's machines run as the group's
+ * own service account (`GcpGroupIdentity`), which is granted reading each of these secrets, and nothing at project level.
  */
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
-import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
-import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
 import { Topology } from '../../topology/topology';
@@ -31,20 +29,15 @@ export interface GcpFleetSecretsProps {
 }
 
 export class GcpFleetSecrets extends Construct {
-  public readonly serviceAccount: ServiceAccount;
-  /** What a machine needs before it boots: the secret values and its permission to read them. */
+  /** Every secret and document with its name, in creation order. */
+  public readonly secrets: { readonly name: string; readonly secret: SecretManagerSecret }[] = [];
+  /** What a machine needs before it boots: the secret values. */
   public readonly readableAfter: TerraformResource[] = [];
 
   constructor(scope: Construct, id: string, props: GcpFleetSecretsProps) {
     super(scope, id);
     const { topology, provider, generatedValues } = props;
     const fleet = topology.fleetName;
-    this.serviceAccount = new ServiceAccount(this, 'service-account', {
-      provider,
-      accountId: `${fleet}-db-nodes`,
-      displayName: `${fleet} database machines (distributed-postgres)`,
-      description: "Reads the fleet's secrets at boot; no other permission.",
-    });
     const documents = { ...props.meshDocuments, ...props.scriptsDocuments };
     const secretsKey = topology.encryption?.gcpSecretsKmsKeyName;
     for (const name of [...topology.secrets.all, ...Object.keys(documents).sort()]) {
@@ -54,16 +47,11 @@ export class GcpFleetSecrets extends Construct {
         replication: { auto: secretsKey === undefined ? {} : { customerManagedEncryption: { kmsKeyName: secretsKey } } },
         labels: { 'distributed-postgres-fleet': fleet },
       });
+      this.secrets.push({ name, secret });
       const value = generatedValues[name] ?? documents[name];
       if (value !== undefined) {
         this.readableAfter.push(new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value }));
       }
-      this.readableAfter.push(new SecretManagerSecretIamMember(this, `${name}-reader`, {
-        provider,
-        secretId: secret.id,
-        role: 'roles/secretmanager.secretAccessor',
-        member: this.serviceAccount.member,
-      }));
     }
   }
 }

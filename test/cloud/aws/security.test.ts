@@ -157,22 +157,30 @@ describe.each(FLEETS)('%s', (name, props) => {
     expect(resourcesOf(json, 'aws_lb_target_group_attachment')).toHaveLength(aws.reduce((n, g) => n + g.members.length, 0));
   });
 
-  test('machines are created after the secret values of their region and the permission to read them', () => {
+  test("machines are created after the secret values of their region and their own group's permissions", () => {
     const { json, topology } = fleet(name, props);
     for (const [, r] of resourcesOf(json, 'aws_instance')) {
+      const group = r.tags['distributed-postgres:node-group'];
       const versions = resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => v.region === r.region).map(([id]) => `aws_secretsmanager_secret_version.${id}`);
       // 5 generated passwords, the CA (unless an operator fills it) and the mesh and scripts documents of each group in the region.
       const ca = topology.secrets.tlsCaSource === 'terraform' ? 1 : 0;
       expect(versions).toHaveLength(5 + ca + 2 * topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === r.region).length);
       expect(r.depends_on).toEqual(expect.arrayContaining(versions));
-      expect(r.depends_on.filter((d: string) => d.startsWith('aws_iam_role_policy.'))).toHaveLength(1);
+      // Reading the secrets and using its own backup repository: both policies of its own group's role.
+      const policies = r.depends_on.filter((d: string) => d.startsWith('aws_iam_role_policy.'));
+      expect(policies).toHaveLength(2);
+      for (const p of policies) expect(ownedBy(p.split('.')[1], `group-${group}`)).toBe(true);
+      expect(r.iam_instance_profile).toMatch(new RegExp(`^\\$\\{aws_iam_instance_profile\\.fleet_group-${group}_identity_instance-profile_[0-9A-F]{8}\\.name\\}$`));
     }
   });
 
-  test('machines may read exactly the fleet secrets of their region, nothing else', () => {
+  test('each node group has its own role, which may read exactly the fleet secrets of its region', () => {
     const { json, topology } = fleet(name, props);
+    const awsGroups = topology.nodeGroups.filter((g) => g.cloud === 'aws');
+    expect(resourcesOf(json, 'aws_iam_role').map(([, r]) => r.name).sort()).toEqual(awsGroups.map((g) => `${g.patroniScope}-db`).sort());
+    expect(resourcesOf(json, 'aws_iam_instance_profile').map(([, r]) => r.name).sort()).toEqual(awsGroups.map((g) => `${g.patroniScope}-db`).sort());
     const documents = Object.entries(json.data!.aws_iam_policy_document).filter(([id]) => id.includes('read-secrets'));
-    expect(documents).toHaveLength(topology.network.awsVpcs.length);
+    expect(documents).toHaveLength(awsGroups.length);
     for (const [, doc] of documents) {
       const region = doc.statement[0].resources[0].match(/aws-([a-z0-9-]+)_secrets/)[1];
       expect(doc.statement).toHaveLength(1);

@@ -34,7 +34,7 @@ function fleet(name: string, props: () => DistributedPostgresProps) {
 }
 
 describe.each(FLEETS)('%s', (name, props) => {
-  test('machines: planned network_ip and zone, no external IP, Shielded VM, fleet service account, named by label', () => {
+  test("machines: planned network_ip and zone, no external IP, Shielded VM, their group's service account, named by label", () => {
     const { json, topology } = fleet(name, props);
     const instances = new Map(resourcesOf(json, 'google_compute_instance').map(([, r]) => [r.name, r]));
     const planned = topology.nodeGroups.filter((g) => g.cloud === 'gcp').flatMap((g) => [
@@ -43,7 +43,8 @@ describe.each(FLEETS)('%s', (name, props) => {
     ]);
     expect([...instances.keys()].sort()).toEqual(planned.map((p) => p.name).sort());
     const serviceAccounts = resourcesOf(json, 'google_service_account');
-    expect(serviceAccounts).toHaveLength(1);
+    const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
+    expect(serviceAccounts.map(([, sa]) => sa.account_id).sort()).toEqual(gcpGroups.map((g) => `${g.patroniScope}-db`).sort());
     for (const p of planned) {
       const r = instances.get(p.name)!;
       expect(r).toMatchObject({ zone: p.zone, machine_type: p.type });
@@ -52,7 +53,8 @@ describe.each(FLEETS)('%s', (name, props) => {
       expect(r.network_interface[0].network_ip).toBe(p.ip);
       expect(r.network_interface[0].access_config).toBeUndefined();
       expect(r.shielded_instance_config).toEqual({ enable_secure_boot: true, enable_vtpm: true, enable_integrity_monitoring: true });
-      expect(r.service_account.email).toBe(`\${google_service_account.${serviceAccounts[0][0]}.email}`);
+      const [saId] = serviceAccounts.find(([id]) => ownedBy(id, `group-${r.labels['distributed-postgres-node-group']}`))!;
+      expect(r.service_account.email).toBe(`\${google_service_account.${saId}.email}`);
       expect(r.metadata['user-data']).toEqual(expect.any(String));
       expect(r.metadata['block-project-ssh-keys']).toBe('true');
       expect(r.boot_disk.initialize_params.image).toBe(`projects/ubuntu-os-cloud/global/images/family/ubuntu-2404-lts-${gcpArchitectureOf(p.type)}`);
@@ -133,29 +135,40 @@ describe.each(FLEETS)('%s', (name, props) => {
     }
   });
 
-  test('machines are created after the secret values and the permission to read them', () => {
+  test("machines are created after the secret values and their own group's permissions and repository", () => {
     const { json, topology } = fleet(name, props);
     const documents = topology.nodeGroups.filter((g) => g.cloud === 'gcp').length;
-    const needed = [...resourcesOf(json, 'google_secret_manager_secret_version').map(([id]) => `google_secret_manager_secret_version.${id}`),
-      ...resourcesOf(json, 'google_secret_manager_secret_iam_member').map(([id]) => `google_secret_manager_secret_iam_member.${id}`)];
-    // 5 generated passwords, the CA and a mesh and a scripts document per GCP group, each with a reader and (the CA unless an
-    // operator fills it) a version.
+    const versions = resourcesOf(json, 'google_secret_manager_secret_version').map(([id]) => `google_secret_manager_secret_version.${id}`);
+    // 5 generated passwords, the CA (unless an operator fills it) and a mesh and a scripts document per GCP group.
     const ca = topology.secrets.tlsCaSource === 'terraform' ? 1 : 0;
-    expect(needed).toHaveLength(11 + ca + 4 * documents);
-    for (const [, r] of resourcesOf(json, 'google_compute_instance')) expect([...r.depends_on].sort()).toEqual(needed.sort());
+    expect(versions).toHaveLength(5 + ca + 2 * documents);
+    for (const [, r] of resourcesOf(json, 'google_compute_instance')) {
+      const group = topology.nodeGroups.find((g) => g.name === r.labels['distributed-postgres-node-group'])!;
+      const own = (type: string) => resourcesOf(json, type).filter(([id]) => ownedBy(id, `group-${group.name}`)).map(([id]) => `${type}.${id}`);
+      const readers = own('google_secret_manager_secret_iam_member');
+      // A reader per secret and document (6 secrets and 2 documents per GCP group).
+      expect(readers).toHaveLength(6 + 2 * documents);
+      const backup = group.backup ? [...own('google_storage_managed_folder'), ...own('google_storage_managed_folder_iam_member')] : [];
+      expect(backup).toHaveLength(group.backup ? 2 : 0);
+      expect([...r.depends_on].sort()).toEqual([...versions, ...readers, ...backup].sort());
+    }
   });
 
-  test('the service account may read exactly the fleet secrets and has no project role', () => {
+  test("each group's service account may read exactly the fleet secrets and has no project role", () => {
     const { json, topology } = fleet(name, props);
     const secrets = resourcesOf(json, 'google_secret_manager_secret');
     expect(secrets.map(([, s]) => s.secret_id).sort())
       .toEqual([...topology.secrets.all, ...topology.nodeGroups.filter((g) => g.cloud === 'gcp').flatMap((g) => [g.meshDocument, g.scriptsDocument])].sort());
     for (const [, s] of secrets) expect(s.replication).toEqual({ auto: {} });
-    const members = resourcesOf(json, 'google_secret_manager_secret_iam_member').map(([, m]) => m);
-    expect(members).toHaveLength(secrets.length);
-    const [saId] = resourcesOf(json, 'google_service_account')[0];
-    for (const m of members) expect(m).toMatchObject({ role: 'roles/secretmanager.secretAccessor', member: `\${google_service_account.${saId}.member}` });
-    expect(members.map((m) => m.secret_id).sort()).toEqual(secrets.map(([id]) => `\${google_secret_manager_secret.${id}.id}`).sort());
+    const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
+    const members = resourcesOf(json, 'google_secret_manager_secret_iam_member');
+    expect(members).toHaveLength(secrets.length * gcpGroups.length);
+    for (const g of gcpGroups) {
+      const [saId] = resourcesOf(json, 'google_service_account').find(([id]) => ownedBy(id, `group-${g.name}`))!;
+      const own = members.filter(([id]) => ownedBy(id, `group-${g.name}`)).map(([, m]) => m);
+      for (const m of own) expect(m).toMatchObject({ role: 'roles/secretmanager.secretAccessor', member: `\${google_service_account.${saId}.member}` });
+      expect(own.map((m) => m.secret_id).sort()).toEqual(secrets.map(([id]) => `\${google_secret_manager_secret.${id}.id}`).sort());
+    }
     for (const type of Object.keys(json.resource)) expect(type).not.toMatch(/^google_project_iam|^google_.*_iam_(binding|policy)$/);
   });
 });

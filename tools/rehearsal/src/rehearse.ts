@@ -353,7 +353,16 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         log(tableRow(r));
         if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
       };
-      for (const drill of drills) emit(await runDrill(drill, env));
+      // The check compares node groups, so it runs before remove-group leaves one group alone (that drill runs last).
+      const checkAntiEntropy = () => antiEntropyAfterDrills(hosts, access, fleet, report, log, options.tolerateOrphans ?? false);
+      let antiEntropyChecked = false;
+      for (const drill of drills) {
+        if (drill === 'remove-group' && !options.sabotage) {
+          await checkAntiEntropy();
+          antiEntropyChecked = true;
+        }
+        emit(await runDrill(drill, env));
+      }
       for (const variant of options.timingVariants ?? []) {
         const variantDrills = drills.filter((d) => FAILOVER_DRILLS.includes(d));
         if (variantDrills.length === 0) continue;
@@ -361,7 +370,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         env.profile = profileLabel(variant, PATRONI_DEFAULT_TIMING);
         for (const drill of variantDrills) emit(await runDrill(drill, env));
       }
-      if (!options.sabotage) await antiEntropyAfterDrills(hosts, access, fleet, report, log, options.tolerateOrphans ?? false);
+      if (!options.sabotage && !antiEntropyChecked) await checkAntiEntropy();
     }
   } catch (e) {
     report.problems.push((e as Error).message);
