@@ -5,6 +5,7 @@
 import { Testing } from 'cdktf';
 import * as fs from 'fs';
 import * as path from 'path';
+import { BackupsStack } from '../../examples/backups/main';
 import { ExistingNetworkStack } from '../../examples/existing-network/main';
 import { GoldenImageStack } from '../../examples/golden-image/main';
 import { MultiCloudGeoshardStack } from '../../examples/multi-cloud-geoshard/main';
@@ -21,6 +22,7 @@ const EXAMPLES = {
   'multi-cloud-geoshard': (app: ReturnType<typeof Testing.app>) => new MultiCloudGeoshardStack(app, 'multi-cloud-geoshard'),
   'golden-image': (app: ReturnType<typeof Testing.app>) => new GoldenImageStack(app, 'golden-image'),
   'existing-network': (app: ReturnType<typeof Testing.app>) => new ExistingNetworkStack(app, 'existing-network'),
+  backups: (app: ReturnType<typeof Testing.app>) => new BackupsStack(app, 'backups'),
 };
 
 const reference = (() => {
@@ -104,4 +106,15 @@ test('the existing-network example creates no network, peering, VPN or zone of i
     expect([r.project, r.network]).toEqual(['network-host-prod', 'projects/network-host-prod/global/networks/shared']);
   }
   for (const [, r] of Object.entries(json.data!.aws_subnet)) expect((r as any).lifecycle.postcondition[0].condition).toMatch(/cidr_block == "10\.[23]0\.[123]\.0\/24"/);
+});
+
+test('the backups example keeps each group\'s backups in its own region, on its schedule', () => {
+  const { stack, json } = example('backups');
+  expect(resourcesOf(json, 'aws_s3_bucket').map(([, r]) => [r.bucket, r.region]).sort()).toEqual([
+    ['acme-orders-backup-eu-central-1', 'eu-central-1'], ['acme-orders-backup-eu-west-1', 'eu-west-1'],
+  ]);
+  const byName = Object.fromEntries(stack.fleet.topology.nodeGroups.map((g) => [g.name, g.backup]));
+  expect(byName.euw1).toMatchObject({ fullCalendar: 'Sat *-*-* 02:00:00 UTC', differentialCalendar: 'Mon,Tue,Wed,Thu,Fri,Sun *-*-* 02:00:00 UTC',
+    incrementalCalendar: '*-*-* 00/2:30:00 UTC', retentionFull: 6, archiveTimeoutSeconds: 120, path: '/orders/euw1' });
+  expect(byName.euc1?.incrementalCalendar).toBeUndefined();
 });
