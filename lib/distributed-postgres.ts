@@ -23,7 +23,7 @@ import { generatedPasswords } from './cloud/passwords';
 import { resolveProviders } from './cloud/providers';
 import { DistributedPostgresProps } from './declaration/props';
 import { Finding } from './declaration/spec';
-import { FleetValidationError } from './declaration/validate';
+import { checkDeclaration, FleetValidationError } from './declaration/validate';
 import { topologyToMermaid } from './diagram/mermaid';
 import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
@@ -32,7 +32,7 @@ import { ScriptsDocumentTooLargeError } from './render/scripts-document';
 import { meshDocument } from './render/mesh-document';
 import { joinsWithRows } from './render/mesh/join';
 import { resolveFleet } from './topology/fleet';
-import { addedNodeGroups, FleetLock, fleetLockOf, formatFleetLock, lockChangeFindings, parseFleetLock } from './topology/lock';
+import { addedNodeGroups, FleetLock, fleetLockOf, fleetLockOfSpec, formatFleetLock, lockChangeFindings, parseFleetLock } from './topology/lock';
 import { CloudName, NodeGroup, Topology } from './topology/topology';
 
 /** The leader endpoint of one node group, for outputs and applications. */
@@ -65,7 +65,7 @@ export class DistributedPostgres extends Construct {
 
   constructor(scope: Construct, id: string, props: DistributedPostgresProps) {
     super(scope, id);
-    const fleet = resolveFleet(props, this.node.path, id.toLowerCase());
+    const fleet = resolveOrRefuse(props, this.node.path, id.toLowerCase());
     const topology = fleet.topology;
     this.topology = topology;
     for (const warning of fleet.warnings) Annotations.of(this).addWarning(warning);
@@ -259,6 +259,23 @@ function renderUserData(topology: Topology): { of: (machine: string) => EncodedU
  * `topology-<fleet>.mmd` when one stack holds several fleets). cdktf calls custom synthesis of every construct while
  * synthesizing a stack (the mechanism TerraformAsset uses).
  */
+/**
+ * The declaration resolved; a declaration with problems is refused with every one of them, including the changes a
+ * running fleet cannot make (`lockFile`), which a valid declaration gets checked against after it resolves.
+ */
+function resolveOrRefuse(props: DistributedPostgresProps, constructPath: string, defaultName: string): ReturnType<typeof resolveFleet> {
+  try {
+    return resolveFleet(props, constructPath, defaultName);
+  } catch (e) {
+    if (!(e instanceof FleetValidationError)) throw e;
+    const locked = readLock(props.lockFile);
+    const changes = locked.previous ? lockChangeFindings(locked.previous, fleetLockOfSpec(checkDeclaration(props, defaultName).spec, locked.previous)) : [];
+    const more = [...locked.findings, ...changes];
+    if (more.length === 0) throw e;
+    throw new FleetValidationError(constructPath, [...e.findings, ...more]);
+  }
+}
+
 /** The locked declaration (none without a lock file, or before its first synth), or why the lock file is not one. */
 function readLock(lockFile: unknown): { previous?: FleetLock; findings: Finding[] } {
   if (lockFile === undefined) return { findings: [] };

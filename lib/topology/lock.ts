@@ -4,7 +4,10 @@
  * name; its number, cloud, region and range fix its machines' names and addresses; the fleet's name, range, engine and
  * Postgres major version fix everything else. Pure: reading and writing the file is the construct's.
  */
-import { Finding } from '../declaration/spec';
+import { groupCidr } from '../declaration/derived';
+import { Finding, FleetSpec } from '../declaration/spec';
+import { formatCidr } from '../net/cidr';
+import { backupBucketName } from './backup';
 import { Topology } from './topology';
 
 export const FLEET_LOCK_FORMAT = 'dpg-lock/1';
@@ -39,6 +42,35 @@ export function fleetLockOf(topology: Topology): FleetLock {
       name: g.name, number: g.number, cloud: g.cloud, region: g.region, cidr: g.cidr, ...(g.backup ? { backupBucket: g.backup.bucket } : {}),
     }))
       .sort((a, b) => a.number - b.number),
+  };
+}
+
+/**
+ * The lock of a declaration that did not pass validation (so it has no topology), for reporting a refused change
+ * together with its other problems: what the spec says, and the locked value wherever the spec cannot say (a range
+ * that cannot be computed from broken input is not reported as changed).
+ */
+export function fleetLockOfSpec(spec: FleetSpec, previous: FleetLock): FleetLock {
+  const locked = new Map(previous.nodeGroups.map((g) => [g.name, g]));
+  const cidrOf = (g: FleetSpec['nodeGroups'][number]): string | undefined => {
+    try {
+      const cidr = groupCidr(spec, g);
+      return cidr ? formatCidr(cidr) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    format: FLEET_LOCK_FORMAT,
+    name: spec.name,
+    fleetCidr: spec.network.fleetCidr,
+    engine: spec.replication.engine,
+    postgresVersion: spec.postgres.version,
+    nodeGroups: spec.nodeGroups.filter((g) => g.name !== '').map((g) => ({
+      name: g.name, number: g.number, cloud: g.cloud, region: g.region,
+      cidr: cidrOf(g) ?? locked.get(g.name)?.cidr ?? '',
+      ...(g.backup.enabled ? { backupBucket: backupBucketName(spec.backup.bucketNamePrefix, g.region) } : {}),
+    })),
   };
 }
 

@@ -140,3 +140,20 @@ test('the lock records each group\'s backup bucket: a new bucket prefix is refus
   synthWith(off, file);
   synthWith(props, file);
 });
+
+test('a declaration with an ordinary problem and a change a running fleet cannot make gets both, in one error', () => {
+  const file = path.join(dir, 'both.lock.json');
+  synthWith(pglogicalFleet(), file);
+  const props = pglogicalFleet();
+  const message = refusal({
+    ...props,
+    replication: { ...props.replication, engine: ReplicationEngine.NATIVE },
+    nodeGroups: [{ ...props.nodeGroups[0], members: 0 }, props.nodeGroups[1]],
+  }, file);
+  expect(message).toMatch(/\[DPG-MEMBERS\] nodeGroups\[0\] \(a\)\.members: 0/);
+  expect(message).toMatch(/\[DPG-LIVE-CHANGE\] replication\.engine: was pglogical/);
+  // What cannot be read from the broken declaration is not reported as changed.
+  expect(message).not.toMatch(/\.cidr: was/);
+  // Without a change, an ordinary problem alone.
+  expect(refusal({ ...props, nodeGroups: [{ ...props.nodeGroups[0], members: 0 }, props.nodeGroups[1]] }, file)).not.toMatch(/DPG-LIVE-CHANGE/);
+});
