@@ -298,7 +298,9 @@ function additionWarnings(lockFile: string, previous: FleetLock, next: FleetLock
   const { engine, conflictPolicy } = topology.replication;
   const why = engine === 'pglogical' ? `with engine pglogical and conflict policy ${conflictPolicy}`
     : engine === 'native' ? 'with engine native and replication sets from more than one provider (a geoshard)' : `with engine ${engine}`;
-  return addedNodeGroups(previous, next).filter((name) => !joinsWithRows(topology, topology.nodeGroups.find((g) => g.name === name)!))
+  return addedNodeGroups(previous, next)
+    .filter((name) => !topology.nodeGroups.find((g) => g.name === name)!.restore) // a restored group brings its rows from a backup
+    .filter((name) => !joinsWithRows(topology, topology.nodeGroups.find((g) => g.name === name)!))
     .map((name) => `[DPG-ADD-WITHOUT-ROWS] node group '${name}' is added to the running fleet of ${lockFile}: ${why} ` +
     'it copies none of the rows the fleet already holds (pglogical under last_update_wins or apply_remote does, and native when one provider ' +
     'carries all its replication sets): it receives what the other groups write once their new mesh documents give it slots. Fix: load the ' +

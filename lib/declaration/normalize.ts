@@ -12,7 +12,7 @@ import { BackupSchedule, Weekday } from './backup-schedule';
 import { MachineImage } from './machine-image';
 import { Reader } from './reader';
 import { zonesOf } from './regions';
-import { BackupScheduleSpec, BackupSpec, ExistingNetworkSpec, Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec } from './spec';
+import { BackupScheduleSpec, BackupSpec, ExistingNetworkSpec, Finding, FleetSpec, GeoshardSpec, GroupSpec, MachineImageSpec, RestoreSpec } from './spec';
 
 export const TIMING_PROFILES: Record<TimingProfile, { ttl: number; loopWait: number; retryTimeout: number }> = {
   [TimingProfile.DEFAULT]: { ttl: 30, loopWait: 10, retryTimeout: 10 },
@@ -31,7 +31,8 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  */
 const PROPERTIES = {
   props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'backup', 'awsProviders', 'googleProvider', 'lockFile'],
-  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds', 'existingNetwork', 'backup'],
+  nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds', 'existingNetwork', 'backup', 'restoreFrom'],
+  restoreFrom: ['nodeGroup', 'targetTime'],
   existingNetwork: ['awsVpcId', 'gcpNetwork', 'subnets'],
   existingSubnet: ['id', 'cidr'],
   etcd: ['size', 'placement', 'machineType', 'latency'],
@@ -122,6 +123,8 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       existingNetwork: existingNetworkOf(r, g.existingNetwork, `${path}.existingNetwork`),
       backup: g.backup === undefined ? fleetBackup
         : backupOf(r, r.object(g.backup, `${path}.backup`, PROPERTIES.groupBackup), `${path}.backup`, fleetBackup),
+      backupEnabledDeclared: g.backup !== null && typeof g.backup === 'object' && (g.backup as { enabled?: unknown }).enabled !== undefined,
+      restoreFrom: restoreOf(r, g.restoreFrom, `${path}.restoreFrom`),
       etcd: {
         size: etcdOwn.size !== undefined ? r.number(etcdOwn.size, `${path}.etcd.size`, 3) : fleetEtcd.size ?? 3,
         sizePath: etcdOwn.size !== undefined || fleetEtcd.size === undefined ? `${path}.etcd.size` : 'etcd.size',
@@ -338,4 +341,20 @@ function machineImageOf(r: Reader, value: unknown, path: string): MachineImageSp
 function defaultZones(cloud: Cloud, region: string): string[] {
   // An unknown region gets no zones here; the region rule reports it.
   return (zonesOf(cloud, region) ?? []).slice(0, 3);
+}
+
+function restoreOf(r: Reader, raw: unknown, path: string): RestoreSpec | undefined {
+  if (raw === undefined) return undefined;
+  const o = r.object(raw, path, PROPERTIES.restoreFrom);
+  if (o.nodeGroup === undefined) {
+    r.findings.push({ rule: 'DPG-TYPE', path: `${path}.nodeGroup`, message: 'is missing. Fix: name the node group whose backups to restore.' });
+  }
+  if (o.targetTime === undefined) {
+    r.findings.push({ rule: 'DPG-TYPE', path: `${path}.targetTime`, message: "is missing. Fix: give the time to restore to, e.g. '2026-11-27T10:14:59Z'." });
+  }
+  return {
+    path,
+    nodeGroup: r.string(o.nodeGroup, `${path}.nodeGroup`, ''),
+    targetTime: r.string(o.targetTime, `${path}.targetTime`, ''),
+  };
 }

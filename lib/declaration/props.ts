@@ -255,6 +255,35 @@ export interface NodeGroupProps {
    * @default the fleet's `backup`
    */
   readonly backup?: BackupProps;
+  /**
+   * Builds this node group from a backup of another node group of the fleet, as it was at a target time, instead of
+   * an empty database: its first member restores the source group's pgBackRest repository (Patroni's custom
+   * bootstrap method, `pgbackrest restore --type=time`), the others clone from it. The group stands apart from the
+   * mesh: no subscriptions to or from it, no slots or pg_hba entries for it in the other groups, the replication
+   * engine's library and logical workers off, no archiving of its own (its machines may only read the source's
+   * repository). It is how rows lost to a bad statement are recovered without rewinding the other groups; remove it
+   * from the declaration when done. Same cloud and region as the source (a backup never leaves its region).
+   * @default none: the group starts empty and joins the mesh
+   */
+  readonly restoreFrom?: RestoreProps;
+}
+
+/**
+ * A node group built from a backup of another node group, to a point in time (`NodeGroupProps.restoreFrom`).
+ */
+export interface RestoreProps {
+  /**
+   * The node group whose backups are restored: a group of this declaration, with backups on, in the same cloud and
+   * region as the restored group.
+   */
+  readonly nodeGroup: string;
+  /**
+   * The time to restore to: every transaction committed before it is in the restored group, none committed after it.
+   * ISO-8601 with seconds and an explicit UTC offset, e.g. `2026-11-27T10:14:59Z` or `2026-11-27T11:14:59+01:00`
+   * (pgBackRest `--type=time --target`). It must lie inside the source's backups (after the end of a backup that is
+   * still kept); a time before the oldest kept backup makes the restore fail at boot.
+   */
+  readonly targetTime: string;
 }
 
 /** A network that already exists, for one node group (see `NodeGroupProps.existingNetwork`). */

@@ -62,6 +62,18 @@ export interface GroupSpec {
   readonly existingNetwork: ExistingNetworkSpec | undefined;
   /** The group's backups: the fleet's, with the group's own fields over them. */
   readonly backup: BackupSpec;
+  /** Whether the group declared `backup.enabled` itself (a restored group may only turn its backups off). */
+  readonly backupEnabledDeclared: boolean;
+  /** The backup this group is built from (absent: it starts empty and joins the mesh). */
+  readonly restoreFrom: RestoreSpec | undefined;
+}
+
+/** `NodeGroupProps.restoreFrom`, as declared (DPG-RESTORE checks it). */
+export interface RestoreSpec {
+  /** `nodeGroups[i] (name).restoreFrom`. */
+  readonly path: string;
+  readonly nodeGroup: string;
+  readonly targetTime: string;
 }
 
 /** A declared `BackupSchedule` as plain data, with the declaration path where it was written. */

@@ -215,9 +215,10 @@ export const BACKUPS_OFF: ITopologyRule = {
     'from its own history.',
   fix: "turn backups on (backup.enabled, the default), or suppress this warning with the reason (e.g. a throw-away test fleet)",
   check: (t) => {
-    const off = t.nodeGroups.filter((g) => !g.backup).map((g) => g.name);
+    // A restored group archives nothing by design (it reads its source's backups).
+    const off = t.nodeGroups.filter((g) => !g.backup && !g.restore).map((g) => g.name);
     if (off.length === 0) return [];
-    if (off.length === t.nodeGroups.length) return [finding(`backups are off for the whole fleet '${t.fleetName}' (${off.join(', ')})`)];
+    if (off.length === t.nodeGroups.filter((g) => !g.restore).length) return [finding(`backups are off for the whole fleet '${t.fleetName}' (${off.join(', ')})`)];
     return off.map((name) => finding(`node group '${name}' has backups off`));
   },
 };

@@ -27,7 +27,8 @@ export const ANTI_ENTROPY_AFTER_LEADER_CHANGE_SECONDS = 60;
  * each, tab-separated under `psql -At -F '\t'`. DSNs name hosts and the mesh user only (the password is in .pgpass).
  */
 export function antiEntropyPairsSql(topology: Topology, group: NodeGroup): string {
-  const others = topology.nodeGroups.filter((g) => g.name !== group.name);
+  // A restored group (restoreFrom) is outside the mesh: it compares nothing and no one compares with it.
+  const others = group.restore ? [] : topology.nodeGroups.filter((g) => g.name !== group.name && !g.restore);
   const pairs: [string, NodeGroup][] = [
     ...topology.replication.globalTables.flatMap((table) => others.map((peer): [string, NodeGroup] => [table, peer])),
     ...topology.geoshards.filter((s) => s.nodeGroups.includes(group.name)).flatMap((shard) => shard.tables.flatMap((t) =>

@@ -10,10 +10,10 @@
  * The files travel in the group's scripts document (they are the same on every member), so the user-data does not
  * grow; the bootstrap gives the configuration to postgres and bounds the archive queue from the disk the machine has.
  */
-import { GroupBackup, NodeGroup, Topology } from '../topology/topology';
+import { GroupBackup, GroupRestore, NodeGroup, Topology } from '../topology/topology';
 import { postgresDataDir } from './patroni';
 import { FILES } from './paths';
-import { oneLine } from './quote';
+import { oneLine, shellQuote } from './quote';
 
 /** The kinds of backup a timer can take (pgBackRest `--type`). */
 export type BackupKind = 'full' | 'diff' | 'incr';
@@ -54,25 +54,12 @@ export function s3Endpoint(region: string): string {
   return `s3.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
 }
 
-/** `/etc/pgbackrest/pgbackrest.conf` of a group with backups. */
+/** `/etc/pgbackrest/pgbackrest.conf` of a group with backups, or of a restored group (its source's repository, read only). */
 export function pgbackrestConfig(topology: Topology, group: NodeGroup): string {
+  if (group.restore) return restoredPgbackrestConfig(topology, group, group.restore);
   const backup = group.backup!;
   const stanza = stanzaOf(backup);
-  const repository = group.cloud === 'aws'
-    ? [
-      'repo1-type=s3',
-      `repo1-s3-bucket=${backup.bucket}`,
-      `repo1-s3-endpoint=${s3Endpoint(group.region)}`,
-      `repo1-s3-region=${group.region}`,
-      '# The instance profile\'s temporary credentials, from the instance metadata service (IMDSv2).',
-      'repo1-s3-key-type=auto',
-    ]
-    : [
-      'repo1-type=gcs',
-      `repo1-gcs-bucket=${backup.bucket}`,
-      '# The service account\'s tokens, from the metadata server.',
-      'repo1-gcs-key-type=auto',
-    ];
+  const repository = repositoryLines(group, backup.bucket);
   return [
     `# pgBackRest for node group ${oneLine(group.name)} of fleet ${oneLine(topology.fleetName)}. Rendered by cdktf-distributed-postgres: do not edit.`,
     '# No credentials: the machine\'s identity signs every request; TLS to the object store is verified (the default).',
@@ -91,13 +78,107 @@ export function pgbackrestConfig(topology: Topology, group: NodeGroup): string {
     'log-level-console=warn',
     'log-level-file=info',
     '',
+    ...stanzaSection(topology, stanza),
+  ].join('\n');
+}
+
+function stanzaSection(topology: Topology, stanza: string): string[] {
+  return [
     `[${stanza}]`,
     `pg1-path=${postgresDataDir(topology)}`,
     `pg1-port=${topology.postgres.port}`,
     `pg1-socket-path=${FILES.socketDir}`,
     `pg1-user=${topology.postgres.superuser}`,
     '',
+  ];
+}
+
+/**
+ * A restored group's `pgbackrest.conf`: the SOURCE group's repository and stanza, which its machines may only read
+ * (their role / service account has no write or delete there); no retention (it never backs up or expires anything)
+ * and no archive command points at it (a restored group archives nothing).
+ */
+function restoredPgbackrestConfig(topology: Topology, group: NodeGroup, restore: GroupRestore): string {
+  const stanza = restoreStanzaOf(restore);
+  return [
+    `# pgBackRest for node group ${oneLine(group.name)} of fleet ${oneLine(topology.fleetName)}, restored from node group ${oneLine(restore.sourceGroup)}.`,
+    '# Rendered by cdktf-distributed-postgres: do not edit. The repository is the source group\'s, read only: this group',
+    '# restores from it at its first boot and never archives or backs up into it.',
+    '[global]',
+    ...repositoryLines(group, restore.bucket),
+    `repo1-path=${restore.path}`,
+    `process-max=${BACKUP_PROCESS_MAX}`,
+    'log-level-console=warn',
+    'log-level-file=info',
+    '',
+    ...stanzaSection(topology, stanza),
   ].join('\n');
+}
+
+/** The source's stanza, checked like a group's own. */
+export function restoreStanzaOf(restore: GroupRestore): string {
+  if (!STANZA.test(restore.stanza)) throw new Error(`render: ${JSON.stringify(restore.stanza)} is not a pgBackRest stanza name we write`);
+  return restore.stanza;
+}
+
+/** pgBackRest's target time as the restore takes it (UTC, `YYYY-MM-DD HH:MM:SS[.ffffff]+00`), checked. */
+function restoreTarget(restore: GroupRestore): string {
+  if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?\+00$/.test(restore.targetTimeUtc)) {
+    throw new Error(`render: ${JSON.stringify(restore.targetTimeUtc)} is not a restore target time we write`);
+  }
+  return restore.targetTimeUtc;
+}
+
+/**
+ * A restored group's bootstrap: Patroni's custom bootstrap method runs it on the group's first member only (the
+ * others clone from it) with `--scope=<scope> --datadir=<data dir>` (Patroni 3.0.2, postgresql/bootstrap.py
+ * `_custom_bootstrap`). It restores the source's backups into the empty data directory up to the target time, with
+ * pgBackRest's own recovery settings (`restore_command`, `recovery_target_time`, `recovery_target_action=promote`,
+ * `recovery.signal`), which Patroni keeps (`keep_existing_recovery_conf`) and then starts: Postgres replays the
+ * archived WAL to the target and promotes.
+ */
+export function restoreBootstrapScript(group: NodeGroup): string {
+  const restore = group.restore!;
+  const stanza = restoreStanzaOf(restore);
+  return `#!/bin/bash
+# Patroni custom bootstrap of node group ${oneLine(group.name)}: restore node group ${oneLine(restore.sourceGroup)}'s backup as it was at
+# ${oneLine(restore.targetTime)} (${restoreTarget(restore)}). Called by Patroni as postgres with --scope=... --datadir=...
+set -euo pipefail
+datadir=
+for arg in "$@"; do
+  case "$arg" in
+    --datadir=*) datadir=\${arg#--datadir=} ;;
+    --scope=*) ;;
+    *) echo "restore-bootstrap: unexpected argument $arg" >&2; exit 2 ;;
+  esac
+done
+[ -n "$datadir" ] || { echo 'restore-bootstrap: no --datadir' >&2; exit 2; }
+if [ -e "$datadir" ] && [ -n "$(ls -A "$datadir")" ]; then
+  echo "restore-bootstrap: $datadir is not empty; refusing to restore over it" >&2; exit 1
+fi
+install -d -m 0700 "$datadir"
+echo "restore-bootstrap: restoring stanza ${stanza} to ${restoreTarget(restore)} into $datadir" >&2
+exec pgbackrest --stanza=${stanza} --pg1-path="$datadir" --type=time --target=${shellQuote(restoreTarget(restore))} \
+  --target-action=promote restore
+`;
+}
+
+function repositoryLines(group: NodeGroup, bucket: string): string[] {
+  return group.cloud === 'aws'
+    ? [
+      'repo1-type=s3',
+      `repo1-s3-bucket=${bucket}`,
+      `repo1-s3-endpoint=${s3Endpoint(group.region)}`,
+      `repo1-s3-region=${group.region}`,
+      '# The instance profile\'s temporary credentials, from the instance metadata service (IMDSv2).',
+      'repo1-s3-key-type=auto',
+    ]
+    : [
+      'repo1-type=gcs',
+      `repo1-gcs-bucket=${bucket}`,
+      '# The service account\'s tokens, from the metadata server.',
+      'repo1-gcs-key-type=auto',
+    ];
 }
 
 /**

@@ -59,6 +59,8 @@ export function memberEnv(machine: Machine): string {
       DPG_SECRET_MESH: topology.secrets.meshPassword,
       DPG_ANTI_ENTROPY_SECONDS: topology.replication.antiEntropyMinutes * 60,
     });
+    // A restored group (restoreFrom) stands apart from the mesh: mesh-keeper keeps Patroni's part only.
+    if (group.restore) vars.DPG_MESH = 'off';
   }
   return `# This machine's facts, sourced by the distributed-postgres scripts. Secret names only, never values.\n${shellAssignments(vars)}`;
 }

@@ -9,7 +9,7 @@ import { Machine } from './machine';
 import { NodeGroup, Topology } from '../topology/topology';
 import { bootstrapRuncmd, bootstrapScript, bootstrapUnit, etcdJoinScript, memberEnv } from './bootstrap';
 import { antiEntropyScript } from './anti-entropy';
-import { backupScript, backupServiceUnit, backupTimerUnit, backupUnitPath, pgbackrestConfig, scheduledBackups } from './backup';
+import { backupScript, backupServiceUnit, backupTimerUnit, backupUnitPath, pgbackrestConfig, restoreBootstrapScript, scheduledBackups } from './backup';
 import { mountDataDiskScript } from './disk';
 import { etcdConfig, etcdUnit } from './etcd';
 import { MeshSql, replicationEngine } from './mesh';
@@ -107,6 +107,11 @@ export function scriptsDocumentFiles(topology: Topology, group: NodeGroup): Scri
     postgres(FILES.antiEntropy, '0755', antiEntropyScript()),
     // pgBackRest (groups with backups): its configuration (the bootstrap gives it to postgres, 0640), the backup script
     // and a service and timer per kind of backup the group takes.
+    // A restored group: the source's repository (read only) and the custom bootstrap that restores from it.
+    ...(group.restore === undefined ? [] : [
+      postgres(FILES.pgbackrestConfig, '0640', pgbackrestConfig(topology, group)),
+      postgres(FILES.restoreBootstrap, '0755', restoreBootstrapScript(group)),
+    ]),
     ...(group.backup === undefined ? [] : [
       postgres(FILES.pgbackrestConfig, '0640', pgbackrestConfig(topology, group)),
       postgres(FILES.backup, '0700', backupScript(topology, group)),

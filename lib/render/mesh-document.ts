@@ -64,7 +64,7 @@ export interface MeshPatroniPart {
 }
 
 export function meshDocumentPatroni(topology: Topology, group: NodeGroup): MeshPatroniPart {
-  return { pg_hba: pgHba(topology), slots: permanentSlots(topology, group), parameters: archiveParameters(group) ?? { archive_mode: 'off' } };
+  return { pg_hba: pgHba(topology, group), slots: permanentSlots(topology, group), parameters: archiveParameters(group) ?? { archive_mode: 'off' } };
 }
 
 export interface MeshDocument {

@@ -180,6 +180,8 @@ dcs_pid=''
 dcs_failed=${FILES.runDir}/dcs-failed
 rm -f "$dcs_failed"
 
+# DPG_MESH=off: a restored group (restoreFrom); only Patroni's part of the mesh document (pg_hba, slots) is kept.
+mesh_on=1; [ "\${DPG_MESH:-on}" = off ] && mesh_on=0
 next_apply=0
 next_restart_check=0
 next_down_check=0
@@ -211,6 +213,12 @@ while true; do
     if { [ "$was_primary" = 0 ] || [ "$SECONDS" -ge "$next_dcs" ]; } && ! dcs_running; then
       next_dcs=$((SECONDS + ${MESH_SYNC_SECONDS}))
       keep_dcs & dcs_pid=$!
+    fi
+    if [ "$mesh_on" = 0 ]; then
+      # A restored group (restoreFrom) stands apart from the mesh: its data holds its source's subscriptions and
+      # slots, and the mesh functions (setup, subscriptions, resume slots, anti-entropy) would act on the live groups.
+      if [ "$was_primary" = 0 ]; then status standalone 0 ''; anti_entropy_status 'state=standalone'; fi
+      was_primary=1; reported_standby=0; sleep ${KEEPER_TICK_SECONDS}; continue
     fi
     if [ "$was_primary" = 0 ] || [ -e "$marker" ] || [ "$SECONDS" -ge "$next_apply" ]; then
       rm -f "$marker"

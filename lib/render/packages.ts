@@ -79,6 +79,6 @@ export function packagePlan(machine: Machine): PackagePlan {
   }
   // Backups: pgBackRest, from the distribution (Debian 12: 2.45, Ubuntu 24.04: 2.50, Debian 13: 2.55.1) or from PGDG's
   // or pgEdge's repository where it carries a newer one.
-  if (machine.role === 'postgres' && group.backup) packages.add('pgbackrest');
+  if (machine.role === 'postgres' && (group.backup || group.restore)) packages.add('pgbackrest');
   return { packages: [...packages].sort(), aptSources, bootcmd };
 }

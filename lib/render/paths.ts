@@ -27,6 +27,8 @@ export const FILES = {
   antiEntropy: `${LIB}/anti-entropy`,
   /** Takes a pgBackRest backup (`full|diff|incr`) or checks the repository (`check`), on the group's leader only. */
   backup: `${LIB}/backup`,
+  /** A restored group's bootstrap (Patroni's custom bootstrap method): restores the source group's backup to the target time. */
+  restoreBootstrap: `${LIB}/restore-bootstrap`,
   /** pgBackRest's configuration (the group's stanza and repository; no credentials: the machine's identity). */
   pgbackrestDir: '/etc/pgbackrest',
   pgbackrestConfig: '/etc/pgbackrest/pgbackrest.conf',

@@ -4,7 +4,7 @@
  * dynamic configuration, written once by the first member); member-local ones to `postgresql`.
  */
 import { MANAGED_PARAMETERS, RenderedParameter } from '../declaration/managed-parameters';
-import { Member, NodeGroup, PORTS, Topology } from '../topology/topology';
+import { groupCidrs, Member, NodeGroup, PORTS, Topology } from '../topology/topology';
 import { Machine } from './machine';
 import { archiveParameters } from './backup';
 import { replicationEngine } from './mesh';
@@ -57,7 +57,14 @@ export function clusterParameters(topology: Topology, group: NodeGroup): Record<
     ...archiveParameters(group),
   };
   const preload = engine.preloadLibraries(topology);
-  if (preload.length > 0) managed.shared_preload_libraries = preload.join(',');
+  if (group.restore) {
+    // A restored group holds its source's subscriptions: without the engine's library and with no logical
+    // replication workers, none of them starts, so it never connects to the other groups as the mesh role (nor takes
+    // a live group's slot). The engine's other settings stay (harmless without the library).
+    managed.max_logical_replication_workers = 0;
+  } else if (preload.length > 0) {
+    managed.shared_preload_libraries = preload.join(',');
+  }
   // Validation rejects managed names (DPG-POSTGRES); a topology built without it still cannot override them.
   const own = Object.entries(topology.postgres.parameters).filter(([name]) => !MANAGED_PARAMETERS.includes(name));
   const merged: Record<string, string | number> = { ...Object.fromEntries(own), ...managed };
@@ -81,11 +88,17 @@ export function localPgHba(topology: Topology): string[] {
  * pg_hba: SSL + SCRAM from the fleet's and the clients' CIDRs only; peer auth on the local socket for the superuser.
  * It grows with the fleet (a line per node group's range), so it travels in the mesh document (see patroniConfig).
  */
-export function pgHba(topology: Topology): string[] {
+export function pgHba(topology: Topology, group?: NodeGroup): string[] {
   const replicationUser = checked('a role name', topology.postgres.replicationUser);
+  const meshUser = checked('a role name', topology.postgres.meshUser);
   const cidrs = (list: string[]) => list.map((cidr) => checked('an IPv4 CIDR', cidr));
+  // A restored group (restoreFrom) stands apart from the mesh: the other groups refuse the mesh role and replication
+  // connections from its range before the fleet-wide rules, so its copy of the source's subscriptions could never
+  // take a live group's slot even if its engine ran.
+  const restored = topology.nodeGroups.filter((g) => g.restore && g.name !== group?.name).flatMap(groupCidrs);
   return [
     ...localPgHba(topology),
+    ...cidrs(restored).flatMap((cidr) => [`host replication all ${cidr} reject`, `host all ${meshUser} ${cidr} reject`]),
     ...cidrs(topology.network.fleetCidrs).map((cidr) => `hostssl replication ${replicationUser} ${cidr} scram-sha-256`),
     ...cidrs([...topology.network.fleetCidrs, ...topology.network.clientCidrs]).map((cidr) => `hostssl all all ${cidr} scram-sha-256`),
   ];
@@ -100,6 +113,9 @@ function patroniTags(group: NodeGroup): Record<string, string | number | boolean
     return [key, value];
   }));
 }
+
+/** The name of a restored group's bootstrap method in Patroni's configuration (`bootstrap.method`). */
+export const RESTORE_BOOTSTRAP_METHOD = 'pgbackrest_restore';
 
 export function patroniConfig(machine: Machine): Record<string, unknown> {
   const { topology, group } = machine;
@@ -166,6 +182,12 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
       // requires it.
       pg_hba: localPgHba(topology),
       initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums'],
+      // A restored group (restoreFrom) starts from its source's backup instead of initdb: Patroni's custom bootstrap
+      // method, on the group's first member; pgBackRest's recovery settings are kept and Postgres promotes at the target.
+      ...(group.restore ? {
+        method: RESTORE_BOOTSTRAP_METHOD,
+        [RESTORE_BOOTSTRAP_METHOD]: { command: FILES.restoreBootstrap, keep_existing_recovery_conf: true },
+      } : {}),
       post_bootstrap: FILES.postBootstrap,
     },
     postgresql: {
@@ -185,7 +207,8 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
       basebackup: [{ checkpoint: 'fast' }],
       callbacks: { on_role_change: FILES.onRoleChange },
       // Before a member accepts writes: provider slots that moved past what it holds are rewound (resume slots).
-      ...(engine.resumeSlots ? { pre_promote: FILES.prePromote } : {}),
+      // Not in a restored group: its data's subscriptions and slots are its source's, and the script would act on the live mesh.
+      ...(engine.resumeSlots && !group.restore ? { pre_promote: FILES.prePromote } : {}),
     },
     tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false, ...patroniTags(group) },
   };

@@ -1,7 +1,8 @@
 /** Backups in the topology: a node group's repository and schedules, and the buckets of the fleet's regions. */
 import { BackupScheduleKind, Weekday } from '../declaration/backup-schedule';
-import { BackupScheduleSpec, BackupSpec } from '../declaration/spec';
-import { BackupBucket, GroupBackup, NodeGroup } from './topology';
+import { restoreTargetUtc } from '../declaration/rules/restore';
+import { BackupScheduleSpec, BackupSpec, RestoreSpec } from '../declaration/spec';
+import { BackupBucket, GroupBackup, GroupRestore, NodeGroup } from './topology';
 
 const WEEK: Weekday[] = [Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY, Weekday.SATURDAY, Weekday.SUNDAY];
 
@@ -28,6 +29,21 @@ export function resolveGroupBackup(fleet: string, group: string, region: string,
     ...(incremental ? { incrementalCalendar: incremental } : {}),
     retentionFull: b.retentionFull,
     archiveTimeoutSeconds: b.archiveTimeoutSeconds,
+  };
+}
+
+/**
+ * A restored group's source: the source group's stanza and repository (DPG-RESTORE keeps the source in the restored
+ * group's cloud and region, so the bucket is the region's).
+ */
+export function resolveGroupRestore(fleet: string, region: string, r: RestoreSpec, bucketPrefix: string): GroupRestore {
+  return {
+    sourceGroup: r.nodeGroup,
+    stanza: r.nodeGroup,
+    bucket: backupBucketName(bucketPrefix, region),
+    path: `/${fleet}/${r.nodeGroup}`,
+    targetTime: r.targetTime,
+    targetTimeUtc: restoreTargetUtc(r.targetTime) ?? r.targetTime,
   };
 }
 

@@ -5,7 +5,7 @@ import { FleetSpec, GroupSpec } from '../declaration/spec';
 import { formatCidr, Ipv4Cidr, parseCidr } from '../net/cidr';
 import { groupCidr, qualify, snowflakeIdsOf } from '../declaration/derived';
 import { AwsInterRegion, Cloud, EtcdPlacement, Interconnect, LatencyClass, LeaderEndpoint, SynchronousMode, TlsCa } from '../declaration/props';
-import { resolveBackupBuckets, resolveGroupBackup } from './backup';
+import { resolveBackupBuckets, resolveGroupBackup, resolveGroupRestore } from './backup';
 import { GroupAddressPlan, planGroupAddresses, planInZoneBlocks } from './ip-plan';
 import {
   Encryption, EtcdMember, GroupBackup, ExistingDnsZone, FleetNetwork, Geoshard, Governance, GroupExistingNetwork, groupCidrs, Member, NodeGroup, PATHS, PORTS, SecretNames, Subscription, Topology, VpnLink,
@@ -138,7 +138,8 @@ function resolveGroup(spec: FleetSpec, g: GroupSpec, geoSets: Map<string, string
     scriptsDocument: `${spec.secrets.namePrefix}scripts-${g.name}`,
     ...(g.extraSecurityGroupIds.length === 0 ? {} : { extraSecurityGroupIds: [...g.extraSecurityGroupIds] }),
     ...(existing ? { existingNetwork: existing } : {}),
-    ...withBackup(resolveGroupBackup(spec.name, g.name, g.region, g.backup, spec.backup.bucketNamePrefix)),
+    ...(g.restoreFrom ? { restore: resolveGroupRestore(spec.name, g.region, g.restoreFrom, spec.backup.bucketNamePrefix) }
+      : withBackup(resolveGroupBackup(spec.name, g.name, g.region, g.backup, spec.backup.bucketNamePrefix))),
   };
 }
 
@@ -229,7 +230,9 @@ export function resolveTopology(spec: FleetSpec): Topology {
   }
   const groupSpecs = [...spec.nodeGroups].sort(byNumber);
   const nodeGroups = groupSpecs.map((g) => resolveGroup(spec, g, geoSets));
-  const subscriptions: Subscription[] = nodeGroups.flatMap((subscriber) => nodeGroups
+  // A restored group stands apart from the mesh: it neither subscribes nor is subscribed to.
+  const meshGroups = nodeGroups.filter((g) => !g.restore);
+  const subscriptions: Subscription[] = meshGroups.flatMap((subscriber) => meshGroups
     .filter((provider) => provider.name !== subscriber.name)
     .map((provider) => ({
       name: `sub_${subscriber.replicationNodeName}_${provider.replicationNodeName}`,

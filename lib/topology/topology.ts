@@ -173,8 +173,31 @@ export interface NodeGroup {
    * carrying them. No secret in it.
    */
   readonly scriptsDocument: string;
-  /** The group's backups (absent when they are off for this group). */
+  /** The group's backups (absent when they are off for this group, and always for a restored group). */
   readonly backup?: GroupBackup;
+  /**
+   * The backup the group is built from (`restoreFrom`): its first member restores it through Patroni's custom
+   * bootstrap method. A restored group stands apart from the mesh: no subscription names it, no other group keeps a
+   * slot or admits the mesh role from its range, its engine's library and logical workers are off, and it archives
+   * nothing.
+   */
+  readonly restore?: GroupRestore;
+}
+
+/** Where a restored node group's data comes from: the source group's pgBackRest repository, read only, to a time. */
+export interface GroupRestore {
+  /** The source node group. */
+  readonly sourceGroup: string;
+  /** The source's pgBackRest stanza (its name). */
+  readonly stanza: string;
+  /** The source's bucket (same cloud and region as the restored group). */
+  readonly bucket: string;
+  /** The source's repository path in the bucket: `/<fleet>/<source>`. */
+  readonly path: string;
+  /** The target time as declared (ISO-8601 with its offset). */
+  readonly targetTime: string;
+  /** The same moment in UTC as pgBackRest's `--target` takes it: `YYYY-MM-DD HH:MM:SS[.ffffff]+00`. */
+  readonly targetTimeUtc: string;
 }
 
 /**

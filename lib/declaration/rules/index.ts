@@ -13,6 +13,7 @@ import { GROUP_NUMBERS, NAMES } from './naming';
 import { CIDRS, NETWORK_NAMES } from './network';
 import { PACKAGES } from './packages';
 import { BACKUP } from './backup';
+import { RESTORE } from './restore';
 import { IMAGES, MACHINE_IMAGES, MEMBERS, REGIONS } from './placement';
 import { POSTGRES_NAMES } from './postgres';
 import { ANTI_ENTROPY, CONFLICTS, MAX_NODE_GROUPS_RULE, SNOWFLAKE_IDS, WAL_RETENTION } from './replication';
@@ -23,7 +24,7 @@ export type { Rule } from './rule';
 export const RULES: Rule[] = [
   NAMES, GROUP_NUMBERS, REGIONS, IMAGES, MACHINE_IMAGES, MEMBERS, ETCD_SIZE, ETCD_SPREAD, ETCD_COLOCATED, CIDRS, SYNCHRONOUS_REPLICATION,
   PATRONI_TIMING, PACKAGES, CONFLICTS, SNOWFLAKE_IDS, GEOSHARDS, POSTGRES_NAMES, NETWORK_NAMES, GOVERNANCE, KEYS,
-  EXISTING_ZONES, EXISTING_NETWORK, WAL_RETENTION, ANTI_ENTROPY, MAX_NODE_GROUPS_RULE, BACKUP,
+  EXISTING_ZONES, EXISTING_NETWORK, WAL_RETENTION, ANTI_ENTROPY, MAX_NODE_GROUPS_RULE, BACKUP, RESTORE,
 ];
 
 /** Runs every rule; a rule that fails on odd input reports itself rather than hiding the others. */
