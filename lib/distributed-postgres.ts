@@ -140,7 +140,8 @@ export class DistributedPostgres extends Construct {
             ? new AwsExistingNetwork(this, `${groupId}-network`, group, providers.aws.get(group.region)!)
             : awsNetworks.get(group.region)!,
           secrets: awsSecrets.get(group.region)!,
-          backupBucket: group.backup ? awsBackups.get(group.region) : undefined,
+          // A restored group reads its source's repository in the same region's bucket.
+          backupBucket: group.backup || group.restore ? awsBackups.get(group.region) : undefined,
           userData: (machine) => userData.of(machine),
           addDnsRecord,
           bootAfter: awsSecrets.get(group.region)!.readableAfter,
@@ -151,7 +152,7 @@ export class DistributedPostgres extends Construct {
           group,
           network: gcp!.network,
           secrets: gcp!.secrets,
-          backupBucket: group.backup ? gcp!.backups.get(group.region) : undefined,
+          backupBucket: group.backup || group.restore ? gcp!.backups.get(group.region) : undefined,
           userData: (machine) => userData.of(machine),
           addDnsRecord,
           bootAfter: gcp!.secrets.readableAfter,

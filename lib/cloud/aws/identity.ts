@@ -50,13 +50,15 @@ export class AwsGroupIdentity extends Construct {
       statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }],
     });
     const backup = group.backup && props.backupBucket;
+    const restore = group.restore && props.backupBucket;
     const role = new IamRole(this, 'role', {
       provider: target.provider,
       name: roleName,
       ...(governance ? { path: governance.iamPath } : {}),
       ...(governance?.permissionsBoundaryArn ? { permissionsBoundary: governance.permissionsBoundaryArn } : {}),
       description: `${fleet} node group ${group.name} (${target.region}): read the fleet's secrets` +
-        `${backup ? `, its own backups under ${repositoryKeyPrefix(group.backup!.path)}/` : ''}; nothing else`,
+        `${backup ? `, its own backups under ${repositoryKeyPrefix(group.backup!.path)}/` : ''}` +
+        `${restore ? `, read node group ${group.restore!.sourceGroup}'s backups under ${repositoryKeyPrefix(group.restore!.path)}/` : ''}; nothing else`,
       assumeRolePolicy: assume.json,
       tags,
     });
@@ -112,6 +114,42 @@ export class AwsGroupIdentity extends Construct {
         ],
       });
       this.readableAfter.push(new IamRolePolicy(this, 'backup-policy', { provider: target.provider, name: 'own-backup-repository', role: role.id, policy: access.json }));
+      this.readableAfter.push(...bucket.readyAfter);
+    }
+
+    if (restore) {
+      // A restored group (restoreFrom) reads its source's repository and nothing else: it lists and gets (a version
+      // too: pgBackRest's restore with --repo-target-time), and decrypts through S3. No PutObject, no DeleteObject: it
+      // can never write a timeline into, expire or delete the source's backups.
+      const bucket = props.backupBucket!;
+      const prefix = repositoryKeyPrefix(group.restore!.path);
+      const bucketArn = s3Arn(target.region, bucket.bucketName);
+      const read = new DataAwsIamPolicyDocument(this, 'restore-access', {
+        provider: target.provider,
+        statement: [
+          {
+            sid: 'ListSourceRepository',
+            actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+            resources: [bucketArn],
+            condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${prefix}/*`] }],
+          },
+          {
+            sid: 'ReadSourceRepository',
+            actions: ['s3:GetObject', 's3:GetObjectVersion'],
+            resources: [s3Arn(target.region, bucket.bucketName, `${prefix}/*`)],
+          },
+          {
+            sid: 'DecryptBackupKeyThroughS3',
+            actions: ['kms:Decrypt'],
+            resources: [bucket.keyArn],
+            condition: [
+              { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${target.region}.amazonaws.com`] },
+              { test: 'StringLike', variable: 'kms:EncryptionContext:aws:s3:arn', values: [bucketArn, s3Arn(target.region, bucket.bucketName, `${prefix}/*`)] },
+            ],
+          },
+        ],
+      });
+      this.readableAfter.push(new IamRolePolicy(this, 'restore-policy', { provider: target.provider, name: 'read-source-backup-repository', role: role.id, policy: read.json }));
       this.readableAfter.push(...bucket.readyAfter);
     }
 

@@ -20,6 +20,9 @@ import { GcpFleetSecrets } from './secrets';
 /** The role on a group's managed folder: objects' get, list, create, update, delete (and XML multipart uploads). */
 export const REPOSITORY_ROLE = 'roles/storage.objectUser';
 
+/** A restored group's role on its source's managed folder: objects' get and list only. */
+export const RESTORE_ROLE = 'roles/storage.objectViewer';
+
 /** A managed folder's name for a repository path: `/<fleet>/<group>` becomes `<fleet>/<group>/`. */
 export function managedFolderName(path: string): string {
   return `${path.replace(/^\/+|\/+$/g, '')}/`;
@@ -44,12 +47,14 @@ export class GcpGroupIdentity extends Construct {
     const { topology, group, provider, secrets } = props;
     const fleet = topology.fleetName;
     const backup = group.backup && props.backupBucket;
+    const restore = group.restore && props.backupBucket;
     this.serviceAccount = new ServiceAccount(this, 'service-account', {
       provider,
       // 6 to 30 characters: `<fleet>-<group>-db`, shortened with a digest when longer.
       accountId: boundedName(`${group.patroniScope}-db`, 30),
       displayName: `${fleet} node group ${group.name} (distributed-postgres)`,
-      description: `Reads the fleet's secrets${backup ? ` and its own backups under ${managedFolderName(group.backup!.path)}` : ''}; no other permission.`,
+      description: `Reads the fleet's secrets${backup ? ` and its own backups under ${managedFolderName(group.backup!.path)}` : ''}` +
+        `${restore ? ` and node group ${group.restore!.sourceGroup}'s backups under ${managedFolderName(group.restore!.path)}` : ''}; no other permission.`,
     });
     for (const { name, secret } of secrets.secrets) {
       this.readableAfter.push(new SecretManagerSecretIamMember(this, `read-${name}`, {
@@ -57,6 +62,18 @@ export class GcpGroupIdentity extends Construct {
         secretId: secret.id,
         role: 'roles/secretmanager.secretAccessor',
         member: this.serviceAccount.member,
+      }));
+    }
+    if (restore) {
+      // A restored group (restoreFrom) reads its source's managed folder (created with the source's identity, in the
+      // same region's bucket): list and get objects, no create, overwrite or delete.
+      this.readableAfter.push(new StorageManagedFolderIamMember(this, 'restore-folder-viewer', {
+        provider,
+        bucket: props.backupBucket!.bucketName,
+        managedFolder: managedFolderName(group.restore!.path),
+        role: RESTORE_ROLE,
+        member: this.serviceAccount.member,
+        dependsOn: [props.backupBucket!.bucket],
       }));
     }
     if (backup) {
