@@ -274,6 +274,32 @@ export const BAD_INPUTS: readonly BadInput[] = [
     expected: [{ rule: 'DPG-TYPE', fragment: /nodeGroups\[0\] \(use1\)\.backup.*bucketNamePrefix/ }] },
   { name: 'a backup schedule given as text', category: 'wrong type', change: (p) => { p.backup = { fullSchedule: '0 1 * * 0' }; },
     expected: [{ rule: 'DPG-TYPE', fragment: /backup\.fullSchedule: is not a BackupSchedule.*Fix: use BackupSchedule\.weekly/ }] },
+  { name: 'a restore from a group that does not exist, to a time without an offset', category: 'typo',
+    change: (p) => { p.nodeGroups.push({ name: 'use1-copy', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'use-1', targetTime: '2026-11-27 10:14:59' } }); },
+    expected: [{ rule: 'DPG-RESTORE', fragment: /nodeGroups\[3\] \(use1-copy\)\.restoreFrom\.nodeGroup: 'use-1' is not a node group of this declaration.*Fix: name one of use1, euw1, euw3/ },
+      { rule: 'DPG-RESTORE', fragment: /restoreFrom\.targetTime: '2026-11-27 10:14:59' is not an ISO-8601 time.*explicit UTC offset.*Fix: write e\.g\. '2026-11-27T10:14:59Z'/ }] },
+  { name: 'a restore into another region, from a group with backups off, listed in a geoshard', category: 'geoshard mistake',
+    change: (p) => {
+      p.nodeGroups[1].backup = { enabled: false };
+      p.nodeGroups.push({ name: 'euw1-copy', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'euw1', targetTime: '2026-02-30T10:14:59Z' }, backup: { enabled: true } });
+      p.geoshards[0].nodeGroups.push('euw1-copy');
+    },
+    expected: [{ rule: 'DPG-RESTORE', fragment: /restoreFrom\.nodeGroup: 'euw1' has backups off, so there is nothing to restore/ },
+      { rule: 'DPG-RESTORE', fragment: /\(euw1-copy\)\.restoreFrom: restores 'euw1' \(aws eu-west-1\) into aws us-east-1.*data residency.*Fix: put the restored group in aws eu-west-1/ },
+      { rule: 'DPG-RESTORE', fragment: /restoreFrom\.targetTime: '2026-02-30T10:14:59Z' is not an ISO-8601 time/ },
+      { rule: 'DPG-RESTORE', fragment: /geoshards\[0\].*\.nodeGroups: lists 'euw1-copy', which is restored from a backup.*Fix: remove 'euw1-copy' from geoshard 'eu'/ },
+      { rule: 'DPG-RESTORE', fragment: /\(euw1-copy\)\.backup\.enabled: is true on a restored group.*Fix: leave backup out/ }] },
+  { name: 'a group restored from itself, and a restore without a target time', category: 'wrong type',
+    change: (p) => { p.nodeGroups[0].restoreFrom = { nodeGroup: 'use1', targetTim: '2026-11-27T10:14:59Z' }; },
+    expected: [{ rule: 'DPG-RESTORE', fragment: /\(use1\)\.restoreFrom\.nodeGroup: names the group itself/ },
+      { rule: 'DPG-TYPE', fragment: /\(use1\)\.restoreFrom\.targetTime: is missing/ },
+      { rule: 'DPG-TYPE', fragment: /\(use1\)\.restoreFrom.*targetTim/ }] },
+  { name: 'a restore from a restored group', category: 'impossible quorum',
+    change: (p) => {
+      p.nodeGroups.push({ name: 'copy1', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'use1', targetTime: '2026-11-27T10:14:59Z' } });
+      p.nodeGroups.push({ name: 'copy2', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'copy1', targetTime: '2026-11-27T10:14:59.5+00:00' } });
+    },
+    expected: [{ rule: 'DPG-RESTORE', fragment: /\(copy2\)\.restoreFrom\.nodeGroup: 'copy1' is itself restored from a backup.*Fix: restore from the group it was restored from \('use1'\)/, times: 1 }] },
   { name: 'fleet name with upper case and punctuation', category: 'invalid name', change: (p) => { p.name = 'Ledger!'; },
     expected: [{ rule: 'DPG-NAME', fragment: /name: 'Ledger!' is not a valid fleet name/ }] },
   { name: 'group name with an underscore', category: 'invalid name', change: (p) => { p.nodeGroups[0].name = 'us_east'; p.geoshards[0].nodeGroups = ['euw1', 'euw3']; },

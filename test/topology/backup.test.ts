@@ -49,3 +49,29 @@ test('backups off for the fleet: no group backs up, no bucket', () => {
   expect(t.nodeGroups.every((g) => g.backup === undefined)).toBe(true);
   expect(t.backupBuckets).toEqual([]);
 });
+
+describe('a node group restored from another one\'s backup (restoreFrom)', () => {
+  const restored = () => topologyWith((p) => {
+    p.nodeGroups.push({ name: 'use1-copy', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'use1', targetTime: '2026-11-27T11:14:59.25+01:00' } });
+  });
+
+  test('carries the source\'s stanza, bucket and path and the target time in UTC; archives nothing of its own', () => {
+    const g = restored().nodeGroups.find((x) => x.name === 'use1-copy')!;
+    expect(g.restore).toEqual({
+      sourceGroup: 'use1',
+      stanza: 'use1',
+      bucket: 'ledger-backup-us-east-1',
+      path: '/ledger/use1',
+      targetTime: '2026-11-27T11:14:59.25+01:00',
+      targetTimeUtc: '2026-11-27 10:14:59.25+00',
+    });
+    expect(g.backup).toBeUndefined();
+  });
+
+  test('stands outside the mesh: no subscription to or from it, the buckets list only the groups backing up', () => {
+    const t = restored();
+    expect(t.subscriptions.filter((s) => s.subscriber === 'use1-copy' || s.provider === 'use1-copy')).toEqual([]);
+    expect(t.subscriptions).toEqual(topologyWith(() => undefined).subscriptions);
+    expect(t.backupBuckets.find((b) => b.region === 'us-east-1')!.nodeGroups).toEqual(['use1']);
+  });
+});
