@@ -158,7 +158,7 @@ if [ -e "$datadir" ] && [ -n "$(ls -A "$datadir")" ]; then
 fi
 install -d -m 0700 "$datadir"
 echo "restore-bootstrap: restoring stanza ${stanza} to ${restoreTarget(restore)} into $datadir" >&2
-exec pgbackrest --stanza=${stanza} --pg1-path="$datadir" --type=time --target=${shellQuote(restoreTarget(restore))} \
+exec pgbackrest --stanza=${stanza} --pg1-path="$datadir" --type=time --target=${shellQuote(restoreTarget(restore))} \\
   --target-action=promote restore
 `;
 }
