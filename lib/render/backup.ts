@@ -115,6 +115,12 @@ function restoredPgbackrestConfig(topology: Topology, group: NodeGroup, restore:
   ].join('\n');
 }
 
+/**
+ * Settings a restored group's bootstrap removes from the restored `postgresql.auto.conf` (the source's ALTER SYSTEM
+ * settings, which would win over Patroni's): the engine's library, logical workers, archiving.
+ */
+export const RESTORE_SCRUBBED = ['shared_preload_libraries', 'max_logical_replication_workers', 'archive_mode', 'archive_command', 'archive_library'];
+
 /** The source's stanza, checked like a group's own. */
 export function restoreStanzaOf(restore: GroupRestore): string {
   if (!STANZA.test(restore.stanza)) throw new Error(`render: ${JSON.stringify(restore.stanza)} is not a pgBackRest stanza name we write`);
@@ -158,8 +164,15 @@ if [ -e "$datadir" ] && [ -n "$(ls -A "$datadir")" ]; then
 fi
 install -d -m 0700 "$datadir"
 echo "restore-bootstrap: restoring stanza ${stanza} to ${restoreTarget(restore)} into $datadir" >&2
-exec pgbackrest --stanza=${stanza} --pg1-path="$datadir" --type=time --target=${shellQuote(restoreTarget(restore))} \\
+pgbackrest --stanza=${stanza} --pg1-path="$datadir" --type=time --target=${shellQuote(restoreTarget(restore))} \\
   --target-action=promote restore
+# ALTER SYSTEM settings of the source (postgresql.auto.conf, restored with the data) win over Patroni's configuration:
+# none may load the engine's library, start logical workers or archive into a repository. pgBackRest's recovery
+# settings in the same file stay.
+auto="$datadir/postgresql.auto.conf"
+if [ -f "$auto" ]; then
+  sed -i -E '/^[[:space:]]*(${RESTORE_SCRUBBED.join('|')})[[:space:]]*=/d' "$auto"
+fi
 `;
 }
 

@@ -62,6 +62,8 @@ export function clusterParameters(topology: Topology, group: NodeGroup): Record<
     // replication workers, none of them starts, so it never connects to the other groups as the mesh role (nor takes
     // a live group's slot). The engine's other settings stay (harmless without the library).
     managed.max_logical_replication_workers = 0;
+    // Written out empty: the restored postgresql.conf is the source's until Patroni rewrites it.
+    managed.shared_preload_libraries = '';
   } else if (preload.length > 0) {
     managed.shared_preload_libraries = preload.join(',');
   }

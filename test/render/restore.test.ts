@@ -28,6 +28,7 @@ describe('pglogical fleet with a copy of a group', () => {
   const source = () => pglogicalFleet().nodeGroups[0];
   const t = () => withCopy(pglogicalFleet, source().name, source().region);
   const copy = () => `${source().name}-copy`;
+  const script = () => scriptsDocumentOfGroup(t(), copy()).files.find((f) => f.path === RESTORE)!;
 
   test('Patroni bootstraps with the custom method that restores the source to the target time, keeping pgBackRest\'s recovery settings', () => {
     const patroni = patroniWithMeshOf(t(), firstMember(t(), copy()));
@@ -35,7 +36,7 @@ describe('pglogical fleet with a copy of a group', () => {
     expect(patroni.bootstrap.pgbackrest_restore).toEqual({ command: RESTORE, keep_existing_recovery_conf: true });
     const script = scriptsDocumentOfGroup(t(), copy()).files.find((f) => f.path === RESTORE)!;
     expect(script.permissions).toBe('0755');
-    expect(script.content).toContain(`exec pgbackrest --stanza=${source().name} --pg1-path="$datadir" --type=time --target='2026-11-27 10:14:59+00' \\\n  --target-action=promote restore`);
+    expect(script.content).toContain(`\npgbackrest --stanza=${source().name} --pg1-path="$datadir" --type=time --target='2026-11-27 10:14:59+00' \\\n  --target-action=promote restore`);
     expect(script.content).toContain('--scope=*) ;;');
     // Neither the source nor an ordinary group bootstraps that way.
     expect(patroniWithMeshOf(t(), firstMember(t(), source().name)).bootstrap.method).toBeUndefined();
@@ -44,8 +45,9 @@ describe('pglogical fleet with a copy of a group', () => {
   test('no engine library, no logical workers, no archiving, no pre_promote; the mesh switched off for mesh-keeper', () => {
     const patroni = patroniWithMeshOf(t(), firstMember(t(), copy()));
     const parameters = patroni.bootstrap.dcs.postgresql.parameters;
-    expect(parameters.shared_preload_libraries).toBeUndefined();
+    expect(parameters.shared_preload_libraries).toBe('');
     expect(parameters.max_logical_replication_workers).toBe(0);
+    expect(script().content).toContain("sed -i -E '/^[[:space:]]*(shared_preload_libraries|max_logical_replication_workers|archive_mode|archive_command|archive_library)[[:space:]]*=/d'");
     expect(parameters.archive_mode).toBeUndefined(); // off: Postgres' default (and the mesh document's Patroni part says off)
     expect(parameters.archive_command).toBeUndefined();
     expect(patroni.postgresql.pre_promote).toBeUndefined();
