@@ -93,3 +93,18 @@ test('GCP copy of a ledger group: pgBackRest reads the source\'s GCS repository'
   const conf = settings(bootFilesOf(t, firstMember(t, 'euw3-copy'))[CONF]);
   expect(conf.slice(0, 5)).toEqual(['[global]', 'repo1-type=gcs', 'repo1-gcs-bucket=ledger-backup-europe-west3', 'repo1-gcs-key-type=auto', 'repo1-path=/ledger/euw3']);
 });
+
+test('snapshot: a restored member\'s bootstrap section, pgbackrest.conf and restore-bootstrap script', () => {
+  const props: any = pglogicalFleet();
+  props.nodeGroups.push({ ...props.nodeGroups[0], name: 'a-copy', number: 9, restoreFrom: { nodeGroup: props.nodeGroups[0].name, targetTime: '2026-11-27T10:14:59Z' } });
+  const t = topologyOf(props);
+  const member = firstMember(t, 'a-copy');
+  const patroni = patroniWithMeshOf(t, member);
+  const files = bootFilesOf(t, member);
+  expect({
+    bootstrap: { method: patroni.bootstrap.method, pgbackrest_restore: patroni.bootstrap.pgbackrest_restore },
+    parameters: patroni.bootstrap.dcs.postgresql.parameters,
+    pgbackrestConf: files[CONF],
+    restoreBootstrap: scriptsDocumentOfGroup(t, 'a-copy').files.find((f) => f.path === RESTORE)!.content,
+  }).toMatchSnapshot();
+});
