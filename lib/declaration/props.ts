@@ -273,8 +273,10 @@ export interface NodeGroupProps {
  */
 export interface RestoreProps {
   /**
-   * The node group whose backups are restored: a group of this declaration, with backups on, in the same cloud and
-   * region as the restored group.
+   * The node group whose backups are restored: a group of this declaration with backups on, in the same cloud and
+   * region as the restored group; or a group removed from the declaration (lost, or destroyed), whose repository stays
+   * in the bucket of its region (`/<fleet>/<group>`): the restored group must then be in that region, where a declared
+   * group still backs up (so the bucket is still the fleet's).
    */
   readonly nodeGroup: string;
   /**

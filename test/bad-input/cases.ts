@@ -275,8 +275,8 @@ export const BAD_INPUTS: readonly BadInput[] = [
   { name: 'a backup schedule given as text', category: 'wrong type', change: (p) => { p.backup = { fullSchedule: '0 1 * * 0' }; },
     expected: [{ rule: 'DPG-TYPE', fragment: /backup\.fullSchedule: is not a BackupSchedule.*Fix: use BackupSchedule\.weekly/ }] },
   { name: 'a restore from a group that does not exist, to a time without an offset', category: 'typo',
-    change: (p) => { p.nodeGroups.push({ name: 'use1-copy', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'use-1', targetTime: '2026-11-27 10:14:59' } }); },
-    expected: [{ rule: 'DPG-RESTORE', fragment: /nodeGroups\[3\] \(use1-copy\)\.restoreFrom\.nodeGroup: 'use-1' is not a node group of this declaration.*Fix: name one of use1, euw1, euw3/ },
+    change: (p) => { p.nodeGroups.push({ name: 'use1-copy', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'Use1', targetTime: '2026-11-27 10:14:59' } }); },
+    expected: [{ rule: 'DPG-RESTORE', fragment: /nodeGroups\[3\] \(use1-copy\)\.restoreFrom\.nodeGroup: 'Use1' is not a node group name.*Fix: name a node group of this fleet \(declared: use1, euw1, euw3/ },
       { rule: 'DPG-RESTORE', fragment: /restoreFrom\.targetTime: '2026-11-27 10:14:59' is not an ISO-8601 time.*explicit UTC offset.*Fix: write e\.g\. '2026-11-27T10:14:59Z'/ }] },
   { name: 'a restore into another region, from a group with backups off, listed in a geoshard', category: 'geoshard mistake',
     change: (p) => {
@@ -294,6 +294,9 @@ export const BAD_INPUTS: readonly BadInput[] = [
     expected: [{ rule: 'DPG-RESTORE', fragment: /\(use1\)\.restoreFrom\.nodeGroup: names the group itself/ },
       { rule: 'DPG-TYPE', fragment: /\(use1\)\.restoreFrom\.targetTime: is missing/ },
       { rule: 'DPG-TYPE', fragment: /\(use1\)\.restoreFrom.*targetTim/ }] },
+  { name: 'a restore from a removed group in a region where no group backs up', category: 'geoshard mistake',
+    change: (p) => { p.nodeGroups.push({ name: 'old-copy', cloud: 'aws', region: 'ap-south-1', restoreFrom: { nodeGroup: 'old', targetTime: '2026-11-27T10:14:59Z' } }); },
+    expected: [{ rule: 'DPG-RESTORE', fragment: /\(old-copy\)\.restoreFrom\.nodeGroup: 'old' is not declared, and no declared group of aws ap-south-1 backs up/ }] },
   { name: 'a restore from a restored group', category: 'impossible quorum',
     change: (p) => {
       p.nodeGroups.push({ name: 'copy1', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'use1', targetTime: '2026-11-27T10:14:59Z' } });

@@ -74,4 +74,11 @@ describe('a node group restored from another one\'s backup (restoreFrom)', () =>
     expect(t.subscriptions).toEqual(topologyWith(() => undefined).subscriptions);
     expect(t.backupBuckets.find((b) => b.region === 'us-east-1')!.nodeGroups).toEqual(['use1']);
   });
+
+  test('from a group removed from the declaration: its repository in the region\'s bucket', () => {
+    const t = topologyWith((p) => {
+      p.nodeGroups.push({ name: 'use1-old', cloud: 'aws', region: 'us-east-1', restoreFrom: { nodeGroup: 'use0', targetTime: '2026-11-27T10:14:59Z' } });
+    });
+    expect(t.nodeGroups.find((x) => x.name === 'use1-old')!.restore).toMatchObject({ sourceGroup: 'use0', stanza: 'use0', bucket: 'ledger-backup-us-east-1', path: '/ledger/use0' });
+  });
 });

@@ -25,6 +25,9 @@ export function restoreTargetUtc(targetTime: string): string | undefined {
     `${two(utc.getUTCHours())}:${two(utc.getUTCMinutes())}:${two(utc.getUTCSeconds())}${fraction}+00`;
 }
 
+/** A node group name as DPG-NAME takes it (a removed source is named in paths and stanzas). */
+const GROUP_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
 export const RESTORE: Rule = {
   id: 'DPG-RESTORE',
   description: 'A restored node group names another group with backups in its own cloud and region, a well-formed target time, stays out of geoshards and archives nothing.',
@@ -38,9 +41,17 @@ export const RESTORE: Rule = {
         out.push(finding('DPG-RESTORE', `${r.path}.nodeGroup`, `names the group itself ('${g.name}'): a group is built from another one's ` +
           'backups. Fix: declare a new node group (another name, number and range) with restoreFrom naming this one.'));
       } else if (!source) {
-        const known = spec.nodeGroups.filter((s) => s.name !== g.name).map((s) => s.name);
-        out.push(finding('DPG-RESTORE', `${r.path}.nodeGroup`, `'${r.nodeGroup}' is not a node group of this declaration. ` +
-          `Fix: name one of ${known.length ? known.join(', ') : '(none)'}; its repository path and bucket come from its declaration.`));
+        // A group removed from the declaration (or lost and removed): its repository stays in its region's bucket, at
+        // /<fleet>/<group>; the restored group must be in that region, and the bucket must still be the fleet's.
+        const bucketKept = spec.nodeGroups.some((s) => s !== g && !s.restoreFrom && s.backup.enabled && s.cloud === g.cloud && s.region === g.region);
+        if (!GROUP_NAME.test(r.nodeGroup)) {
+          out.push(finding('DPG-RESTORE', `${r.path}.nodeGroup`, `'${r.nodeGroup}' is not a node group name. ` +
+            `Fix: name a node group of this fleet (declared: ${spec.nodeGroups.filter((s) => s !== g).map((s) => s.name).join(', ') || 'none'}, or one removed whose backups are in this region's bucket).`));
+        } else if (!bucketKept) {
+          out.push(finding('DPG-RESTORE', `${r.path}.nodeGroup`, `'${r.nodeGroup}' is not declared, and no declared group of ${g.cloud} ${g.region} ` +
+            "backs up, so the fleet keeps no bucket there for a removed group's repository. Fix: name a declared group with backups on, or restore " +
+            "in the region the removed group was in while a group there backs up (the bucket is then the fleet's)."));
+        }
       } else {
         if (source.restoreFrom) {
           out.push(finding('DPG-RESTORE', `${r.path}.nodeGroup`, `'${source.name}' is itself restored from a backup and takes no backups. ` +
