@@ -69,7 +69,7 @@ export function fleetLockOfSpec(spec: FleetSpec, previous: FleetLock): FleetLock
     nodeGroups: spec.nodeGroups.filter((g) => g.name !== '').map((g) => ({
       name: g.name, number: g.number, cloud: g.cloud, region: g.region,
       cidr: cidrOf(g) ?? locked.get(g.name)?.cidr ?? '',
-      ...(g.backup.enabled ? { backupBucket: backupBucketName(spec.backup.bucketNamePrefix, g.region) } : {}),
+      ...(g.backup.enabled && !g.restoreFrom ? { backupBucket: backupBucketName(spec.backup.bucketNamePrefix, g.region) } : {}),
     })),
   };
 }
