@@ -48,6 +48,19 @@ test(
     expect(run(PATRONI_BINARY, ['--validate-config', broken]).code).not.toBe(0);
   });
 
+test('Patroni itself accepts a restored group\'s member config (restoreFrom: the custom bootstrap method)', () => {
+  const dir = tempDir('patroni-restore');
+  const props: any = pglogicalFleet();
+  props.nodeGroups.push({ ...props.nodeGroups[0], name: 'a-copy', number: 9, restoreFrom: { nodeGroup: props.nodeGroups[0].name, targetTime: '2026-11-27T10:14:59Z' } });
+  const topology = topologyOf(props);
+  const member = topology.nodeGroups.find((g) => g.name === 'a-copy')!.members[0].name;
+  const template = fileOf(renderCloudConfig(topology, member), PATRONI);
+  const filled = withMesh(topology, member, template.replace(/\{\{secret:[A-Za-z0-9_-]+\}\}/g, 'not-a-real-password'));
+  expect(yamlFileOf(renderCloudConfig(topology, member), PATRONI).bootstrap.method).toBe('pgbackrest_restore');
+  const out = run(PATRONI_BINARY, ['--validate-config', writeTemp(dir, 'patroni.yml', filled)]);
+  expect({ code: out.code, output: out.stdout + out.stderr }).toEqual({ code: 0, output: '' });
+});
+
 /**
  * Patroni 4.0.7 (Debian 13) on the rehearsal-native member's config. Debian 12 has no Patroni 4: point
  * DPG_PATRONI4_PYTHONPATH at the dist-packages of trixie's `patroni` deb, unpacked (`dpkg-deb -x
