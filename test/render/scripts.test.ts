@@ -7,10 +7,16 @@ import { ledgerFleet, pglogicalFleet, singleGroupDedicatedEtcd } from '../fixtur
 import { shellSyntaxErrors, writtenFiles } from './helpers';
 
 describe('every script parses', () => {
-  const files = writtenFiles([ledgerFleet(), pglogicalFleet(), singleGroupDedicatedEtcd()]);
+  // With a group restored from a backup (restoreFrom): its restore-bootstrap script.
+  const restored = pglogicalFleet();
+  const files = writtenFiles([ledgerFleet(), restored, singleGroupDedicatedEtcd(), {
+    ...restored, name: 'restored',
+    nodeGroups: [...restored.nodeGroups, { ...restored.nodeGroups[0], name: 'a-copy', number: 9, restoreFrom: { nodeGroup: restored.nodeGroups[0].name, targetTime: '2026-11-27T10:14:59Z' } }],
+  }]);
 
   test('shell scripts: bash -n (and /bin/sh -n for the sh one)', () => {
     const shell = [...files].filter(([, c]) => c.startsWith('#!/bin/bash') || c.startsWith('#!/bin/sh'));
+    expect(shell.some(([name]) => name.endsWith('/restore-bootstrap'))).toBe(true);
     expect(shell.length).toBeGreaterThan(50);
     expect(shellSyntaxErrors(shell)).toBe('');
     for (const [, content] of shell) expect(content).not.toMatch(/undefined|\[object Object\]/);
