@@ -4,6 +4,7 @@
  * and the source keeps its own grants. Read from the Terraform JSON, following each machine to its identity.
  */
 import { Cloud, DistributedPostgresProps } from '../../lib';
+import { evaluateTerraformJson, evaluateTopology } from '../../lib/pipeline';
 import { fleetStack, Resource, resourcesOf, synthesizedOnce, TfJson } from '../stacks/helpers';
 
 function deref(json: TfJson, reference: string): Resource {
@@ -77,5 +78,12 @@ describe('a restored node group reads its source\'s repository only', () => {
     const t = fleet.topology;
     expect(t.subscriptions.map((s) => `${s.subscriber}<-${s.provider}`)).toEqual(['a<-c', 'c<-a']);
     expect(t.backupBuckets.map((b) => `${b.name}: ${b.nodeGroups.join(',')}`)).toEqual(['pay-backup-eu-central-1: a', 'pay-backup-europe-west1: c']);
+  });
+
+  test('the policy pack finds nothing in the stack or the topology (no DPG-P020 for the group that archives nothing)', () => {
+    const { json, stack } = synthesized();
+    const fleet = stack.node.findAll().find((c) => (c as { topology?: unknown }).topology) as unknown as { topology: import('../../lib/topology/topology').Topology };
+    expect(evaluateTerraformJson(json).map((r) => r.text)).toEqual([]);
+    expect(evaluateTopology(fleet.topology, 'test').map((r) => r.text)).toEqual([]);
   });
 });
