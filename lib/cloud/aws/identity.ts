@@ -78,79 +78,23 @@ export class AwsGroupIdentity extends Construct {
     this.readableAfter.push(new IamRolePolicy(this, 'read-secrets-policy', { provider: target.provider, name: 'read-fleet-secrets', role: role.id, policy: readSecrets.json }));
 
     if (backup) {
-      const bucket = props.backupBucket!;
-      const prefix = repositoryKeyPrefix(group.backup!.path);
-      const bucketArn = s3Arn(target.region, bucket.bucketName);
       // What pgBackRest's S3 driver (src/storage/s3) sends: ListObjectsV2 with prefix and delimiter (and ListObjectVersions
       // for a restore with --repo-target-time), HEAD and GET (of a version too), PUT and the multipart upload
       // (CreateMultipartUpload, UploadPart, CompleteMultipartUpload: all s3:PutObject), DELETE and the multi-object
       // delete (s3:DeleteObject for each key). No s3:DeleteObjectVersion: a machine cannot destroy old versions, which
       // the bucket's lifecycle expires. It never aborts an upload (the lifecycle does), nor reads the bucket's settings.
-      const access = new DataAwsIamPolicyDocument(this, 'backup-access', {
-        provider: target.provider,
-        statement: [
-          {
-            sid: 'ListOwnRepository',
-            actions: ['s3:ListBucket', 's3:ListBucketVersions'],
-            resources: [bucketArn],
-            condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${prefix}/*`] }],
-          },
-          {
-            sid: 'ReadWriteOwnRepository',
-            actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject'],
-            resources: [s3Arn(target.region, bucket.bucketName, `${prefix}/*`)],
-          },
-          {
-            // S3 encrypts and decrypts with the bucket's key on the machine's behalf (SSE-KMS, bucket key on: the
-            // encryption context is the bucket's ARN; an object's without the bucket key).
-            sid: 'UseBackupKeyThroughS3',
-            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-            resources: [bucket.keyArn],
-            condition: [
-              { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${target.region}.amazonaws.com`] },
-              { test: 'StringLike', variable: 'kms:EncryptionContext:aws:s3:arn', values: [bucketArn, s3Arn(target.region, bucket.bucketName, `${prefix}/*`)] },
-            ],
-          },
-        ],
-      });
+      const access = repositoryAccess(this, 'backup-access', target, props.backupBucket!, repositoryKeyPrefix(group.backup!.path), true);
       this.readableAfter.push(new IamRolePolicy(this, 'backup-policy', { provider: target.provider, name: 'own-backup-repository', role: role.id, policy: access.json }));
-      this.readableAfter.push(...bucket.readyAfter);
+      this.readableAfter.push(...props.backupBucket!.readyAfter);
     }
 
     if (restore) {
       // A restored group (restoreFrom) reads its source's repository and nothing else: it lists and gets (a version
       // too: pgBackRest's restore with --repo-target-time), and decrypts through S3. No PutObject, no DeleteObject: it
       // can never write a timeline into, expire or delete the source's backups.
-      const bucket = props.backupBucket!;
-      const prefix = repositoryKeyPrefix(group.restore!.path);
-      const bucketArn = s3Arn(target.region, bucket.bucketName);
-      const read = new DataAwsIamPolicyDocument(this, 'restore-access', {
-        provider: target.provider,
-        statement: [
-          {
-            sid: 'ListSourceRepository',
-            actions: ['s3:ListBucket', 's3:ListBucketVersions'],
-            resources: [bucketArn],
-            condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${prefix}/*`] }],
-          },
-          {
-            sid: 'ReadSourceRepository',
-            actions: ['s3:GetObject', 's3:GetObjectVersion'],
-            resources: [s3Arn(target.region, bucket.bucketName, `${prefix}/*`)],
-          },
-          {
-            sid: 'DecryptBackupKeyThroughS3',
-            actions: ['kms:Decrypt'],
-            resources: [bucket.keyArn],
-            condition: [
-              { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${target.region}.amazonaws.com`] },
-              { test: 'StringLike', variable: 'kms:EncryptionContext:aws:s3:arn', values: [bucketArn, s3Arn(target.region, bucket.bucketName, `${prefix}/*`)] },
-            ],
-          },
-        ],
-      });
+      const read = repositoryAccess(this, 'restore-access', target, props.backupBucket!, repositoryKeyPrefix(group.restore!.path), false);
       this.readableAfter.push(new IamRolePolicy(this, 'restore-policy', { provider: target.provider, name: 'read-source-backup-repository', role: role.id, policy: read.json }));
-      this.readableAfter.push(...bucket.readyAfter);
+      this.readableAfter.push(...props.backupBucket!.readyAfter);
     }
 
     this.instanceProfile = new IamInstanceProfile(this, 'instance-profile', {
@@ -161,4 +105,42 @@ export class AwsGroupIdentity extends Construct {
       tags,
     });
   }
+}
+
+/**
+ * A policy document reaching one pgBackRest repository, the prefix `<prefix>/` of the region's backup bucket: read and
+ * write for the group's own repository, read only for a restored group's source. S3 encrypts and decrypts with the
+ * bucket's key on the machine's behalf (SSE-KMS, bucket key on: the encryption context is the bucket's ARN; an
+ * object's without the bucket key), so the key is usable through S3 only.
+ */
+function repositoryAccess(scope: Construct, id: string, target: AwsRegionTarget, bucket: AwsBackupBucket, prefix: string,
+  writable: boolean): DataAwsIamPolicyDocument {
+  const bucketArn = s3Arn(target.region, bucket.bucketName);
+  const objects = s3Arn(target.region, bucket.bucketName, `${prefix}/*`);
+  const whose = writable ? 'Own' : 'Source';
+  return new DataAwsIamPolicyDocument(scope, id, {
+    provider: target.provider,
+    statement: [
+      {
+        sid: `List${whose}Repository`,
+        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+        resources: [bucketArn],
+        condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${prefix}/*`] }],
+      },
+      {
+        sid: writable ? 'ReadWriteOwnRepository' : 'ReadSourceRepository',
+        actions: writable ? ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject'] : ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [objects],
+      },
+      {
+        sid: writable ? 'UseBackupKeyThroughS3' : 'DecryptBackupKeyThroughS3',
+        actions: writable ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt'],
+        resources: [bucket.keyArn],
+        condition: [
+          { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${target.region}.amazonaws.com`] },
+          { test: 'StringLike', variable: 'kms:EncryptionContext:aws:s3:arn', values: [bucketArn, objects] },
+        ],
+      },
+    ],
+  });
 }
