@@ -120,6 +120,8 @@ function planOf(fleet: import('../lib').DistributedPostgres, libraryJson: any): 
         })),
       ],
     })),
+    buckets: t.backupBuckets.map((b) => ({ cloud: b.cloud, region: b.region, name: b.name })),
+    repositories: t.nodeGroups.filter((g) => g.backup).map((g) => ({ group: g.name, bucket: g.backup!.bucket, prefix: g.backup!.path.replace(/^\/+|\/+$/g, '') })),
     peerings: t.network.awsPeerings.map((p) => ({ requester: p.requesterRegion, accepter: p.accepterRegion })),
     vpns: t.network.vpnLinks.map((l) => ({
       awsRegion: l.awsRegion, gcpRegion: l.gcpRegion, awsAsn: l.awsAsn, gcpAsn: l.gcpAsn,

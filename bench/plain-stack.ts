@@ -12,6 +12,15 @@ import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { Instance } from '@cdktf/provider-aws/lib/instance';
 import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
 import { Lb } from '@cdktf/provider-aws/lib/lb';
@@ -63,6 +72,9 @@ import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-s
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
+import { StorageManagedFolder } from '@cdktf/provider-google/lib/storage-managed-folder';
+import { StorageManagedFolderIamMember } from '@cdktf/provider-google/lib/storage-managed-folder-iam-member';
 import { PrivateKey } from '@cdktf/provider-tls/lib/private-key';
 import { TlsProvider } from '@cdktf/provider-tls/lib/provider';
 import { SelfSignedCert } from '@cdktf/provider-tls/lib/self-signed-cert';
@@ -90,6 +102,9 @@ export interface PlainPlan {
     disk: { sizeGiB: number; type: string }; subnets: { zone: string; cidr: string }[]; lbIps: string[]; endpoint: string;
     machines: { name: string; zone: string; ip: string; fqdn: string; data: boolean; userData: string }[];
   }[];
+  /** The backup buckets (one per region with backups) and each group's repository prefix in its region's bucket. */
+  buckets: { cloud: 'aws' | 'gcp'; region: string; name: string }[];
+  repositories: { group: string; bucket: string; prefix: string }[];
   peerings: { requester: string; accepter: string }[];
   vpns: { awsRegion: string; gcpRegion: string; awsAsn: number; gcpAsn: number; tunnels: { c: number; t: number; gcpIf: number; inside: string }[] }[];
 }
@@ -126,7 +141,7 @@ export class PlainStack extends TerraformStack {
       seeds[plan.tlsCa] = Fn.jsonencode({ cert: cert.certPem, key: key.privateKeyPem });
     }
 
-    const vpcs: Record<string, { vpc: Vpc; rt: RouteTable; subnets: Record<string, Subnet>; profile: IamInstanceProfile }> = {};
+    const vpcs: Record<string, { vpc: Vpc; rt: RouteTable; subnets: Record<string, Subnet>; profiles: Record<string, IamInstanceProfile> }> = {};
     for (const v of plan.awsVpcs) {
       const p = { provider: aws[v.region], region: v.region };
       const vpc = new Vpc(scope, `vpc-${v.region}`, { ...p, cidrBlock: v.cidrs[0], enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${f}-${v.region}` } });
@@ -157,19 +172,46 @@ export class PlainStack extends TerraformStack {
         new SecretsmanagerSecretVersion(scope, `doc-${d.name}-v`, { ...p, secretId: secret.id, secretString: d.value });
         secrets.push(secret);
       }
-      const assume = new DataAwsIamPolicyDocument(scope, `assume-${v.region}`, { provider: p.provider, statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }] });
-      const role = new IamRole(scope, `role-${v.region}`, { provider: p.provider, name: `${f}-db-${v.region}`, assumeRolePolicy: assume.json });
-      const read = new DataAwsIamPolicyDocument(scope, `read-${v.region}`, { provider: p.provider, statement: [{ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.arn) }] });
-      new IamRolePolicy(scope, `policy-${v.region}`, { provider: p.provider, role: role.id, policy: read.json });
-      const profile = new IamInstanceProfile(scope, `profile-${v.region}`, { provider: p.provider, name: `${f}-db-${v.region}`, role: role.name });
-      vpcs[v.region] = { vpc, rt, subnets, profile };
+      const buckets: Record<string, { arn: string; key: string }> = {};
+      for (const b of plan.buckets.filter((x) => x.cloud === 'aws' && x.region === v.region)) {
+        const key = new KmsKey(scope, `bkey-${b.name}`, { ...p, enableKeyRotation: true, deletionWindowInDays: 30 });
+        new KmsAlias(scope, `bkey-${b.name}-alias`, { ...p, name: `alias/${f}-backup`, targetKeyId: key.keyId });
+        const bucket = new S3Bucket(scope, `bucket-${b.name}`, { ...p, bucket: b.name });
+        new S3BucketPublicAccessBlock(scope, `bucket-${b.name}-pab`, { ...p, bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+        new S3BucketOwnershipControls(scope, `bucket-${b.name}-own`, { ...p, bucket: bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
+        new S3BucketVersioningA(scope, `bucket-${b.name}-ver`, { ...p, bucket: bucket.id, versioningConfiguration: { status: 'Enabled' } });
+        new S3BucketServerSideEncryptionConfigurationA(scope, `bucket-${b.name}-sse`, { ...p, bucket: bucket.id, rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }] });
+        new S3BucketPolicy(scope, `bucket-${b.name}-policy`, { ...p, bucket: bucket.id, policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${b.name}`, `arn:aws:s3:::${b.name}/*`], Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] }) });
+        new S3BucketLifecycleConfiguration(scope, `bucket-${b.name}-life`, { ...p, bucket: bucket.id, rule: [{ id: 'expire-old-versions', status: 'Enabled', filter: [{ prefix: '' }], noncurrentVersionExpiration: [{ noncurrentDays: 30 }], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }] }] });
+        buckets[b.name] = { arn: `arn:aws:s3:::${b.name}`, key: key.arn };
+      }
+      const profiles: Record<string, IamInstanceProfile> = {};
+      for (const g of plan.groups.filter((x) => v.groups.includes(x.name))) {
+        const name = `${f}-${g.name}-db`;
+        const assume = new DataAwsIamPolicyDocument(scope, `assume-${g.name}`, { provider: p.provider, statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }] });
+        const role = new IamRole(scope, `role-${g.name}`, { provider: p.provider, name, assumeRolePolicy: assume.json });
+        const read = new DataAwsIamPolicyDocument(scope, `read-${g.name}`, { provider: p.provider, statement: [{ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.arn) }] });
+        new IamRolePolicy(scope, `policy-${g.name}`, { provider: p.provider, role: role.id, policy: read.json });
+        const repo = plan.repositories.find((r) => r.group === g.name);
+        if (repo) {
+          const b = buckets[repo.bucket];
+          const access = new DataAwsIamPolicyDocument(scope, `backup-${g.name}`, { provider: p.provider, statement: [
+            { actions: ['s3:ListBucket', 's3:ListBucketVersions'], resources: [b.arn], condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${repo.prefix}/*`] }] },
+            { actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject', 's3:DeleteObject'], resources: [`${b.arn}/${repo.prefix}/*`] },
+            { actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [b.key] },
+          ] });
+          new IamRolePolicy(scope, `backup-policy-${g.name}`, { provider: p.provider, role: role.id, policy: access.json });
+        }
+        profiles[g.name] = new IamInstanceProfile(scope, `profile-${g.name}`, { provider: p.provider, name, role: role.name });
+      }
+      vpcs[v.region] = { vpc, rt, subnets, profiles };
     }
 
     const home = plan.groups.find((g) => g.cloud === 'aws');
     const zone = home ? new Route53Zone(scope, 'zone', { provider: aws[home.region], name: plan.dnsZone, vpc: plan.awsVpcs.map((v) => ({ vpcId: vpcs[v.region].vpc.id, vpcRegion: v.region })) }) : undefined;
     let network: ComputeNetwork | undefined;
     let gzone: DnsManagedZone | undefined;
-    let sa: ServiceAccount | undefined;
+    const sas: Record<string, ServiceAccount> = {};
     const gsubnets: Record<string, ComputeSubnetwork> = {};
     if (google) {
       network = new ComputeNetwork(scope, 'network', { provider: google, name: f, autoCreateSubnetworks: false, routingMode: 'GLOBAL' });
@@ -180,17 +222,34 @@ export class PlainStack extends TerraformStack {
         const router = new ComputeRouter(scope, `nat-router-${r}`, { provider: google, name: `${f}-nat-${r}`, region: r, network: network.id });
         new ComputeRouterNat(scope, `nat-${r}`, { provider: google, name: `${f}-nat-${r}`, region: r, router: router.name, natIpAllocateOption: 'AUTO_ONLY', sourceSubnetworkIpRangesToNat: 'ALL_SUBNETWORKS_ALL_IP_RANGES' });
       }
-      sa = new ServiceAccount(scope, 'sa', { provider: google, accountId: `${f}-db-nodes` });
+      const gsecrets: SecretManagerSecret[] = [];
       for (const s of plan.secrets) {
         const secret = new SecretManagerSecret(scope, `gsecret-${s}`, { provider: google, secretId: s, replication: { auto: {} } });
         if (seeds[s]) new SecretManagerSecretVersion(scope, `gsecret-${s}-v`, { provider: google, secret: secret.id, secretData: seeds[s] });
-        new SecretManagerSecretIamMember(scope, `gsecret-${s}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
+        gsecrets.push(secret);
       }
       const gcpGroups = new Set(plan.groups.filter((x) => x.cloud === 'gcp').map((g) => g.name));
       for (const d of plan.documents.filter((x) => gcpGroups.has(x.group))) {
         const secret = new SecretManagerSecret(scope, `gdoc-${d.name}`, { provider: google, secretId: d.name, replication: { auto: {} } });
         new SecretManagerSecretVersion(scope, `gdoc-${d.name}-v`, { provider: google, secret: secret.id, secretData: d.value });
-        new SecretManagerSecretIamMember(scope, `gdoc-${d.name}-iam`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: sa.member });
+        gsecrets.push(secret);
+      }
+      const gbuckets: Record<string, StorageBucket> = {};
+      for (const b of plan.buckets.filter((x) => x.cloud === 'gcp')) {
+        gbuckets[b.name] = new StorageBucket(scope, `gbucket-${b.name}`, {
+          provider: google, name: b.name, location: b.region.toUpperCase(), uniformBucketLevelAccess: true, publicAccessPrevention: 'enforced', versioning: { enabled: true },
+          lifecycleRule: [{ action: { type: 'Delete' }, condition: { daysSinceNoncurrentTime: 30, withState: 'ARCHIVED' } }, { action: { type: 'AbortIncompleteMultipartUpload' }, condition: { age: 7 } }],
+        });
+      }
+      for (const g of plan.groups.filter((x) => x.cloud === 'gcp')) {
+        const account = new ServiceAccount(scope, `sa-${g.name}`, { provider: google, accountId: `${f}-${g.name}-db` });
+        sas[g.name] = account;
+        gsecrets.forEach((secret, i) => new SecretManagerSecretIamMember(scope, `gsecret-iam-${g.name}-${i}`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: account.member }));
+        const repo = plan.repositories.find((r) => r.group === g.name);
+        if (repo) {
+          const folder = new StorageManagedFolder(scope, `gfolder-${g.name}`, { provider: google, bucket: gbuckets[repo.bucket].name, name: `${repo.prefix}/` });
+          new StorageManagedFolderIamMember(scope, `gfolder-${g.name}-iam`, { provider: google, bucket: gbuckets[repo.bucket].name, managedFolder: folder.name, role: 'roles/storage.objectUser', member: account.member });
+        }
       }
       gzone = new DnsManagedZone(scope, 'gzone', { provider: google, name: `${f}-db`, dnsName: `${plan.dnsZone}.`, visibility: 'private', privateVisibilityConfig: { networks: [{ networkUrl: network.id }] } });
     }
@@ -204,7 +263,7 @@ export class PlainStack extends TerraformStack {
       const s = `${f}-${g.name}`;
       if (g.cloud === 'aws') {
         const p = { provider: aws[g.region], region: g.region };
-        const { vpc, subnets, profile } = vpcs[g.region];
+        const { vpc, subnets, profiles } = vpcs[g.region];
         const sg = new SecurityGroup(scope, `sg-${g.name}`, { ...p, name: `${s}-db`, vpcId: vpc.id });
         const rule = (id: string, from: number, to: number, cidr: string) => new VpcSecurityGroupIngressRule(scope, `sg-${g.name}-${id}-${cidr}`, { ...p, securityGroupId: sg.id, ipProtocol: 'tcp', fromPort: from, toPort: to, cidrIpv4: cidr });
         plan.postgresSources.forEach((c) => rule('pg', 5432, 5432, c));
@@ -217,7 +276,7 @@ export class PlainStack extends TerraformStack {
         for (const m of g.machines) {
           const instance = new Instance(scope, `i-${m.name}`, {
             ...p, ami: ami.id, instanceType: m.data ? g.machineType : g.etcdMachineType, subnetId: subnets[`${g.name}/${m.zone}`].id, privateIp: m.ip,
-            associatePublicIpAddress: false, vpcSecurityGroupIds: [sg.id], iamInstanceProfile: profile.name,
+            associatePublicIpAddress: false, vpcSecurityGroupIds: [sg.id], iamInstanceProfile: profiles[g.name].name,
             metadataOptions: { httpTokens: 'required' }, rootBlockDevice: { encrypted: true, volumeSize: 30 }, userData: m.userData,
             tags: { Name: m.name }, lifecycle: { ignoreChanges: ['ami', 'user_data'] },
           });
@@ -245,7 +304,7 @@ export class PlainStack extends TerraformStack {
             attachedDisk: disk ? [{ source: disk.id, deviceName: 'pgdata' }] : undefined,
             networkInterface: [{ subnetwork: gsubnets[g.name].id, networkIp: m.ip }], metadata: { 'user-data': m.userData },
             shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
-            serviceAccount: { email: sa!.email, scopes: ['cloud-platform'] }, tags: [s], labels: { name: m.name },
+            serviceAccount: { email: sas[g.name].email, scopes: ['cloud-platform'] }, tags: [s], labels: { name: m.name },
           });
           if (m.data) byZone[m.zone] = [...(byZone[m.zone] ?? []), instance];
           record(m.name, m.fqdn, [m.ip]);
