@@ -226,7 +226,7 @@ export function alertRules(topology: Topology): AlertRulesFile {
     `max by (node_group, slot, kind, peer_group) (\n  ${onLeader(`${sel('dpg_slot_retained_bytes', inFleet)}\n  / ignoring(slot, kind, peer_group) group_left() (${sel('dpg_slot_wal_keep_budget_bytes', inFleet)} > 0)`)}\n) > ${T.slotRetentionWarningRatio}`, '5m',
     'Slot {{ $labels.slot }} on {{ $labels.node_group }} keeps {{ $value | humanizePercentage }} of the WAL budget',
     'The {{ $labels.kind }} slot {{ $labels.slot }} on node group {{ $labels.node_group }} (for {{ if $labels.peer_group }}node group {{ $labels.peer_group }}{{ else }}a standby of the group{{ end }}) keeps {{ $value | humanizePercentage }} of max_slot_wal_keep_size: at 100 % Postgres drops the WAL and the slot is lost.',
-    `Bring the slot's consumer back (the peer group's leader and its subscription, or the standby); if it is gone for good, drop the slot. The budget is replication.walRetentionPercent of the data disk (warning at ${percent(T.slotRetentionWarningRatio)}).`));
+    `Bring the slot's consumer back (the peer group's leader and its subscription, or the standby); a slot whose consumer is gone for good goes once the declaration no longer names it. The budget is replication.walRetentionPercent of the data disk (warning at ${percent(T.slotRetentionWarningRatio)}).`));
   rules.push(alert('DpgSlotWalUnreserved', 'critical',
     `max by (node_group, slot, kind, peer_group) (\n  ${onLeader(sel('dpg_slot_info', inFleet, 'wal_status="unreserved"'))}\n) == 1`, '1m',
     'Slot {{ $labels.slot }} on {{ $labels.node_group }} is past its WAL budget',
