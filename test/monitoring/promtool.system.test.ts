@@ -4,9 +4,8 @@
  * with series that make each alert fire and series where it must not (promtool-cases.ts).
  */
 import { stringify } from 'yaml';
-import { Topology } from '../../lib';
-import { alertRules, DistributedPostgresProps } from '../../lib/pipeline';
-import { renderAlertRules } from '../../lib/pipeline';
+import { DistributedPostgresProps, Topology } from '../../lib';
+import { alertRules, renderAlertRules } from '../../lib/pipeline';
 import { ledgerFleet } from '../../stacks/ledger';
 import { rehearsalFleet, rehearsalNextFleet, withoutLastGroup } from '../../stacks/rehearsal';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
