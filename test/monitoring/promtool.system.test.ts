@@ -87,7 +87,9 @@ describe('promtool test rules on the ledger', () => {
     const alerts = file.groups[0].rules.filter((r) => 'alert' in r).map((r) => (r as { alert: string }).alert);
     const uncovered = alerts.filter((name) => {
       const silenced = { groups: file.groups.map((g) => ({ ...g, rules: g.rules.map((r) => ('alert' in r && r.alert === name ? { ...r, expr: 'vector(1) == 0' } : r)) })) };
-      const { code, out } = testRules(stringify(silenced, { lineWidth: 0 }), expressionCases(topology), topology);
+      // Only the cases that expect something of this alert (promtool runs every case of a file).
+      const cases = expressionCases(topology).filter((c) => c.alert_rule_test.some((t) => t.alertname === name));
+      const { code, out } = testRules(stringify(silenced, { lineWidth: 0 }), cases, topology);
       return code === 0 || !out.includes(`alertname: ${name}`);
     });
     expect(uncovered).toEqual([]);
