@@ -181,7 +181,7 @@ export function alertRules(topology: Topology): AlertRulesFile {
     `${up} == 0`, minutes(T.exporterDownMinutes),
     'Exporter {{ $labels.instance }} of node group {{ $labels.node_group }} is down',
     'Prometheus cannot scrape {{ $labels.instance }} (node group {{ $labels.node_group }}): the machine, the exporter or the network to it is down, and the other alerts are blind to it.',
-    `On the member: \`systemctl status prometheus-postgres-exporter prometheus-node-exporter\` (ports ${EXPORTER_PORTS.postgres} and ${EXPORTER_PORTS.node}, TLS, the member's private address); if the machine is gone, Patroni's alerts say what it means for the group.`));
+    `On the member: \`systemctl status prometheus-postgres-exporter prometheus-node-exporter\` (ports ${EXPORTER_PORTS.postgres} and ${EXPORTER_PORTS.node}, TLS, the member's private address); if the machine is gone, Patroni fails over (a leader's) and DpgNoLeader fires if no member of the group is left to lead.`));
 
   // Replication between node groups (on each provider's leader, per subscriber group).
   if (topology.subscriptions.length > 0) {
