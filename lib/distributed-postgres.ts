@@ -25,6 +25,7 @@ import { DistributedPostgresProps } from './declaration/props';
 import { Finding } from './declaration/spec';
 import { checkDeclaration, FleetValidationError } from './declaration/validate';
 import { topologyToMermaid } from './diagram/mermaid';
+import { renderAlertRules } from './monitoring/alerts';
 import { applyPolicyPack } from './policy';
 import { encodeUserData, EncodedUserData, machinesOf, renderCloudConfig } from './render';
 import { groupScriptsDocument } from './render/cloud-config';
@@ -53,13 +54,19 @@ export interface NodeGroupEndpoint {
  * The declaration is validated in the constructor: every problem is reported at once, naming this
  * construct, and nothing is synthesized. Then it creates the cloud resources: networks, secrets, machines, load
  * balancers, DNS, and the interconnect between regions and clouds. Synth also writes a Mermaid picture of the
- * topology next to the stack's Terraform JSON (`topology.mmd`).
+ * topology (`topology.mmd`) and the fleet's Prometheus alerting rules (`alerts.rules.yml`) next to the stack's
+ * Terraform JSON.
  */
 export class DistributedPostgres extends Construct {
   /** The resolved topology: names, placement, addresses, quorums and the replication mesh. */
   public readonly topology: Topology;
   /** The Mermaid picture of the topology (what synth writes to `topology.mmd`). */
   public readonly diagram: string;
+  /**
+   * The fleet's Prometheus alerting rules, YAML (what synth writes to `alerts.rules.yml`): load them with `rule_files`
+   * where Prometheus scrapes the members' exporters (README "Alerts").
+   */
+  public readonly alertRules: string;
   /** Leader endpoints of every node group, in node group order. */
   public readonly endpoints: NodeGroupEndpoint[];
 
@@ -189,7 +196,8 @@ export class DistributedPostgres extends Construct {
       nodeGroup: g.name, cloud: g.cloud, region: g.region, fqdn: g.endpointFqdn, addresses: [...g.loadBalancerIps],
     }));
     this.diagram = topologyToMermaid(topology);
-    writeDiagramAtSynth(this);
+    this.alertRules = renderAlertRules(topology);
+    writeFilesAtSynth(this);
     // Secure defaults are checked on everything this construct creates; a finding is silenced only with a reason
     // (PolicyPack.suppress), and error findings stop synth.
     // The company's tags and labels on every resource that takes them (before the policy pack reads the tree).
@@ -256,11 +264,6 @@ function renderUserData(topology: Topology): { of: (machine: string) => EncodedU
 }
 
 /**
- * Writes the Mermaid picture next to the stack's Terraform JSON at synth (`cdktf.out/stacks/<stack>/topology.mmd`;
- * `topology-<fleet>.mmd` when one stack holds several fleets). cdktf calls custom synthesis of every construct while
- * synthesizing a stack (the mechanism TerraformAsset uses).
- */
-/**
  * The declaration resolved; a declaration with problems is refused with every one of them, including the changes a
  * running fleet cannot make (`lockFile`), which a valid declaration gets checked against after it resolves.
  */
@@ -313,7 +316,7 @@ function additionWarnings(lockFile: string, previous: FleetLock, next: FleetLock
  * finding (of the policy pack): the lock records accepted declarations only. Unchanged content is not rewritten.
  */
 function writeLockAtSynth(fleet: DistributedPostgres, file: string, text: string): void {
-  // A construct takes one custom synthesis (the fleet's writes the diagram): the lock's is on a child with no resources.
+  // A construct takes one custom synthesis (the fleet's writes the diagram and the alerting rules): the lock's is on a child with no resources.
   addCustomSynthesis(new Construct(fleet, 'lock-file'), {
     onSynthesize() {
       const failing = TerraformStack.of(fleet).node.findAll().some((c) => c.node.metadata.some((m) => /error/i.test(m.type)));
@@ -324,15 +327,22 @@ function writeLockAtSynth(fleet: DistributedPostgres, file: string, text: string
   });
 }
 
-function writeDiagramAtSynth(fleet: DistributedPostgres): void {
+/**
+ * Writes the Mermaid picture and the alerting rules next to the stack's Terraform JSON at synth
+ * (`cdktf.out/stacks/<stack>/topology.mmd` and `alerts.rules.yml`; `topology-<fleet>.mmd` and
+ * `alerts-<fleet>.rules.yml` when one stack holds several fleets). cdktf calls custom synthesis of every construct
+ * while synthesizing a stack (the mechanism TerraformAsset uses).
+ */
+function writeFilesAtSynth(fleet: DistributedPostgres): void {
   addCustomSynthesis(fleet, {
     onSynthesize(session) {
       const stack = TerraformStack.of(fleet);
-      const fleets = stack.node.findAll().filter((c) => c instanceof DistributedPostgres);
-      const file = fleets.length === 1 ? 'topology.mmd' : `topology-${fleet.topology.fleetName}.mmd`;
+      const single = stack.node.findAll().filter((c) => c instanceof DistributedPostgres).length === 1;
+      const name = fleet.topology.fleetName;
       const stackFile = path.join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath);
       fs.mkdirSync(path.dirname(stackFile), { recursive: true });
-      fs.writeFileSync(path.join(path.dirname(stackFile), file), fleet.diagram);
+      fs.writeFileSync(path.join(path.dirname(stackFile), single ? 'topology.mmd' : `topology-${name}.mmd`), fleet.diagram);
+      fs.writeFileSync(path.join(path.dirname(stackFile), single ? 'alerts.rules.yml' : `alerts-${name}.rules.yml`), fleet.alertRules);
     },
   });
 }

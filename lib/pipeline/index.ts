@@ -7,6 +7,8 @@
  * - topology -> machines: `machinesOf`, `renderCloudConfig` (one machine's `#cloud-config`), `renderMachineFiles`
  *   (every file it holds once its scripts document is fetched), `encodeUserData` (as each cloud takes it),
  *   `topologyToMermaid`;
+ * - topology -> monitoring: `renderAlertRules` (the Prometheus rules file synth writes), `alertRules` (the same as
+ *   data), `ALERT_THRESHOLDS`, `CONTRACT_METRICS` (the metric names the rules may read), `EXPORTER_PORTS`;
  * - Terraform JSON -> findings: `evaluateTerraformJson`, `evaluateTopology` (the policy pack without an Aspect);
  * - Terraform JSON -> a snapshot a reviewer can read: `toReviewableJson` (user-data, mesh and scripts documents decoded, cdktf metadata dropped).
  *
@@ -26,6 +28,8 @@ export {
 } from '../render';
 export type { EncodedUserData, MachineFile, MachineRole, MachineSummary } from '../render';
 export { topologyToMermaid } from '../diagram/mermaid';
+export { ALERT_THRESHOLDS, alertRules, CONTRACT_METRICS, DATA_MOUNTPOINT, EXPORTER_PORTS, EXPORTER_UP_RECORD, renderAlertRules } from '../monitoring/alerts';
+export type { AlertingRule, AlertRulesFile, AlertSeverity, RecordingRule } from '../monitoring/alerts';
 export { evaluateTerraformJson, evaluateTopology } from '../policy';
 export type { EvaluateJsonOptions } from '../policy';
 export { summarizeCidrs } from '../net/cidr-summary';

@@ -194,7 +194,7 @@ test('the rehearsal stack: 2 AWS groups x 3 members, each aws_instance named by 
   expect(stack.fleet.topology.nodeGroups.map((g) => g.image)).toEqual(['debian-12', 'debian-12']);
 });
 
-test('the app holds the ledger and rehearsal stacks, and synth writes the topology picture next to each stack', () => {
+test('the app holds the ledger and rehearsal stacks, and synth writes the topology picture and the alert rules next to each stack', () => {
   const outdir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'dpg-synth-'));
   try {
     const app: App = buildApp(outdir);
@@ -204,6 +204,7 @@ test('the app holds the ledger and rehearsal stacks, and synth writes the topolo
       expect(fs.existsSync(path.join(dir, 'cdk.tf.json'))).toBe(true);
       const picture = fs.readFileSync(path.join(dir, 'topology.mmd'), 'utf8');
       expect(picture).toMatch(/^%% .*\nflowchart LR\n/m);
+      expect(fs.readFileSync(path.join(dir, 'alerts.rules.yml'), 'utf8')).toMatch(/^# .*\n.*\n\ngroups:\n  - name: [a-z0-9-]+-distributed-postgres\n/);
     }
     const ledgerPicture = fs.readFileSync(path.join(outdir, 'stacks', 'ledger', 'topology.mmd'), 'utf8');
     expect(ledgerPicture).toContain('geoshard eu');

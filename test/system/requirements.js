@@ -26,6 +26,7 @@ function requirements() {
     { what: 'iproute2', ok: existsSync('/usr/sbin/ip') || existsSync('/sbin/ip'), how: `${APT} iproute2` },
     { what: 'unshare and nsenter', ok: existsSync('/usr/bin/unshare') && existsSync('/usr/bin/nsenter'), how: `${APT} util-linux` },
     { what: 'ping', ok: ok('ping', ['-V']), how: `${APT} iputils-ping` },
+    { what: 'promtool (the alert rules)', ok: ok('promtool', ['--version']), how: `${APT} --no-install-recommends prometheus` },
   ];
 }
 
