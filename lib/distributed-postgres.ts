@@ -7,6 +7,7 @@ import * as path from 'path';
 import { AwsBackupBucket } from './cloud/aws/backup';
 import { AwsPrivateZone } from './cloud/aws/dns';
 import { terraformTlsCa } from './cloud/tls-ca';
+import { shortCreationStacks } from './cloud/creation-stacks';
 import { AwsExistingNetwork } from './cloud/aws/existing-network';
 import { AwsRegionNetwork } from './cloud/aws/network';
 import { AwsNodeGroup } from './cloud/aws/node-group';
@@ -72,137 +73,144 @@ export class DistributedPostgres extends Construct {
 
   constructor(scope: Construct, id: string, props: DistributedPostgresProps) {
     super(scope, id);
-    const fleet = resolveOrRefuse(props, this.node.path, id.toLowerCase());
-    const topology = fleet.topology;
-    this.topology = topology;
-    for (const warning of fleet.warnings) Annotations.of(this).addWarning(warning);
-    const providers = resolveProviders(this, props, topology);
-    const userData = renderUserData(topology);
-    const lock = fleetLockOf(topology);
-    const locked = readLock(props.lockFile);
-    const problems = [...providers.findings, ...userData.findings, ...locked.findings,
-      ...(locked.previous ? lockChangeFindings(locked.previous, lock) : [])];
-    if (problems.length > 0) throw new FleetValidationError(this.node.path, problems);
-    if (typeof props.lockFile === 'string') writeLockAtSynth(this, props.lockFile, formatFleetLock(lock));
-    if (locked.previous) for (const warning of additionWarnings(String(props.lockFile), locked.previous, lock, topology)) Annotations.of(this).addWarning(warning);
+    // Every token cdktf makes records its creation stack; made deep inside this construct, each held about 40
+    // frames: most of a large fleet's memory (README "Benchmark"). Inside, they keep the nearest frames only.
+    const restoreStacks = shortCreationStacks();
+    try {
+      const fleet = resolveOrRefuse(props, this.node.path, id.toLowerCase());
+      const topology = fleet.topology;
+      this.topology = topology;
+      for (const warning of fleet.warnings) Annotations.of(this).addWarning(warning);
+      const providers = resolveProviders(this, props, topology);
+      const userData = renderUserData(topology);
+      const lock = fleetLockOf(topology);
+      const locked = readLock(props.lockFile);
+      const problems = [...providers.findings, ...userData.findings, ...locked.findings,
+        ...(locked.previous ? lockChangeFindings(locked.previous, lock) : [])];
+      if (problems.length > 0) throw new FleetValidationError(this.node.path, problems);
+      if (typeof props.lockFile === 'string') writeLockAtSynth(this, props.lockFile, formatFleetLock(lock));
+      if (locked.previous) for (const warning of additionWarnings(String(props.lockFile), locked.previous, lock, topology)) Annotations.of(this).addWarning(warning);
 
-    const generated = generatedPasswords(this, topology);
-    // The TLS CA: Terraform's by default; an operator's (bin/fill-tls-ca) with TlsCa.OPERATOR_FILLED.
-    const tlsCa = terraformTlsCa(this, topology);
-    if (tlsCa !== undefined) generated[topology.secrets.tlsCa] = tlsCa;
-    const awsNetworks = new Map<string, AwsRegionNetwork>();
-    const awsSecrets = new Map<string, AwsFleetSecrets>();
-    const awsBackups = new Map<string, AwsBackupBucket>();
-    const awsRegions = [...new Set(topology.nodeGroups.filter((g) => g.cloud === 'aws').map((g) => g.region))].sort();
-    const ownVpcRegions = new Set(topology.network.awsVpcs.map((v) => v.region));
-    for (const region of awsRegions) {
-      const target = providers.aws.get(region)!;
-      const regionScope = new Construct(this, `aws-${region}`);
-      // A region whose groups bring their network gets none of its own.
-      if (ownVpcRegions.has(region)) awsNetworks.set(region, new AwsRegionNetwork(regionScope, 'network', { topology, region, target }));
-      awsSecrets.set(region, new AwsFleetSecrets(regionScope, 'secrets', {
-        topology, target, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'aws' && g.region === region),
-      }));
-      // The region's backup bucket, when a group of the region backs up.
-      const bucket = topology.backupBuckets.find((b) => b.cloud === 'aws' && b.region === region);
-      if (bucket) awsBackups.set(region, new AwsBackupBucket(regionScope, 'backup', { topology, bucket, target }));
-    }
-    const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
-    const gcp = gcpGroups.length === 0 ? undefined : (() => {
-      const provider = providers.google!;
-      const gcpScope = new Construct(this, 'gcp');
-      const network = new GcpFleetNetwork(gcpScope, 'network', { topology, provider });
-      return {
-        network,
-        secrets: new GcpFleetSecrets(gcpScope, 'secrets', {
-          topology, provider, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'gcp'),
-        }),
-        zone: new GcpPrivateZone(gcpScope, 'private-zone', { topology, provider, network }),
-        backups: new Map(topology.backupBuckets.filter((b) => b.cloud === 'gcp')
-          .map((bucket) => [bucket.region, new GcpBackupBucket(gcpScope, `backup-${bucket.region}`, { topology, bucket, provider })])),
+      const generated = generatedPasswords(this, topology);
+      // The TLS CA: Terraform's by default; an operator's (bin/fill-tls-ca) with TlsCa.OPERATOR_FILLED.
+      const tlsCa = terraformTlsCa(this, topology);
+      if (tlsCa !== undefined) generated[topology.secrets.tlsCa] = tlsCa;
+      const awsNetworks = new Map<string, AwsRegionNetwork>();
+      const awsSecrets = new Map<string, AwsFleetSecrets>();
+      const awsBackups = new Map<string, AwsBackupBucket>();
+      const awsRegions = [...new Set(topology.nodeGroups.filter((g) => g.cloud === 'aws').map((g) => g.region))].sort();
+      const ownVpcRegions = new Set(topology.network.awsVpcs.map((v) => v.region));
+      for (const region of awsRegions) {
+        const target = providers.aws.get(region)!;
+        const regionScope = new Construct(this, `aws-${region}`);
+        // A region whose groups bring their network gets none of its own.
+        if (ownVpcRegions.has(region)) awsNetworks.set(region, new AwsRegionNetwork(regionScope, 'network', { topology, region, target }));
+        awsSecrets.set(region, new AwsFleetSecrets(regionScope, 'secrets', {
+          topology, target, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'aws' && g.region === region),
+        }));
+        // The region's backup bucket, when a group of the region backs up.
+        const bucket = topology.backupBuckets.find((b) => b.cloud === 'aws' && b.region === region);
+        if (bucket) awsBackups.set(region, new AwsBackupBucket(regionScope, 'backup', { topology, bucket, target }));
+      }
+      const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
+      const gcp = gcpGroups.length === 0 ? undefined : (() => {
+        const provider = providers.google!;
+        const gcpScope = new Construct(this, 'gcp');
+        const network = new GcpFleetNetwork(gcpScope, 'network', { topology, provider });
+        return {
+          network,
+          secrets: new GcpFleetSecrets(gcpScope, 'secrets', {
+            topology, provider, generatedValues: generated, ...documentsOf(topology, (g) => g.cloud === 'gcp'),
+          }),
+          zone: new GcpPrivateZone(gcpScope, 'private-zone', { topology, provider, network }),
+          backups: new Map(topology.backupBuckets.filter((b) => b.cloud === 'gcp')
+            .map((bucket) => [bucket.region, new GcpBackupBucket(gcpScope, `backup-${bucket.region}`, { topology, bucket, provider })])),
+        };
+      })();
+      // Route 53 is global; the zone lives with the region of the first AWS group (adding groups never moves it).
+      const awsHome = topology.nodeGroups.find((g) => g.cloud === 'aws');
+      const awsZone = awsHome === undefined ? undefined : new AwsPrivateZone(this, 'aws-private-zone', {
+        topology,
+        target: providers.aws.get(awsHome.region)!,
+        networks: [...awsNetworks.values()],
+        existingVpcs: uniqueBy(topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.existingNetwork?.vpcId)
+          .map((g) => ({ vpcId: g.existingNetwork!.vpcId!, region: g.region })), (v) => v.vpcId),
+      });
+      // Both clouds' zones hold every name, so a machine resolves the whole fleet from either cloud.
+      const addDnsRecord = (owner: Construct, fqdn: string, ips: string[], ttl: number) => {
+        awsZone?.addARecord(owner, 'dns-aws', fqdn, ips, ttl);
+        gcp?.zone.addARecord(owner, 'dns-gcp', fqdn, ips, ttl);
       };
-    })();
-    // Route 53 is global; the zone lives with the region of the first AWS group (adding groups never moves it).
-    const awsHome = topology.nodeGroups.find((g) => g.cloud === 'aws');
-    const awsZone = awsHome === undefined ? undefined : new AwsPrivateZone(this, 'aws-private-zone', {
-      topology,
-      target: providers.aws.get(awsHome.region)!,
-      networks: [...awsNetworks.values()],
-      existingVpcs: uniqueBy(topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.existingNetwork?.vpcId)
-        .map((g) => ({ vpcId: g.existingNetwork!.vpcId!, region: g.region })), (v) => v.vpcId),
-    });
-    // Both clouds' zones hold every name, so a machine resolves the whole fleet from either cloud.
-    const addDnsRecord = (owner: Construct, fqdn: string, ips: string[], ttl: number) => {
-      awsZone?.addARecord(owner, 'dns-aws', fqdn, ips, ttl);
-      gcp?.zone.addARecord(owner, 'dns-gcp', fqdn, ips, ttl);
-    };
 
-    for (const group of topology.nodeGroups) {
-      const groupId = `group-${group.name}`;
-      if (group.cloud === 'aws') {
-        new AwsNodeGroup(this, groupId, {
-          topology,
-          group,
-          network: group.existingNetwork
-            ? new AwsExistingNetwork(this, `${groupId}-network`, group, providers.aws.get(group.region)!)
-            : awsNetworks.get(group.region)!,
-          secrets: awsSecrets.get(group.region)!,
-          // A restored group reads its source's repository in the same region's bucket.
-          backupBucket: group.backup || group.restore ? awsBackups.get(group.region) : undefined,
-          userData: (machine) => userData.of(machine),
-          addDnsRecord,
-          bootAfter: awsSecrets.get(group.region)!.readableAfter,
-        });
-      } else {
-        new GcpNodeGroup(this, groupId, {
-          topology,
-          group,
-          network: gcp!.network,
-          secrets: gcp!.secrets,
-          backupBucket: group.backup || group.restore ? gcp!.backups.get(group.region) : undefined,
-          userData: (machine) => userData.of(machine),
-          addDnsRecord,
-          bootAfter: gcp!.secrets.readableAfter,
-        });
-      }
-    }
-
-    const { awsPeerings, vpnLinks } = topology.network;
-    if (awsPeerings.length > 0 || vpnLinks.length > 0) {
-      const interconnect = new Construct(this, 'interconnect');
-      for (const p of awsPeerings) {
-        new AwsRegionPeering(interconnect, `peering-${p.requesterRegion}-${p.accepterRegion}`, {
-          fleetName: topology.fleetName,
-          requester: awsNetworks.get(p.requesterRegion)!,
-          accepter: awsNetworks.get(p.accepterRegion)!,
-        });
-      }
-      const routers = new Map<string, ReturnType<typeof vpnRouter>>();
-      for (const link of vpnLinks) {
-        if (!routers.has(link.gcpRegion)) {
-          routers.set(link.gcpRegion, vpnRouter(interconnect, topology.fleetName, gcp!.network, link.gcpRegion, link.gcpAsn));
+      for (const group of topology.nodeGroups) {
+        const groupId = `group-${group.name}`;
+        if (group.cloud === 'aws') {
+          new AwsNodeGroup(this, groupId, {
+            topology,
+            group,
+            network: group.existingNetwork
+              ? new AwsExistingNetwork(this, `${groupId}-network`, group, providers.aws.get(group.region)!)
+              : awsNetworks.get(group.region)!,
+            secrets: awsSecrets.get(group.region)!,
+            // A restored group reads its source's repository in the same region's bucket.
+            backupBucket: group.backup || group.restore ? awsBackups.get(group.region) : undefined,
+            userData: (machine) => userData.of(machine),
+            addDnsRecord,
+            bootAfter: awsSecrets.get(group.region)!.readableAfter,
+          });
+        } else {
+          new GcpNodeGroup(this, groupId, {
+            topology,
+            group,
+            network: gcp!.network,
+            secrets: gcp!.secrets,
+            backupBucket: group.backup || group.restore ? gcp!.backups.get(group.region) : undefined,
+            userData: (machine) => userData.of(machine),
+            addDnsRecord,
+            bootAfter: gcp!.secrets.readableAfter,
+          });
         }
-        new AwsGcpHaVpn(interconnect, `vpn-${link.awsRegion}`, {
-          fleetName: topology.fleetName,
-          link,
-          aws: awsNetworks.get(link.awsRegion)!,
-          gcp: gcp!.network,
-          router: routers.get(link.gcpRegion)!,
-        });
       }
-    }
 
-    this.endpoints = topology.nodeGroups.map((g) => ({
-      nodeGroup: g.name, cloud: g.cloud, region: g.region, fqdn: g.endpointFqdn, addresses: [...g.loadBalancerIps],
-    }));
-    this.diagram = topologyToMermaid(topology);
-    this.alertRules = renderAlertRules(topology);
-    writeFilesAtSynth(this);
-    // Secure defaults are checked on everything this construct creates; a finding is silenced only with a reason
-    // (PolicyPack.suppress), and error findings stop synth.
-    // The company's tags and labels on every resource that takes them (before the policy pack reads the tree).
-    if (topology.governance) Aspects.of(this).add(new GovernanceTags(topology.governance));
-    applyPolicyPack(this);
+      const { awsPeerings, vpnLinks } = topology.network;
+      if (awsPeerings.length > 0 || vpnLinks.length > 0) {
+        const interconnect = new Construct(this, 'interconnect');
+        for (const p of awsPeerings) {
+          new AwsRegionPeering(interconnect, `peering-${p.requesterRegion}-${p.accepterRegion}`, {
+            fleetName: topology.fleetName,
+            requester: awsNetworks.get(p.requesterRegion)!,
+            accepter: awsNetworks.get(p.accepterRegion)!,
+          });
+        }
+        const routers = new Map<string, ReturnType<typeof vpnRouter>>();
+        for (const link of vpnLinks) {
+          if (!routers.has(link.gcpRegion)) {
+            routers.set(link.gcpRegion, vpnRouter(interconnect, topology.fleetName, gcp!.network, link.gcpRegion, link.gcpAsn));
+          }
+          new AwsGcpHaVpn(interconnect, `vpn-${link.awsRegion}`, {
+            fleetName: topology.fleetName,
+            link,
+            aws: awsNetworks.get(link.awsRegion)!,
+            gcp: gcp!.network,
+            router: routers.get(link.gcpRegion)!,
+          });
+        }
+      }
+
+      this.endpoints = topology.nodeGroups.map((g) => ({
+        nodeGroup: g.name, cloud: g.cloud, region: g.region, fqdn: g.endpointFqdn, addresses: [...g.loadBalancerIps],
+      }));
+      this.diagram = topologyToMermaid(topology);
+      this.alertRules = renderAlertRules(topology);
+      writeFilesAtSynth(this);
+      // Secure defaults are checked on everything this construct creates; a finding is silenced only with a reason
+      // (PolicyPack.suppress), and error findings stop synth.
+      // The company's tags and labels on every resource that takes them (before the policy pack reads the tree).
+      if (topology.governance) Aspects.of(this).add(new GovernanceTags(topology.governance));
+      applyPolicyPack(this);
+    } finally {
+      restoreStacks();
+    }
   }
 }
 
