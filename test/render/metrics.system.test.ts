@@ -73,7 +73,14 @@ function localArgv(argv: string[], port: number): string[] {
   });
 }
 
+/**
+ * `DPG_EXPORTERS_BIN=DIR` runs the exporters from DIR instead of /usr/bin (e.g. Debian 13's, unpacked from their
+ * packages with `dpkg-deb -x`: static Go binaries that run here).
+ */
+const BIN = process.env.DPG_EXPORTERS_BIN;
+
 function start(name: 'postgres' | 'node', argv: string[], env: Record<string, string>): void {
+  if (BIN) argv = [argv[0].replace(/^\/usr\/bin\//, `${BIN}/`), ...argv.slice(1)];
   const child = spawn('runuser', ['-u', 'prometheus', '--', 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...argv],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => { logs[name] += d; });
@@ -232,8 +239,12 @@ test('postgres_exporter: role, timeline, slots, retention budget, lag and subscr
   await until('sub_a_b down', () => (sample(scrape(ports.postgres), 'dpg_subscription_up',
     { ...ng, subscription: sub.name, provider_group: b.name }) === 0 ? 0 : undefined), 40);
   // No query of the file failed (postgres_exporter 0.11 logs each failing namespace).
-  expect(logs.postgres).not.toMatch(/level=(error|warn)/i);
-  expect(logs.postgres).toMatch(/level=info/);
+  // (0.13+ also warns that --extend.query-path is deprecated, and 0.12+ that it found no postgres_exporter.yml, the
+  // optional file of its multi-target auth modules, which these members do not use.)
+  const complaints = logs.postgres.split('\n').filter((l) => /level=(error|warn)/i.test(l))
+    .filter((l) => !/extended queries\.yaml config is DEPRECATED|Error loading config.*postgres_exporter\.yml/.test(l));
+  expect(complaints).toEqual([]);
+  expect(logs.postgres).toMatch(/level=info/i);
 }, 180_000);
 
 test('node_exporter: the mesh and anti-entropy textfile as mesh-keeper writes it, and the data disk', async () => {
