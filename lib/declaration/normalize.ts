@@ -30,7 +30,7 @@ const DEFAULT_DISK_TYPE: Record<Cloud, string> = { [Cloud.AWS]: 'gp3', [Cloud.GC
  * (a typo such as `memebers`) would otherwise be ignored silently and the default used instead.
  */
 const PROPERTIES = {
-  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'backup', 'awsProviders', 'googleProvider', 'lockFile'],
+  props: ['name', 'nodeGroups', 'etcd', 'postgres', 'ha', 'replication', 'geoshards', 'network', 'secrets', 'governance', 'encryption', 'backup', 'monitoring', 'awsProviders', 'googleProvider', 'lockFile'],
   nodeGroup: ['name', 'number', 'cloud', 'region', 'zones', 'members', 'machineType', 'dataDisk', 'image', 'machineImage', 'cidr', 'patroniTags', 'snowflakeNodeIds', 'etcd', 'extraSecurityGroupIds', 'existingNetwork', 'backup', 'restoreFrom'],
   restoreFrom: ['nodeGroup', 'targetTime'],
   existingNetwork: ['awsVpcId', 'gcpNetwork', 'subnets'],
@@ -52,6 +52,7 @@ const PROPERTIES = {
   governance: ['awsTags', 'gcpLabels', 'permissionsBoundaryArn', 'iamPath'],
   awsProvider: ['region', 'provider'],
   backup: ['enabled', 'fullSchedule', 'differentialSchedule', 'incrementalSchedule', 'retentionFullBackups', 'archiveTimeoutSeconds', 'bucketNamePrefix'],
+  monitoring: ['enabled', 'scrapeCidrs'],
   groupBackup: ['enabled', 'fullSchedule', 'differentialSchedule', 'incrementalSchedule', 'retentionFullBackups', 'archiveTimeoutSeconds'],
 } as const;
 
@@ -76,6 +77,7 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
     machineType: r.optionalString(fleetEtcdIn.machineType, 'etcd.machineType'),
   };
   const fleetBackupIn = r.object(props.backup, 'backup', PROPERTIES.backup);
+  const monitoringIn = r.object(props.monitoring, 'monitoring', PROPERTIES.monitoring);
   const fleetBackup = backupOf(r, fleetBackupIn, 'backup', DEFAULT_BACKUP);
   const groupsIn = props.nodeGroups === undefined ? undefined : r.array(props.nodeGroups, 'nodeGroups');
   if (groupsIn === undefined) {
@@ -256,6 +258,10 @@ export function normalize(input: DistributedPostgresProps, defaultName: string):
       gcpSecretsKmsKeyName: r.optionalString(encryptionIn.gcpSecretsKmsKeyName, 'encryption.gcpSecretsKmsKeyName'),
     },
     backup: { bucketNamePrefix: r.string(fleetBackupIn.bucketNamePrefix, 'backup.bucketNamePrefix', `${name}-backup`) },
+    monitoring: {
+      enabled: r.boolean(monitoringIn.enabled, 'monitoring.enabled', true),
+      scrapeCidrs: r.stringArray(monitoringIn.scrapeCidrs, 'monitoring.scrapeCidrs'),
+    },
   };
   return { spec, findings: r.findings };
 }

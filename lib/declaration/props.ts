@@ -42,7 +42,8 @@ export enum PackageSource {
   /**
    * Nothing is installed at boot: the machine image (a "golden image" a platform team bakes, e.g. with Packer, or an
    * air-gapped site's own image) already holds PostgreSQL, Patroni, etcd (server and client), the replication engine's
-   * extension, cloud-init and the tools the boot scripts use (curl, openssl, python3-yaml, and python3-boto3 on AWS).
+   * extension, cloud-init, the tools the boot scripts use (curl, openssl, python3-yaml, and python3-boto3 on AWS) and,
+   * with `monitoring` on (the default), Debian's `prometheus-postgres-exporter` and `prometheus-node-exporter`.
    * cloud-init then neither updates nor upgrades packages nor adds repositories. Every node group needs a
    * `machineImage`; its `image` flavour says which OS the image is built on.
    */
@@ -723,6 +724,27 @@ export interface BackupProps {
   readonly bucketNamePrefix?: string;
 }
 
+/**
+ * Metrics on every Postgres member: Debian's `prometheus-postgres-exporter` (port 9187: the mesh's lag, slots,
+ * subscriptions, conflicts, Patroni's role and timeline, as `dpg_*` series from queries rendered per member) and
+ * `prometheus-node-exporter` (port 9100: disk space, and the mesh and anti-entropy status through its textfile
+ * collector). Both serve HTTPS only (the member's certificate from the fleet's CA) on the member's private address;
+ * the firewall admits the two ports from the fleet's ranges and `scrapeCidrs` only. See "Metrics" in the README.
+ */
+export interface MonitoringProps {
+  /**
+   * Whether every Postgres member runs the two exporters (and the firewall opens their ports to the scrapers).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Private ranges (RFC 1918) besides the fleet's own from which Prometheus may scrape the exporters, e.g. the
+   * monitoring VPC's `10.250.0.0/24`. Never a public range such as `0.0.0.0/0` (DPG-MONITORING).
+   * @default none: only machines inside the fleet's ranges may scrape
+   */
+  readonly scrapeCidrs?: string[];
+}
+
 /** The whole fleet. */
 export interface DistributedPostgresProps {
   /**
@@ -784,6 +806,11 @@ export interface DistributedPostgresProps {
    * @default see `BackupProps`: on, weekly full and daily differential backups, 4 full backups kept
    */
   readonly backup?: BackupProps;
+  /**
+   * Metrics: Prometheus exporters (PostgreSQL and node) on every Postgres member, TLS, private address only.
+   * @default see `MonitoringProps`: on, scraped from the fleet's ranges only
+   */
+  readonly monitoring?: MonitoringProps;
   /**
    * Provider wiring: the AWS provider of each AWS region the fleet uses (where it deviates from the default lookup).
    * Platform teams own provider configuration (assume-role, default tags); the construct only picks providers.

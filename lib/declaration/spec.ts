@@ -173,6 +173,11 @@ export interface FleetSpec {
     /** Start of every bucket name (`<prefix>-<region>`). */
     readonly bucketNamePrefix: string;
   };
+  readonly monitoring: {
+    readonly enabled: boolean;
+    /** Extra ranges Prometheus may scrape from (besides the fleet's), as declared. */
+    readonly scrapeCidrs: string[];
+  };
 }
 
 /** A customer-managed key of one region, with the declaration path of its entry. */

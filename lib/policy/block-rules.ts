@@ -42,7 +42,10 @@ function finding(message: string): PolicyFinding {
  */
 function allowedFleetSources(fleet: NonNullable<PolicyContext['fleet']>, port: number): string[] {
   const own = [...fleet.network.fleetCidrs, fleet.network.fleetCidr];
-  return summarizeCidrs(port === PORTS.postgres ? [...own, ...fleet.network.clientCidrs] : own);
+  if (port === PORTS.postgres) return summarizeCidrs([...own, ...fleet.network.clientCidrs]);
+  // The exporters (monitoring): also the declared scrape ranges (a topology from before monitoring has none).
+  if (port === PORTS.postgresExporter || port === PORTS.nodeExporter) return summarizeCidrs([...own, ...(fleet.monitoring?.scrapeCidrs ?? [])]);
+  return summarizeCidrs(own);
 }
 
 export const FLEET_PORTS_EXPOSED: IBlockRule = {
@@ -50,8 +53,9 @@ export const FLEET_PORTS_EXPOSED: IBlockRule = {
   id: 'DPG-P001',
   level: PolicyLevel.ERROR,
   title: 'Database, Patroni or etcd port reachable from outside',
-  explanation: 'Postgres (5432), the Patroni REST API (8008) and etcd (2379, 2380) must be reachable only from private ranges: ' +
-    "the fleet's own CIDRs (and, for 5432, the declared client CIDRs). A public source, 0.0.0.0/0 or ::/0 exposes them to the internet.",
+  explanation: 'Postgres (5432), the Patroni REST API (8008), etcd (2379, 2380) and the Prometheus exporters (9100, 9187) must be ' +
+    "reachable only from private ranges: the fleet's own CIDRs (and, for 5432, the declared client CIDRs; for the exporters, " +
+    'monitoring.scrapeCidrs). A public source, 0.0.0.0/0 or ::/0 exposes them to the internet.',
   fix: "open these ports only to the fleet's private CIDRs (network.clientCidrs for application access to 5432)",
   types: [...INGRESS_TYPES],
   check: (b, context) => ingressOf(b.type, b.config).flatMap((entry) => {

@@ -5,7 +5,7 @@
 import { contains, isPrivate, Ipv4Cidr, parseCidr } from '../net/cidr';
 import { PORTS } from '../topology/topology';
 
-/** The ports of the fleet's database, Patroni REST API and etcd (client and peer). */
+/** The ports of the fleet's database, Patroni REST API, etcd (client and peer) and Prometheus exporters. */
 export const FLEET_PORTS: readonly number[] = Object.values(PORTS);
 
 /** Google's load balancer health checkers and front ends: reachable only from Google's probers, not the internet. */

@@ -187,20 +187,24 @@ export function secretsInConfig(config: Record<string, unknown>): string[] {
 
 /**
  * The files of a mesh document (`{"format": "dpg-mesh/1", "generation": G, "gzip": B}`, B base64 of gzipped JSON
- * `{"files": {NAME: TEXT}, "patroni": {...}}`), or undefined when the value is not one. Patroni's part is given as the
- * file mesh-sync writes for it, `patroni.json`.
+ * `{"files": {NAME: TEXT}, "patroni": {...}, "metrics": {...}}`), or undefined when the value is not one. Patroni's part
+ * is given as the file mesh-sync writes for it, `patroni.json`; the metrics part as postgres_exporter's queries file.
  */
 export const MESH_PATRONI_FILE = 'patroni.json';
+/** The file mesh-sync writes the metrics part's queries to (as render/paths.ts names it; policy sits below render). */
+export const MESH_QUERIES_FILE = 'postgres-exporter-queries.yaml';
 
 export function meshDocumentFiles(value: string): Record<string, string> | undefined {
   try {
     const doc = JSON.parse(value) as Record<string, unknown>;
     if (!doc || typeof doc !== 'object' || Object.keys(doc).sort().join(',') !== 'format,generation,gzip') return undefined;
     if (typeof doc.format !== 'string' || !doc.format.startsWith('dpg-mesh/') || typeof doc.gzip !== 'string') return undefined;
-    const { files, patroni } = JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as { files?: unknown; patroni?: unknown };
+    const { files, patroni, metrics } = JSON.parse(gunzipSync(Buffer.from(doc.gzip, 'base64')).toString('utf8')) as
+      { files?: unknown; patroni?: unknown; metrics?: { postgres_exporter_queries?: unknown } };
     if (!files || typeof files !== 'object') return undefined;
     const entries = Object.entries(files as Record<string, unknown>);
     if (patroni !== undefined) entries.push([MESH_PATRONI_FILE, `${JSON.stringify(patroni, null, 1)}\n`]);
+    if (metrics !== undefined) entries.push([MESH_QUERIES_FILE, metrics.postgres_exporter_queries]);
     return entries.every(([, text]) => typeof text === 'string') ? Object.fromEntries(entries) as Record<string, string> : undefined;
   } catch {
     return undefined;

@@ -11,6 +11,7 @@ import { Machine } from './machine';
 import { etcdDataDir, etcdEndpoints } from './etcd';
 import { replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';
+import { exporterListenVars, metricsBootstrapStep, metricsEnabled } from './metrics';
 import { postgresDataDir } from './patroni';
 import { FILES } from './paths';
 import { oneLine, shellAssignments } from './quote';
@@ -59,6 +60,8 @@ export function memberEnv(machine: Machine): string {
       DPG_SECRET_MESH: topology.secrets.meshPassword,
       DPG_ANTI_ENTROPY_SECONDS: topology.replication.antiEntropyMinutes * 60,
     });
+    // Metrics: the exporters' units read their listen address from here.
+    if (metricsEnabled(topology)) Object.assign(vars, exporterListenVars(topology, machine.privateIp));
     // A restored group (restoreFrom) stands apart from the mesh: mesh-keeper keeps Patroni's part only.
     if (group.restore) vars.DPG_MESH = 'off';
   }
@@ -306,7 +309,7 @@ if [ "$DPG_RUNS_POSTGRES" = 1 ]; then
   systemctl start distributed-postgres-mesh.service
   wait_for 900 "PostgreSQL accepting connections" runuser -u postgres -- "$DPG_PG_BIN/pg_isready" -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" \\
     || log "continuing: Patroni keeps trying (see journalctl -u patroni)"
-  # Backups: every member's timers fire; the backup script acts on the group's leader only.
+${metricsEnabled(topology) ? metricsBootstrapStep(topology) : ''}  # Backups: every member's timers fire; the backup script acts on the group's leader only.
   for timer in /etc/systemd/system/distributed-postgres-backup-*.timer; do
     [ -e "$timer" ] || continue
     systemctl enable "$(basename "$timer")" 2>/dev/null || true

@@ -15,6 +15,10 @@ import { etcdConfig, etcdUnit } from './etcd';
 import { MeshSql, replicationEngine } from './mesh';
 import { installsNothing, packagePlan } from './packages';
 import { patroniConfig, patroniUnit } from './patroni';
+import {
+  EXPORTER_UNITS, exporterDropInPath, exporterHoldDropIn, exporterHoldPath, exporterRoleSql, exporterWebConfig, metricsEnabled,
+  nodeExporterDropIn, postgresExporterDropIn, QUERIES_UNIT_FILES, queriesPathUnit, queriesRestartUnit,
+} from './metrics';
 import { FILES } from './paths';
 import { oneLine } from './quote';
 import { meshSyncScript } from './mesh-document';
@@ -120,6 +124,15 @@ export function scriptsDocumentFiles(topology: Topology, group: NodeGroup): Scri
         postgres(backupUnitPath(kind, 'timer'), '0644', backupTimerUnit(kind, calendar)),
       ]),
     ]),
+    // Metrics (monitoring): the exporters' TLS configuration, postgres_exporter's queries and its role.
+    ...(metricsEnabled(topology) ? [
+      postgres(FILES.exporterWebConfig, '0644', exporterWebConfig()),
+      postgres(exporterDropInPath(EXPORTER_UNITS.postgres), '0644', postgresExporterDropIn(topology)),
+      postgres(exporterDropInPath(EXPORTER_UNITS.node), '0644', nodeExporterDropIn(topology)),
+      postgres(QUERIES_UNIT_FILES.path, '0644', queriesPathUnit()),
+      postgres(QUERIES_UNIT_FILES.service, '0644', queriesRestartUnit()),
+      postgres(FILES.exporterRoleSql, '0644', exporterRoleSql(topology)),
+    ] : []),
     postgres(FILES.meshKeeper, '0700', meshKeeperScript()),
     always(FILES.bootstrapScript, '0700', bootstrapScript(topology)),
   ];
@@ -158,6 +171,13 @@ export function userDataFiles(machine: Machine): MachineFile[] {
       file(FILES.patroniTemplate, '0600', yamlText(patroniConfig(machine),
         `Patroni for ${machine.name}. Passwords are {{secret:NAME}} placeholders; the bootstrap writes ${FILES.patroniConfig} (0600, postgres).`)),
     );
+    if (metricsEnabled(topology)) {
+      // Before the packages install (they start their units): not before the bootstrap configured HTTPS.
+      files.push(
+        file(exporterHoldPath(EXPORTER_UNITS.postgres), '0644', exporterHoldDropIn()),
+        file(exporterHoldPath(EXPORTER_UNITS.node), '0644', exporterHoldDropIn()),
+      );
+    }
   }
   files.push(file(FILES.bootstrapUnit, '0644', bootstrapUnit()));
   return files.map(compactFile);

@@ -20,6 +20,7 @@ import { gzipDeterministic } from './gzip';
 import { PatroniSlot, permanentSlots, replicationEngine, retainedWalProblemsSql } from './mesh';
 import { FILES } from './paths';
 import { archiveParameters } from './backup';
+import { metricsEnabled, postgresExporterQueries } from './metrics';
 import { pgHba } from './patroni';
 import { oneLine } from './quote';
 
@@ -73,8 +74,23 @@ export interface MeshDocument {
   readonly value: string;
 }
 
+/**
+ * The metrics part: postgres_exporter's queries, which name the group's subscriptions and the slots its peers stream
+ * from (so they follow the fleet, like the SQL). Outside `files` (like `patroni`), so that a member whose mesh-sync
+ * predates it (it takes only `.sql` files there) still takes the rest of the document. Absent with monitoring off.
+ */
+export function meshDocumentMetrics(topology: Topology, group: NodeGroup): { postgres_exporter_queries: string } | undefined {
+  return metricsEnabled(topology) ? { postgres_exporter_queries: postgresExporterQueries(topology, group) } : undefined;
+}
+
+/** The name mesh-sync writes the metrics part's queries under, in the mesh directory. */
+export const MESH_QUERIES_FILE = FILES.postgresExporterQueries.slice(FILES.meshDir.length + 1);
+
 export function meshDocument(topology: Topology, group: NodeGroup): MeshDocument {
-  const body = gzipDeterministic(JSON.stringify({ files: meshDocumentFiles(topology, group), patroni: meshDocumentPatroni(topology, group) }));
+  const metrics = meshDocumentMetrics(topology, group);
+  const body = gzipDeterministic(JSON.stringify({
+    files: meshDocumentFiles(topology, group), patroni: meshDocumentPatroni(topology, group), ...(metrics ? { metrics } : {}),
+  }));
   const generation = createHash('sha256').update(body).digest('hex').slice(0, 16);
   return { generation, value: JSON.stringify({ format: MESH_DOCUMENT_FORMAT, generation, gzip: body.toString('base64') }) };
 }
@@ -171,7 +187,7 @@ try:
     if hashlib.sha256(body).hexdigest()[:16] != doc["generation"]:
         fail("generation %s does not match its content" % doc["generation"])
     content = json.loads(gzip.decompress(body))
-    files, patroni = content["files"], content.get("patroni")
+    files, patroni, metrics = content["files"], content.get("patroni"), content.get("metrics")
     if patroni is not None and not (isinstance(patroni.get("slots"), dict) and isinstance(patroni.get("pg_hba"), list)):
         fail("Patroni's part is not {slots, pg_hba}")
 except (ValueError, KeyError, TypeError, AttributeError, OSError) as e:
@@ -181,6 +197,9 @@ for name in files:
         fail("unexpected file name %r" % name)
 if patroni is not None:
     files = dict(files, **{"patroni.json": json.dumps(patroni, indent=1) + "\\n"})
+# The metrics part: postgres_exporter's queries (a systemd path unit restarts the exporter when they change).
+if isinstance(metrics, dict) and isinstance(metrics.get("postgres_exporter_queries"), str):
+    files = dict(files, **{${JSON.stringify(MESH_QUERIES_FILE)}: metrics["postgres_exporter_queries"]})
 if read(STAMP).strip() == doc["generation"]:
     sys.exit(0)
 os.makedirs(DIR, mode=0o755, exist_ok=True)

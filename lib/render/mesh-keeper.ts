@@ -8,6 +8,7 @@
  */
 import { ANTI_ENTROPY_AFTER_LEADER_CHANGE_SECONDS } from './anti-entropy';
 import { MESH_SYNC_SECONDS } from './mesh-document';
+import { meshMetricsShell } from './metrics';
 import { FILES } from './paths';
 
 /** How often the resume slots, paused subscriptions and the mesh's completeness are checked. */
@@ -41,7 +42,9 @@ status() {
   { printf 'state=%s\\nmissing=%s\\n' "$1" "$2"; [ -n "$3" ] && printf '%s\\n' "$3" | sed 's/^/problem=/'
     printf 'repairs=%s\\n' "$(grep -c . ${FILES.repairsLog} 2>/dev/null || echo 0)"
     printf 'updated=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.meshStatus}.tmp && mv -f ${FILES.meshStatus}.tmp ${FILES.meshStatus}
+  write_mesh_metrics
 }
+${meshMetricsShell()}
 # pre-promote (run by Patroni as postgres) appends a line per repair here.
 [ -e ${FILES.repairsLog} ] || install -o postgres -g postgres -m 0644 /dev/null ${FILES.repairsLog}
 # psql to another group's leader as the mesh user (password from the mesh .pgpass).
@@ -162,6 +165,7 @@ dcs_running() { [ -n "$dcs_pid" ] && kill -0 "$dcs_pid" 2>/dev/null; }
 anti_entropy_status() {
   { printf '%s\n' "$1"; printf 'updated=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.antiEntropyStatus}.tmp \
     && mv -f ${FILES.antiEntropyStatus}.tmp ${FILES.antiEntropyStatus}
+  write_mesh_metrics
 }
 anti_entropy() {
   local out

@@ -6,6 +6,7 @@
  */
 import { Topology } from '../topology/topology';
 import { Machine } from './machine';
+import { EXPORTER_PACKAGES, metricsEnabled } from './metrics';
 
 export interface PackagePlan {
   readonly packages: string[];
@@ -80,5 +81,7 @@ export function packagePlan(machine: Machine): PackagePlan {
   // Backups: pgBackRest, from the distribution (Debian 12: 2.45, Ubuntu 24.04: 2.50, Debian 13: 2.55.1) or from PGDG's
   // or pgEdge's repository where it carries a newer one.
   if (machine.role === 'postgres' && (group.backup || group.restore)) packages.add('pgbackrest');
+  // Metrics: Debian's exporters (Debian 12: postgres_exporter 0.11.1, node_exporter 1.5.0), from the distribution.
+  if (machine.role === 'postgres' && metricsEnabled(topology)) EXPORTER_PACKAGES.forEach((p) => packages.add(p));
   return { packages: [...packages].sort(), aptSources, bootcmd };
 }

@@ -43,6 +43,16 @@ export const FILES = {
   memberKey: `${PATHS.tlsDir}/member.key`,
   postgresKey: `${PATHS.tlsDir}/postgres.key`,
   etcdKey: `${PATHS.tlsDir}/etcd.key`,
+  /** The exporters' copy of the member key (0600, prometheus: the Debian packages' user). */
+  prometheusKey: `${PATHS.tlsDir}/prometheus.key`,
+  /** exporter-toolkit's web configuration of both exporters (TLS). */
+  exporterWebConfig: `${PATHS.root}/metrics/web-config.yml`,
+  /** postgres_exporter's custom queries (the dpg_* metrics of this member's node group; from the mesh document). */
+  postgresExporterQueries: `${PATHS.root}/mesh/postgres-exporter-queries.yaml`,
+  /** The exporter's role (run on the leader by the bootstrap; idempotent). */
+  exporterRoleSql: `${PATHS.root}/metrics/exporter-role.sql`,
+  /** node_exporter's textfile collector directory (Debian's default); mesh-keeper writes dpg_mesh.prom there. */
+  textfileDir: '/var/lib/prometheus/node-exporter',
   etcdUnit: '/etc/systemd/system/etcd.service',
   patroniUnit: '/etc/systemd/system/patroni.service',
   meshUnit: '/etc/systemd/system/distributed-postgres-mesh.service',

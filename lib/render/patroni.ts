@@ -7,6 +7,7 @@ import { MANAGED_PARAMETERS, RenderedParameter } from '../declaration/managed-pa
 import { groupCidrs, Member, NodeGroup, PORTS, Topology } from '../topology/topology';
 import { Machine } from './machine';
 import { archiveParameters } from './backup';
+import { exporterPgHba } from './metrics';
 import { replicationEngine } from './mesh';
 import { postgresBinDir } from './packages';
 import { diskSharePlaceholder, FILES, meshPlaceholder, secretPlaceholder } from './paths';
@@ -83,6 +84,8 @@ export function localPgHba(topology: Topology): string[] {
     `local replication ${superuser} peer`,
     // Patroni replicas connect for replication over 127.0.0.1 as well (measured with Patroni 3.0.2).
     `host replication ${replicationUser} 127.0.0.1/32 scram-sha-256`,
+    // postgres_exporter (monitoring): its own role, over the socket, as the package's system user of the same name.
+    ...exporterPgHba(topology),
   ];
 }
 

@@ -56,8 +56,10 @@ for key, path in (("cert", sys.argv[1]), ("key", sys.argv[2])):
   printf '%s' "$DPG_TLS_SANS" > "$dir/member.sans"
   echo "issued certificate for $DPG_FQDN ($DPG_TLS_SANS)"
 fi
-# Postgres accepts only a key owned by its user (0600); etcd gets its own copy too.
+# Postgres accepts only a key owned by its user (0600); etcd and the exporters get their own copies too.
 if id -u postgres >/dev/null 2>&1; then install -o postgres -g postgres -m 0600 ${FILES.memberKey} ${FILES.postgresKey}; fi
 if id -u etcd >/dev/null 2>&1; then install -o etcd -g etcd -m 0600 ${FILES.memberKey} ${FILES.etcdKey}; fi
+# The Prometheus exporters (Debian's packages run them as prometheus) read their own copy.
+if id -u prometheus >/dev/null 2>&1; then install -o prometheus -g prometheus -m 0600 ${FILES.memberKey} ${FILES.prometheusKey}; fi
 `;
 }

@@ -18,7 +18,7 @@ const ETCD_TIMINGS: Record<LatencyClass, { heartbeat: number; election: number }
 };
 
 export const GLOBAL_REPLICATION_SET = 'default';
-const ROLES = { superuser: 'postgres', replication: 'replicator', rewind: 'rewind_user', mesh: 'mesh', restApi: 'patroni' };
+const ROLES = { superuser: 'postgres', replication: 'replicator', rewind: 'rewind_user', mesh: 'mesh', restApi: 'patroni', exporter: 'prometheus' };
 
 /** `sub_<subscriber>_<provider>` etc: group names as Postgres identifiers. */
 export function replicationNodeName(group: string): string {
@@ -291,6 +291,13 @@ export function resolveTopology(spec: FleetSpec): Topology {
     ...resolveGovernance(spec),
     ...resolveEncryption(spec),
     backupBuckets: resolveBackupBuckets(nodeGroups),
+    monitoring: {
+      enabled: spec.monitoring.enabled,
+      postgresExporterPort: PORTS.postgresExporter,
+      nodeExporterPort: PORTS.nodeExporter,
+      scrapeCidrs: [...new Set(spec.monitoring.scrapeCidrs)].sort(),
+      exporterRole: ROLES.exporter,
+    },
   };
 }
 

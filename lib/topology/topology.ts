@@ -19,6 +19,10 @@ export const PORTS = {
   patroniRest: 8008,
   etcdClient: 2379,
   etcdPeer: 2380,
+  /** Debian's prometheus-postgres-exporter (HTTPS, the member's private address). */
+  postgresExporter: 9187,
+  /** Debian's prometheus-node-exporter (HTTPS, the member's private address). */
+  nodeExporter: 9100,
 } as const;
 
 /** Where member files live on every machine; the renderer writes them, DSNs refer to them. */
@@ -49,6 +53,27 @@ export interface Topology {
   readonly encryption?: Encryption;
   /** The buckets backups go to, sorted by cloud and region (empty when every group's backups are off). */
   readonly backupBuckets: BackupBucket[];
+  /** Metrics: the exporters on every Postgres member and who may scrape them. */
+  readonly monitoring: Monitoring;
+}
+
+/**
+ * Metrics on every Postgres member (`MonitoringProps`): Debian's postgres_exporter and node_exporter, HTTPS with the
+ * member's certificate, listening on its private address; the firewall admits their ports from the fleet's ranges
+ * (`network.fleetCidrs`) and `scrapeCidrs`.
+ */
+export interface Monitoring {
+  /** Whether the exporters run (and their ports are open to the scrapers). */
+  readonly enabled: boolean;
+  readonly postgresExporterPort: number;
+  readonly nodeExporterPort: number;
+  /** Private ranges besides the fleet's that may scrape (sorted, each once). */
+  readonly scrapeCidrs: string[];
+  /**
+   * The Postgres role postgres_exporter connects as over the Unix socket (peer authentication: the Debian package's
+   * system user of the same name, so no password anywhere); a member of `pg_monitor`, nothing more.
+   */
+  readonly exporterRole: string;
 }
 
 /** What every resource the construct creates must carry, beyond its own tags (see `GovernanceProps`). */

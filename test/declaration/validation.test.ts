@@ -34,6 +34,8 @@ describe('valid fleets pass', () => {
       p.nodeGroups[1].machineImage = MachineImage.awsAmiLookup('123456789012', 'dpg-spock-pg17-*');
       p.nodeGroups[2].machineImage = MachineImage.gcpImage('projects/acme-images/global/images/family/dpg-spock-pg17');
     })],
+    ['monitoring scraped from two private monitoring ranges', ledgerWith((p) => { p.monitoring = { scrapeCidrs: ['10.250.0.0/24', '192.168.7.0/24'] }; })],
+    ['monitoring off', ledgerWith((p) => { p.monitoring = { enabled: false, scrapeCidrs: [] }; })],
     ['a custom machine image with distro packages', { ...rehearsalNativeFleet(), nodeGroups: rehearsalNativeFleet().nodeGroups.map((g) => ({ ...g, machineImage: MachineImage.awsAmiLookup('self', 'hardened-debian-13-*') })) }],
   ])('%s', (_name, props) => {
     expect(problems(props)).toEqual([]);
@@ -177,6 +179,15 @@ describe('the aggregated error', () => {
 });
 
 describe('defaults', () => {
+  test('monitoring: on, the exporters on 9187 and 9100, scraped from the fleet only; declared ranges sorted, each once', () => {
+    expect(resolveFleet(ledgerFleet(), 'x', 'x').topology.monitoring).toEqual({
+      enabled: true, postgresExporterPort: 9187, nodeExporterPort: 9100, scrapeCidrs: [], exporterRole: 'prometheus',
+    });
+    const declared = resolveFleet(ledgerWith((p) => { p.monitoring = { scrapeCidrs: ['192.168.7.0/24', '10.250.0.0/24'] }; }), 'x', 'x').topology;
+    expect(declared.monitoring.scrapeCidrs).toEqual(['10.250.0.0/24', '192.168.7.0/24']);
+    expect(resolveFleet(ledgerWith((p) => { p.monitoring = { enabled: false }; }), 'x', 'x').topology.monitoring.enabled).toBe(false);
+  });
+
   test('Spock defaults to pgEdge packages and PostgreSQL 17; pglogical to the distro version', () => {
     const spock = resolveFleet(ledgerFleet(), 'x', 'x').topology;
     expect(spock.postgres).toMatchObject({ packageSource: PackageSource.PGEDGE, version: 17 });

@@ -3,7 +3,7 @@ import { Testing } from 'cdktf';
 import { gzipSync } from 'zlib';
 import { renderCloudConfig, ReviewableUserData, toReviewableJson } from '../../lib/pipeline';
 import { groupScriptsDocument, scriptsDocumentFiles } from '../../lib/render/cloud-config';
-import { meshDocument, meshDocumentFiles, meshDocumentPatroni } from '../../lib/render/mesh-document';
+import { MESH_QUERIES_FILE, meshDocument, meshDocumentFiles, meshDocumentMetrics, meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { LedgerStack } from '../../stacks/ledger';
 
 function hasMetadata(value: unknown): boolean {
@@ -59,8 +59,9 @@ describe('on the ledger stack', () => {
     expect(shown).toHaveLength(topology.nodeGroups.length);
     for (const group of topology.nodeGroups) {
       const { generation } = meshDocument(topology, group);
-      // Patroni's part shown as the file mesh-sync writes for it.
-      const files = { ...meshDocumentFiles(topology, group), 'patroni.json': `${JSON.stringify(meshDocumentPatroni(topology, group), null, 1)}\n` };
+      // Patroni's part shown as the file mesh-sync writes for it, and so is the metrics part (postgres_exporter's queries).
+      const files = { ...meshDocumentFiles(topology, group), 'patroni.json': `${JSON.stringify(meshDocumentPatroni(topology, group), null, 1)}\n`,
+        [MESH_QUERIES_FILE]: meshDocumentMetrics(topology, group)!.postgres_exporter_queries };
       expect(shown).toContainEqual({ format: 'dpg-mesh/1', generation, files });
     }
   });

@@ -62,7 +62,11 @@ describe('DPG-P001 database, Patroni and etcd ports reachable from outside', () 
     ['aws_vpc_security_group_ingress_rule 8008 from ::/0', (s) => new VpcSecurityGroupIngressRule(s, 'r', { securityGroupId: 'sg-1', ipProtocol: 'tcp', fromPort: 8008, toPort: 8008, cidrIpv6: '::/0' }),
       /opens tcp 8008 to ::\/0/],
     ['aws_vpc_security_group_ingress_rule all traffic from the internet', (s) => new VpcSecurityGroupIngressRule(s, 'r', { securityGroupId: 'sg-1', ipProtocol: '-1', cidrIpv4: '0.0.0.0/0' }),
-      /opens all 2379, 2380, 5432, 8008 to 0\.0\.0\.0\/0/],
+      /opens all 2379, 2380, 5432, 8008, 9100, 9187 to 0\.0\.0\.0\/0/],
+    ['aws_vpc_security_group_ingress_rule: a scrape rule for node_exporter from 0.0.0.0/0', (s) => new VpcSecurityGroupIngressRule(s, 'r', { securityGroupId: 'sg-1', ipProtocol: 'tcp', fromPort: 9100, toPort: 9100, cidrIpv4: '0.0.0.0/0' }),
+      /opens tcp 9100 to 0\.0\.0\.0\/0, which is not a private range/],
+    ['google_compute_firewall: a scrape rule for both exporters from 0.0.0.0/0', (s) => new ComputeFirewall(s, 'fw', { name: 'fw', network: 'n', sourceRanges: ['0.0.0.0/0'], allow: [{ protocol: 'tcp', ports: ['9100', '9187'] }] }),
+      /allow\[0\] opens tcp 9100, 9187 to 0\.0\.0\.0\/0, which is not a private range/],
     ['google_compute_firewall with no source at all (applies to 0.0.0.0/0)', (s) => new ComputeFirewall(s, 'fw', { name: 'fw', network: 'n', allow: [{ protocol: 'tcp', ports: ['8008'] }] }),
       /allow\[0\] opens tcp 8008 to 0\.0\.0\.0\/0/],
     ['google_compute_firewall port range from a public range', (s) => new ComputeFirewall(s, 'fw', { name: 'fw', network: 'n', sourceRanges: ['10.0.0.0/8', '100.64.0.0/10'], allow: [{ protocol: 'tcp', ports: ['2379-2380'] }] }),
@@ -98,6 +102,25 @@ describe('DPG-P001 database, Patroni and etcd ports reachable from outside', () 
       expect(errors).toEqual([
         expect.stringMatching(/ingress\[1\] opens tcp 2379, 2380 to 10\.200\.0\.0\/16, outside fleet 'ledger' \(10\.64\.0\.0\/20, 10\.64\.16\.0\/20, 10\.64\.32\.0\/20, 10\.200\.0\.0\/16\)/),
         expect.stringMatching(/ingress\[2\] opens tcp 8008 to 192\.168\.0\.0\/16, outside fleet 'ledger'/),
+      ]);
+    });
+
+    test('the exporters may be scraped from monitoring.scrapeCidrs; no other port may', () => {
+      class MonitoredFleet extends Construct {
+        public readonly topology = resolveFleet({ ...ledgerFleet(), monitoring: { scrapeCidrs: ['10.250.0.0/24'] } }, 'stack/Ledger', 'ledger').topology;
+      }
+      const { errors } = findingsFor('DPG-P001', (s) => {
+        const fleet = new MonitoredFleet(s, 'Ledger');
+        new SecurityGroup(fleet, 'sg', { ingress: [
+          { fromPort: 9100, toPort: 9100, protocol: 'tcp', cidrBlocks: ['10.250.0.0/24', '10.64.0.0/20'] },
+          { fromPort: 9187, toPort: 9187, protocol: 'tcp', cidrBlocks: ['10.250.0.0/24'] },
+          { fromPort: 9187, toPort: 9187, protocol: 'tcp', cidrBlocks: ['10.251.0.0/24'] },
+          { fromPort: 8008, toPort: 8008, protocol: 'tcp', cidrBlocks: ['10.250.0.0/24'] },
+        ] });
+      });
+      expect(errors).toEqual([
+        expect.stringMatching(/ingress\[2\] opens tcp 9187 to 10\.251\.0\.0\/24, outside fleet 'ledger'/),
+        expect.stringMatching(/ingress\[3\] opens tcp 8008 to 10\.250\.0\.0\/24, outside fleet 'ledger'/),
       ]);
     });
 

@@ -116,9 +116,10 @@ describe.each([
       // Only the local replication rule may go without SSL; the rest are hostssl.
       expect(r[0] === 'hostssl' || (r[0] === 'host' && r[3] === '127.0.0.1/32' && r[1] === 'replication')).toBe(true);
     }
-    // The superuser over the local socket only (peer): SQL, and the replication protocol (ALTER_REPLICATION_SLOT).
+    // The superuser over the local socket only (peer): SQL, and the replication protocol (ALTER_REPLICATION_SLOT);
+    // postgres_exporter's role (peer: only the prometheus system user).
     expect(rules.filter((r) => r[0] === 'local')).toEqual([['local', 'all', topology.postgres.superuser, 'peer'],
-      ['local', 'replication', topology.postgres.superuser, 'peer']]);
+      ['local', 'replication', topology.postgres.superuser, 'peer'], ['local', 'all', 'prometheus', 'peer']]);
     expect(hba.join('\n')).not.toMatch(/0\.0\.0\.0\/0|trust|md5|password$/);
     // Clients reach data, never the replication protocol.
     for (const cidr of topology.network.clientCidrs) {

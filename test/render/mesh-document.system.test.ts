@@ -4,9 +4,9 @@
  */
 import { createHash } from 'crypto';
 import { ChildProcess, spawn } from 'child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { meshDocument, meshDocumentFiles, meshDocumentPatroni } from '../../lib/render/mesh-document';
+import { MESH_QUERIES_FILE, meshDocument, meshDocumentFiles, meshDocumentMetrics, meshDocumentPatroni } from '../../lib/render/mesh-document';
 import { FILES } from '../../lib/render/paths';
 import { gzipDeterministic } from '../../lib/render/gzip';
 import { pglogicalFleet } from '../fixtures/fleets';
@@ -53,7 +53,8 @@ describe('mesh-sync with a stand-in secret backend', () => {
     const doc = meshDocument(changed, changed.nodeGroups[1]);
     writeFileSync(stored, doc.value);
     expect(sync().stdout).toContain(`generation ${doc.generation}`);
-    expect(listing()).toEqual(['anti-entropy.sql', 'document-files', 'down-subscriptions.sql', 'generation', 'join-copy-1.sql', 'join.sql', 'patroni.json', 'problems.sql', 'resume-marks.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
+    expect(listing()).toEqual(['anti-entropy.sql', 'document-files', 'down-subscriptions.sql', 'generation', 'join-copy-1.sql', 'join.sql', 'patroni.json',
+      MESH_QUERIES_FILE, 'problems.sql', 'resume-marks.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
     expect(readFileSync(join(mesh, 'setup.sql'), 'utf8')).toContain('"app"."more"');
   });
 
@@ -86,6 +87,33 @@ describe('mesh-sync with a stand-in secret backend', () => {
     expect(listing()).not.toContain('patroni.json');
     // And `mesh-sync dcs` then has nothing to keep: it leaves Patroni alone.
     expect(run(PYTHON, [script, 'dcs'])).toEqual(expect.objectContaining({ code: 0, stdout: '', stderr: '' }));
+  });
+
+  test('the metrics part: postgres_exporter\'s queries written with the rest; a document without it (monitoring off) removes them', () => {
+    const doc = meshDocument(topology, group);
+    writeFileSync(stored, doc.value);
+    expect(sync()).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+    expect(readFileSync(join(mesh, MESH_QUERIES_FILE), 'utf8')).toBe(meshDocumentMetrics(topology, group)!.postgres_exporter_queries);
+    const off = topologyOf({ ...pglogicalFleet(), monitoring: { enabled: false } });
+    expect(meshDocumentMetrics(off, off.nodeGroups[1])).toBeUndefined();
+    writeFileSync(stored, meshDocument(off, off.nodeGroups[1]).value);
+    expect(sync()).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+    expect(listing()).not.toContain(MESH_QUERIES_FILE);
+  });
+
+  test('a member whose mesh-sync predates the metrics part takes a document that has it (the rest of it; no queries)', () => {
+    // mesh-sync as it was before the metrics part: it reads `files` and `patroni` only.
+    const before = readFileSync(script, 'utf8')
+      .replace('files, patroni, metrics = content["files"], content.get("patroni"), content.get("metrics")', 'files, patroni = content["files"], content.get("patroni")')
+      .split('\n').filter((l) => !/metrics|postgres-exporter-queries/.test(l)).join('\n');
+    expect(before).not.toContain('metrics');
+    const old = writeTemp(root, 'mesh-sync-before-metrics', before, 0o755);
+    const other = topologyOf({ ...pglogicalFleet(), replication: { ...pglogicalFleet().replication!, globalTables: ['public.items', 'app.older'] } });
+    writeFileSync(stored, meshDocument(other, other.nodeGroups[1]).value);
+    rmSync(join(mesh, MESH_QUERIES_FILE), { force: true });
+    expect(run(PYTHON, [old])).toEqual(expect.objectContaining({ code: 0, stderr: '' }));
+    expect(readFileSync(join(mesh, 'setup.sql'), 'utf8')).toContain('"app"."older"');
+    expect(listing()).not.toContain(MESH_QUERIES_FILE);
   });
 
   test('a file name outside the mesh directory is refused', () => {

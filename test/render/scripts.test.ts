@@ -34,10 +34,15 @@ describe('every script parses', () => {
       const sections = content.split('\n').filter((l) => l.startsWith('[')).map((l) => l.trim());
       // A backup service runs when its timer fires (the timer is what is enabled): no [Install] of its own.
       const backup = /distributed-postgres-backup-(full|diff|incr)\.service$/.test(name);
-      expect({ name, sections }).toEqual({ name, sections: backup ? ['[Unit]', '[Service]'] : ['[Unit]', '[Service]', '[Install]'] });
+      // So does the restart of postgres_exporter when its queries change (its path unit is what is enabled).
+      const queries = name.endsWith('/distributed-postgres-exporter-queries.service');
+      expect({ name, sections }).toEqual({ name, sections: backup || queries ? ['[Unit]', '[Service]'] : ['[Unit]', '[Service]', '[Install]'] });
       expect(content).toMatch(/^ExecStart=\/\S+/m);
       // Services run as long-lived processes; the bootstrap is a oneshot its unit retries until it succeeds.
-      if (backup) {
+      if (queries) {
+        expect(content).toMatch(/^Type=oneshot$/m);
+        expect(content).toMatch(/^ExecStart=\/bin\/systemctl try-restart prometheus-postgres-exporter\.service$/m);
+      } else if (backup) {
         expect(content).toMatch(/^Type=oneshot$/m);
         expect(content).toMatch(/^TimeoutStartSec=infinity$/m);
         expect(content).toMatch(new RegExp(`^ExecStart=/usr/local/lib/distributed-postgres/backup ${/backup-(\w+)\.service$/.exec(name)![1]}$`, 'm'));

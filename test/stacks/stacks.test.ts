@@ -65,11 +65,13 @@ test('rehearsal-shrunk (node group b removed) leaves every machine of a as it wa
     }
   }
   // What stays is unchanged but for group a's mesh document, the private zone (b's VPC leaves it) and a's firewall
-  // rules (the fleet's ranges, summarized, no longer hold b's).
+  // rules (the fleet's ranges, summarized, no longer hold b's: Postgres, Patroni and the exporters).
   expect(changed.map((c) => c.replace(/_[0-9A-F]{8}$/, ''))).toEqual([
     'aws_route53_zone.rehearse_aws-private-zone',
     'aws_secretsmanager_secret_version.rehearse_aws-us-east-1_secrets_rehearse-mesh-a-value',
+    'aws_vpc_security_group_ingress_rule.rehearse_group-a_node-exporter-from-10-64-0-0-20',
     'aws_vpc_security_group_ingress_rule.rehearse_group-a_patroni-from-10-64-0-0-20',
+    'aws_vpc_security_group_ingress_rule.rehearse_group-a_postgres-exporter-from-10-64-0-0-20',
     'aws_vpc_security_group_ingress_rule.rehearse_group-a_postgres-from-10-64-0-0-20',
   ]);
   const machines = (json: Record<string, any>) => Object.values(json.resource.aws_instance as Record<string, any>).map((m) => m.tags.Name).sort();
@@ -144,7 +146,8 @@ test('rehearsal-native: Debian 13 machines install PostgreSQL 17, Patroni, etcd,
   expect(Object.values(json.data!.aws_ami).map((ami: any) => ({ owners: ami.owners, name: ami.filter[0].values[0] })))
     .toEqual([{ owners: ['136693071363'], name: 'debian-13-amd64-*' }, { owners: ['136693071363'], name: 'debian-13-amd64-*' }]);
   const config = cloudConfigOf(resourcesOf(json, 'aws_instance')[0][1]);
-  expect(config.packages).toEqual(['curl', 'etcd-client', 'etcd-server', 'openssl', 'patroni', 'pgbackrest', 'postgresql-17', 'python3-boto3', 'python3-etcd', 'python3-yaml']);
+  expect(config.packages).toEqual(['curl', 'etcd-client', 'etcd-server', 'openssl', 'patroni', 'pgbackrest', 'postgresql-17',
+    'prometheus-node-exporter', 'prometheus-postgres-exporter', 'python3-boto3', 'python3-etcd', 'python3-yaml']);
   expect(config.package_update).toBe(true);
   // Patroni 4: ttl >= 20 and loop_wait + 2 * retry_timeout <= ttl (FAST: 20 / 2 / 9).
   const patroni = parse(config.write_files.find((f: any) => f.path === '/etc/distributed-postgres/patroni.yml.template').content);

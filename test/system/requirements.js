@@ -22,6 +22,8 @@ function requirements() {
     { what: 'python3 with psycopg2 and yaml', ok: ok('/usr/bin/python3', ['-c', 'import psycopg2, yaml']), how: `${APT} python3-psycopg2 python3-yaml` },
     { what: 'pgBackRest', ok: ok('pgbackrest', ['version']), how: `${APT} pgbackrest` },
     { what: 'openssl', ok: ok('openssl', ['version']), how: `${APT} openssl` },
+    { what: 'Prometheus postgres_exporter', ok: existsSync('/usr/bin/prometheus-postgres-exporter'), how: `${APT} prometheus-postgres-exporter` },
+    { what: 'Prometheus node_exporter', ok: existsSync('/usr/bin/prometheus-node-exporter'), how: `${APT} prometheus-node-exporter` },
     { what: 'systemd-analyze (the backup timers\' calendars)', ok: ok('systemd-analyze', ['--version']), how: `${APT} systemd` },
     { what: 'iproute2', ok: existsSync('/usr/sbin/ip') || existsSync('/sbin/ip'), how: `${APT} iproute2` },
     { what: 'unshare and nsenter', ok: existsSync('/usr/bin/unshare') && existsSync('/usr/bin/nsenter'), how: `${APT} util-linux` },

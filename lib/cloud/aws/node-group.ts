@@ -98,6 +98,15 @@ export class AwsNodeGroup extends Construct {
     allow('patroni', { from: PORTS.patroniRest, to: PORTS.patroniRest }, net.fleetCidrs, 'Patroni REST API: the fleet');
     // etcd is the group's own quorum: nothing outside the group talks to it.
     allow('etcd', { from: PORTS.etcdClient, to: PORTS.etcdPeer }, groupCidrs(group), 'etcd client and peer: the node group');
+    // Metrics (monitoring): the exporters, HTTPS, scraped from the fleet and the declared monitoring ranges only.
+    const { monitoring } = topology;
+    if (monitoring.enabled) {
+      const scrapers = [...net.fleetCidrs, ...monitoring.scrapeCidrs];
+      allow('postgres-exporter', { from: monitoring.postgresExporterPort, to: monitoring.postgresExporterPort }, scrapers,
+        'postgres_exporter (HTTPS): the fleet and the monitoring ranges');
+      allow('node-exporter', { from: monitoring.nodeExporterPort, to: monitoring.nodeExporterPort }, scrapers,
+        'node_exporter (HTTPS): the fleet and the monitoring ranges');
+    }
     new VpcSecurityGroupEgressRule(this, 'egress', {
       ...where,
       securityGroupId: securityGroup.id,

@@ -122,5 +122,11 @@ export class GcpFleetNetwork extends Construct {
     rule('allow-patroni', [String(PORTS.patroniRest)], net.fleetCidrs, 'Patroni REST API: the fleet');
     rule('allow-health-checks', [String(PORTS.patroniRest)], GCP_HEALTH_CHECK_RANGES, "Google's load balancer health check probers: Patroni GET /primary");
     rule('allow-etcd', [`${PORTS.etcdClient}-${PORTS.etcdPeer}`], groupCidrs(group), 'etcd client and peer: the node group');
+    // Metrics (monitoring): the exporters, HTTPS, scraped from the fleet and the declared monitoring ranges only.
+    const { monitoring } = topology;
+    if (monitoring.enabled) {
+      rule('allow-metrics', [String(monitoring.nodeExporterPort), String(monitoring.postgresExporterPort)],
+        [...net.fleetCidrs, ...monitoring.scrapeCidrs], 'node_exporter and postgres_exporter (HTTPS): the fleet and the monitoring ranges');
+    }
   }
 }

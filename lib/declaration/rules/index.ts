@@ -14,6 +14,7 @@ import { CIDRS, NETWORK_NAMES } from './network';
 import { PACKAGES } from './packages';
 import { BACKUP } from './backup';
 import { RESTORE } from './restore';
+import { MONITORING } from './monitoring';
 import { IMAGES, MACHINE_IMAGES, MEMBERS, REGIONS } from './placement';
 import { POSTGRES_NAMES } from './postgres';
 import { ANTI_ENTROPY, CONFLICTS, MAX_NODE_GROUPS_RULE, SNOWFLAKE_IDS, WAL_RETENTION } from './replication';
@@ -24,7 +25,7 @@ export type { Rule } from './rule';
 export const RULES: Rule[] = [
   NAMES, GROUP_NUMBERS, REGIONS, IMAGES, MACHINE_IMAGES, MEMBERS, ETCD_SIZE, ETCD_SPREAD, ETCD_COLOCATED, CIDRS, SYNCHRONOUS_REPLICATION,
   PATRONI_TIMING, PACKAGES, CONFLICTS, SNOWFLAKE_IDS, GEOSHARDS, POSTGRES_NAMES, NETWORK_NAMES, GOVERNANCE, KEYS,
-  EXISTING_ZONES, EXISTING_NETWORK, WAL_RETENTION, ANTI_ENTROPY, MAX_NODE_GROUPS_RULE, BACKUP, RESTORE,
+  EXISTING_ZONES, EXISTING_NETWORK, WAL_RETENTION, ANTI_ENTROPY, MAX_NODE_GROUPS_RULE, BACKUP, RESTORE, MONITORING,
 ];
 
 /** Runs every rule; a rule that fails on odd input reports itself rather than hiding the others. */

@@ -58,7 +58,7 @@ export const MACHINE_IMAGES: Rule = {
       if (m === undefined) {
         if (golden) {
           out.push(finding('DPG-MACHINE-IMAGE', path, "is missing: postgres.packageSource 'image' installs nothing at boot, so every node group must boot a golden image " +
-            'that already holds PostgreSQL, Patroni, etcd and the engine\'s extension. ' +
+            'that already holds PostgreSQL, Patroni, etcd and the engine\'s extension (and, with monitoring on, prometheus-postgres-exporter and prometheus-node-exporter). ' +
             `Fix: set machineImage, e.g. ${g.cloud === Cloud.AWS ? "MachineImage.awsAmiLookup('self', 'dpg-pg17-*')" : "MachineImage.gcpImage('projects/my-project/global/images/family/dpg-pg17')"}, or use another packageSource.`));
         }
         continue;

@@ -210,6 +210,11 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
     header(topology, group, api.engine, 'Mesh node'),
     '\\set ON_ERROR_STOP on',
     ...extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${sqlIdent(e)};`),
+    // Metrics: postgres_exporter's role (a member of pg_monitor) calls the extension's status function (and Spock's lag view).
+    ...(topology.monitoring.enabled ? [
+      `GRANT USAGE ON SCHEMA ${s} TO pg_monitor;`,
+      ...(api.engine === 'spock' ? [`SELECT 'GRANT SELECT ON ${s}.lag_tracker TO pg_monitor' WHERE to_regclass('${s}.lag_tracker') IS NOT NULL \\gexec`] : []),
+    ] : []),
     // The node comes first: sets and tables belong to it.
     `SELECT ${api.createNode(topology, group)}\n  WHERE NOT EXISTS (SELECT 1 FROM ${s}.local_node);`,
     ...[...new Set(sets.map((x) => x.set))].map((set) =>

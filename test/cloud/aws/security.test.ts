@@ -16,6 +16,8 @@ const dedicatedEtcd = (): DistributedPostgresProps => ({
     // A second group in the same region: the VPC gains a CIDR block association.
     { name: 'spare', cloud: Cloud.AWS, region: 'eu-central-1', machineType: 'm7g.large' },
   ],
+  // Prometheus in a monitoring network of its own.
+  monitoring: { scrapeCidrs: ['10.250.0.0/24'] },
 });
 
 const FLEETS: [string, () => DistributedPostgresProps][] = [
@@ -93,9 +95,10 @@ describe.each(FLEETS)('%s', (name, props) => {
     }
   });
 
-  test('no ingress from the internet; database, Patroni and etcd ports only from the fleet (Postgres also from clients)', () => {
+  test('no ingress from the internet; database, Patroni and etcd ports only from the fleet (Postgres also from clients, the exporters from the scrape ranges)', () => {
     const { json, topology } = fleet(name, props);
     const { fleetCidrs, clientCidrs } = topology.network;
+    const scrapers = [...fleetCidrs, ...topology.monitoring.scrapeCidrs];
     for (const [, sg] of resourcesOf(json, 'aws_security_group')) expect(sg.ingress).toBeUndefined();
     expect(resourcesOf(json, 'aws_security_group_rule')).toEqual([]);
     const rules = resourcesOf(json, 'aws_vpc_security_group_ingress_rule').map(([id, r]): Resource => ({ ...r, id }));
@@ -107,6 +110,7 @@ describe.each(FLEETS)('%s', (name, props) => {
       const ports = [r.from_port, r.to_port];
       if (ports.every((p) => p === 5432)) expect(within(r.cidr_ipv4, [...fleetCidrs, ...clientCidrs])).toBe(true);
       else if (ports.every((p) => p === 8008)) expect(within(r.cidr_ipv4, fleetCidrs)).toBe(true);
+      else if (ports.every((p) => p === 9100) || ports.every((p) => p === 9187)) expect(within(r.cidr_ipv4, scrapers)).toBe(true);
       else {
         expect(ports).toEqual([2379, 2380]);
         // etcd: the node group only
@@ -118,6 +122,11 @@ describe.each(FLEETS)('%s', (name, props) => {
       const mine = rules.filter((r) => ownedBy(r.id, `group-${g.name}`));
       expect(mine.filter((r) => r.from_port === 5432).map((r) => r.cidr_ipv4).sort()).toEqual(summarizeCidrs([...fleetCidrs, ...clientCidrs]).sort());
       expect(mine.filter((r) => r.from_port === 8008).map((r) => r.cidr_ipv4).sort()).toEqual(summarizeCidrs(fleetCidrs).sort());
+      // Metrics: both exporters from the fleet and the declared scrape ranges.
+      for (const port of [9100, 9187]) {
+        expect(mine.filter((r) => r.from_port === port).map((r) => [r.cidr_ipv4, r.to_port]).sort())
+          .toEqual(summarizeCidrs(scrapers).sort().map((c) => [c, port]));
+      }
     }
   });
 
@@ -193,4 +202,11 @@ describe.each(FLEETS)('%s', (name, props) => {
     for (const [, role] of resourcesOf(json, 'aws_iam_role')) expect(role.managed_policy_arns).toBeUndefined();
     expect(resourcesOf(json, 'aws_iam_role_policy_attachment')).toEqual([]);
   });
+});
+
+test('monitoring off: no exporter port is opened', () => {
+  const json = synthJson(fleetStack({ ...pglogicalFleet(), monitoring: { enabled: false } }).stack);
+  const ports = resourcesOf(json, 'aws_vpc_security_group_ingress_rule').map(([, r]) => r.from_port);
+  expect(ports.length).toBeGreaterThan(0);
+  expect(ports.filter((p) => p === 9100 || p === 9187)).toEqual([]);
 });

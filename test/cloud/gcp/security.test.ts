@@ -16,6 +16,7 @@ const twoGcpRegions = (): DistributedPostgresProps => ({
     { name: 'euw4', cloud: Cloud.GCP, region: 'europe-west4', machineType: 'c4a-standard-4' },
   ],
   network: { clientCidrs: ['172.20.0.0/16'] },
+  monitoring: { scrapeCidrs: ['192.168.40.0/24'] },
 });
 
 const FLEETS: [string, () => DistributedPostgresProps][] = [
@@ -84,6 +85,9 @@ describe.each(FLEETS)('%s', (name, props) => {
     const { fleetCidrs, clientCidrs } = topology.network;
     const rules = resourcesOf(json, 'google_compute_firewall');
     expect(rules.length).toBeGreaterThan(0);
+    // Every GCP group has its metrics rule.
+    const metrics = rules.filter(([, r]) => r.allow[0].ports[0] === '9100');
+    expect(metrics).toHaveLength(topology.nodeGroups.filter((g) => g.cloud === 'gcp').length);
     for (const [id, r] of rules) {
       expect(r.direction).toBe('INGRESS');
       expect(r.source_ranges).not.toContain('0.0.0.0/0');
@@ -96,7 +100,11 @@ describe.each(FLEETS)('%s', (name, props) => {
       if (ports[0] === '5432') expect(r.source_ranges).toEqual([...fleetCidrs, ...clientCidrs].sort());
       else if (ports[0] === '8008' && r.name.endsWith('health-checks')) expect(r.source_ranges).toEqual(GCP_HEALTH_CHECK_RANGES);
       else if (ports[0] === '8008') expect(r.source_ranges).toEqual(fleetCidrs);
-      else {
+      else if (ports[0] === '9100') {
+        // Metrics: both exporters from the fleet and the declared scrape ranges.
+        expect(ports).toEqual(['9100', '9187']);
+        expect(r.source_ranges).toEqual([...fleetCidrs, ...topology.monitoring.scrapeCidrs].sort());
+      } else {
         expect(ports).toEqual(['2379-2380']);
         expect(r.source_ranges).toEqual([group.cidr]);
       }
@@ -171,4 +179,11 @@ describe.each(FLEETS)('%s', (name, props) => {
     }
     for (const type of Object.keys(json.resource)) expect(type).not.toMatch(/^google_project_iam|^google_.*_iam_(binding|policy)$/);
   });
+});
+
+test('monitoring off: no exporter port is opened', () => {
+  const json = synthJson(fleetStack({ ...singleGroupDedicatedEtcd(), monitoring: { enabled: false } }).stack);
+  const rules = resourcesOf(json, 'google_compute_firewall');
+  expect(rules.length).toBeGreaterThan(0);
+  expect(rules.filter(([, r]) => r.allow[0].ports.some((p: string) => p === '9100' || p === '9187'))).toEqual([]);
 });

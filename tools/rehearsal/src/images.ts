@@ -30,7 +30,8 @@ export const STANDIN_IMAGES: readonly ImageName[] = ['s3-standin'];
  */
 export const IMPORTED_IMAGES: Readonly<Partial<Record<ImageName, string>>> = {
   spock: 'Debian 12 with cloud-init, python3, iproute2, procps, util-linux, curl, openssl, python3-yaml, python3-boto3, ' +
-    'postgresql-common, patroni, python3-etcd, python3-psycopg2, etcd-server, etcd-client and pgbackrest from Debian, and PostgreSQL 15 ' +
+    'postgresql-common, patroni, python3-etcd, python3-psycopg2, etcd-server, etcd-client, pgbackrest, prometheus-postgres-exporter and ' +
+    'prometheus-node-exporter from Debian, and PostgreSQL 15 ' +
     "built with Spock 5's patches installed in /usr/lib/postgresql/15 (bin/, lib/, share in /usr/share/postgresql/15) with the " +
     'spock and snowflake extensions; tools/rehearsal/images/spock/smoke-test.sh must pass in it',
 };

@@ -5,13 +5,13 @@ import { crashMoments } from '../src/drills/failover-campaign';
 import { lsnValue } from '../src/drills/windows';
 
 test('every drill, in order', () => {
-  expect(DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore']);
+  expect(DRILLS).toEqual(['baseline', 'metrics', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore']);
   expect(FAILOVER_DRILLS.every((d) => DRILLS.includes(d))).toBe(true);
 });
 
 test('the window drills, the failover campaign, mesh-update, late-group, add-group, remove-group and backup-restore run only when named', () => {
   expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore']);
-  expect(DEFAULT_DRILLS).toEqual(['baseline', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard']);
+  expect(DEFAULT_DRILLS).toEqual(['baseline', 'metrics', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard']);
 });
 
 test('drills run as named, but late-group first and remove-group last', () => {

@@ -19,6 +19,7 @@ import { killLeaderMember } from './kill-leader-member';
 import { killPostgres } from './kill-postgres';
 import { lateGroup } from './late-group';
 import { meshUpdate } from './mesh-update';
+import { metrics } from './metrics';
 import { removeGroup } from './remove-group';
 import { loseEtcd } from './lose-etcd';
 import { partition } from './partition';
@@ -32,6 +33,7 @@ export { profileLabel, waitHealthy } from './harness';
 
 const RUNNERS = {
   baseline,
+  metrics,
   'kill-postgres': killPostgres,
   'kill-leader-member': killLeaderMember,
   'lose-etcd': loseEtcd,
