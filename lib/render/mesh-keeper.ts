@@ -38,7 +38,9 @@ log() { echo "mesh-keeper: $*"; }
 # The status file: state (complete | incomplete | not-leader), objects missing, one problem= line per problem, updated.
 status() {
   install -d -m 0755 ${FILES.stateDir}
+  last_status=("$1" "$2" "$3")
   { printf 'state=%s\\nmissing=%s\\n' "$1" "$2"; [ -n "$3" ] && printf '%s\\n' "$3" | sed 's/^/problem=/'
+    [ -n "$resync_needed" ] && printf '%s\\n' "$resync_needed" | sed 's/^/resync-needed=/'
     printf 'repairs=%s\\n' "$(grep -c . ${FILES.repairsLog} 2>/dev/null || echo 0)"
     printf 'updated=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.meshStatus}.tmp && mv -f ${FILES.meshStatus}.tmp ${FILES.meshStatus}
 }
@@ -147,6 +149,38 @@ restart_down_subscriptions() {
   done
 }
 
+# Providers that lost the slot this group streams from (this group was away longer than their max_slot_wal_keep_size):
+# asked at each provider's leader every check; a lost one is recorded in the database and its subscription disabled
+# (resync-record.sql: it must not resume from a slot made afresh, which would skip the rows committed meanwhile), logged
+# once, and listed in the status as resync-needed=<group> until a re-sync removes the record. Unreachable: unknown, asked
+# again at the next check.
+check_lost_slots() {
+  [ -f "$mesh/resync.sql" ] || return 0
+  local out kind grp sub slot dsn wal recorded now=''
+  out=$(psql_in "$DPG_DATABASE" -tA -F $'\\t' -v ON_ERROR_STOP=1 -f "$mesh/resync.sql" 2>/dev/null) || return 0
+  while IFS=$'\\t' read -r kind grp sub slot dsn; do
+    case "$kind" in
+      recorded) now+="$grp"$'\\n' ;;
+      check)
+        wal=$(timeout 20 runuser -u postgres -- env PGPASSFILE=${FILES.meshPgpass} PGCONNECT_TIMEOUT=5 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA \\
+          -v slot="$slot" <<<"SELECT wal_status FROM pg_replication_slots WHERE slot_name = :'slot'" 2>/dev/null) || continue
+        [ "$wal" = lost ] || continue
+        recorded=$(psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -v provider="$grp" -v sub="$sub" -v slot="$slot" \\
+          -f "$mesh/resync-record.sql" 2>&1) || { log "node group $grp lost slot $slot; recording it failed: $(tail -n 1 <<<"$recorded")"; continue; }
+        log "node group $grp lost slot $slot (wal_status lost: this group was away longer than $grp's max_slot_wal_keep_size):" \\
+          "rows $grp committed since $(grep -o 'recorded .*' <<<"$recorded" | cut -d' ' -f2) are missing here and can no longer be streamed;" \\
+          "subscription $sub disabled; re-sync needed (status: resync-needed=$grp)"
+        now+="$grp"$'\\n' ;;
+    esac
+  done <<<"$out"
+  now=$(printf '%s' "$now" | sort -u)
+  if [ "$now" != "$resync_needed" ]; then
+    [ -z "$now" ] && log "no re-sync needed any more (was: $(tr '\\n' ' ' <<<"$resync_needed"))"
+    resync_needed=$now
+    [ \${#last_status[@]} -eq 3 ] && status "\${last_status[@]}"
+  fi
+}
+
 keep_dcs() {
   local out
   if out=$(${FILES.meshSync} dcs 2>&1); then
@@ -175,6 +209,8 @@ anti_entropy() {
 }
 anti_entropy_running() { [ -n "$anti_entropy_pid" ] && kill -0 "$anti_entropy_pid" 2>/dev/null; }
 anti_entropy_pid=''
+resync_needed=''
+last_status=()
 next_anti_entropy=0
 dcs_pid=''
 dcs_failed=${FILES.runDir}/dcs-failed
@@ -251,6 +287,7 @@ while true; do
     if [ "$SECONDS" -ge "$next_restart_check" ]; then
       advance_resume_slots
       unpause_subscriptions
+      check_lost_slots
       # Something went missing since the last apply (a declared table created since, a dropped subscription): apply now.
       if [ "$(psql_in "$DPG_DATABASE" -tA -f "$mesh/verify.sql" 2>/dev/null)" != 0 ]; then next_apply=$SECONDS; fi
       next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))
@@ -260,7 +297,7 @@ while true; do
   else
     # Only the leader applies the mesh: say so once, so a status left from its time as leader is not taken as current.
     if [ "$was_primary" = 1 ] || [ "$reported_standby" = 0 ]; then
-      status not-leader 0 ''; anti_entropy_status 'state=not-leader'; reported_standby=1
+      resync_needed=''; status not-leader 0 ''; anti_entropy_status 'state=not-leader'; reported_standby=1
     fi
     was_primary=0
   fi
