@@ -101,6 +101,8 @@ advance_resume_slots() {
   psql_in "$DPG_DATABASE" -tA -F $'\\t' -v ON_ERROR_STOP=1 -f "$mesh/resume-marks.sql" 2>/dev/null \
     | while IFS=$'\\t' read -r slot resume dsn target; do
         [ -n "$target" ] || continue
+        # A slot its provider lost (re-sync needed) cannot be advanced, nor its resume slot.
+        case $'\\n'"$resync_slots"$'\\n' in *$'\\n'"$slot"$'\\n'*) continue ;; esac
         psql_remote "$dsn" -tA -v ON_ERROR_STOP=1 -v slot="$resume" -v lsn="$target" -f "$mesh/resume-advance.sql" >/dev/null 2>&1 \
           || log "resume slot $resume: could not advance to $target at its provider (retrying at the next check)"
       done
@@ -156,11 +158,11 @@ restart_down_subscriptions() {
 # again at the next check.
 check_lost_slots() {
   [ -f "$mesh/resync.sql" ] || return 0
-  local out kind grp sub slot dsn wal recorded now=''
+  local out kind grp sub slot dsn wal recorded now='' slots=''
   out=$(psql_in "$DPG_DATABASE" -tA -F $'\\t' -v ON_ERROR_STOP=1 -f "$mesh/resync.sql" 2>/dev/null) || return 0
   while IFS=$'\\t' read -r kind grp sub slot dsn; do
     case "$kind" in
-      recorded) now+="$grp"$'\\n' ;;
+      recorded) now+="$grp"$'\\n'; slots+="$slot"$'\\n' ;;
       check)
         wal=$(timeout 20 runuser -u postgres -- env PGPASSFILE=${FILES.meshPgpass} PGCONNECT_TIMEOUT=5 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA \\
           -v slot="$slot" <<<"SELECT wal_status FROM pg_replication_slots WHERE slot_name = :'slot'" 2>/dev/null) || continue
@@ -170,9 +172,10 @@ check_lost_slots() {
         log "node group $grp lost slot $slot (wal_status lost: this group was away longer than $grp's max_slot_wal_keep_size):" \\
           "rows $grp committed since $(grep -o 'recorded .*' <<<"$recorded" | cut -d' ' -f2) are missing here and can no longer be streamed;" \\
           "subscription $sub disabled; re-sync needed (status: resync-needed=$grp)"
-        now+="$grp"$'\\n' ;;
+        now+="$grp"$'\\n'; slots+="$slot"$'\\n' ;;
     esac
   done <<<"$out"
+  resync_slots=$slots
   now=$(printf '%s' "$now" | sort -u)
   if [ "$now" != "$resync_needed" ]; then
     [ -z "$now" ] && log "no re-sync needed any more (was: $(tr '\\n' ' ' <<<"$resync_needed"))"
@@ -210,6 +213,7 @@ anti_entropy() {
 anti_entropy_running() { [ -n "$anti_entropy_pid" ] && kill -0 "$anti_entropy_pid" 2>/dev/null; }
 anti_entropy_pid=''
 resync_needed=''
+resync_slots=''
 last_status=()
 next_anti_entropy=0
 dcs_pid=''
@@ -297,7 +301,7 @@ while true; do
   else
     # Only the leader applies the mesh: say so once, so a status left from its time as leader is not taken as current.
     if [ "$was_primary" = 1 ] || [ "$reported_standby" = 0 ]; then
-      resync_needed=''; status not-leader 0 ''; anti_entropy_status 'state=not-leader'; reported_standby=1
+      resync_needed=''; resync_slots=''; status not-leader 0 ''; anti_entropy_status 'state=not-leader'; reported_standby=1
     fi
     was_primary=0
   fi

@@ -21,7 +21,7 @@ import { subscriptionsOf } from './engine';
 export const RESYNC_TABLE = 'distributed_postgres.resync_needed';
 
 export interface ResyncSql {
-  /** Prints `recorded<TAB>provider group<TAB>subscription`, then `check<TAB>provider group<TAB>subscription<TAB>slot<TAB>provider dsn`. */
+  /** Prints `recorded<TAB>provider group<TAB>subscription<TAB>slot`, then `check<TAB>provider group<TAB>subscription<TAB>slot<TAB>provider dsn`. */
   readonly check: string;
   /**
    * psql variables `provider`, `sub`, `slot`: records that `provider` lost `slot` and disables `sub`; prints
@@ -53,7 +53,7 @@ export function resyncSql(topology: Topology, group: NodeGroup, catalog: ResyncC
   const wanted = `(VALUES ${subs.map((s) => `(${sqlLiteral(s.name)}, ${sqlLiteral(s.provider)})`).join(', ')}) AS w(sub_name, grp)`;
   const check = `${TABLE}
 -- Providers already known to need a re-sync (mesh-keeper does not ask them again).
-SELECT 'recorded', provider, subscription FROM ${RESYNC_TABLE} ORDER BY 2;
+SELECT 'recorded', provider, subscription, slot FROM ${RESYNC_TABLE} ORDER BY 2;
 -- The others: the slot each subscription streams from, asked at its provider whether it was lost.
 SELECT 'check', w.grp, c.sub_name, c.slot, c.dsn FROM ${catalog.subscriptions} c JOIN ${wanted} ON w.sub_name = c.sub_name
   WHERE c.slot IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${RESYNC_TABLE} r WHERE r.provider = w.grp) ORDER BY 2;
