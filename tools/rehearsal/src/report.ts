@@ -133,6 +133,8 @@ export interface LongPartitionFigures {
   readonly detectedAfterS?: number;
   /** The cut group's acknowledged rows present at each provider at the end. */
   readonly cutRowsReached: Record<string, number>;
+  /** The anti-entropy check's state on the cut group's leader at the end (`dirty` while it lacks rows). */
+  readonly antiEntropy?: string;
   /** Acknowledged rows of the providers the cut group lacks (no automatic re-sync yet), by when they were acknowledged. */
   readonly gap: { rows: number; beforeCut: number; duringCut: number; afterHeal: number };
 }

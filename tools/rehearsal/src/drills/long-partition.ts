@@ -10,7 +10,8 @@
  *  - detected: after the heal, the cut group's mesh.status lists `resync-needed=<provider>` for each of them within
  *    DETECT_TIMEOUT_S, mesh-keeper logged it once and disabled the subscription, and the group's leader still serves;
  *  - rows: no acknowledged row is lost among the providers, and the cut group's own rows reach them (its slots at
- *    home survive: it wrote little).
+ *    home survive: it wrote little);
+ *  - flagged: the fleet's anti-entropy check on the cut group's leader finds it `dirty` (the rows it lacks).
  * The cut group cannot converge until a re-sync exists (not automatic yet): the rows it lacks are the known gap,
  * counted in the report (`longPartition.gap`) and named in the notes, and do not fail the drill; everything else does.
  *
@@ -44,6 +45,7 @@ const SCRATCH = 'public.dpg_long_partition_scratch';
 const STATUS_FILE = '/var/lib/distributed-postgres/mesh.status';
 const KEEPER_LOG = '/var/log/standin/distributed-postgres-mesh.service.log';
 const ARCHIVE_QUEUE_CONF = '/etc/pgbackrest/conf.d/archive-queue.conf';
+const ANTI_ENTROPY = '/usr/local/lib/distributed-postgres/anti-entropy';
 const MB = 1024 * 1024;
 
 interface Provider {
@@ -310,7 +312,20 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
       `(${gap.beforeCut} acknowledged before the cut, ${gap.duringCut} during it, ${gap.afterHeal} after the heal): its slots there were lost and ` +
       'its subscriptions stay disabled until it is re-synced; not counted as lost rows');
   }
+  // Stale, not silently current: the fleet's anti-entropy check on the cut group's leader names what differs.
+  let antiEntropy: string | undefined;
+  if (gap.rows > 0) {
+    const leaderHost = hostOf(await waitForLeader(env, cut.name));
+    const ae = await env.hosts.exec(leaderHost, ['sh', '-c', '. /etc/distributed-postgres/member.env && runuser -u postgres -- env PGPASSFILE=/var/lib/postgresql/.pgpass ' +
+      `${ANTI_ENTROPY} "$DPG_PG_BIN/psql" "host=/var/run/postgresql port=$DPG_PG_PORT dbname=$DPG_DATABASE" /etc/distributed-postgres/mesh/anti-entropy.sql`],
+    { allowFail: true, timeoutMs: 300_000 });
+    antiEntropy = /^state=(.*)$/m.exec(ae.stdout)?.[1] ?? `not run (${(ae.stderr || ae.stdout).trim().split('\n').pop()})`;
+    const findings = ae.stdout.split('\n').filter((l) => l.startsWith('finding='));
+    step(env, r, `anti-entropy on ${leaderHost}: ${antiEntropy}${findings.length ? `: ${findings.slice(0, 2).join('; ').slice(0, 400)}` : ''}`);
+    if (antiEntropy !== 'dirty') violations.push(`${cut.name} lacks ${gap.rows} rows, but its anti-entropy check says ${antiEntropy} (expected dirty)`);
+  }
   r.longPartition = {
+    antiEntropy,
     cutGroup: cut.name, cutSeconds: Number((t1 - t0).toFixed(1)), providers: providers.map((p) => p.figures), detectedAfterS, cutRowsReached, gap,
   };
   try {
