@@ -86,7 +86,7 @@ describe('the mesh document', () => {
     const pglogical = topologyOf(pglogicalFleet());
     const b = meshDocumentFiles(pglogical, pglogical.nodeGroups[1]);
     expect(b['resync.sql']).toContain("JOIN (VALUES ('sub_b_a', 'a')) AS w(sub_name, grp)");
-    expect(b['resync.sql']).toContain(`SELECT 'recorded', provider, subscription FROM ${RESYNC_TABLE}`);
+    expect(b['resync.sql']).toContain(`SELECT 'recorded', provider, subscription, slot FROM ${RESYNC_TABLE}`);
     expect(b['resync-record.sql']).toContain(`INSERT INTO ${RESYNC_TABLE} (provider, subscription, slot, applied_up_to)`);
     expect(b['resync-record.sql']).toContain("SELECT pglogical.alter_subscription_disable(sub_name, true) FROM pglogical.subscription WHERE sub_name = :'sub' AND sub_enabled;");
     const native = topologyOf(rehearsalNativeFleet());
