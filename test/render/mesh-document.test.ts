@@ -91,7 +91,10 @@ describe('the mesh document', () => {
     expect(b['resync-record.sql']).toContain("SELECT pglogical.alter_subscription_disable(sub_name, true) FROM pglogical.subscription WHERE sub_name = :'sub' AND sub_enabled;");
     const native = topologyOf(rehearsalNativeFleet());
     const nb = meshDocumentFiles(native, native.nodeGroups[1]);
-    expect(nb['resync.sql']).toContain("'pg_' || oid AS origin");
+    expect(nb['resync.sql']).toContain("'pg_' || s.oid AS origin");
+    // Only subscriptions whose apply worker is not running are asked about.
+    expect(nb['resync.sql']).toContain('NOT c.streaming');
+    expect(b['resync.sql']).toContain("st.status = 'replicating') AS streaming");
     expect(nb['resync-record.sql']).toContain("SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname) FROM pg_subscription");
     // A group that subscribes to no one has nothing to ask.
     const alone = topologyOf({ ...pglogicalFleet(), nodeGroups: pglogicalFleet().nodeGroups.slice(0, 1) });

@@ -146,8 +146,9 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
   ].join('\n') + ';\n';
   const join = joinFiles(topology, group, NATIVE_JOIN, (provider, sub) => NATIVE.subscriberSlot!(topology, provider, sub));
   const resync = resyncSql(topology, group, {
-    subscriptions: `(SELECT subname::text AS sub_name, subslotname::text AS slot, subconninfo AS dsn, 'pg_' || oid AS origin\n` +
-      `    FROM pg_subscription WHERE ${IN_THIS_DATABASE})`,
+    subscriptions: `(SELECT s.subname::text AS sub_name, s.subslotname::text AS slot, s.subconninfo AS dsn, 'pg_' || s.oid AS origin,\n` +
+      '    EXISTS (SELECT 1 FROM pg_stat_subscription w WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL) AS streaming\n' +
+      `    FROM pg_subscription s WHERE s.${IN_THIS_DATABASE})`,
     disable: "SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname) FROM pg_subscription\n" +
       `  WHERE ${IN_THIS_DATABASE} AND subname = :'sub' AND subenabled \\gexec\n`,
   });

@@ -4,7 +4,9 @@
  * resume: the provider no longer has the WAL between where this group stopped and now. What mesh-keeper does on the
  * subscriber group's leader (see meshKeeperScript's `check_lost_slots`):
  *   1. `resync.sql` (here): lists the providers already recorded as needing a re-sync (`recorded` lines), and for every
- *      other subscription of this group the slot it streams from and its provider's DSN (`check` lines);
+ *      other subscription of this group whose apply worker is not running the slot it streams from and its provider's
+ *      DSN (`check` lines; a streaming subscription has its slot, and asking every provider every check would cost a
+ *      connection per provider and check on large meshes);
  *   2. for each `check` line it asks the provider's leader for that slot's `wal_status`; on `lost`,
  *   3. `resync-record.sql` records it in `distributed_postgres.resync_needed` (in the database, so a new leader of this
  *      group still knows, and the verdict stays if someone drops and re-creates the slot at the provider) and disables
@@ -34,7 +36,8 @@ export interface ResyncSql {
 export interface ResyncCatalog {
   /**
    * A FROM clause naming the group's subscriptions with columns `sub_name`, `slot` (at the provider), `dsn`
-   * (the provider's) and `origin` (the local replication origin's name).
+   * (the provider's), `origin` (the local replication origin's name) and `streaming` (its apply worker runs: a
+   * subscription streaming from its slot has not lost it, so its provider is not asked).
    */
   readonly subscriptions: string;
   /** Disables the subscription named by psql variable `sub` when it is enabled (no-op otherwise). */
@@ -54,9 +57,10 @@ export function resyncSql(topology: Topology, group: NodeGroup, catalog: ResyncC
   const check = `${TABLE}
 -- Providers already known to need a re-sync (mesh-keeper does not ask them again).
 SELECT 'recorded', provider, subscription, slot FROM ${RESYNC_TABLE} ORDER BY 2;
--- The others: the slot each subscription streams from, asked at its provider whether it was lost.
+-- The others whose apply worker is not running (down, disabled, or failing to stream): the slot each streams from,
+-- asked at its provider whether it was lost. (A streaming subscription has not lost its slot: no remote query for it.)
 SELECT 'check', w.grp, c.sub_name, c.slot, c.dsn FROM ${catalog.subscriptions} c JOIN ${wanted} ON w.sub_name = c.sub_name
-  WHERE c.slot IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${RESYNC_TABLE} r WHERE r.provider = w.grp) ORDER BY 2;
+  WHERE c.slot IS NOT NULL AND NOT c.streaming AND NOT EXISTS (SELECT 1 FROM ${RESYNC_TABLE} r WHERE r.provider = w.grp) ORDER BY 2;
 `;
   const record = `${TABLE}
 INSERT INTO ${RESYNC_TABLE} (provider, subscription, slot, applied_up_to)
