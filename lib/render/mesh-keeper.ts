@@ -35,7 +35,8 @@ marker=${FILES.runDir}/role-changed
 as_postgres() { runuser -u postgres -- "$@"; }
 psql_in() { local db=$1; shift; as_postgres "$DPG_PG_BIN/psql" -X -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" -d "$db" "$@"; }
 log() { echo "mesh-keeper: $*"; }
-# The status file: state (complete | incomplete | not-leader), objects missing, one problem= line per problem, updated.
+# The status file: state (complete | incomplete | not-leader), objects missing, one problem= line per problem, one
+# resync-needed= line per provider group that lost this group's slot (check_lost_slots), updated.
 status() {
   install -d -m 0755 ${FILES.stateDir}
   last_status=("$1" "$2" "$3")
@@ -152,7 +153,8 @@ restart_down_subscriptions() {
 }
 
 # Providers that lost the slot this group streams from (this group was away longer than their max_slot_wal_keep_size):
-# asked at each provider's leader every check; a lost one is recorded in the database and its subscription disabled
+# for each subscription whose apply worker is not running, the provider's leader is asked at every check (a streaming
+# subscription has its slot); a lost one is recorded in the database and its subscription disabled
 # (resync-record.sql: it must not resume from a slot made afresh, which would skip the rows committed meanwhile), logged
 # once, and listed in the status as resync-needed=<group> until a re-sync removes the record. Unreachable: unknown, asked
 # again at the next check.
