@@ -53,7 +53,7 @@ describe('mesh-sync with a stand-in secret backend', () => {
     const doc = meshDocument(changed, changed.nodeGroups[1]);
     writeFileSync(stored, doc.value);
     expect(sync().stdout).toContain(`generation ${doc.generation}`);
-    expect(listing()).toEqual(['anti-entropy.sql', 'document-files', 'down-subscriptions.sql', 'generation', 'join-copy-1.sql', 'join.sql', 'patroni.json', 'problems.sql', 'resume-marks.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
+    expect(listing()).toEqual(['anti-entropy.sql', 'document-files', 'down-subscriptions.sql', 'generation', 'join-copy-1.sql', 'join.sql', 'patroni.json', 'problems.sql', 'resume-marks.sql', 'resync-record.sql', 'resync.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
     expect(readFileSync(join(mesh, 'setup.sql'), 'utf8')).toContain('"app"."more"');
   });
 
