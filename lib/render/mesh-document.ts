@@ -41,6 +41,7 @@ export function meshDocumentFiles(topology: Topology, group: NodeGroup): Record<
     ...(problems.length === 0 ? {} : { 'problems.sql': problems.join('\n') }),
     ...(sql.failoverSlots === undefined ? {} : { 'failover-slots.sql': sql.failoverSlots }),
     ...(sql.joinFiles ?? {}),
+    ...(sql.resync === undefined ? {} : { 'resync.sql': sql.resync.check, 'resync-record.sql': sql.resync.record }),
     'anti-entropy.sql': antiEntropyPairsSql(topology, group),
   };
   return Object.fromEntries(Object.entries(files).map(([name, text]) => [name, compactSql(text)]));

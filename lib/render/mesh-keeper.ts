@@ -36,10 +36,13 @@ marker=${FILES.runDir}/role-changed
 as_postgres() { runuser -u postgres -- "$@"; }
 psql_in() { local db=$1; shift; as_postgres "$DPG_PG_BIN/psql" -X -q -h ${FILES.socketDir} -p "$DPG_PG_PORT" -d "$db" "$@"; }
 log() { echo "mesh-keeper: $*"; }
-# The status file: state (complete | incomplete | not-leader), objects missing, one problem= line per problem, updated.
+# The status file: state (complete | incomplete | not-leader), objects missing, one problem= line per problem, one
+# resync-needed= line per provider group that lost this group's slot (check_lost_slots), updated.
 status() {
   install -d -m 0755 ${FILES.stateDir}
+  last_status=("$1" "$2" "$3")
   { printf 'state=%s\\nmissing=%s\\n' "$1" "$2"; [ -n "$3" ] && printf '%s\\n' "$3" | sed 's/^/problem=/'
+    [ -n "$resync_needed" ] && printf '%s\\n' "$resync_needed" | sed 's/^/resync-needed=/'
     printf 'repairs=%s\\n' "$(grep -c . ${FILES.repairsLog} 2>/dev/null || echo 0)"
     printf 'updated=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.meshStatus}.tmp && mv -f ${FILES.meshStatus}.tmp ${FILES.meshStatus}
   write_mesh_metrics
@@ -102,6 +105,8 @@ advance_resume_slots() {
   psql_in "$DPG_DATABASE" -tA -F $'\\t' -v ON_ERROR_STOP=1 -f "$mesh/resume-marks.sql" 2>/dev/null \
     | while IFS=$'\\t' read -r slot resume dsn target; do
         [ -n "$target" ] || continue
+        # A slot its provider lost (re-sync needed) cannot be advanced, nor its resume slot.
+        case $'\\n'"$resync_slots"$'\\n' in *$'\\n'"$slot"$'\\n'*) continue ;; esac
         psql_remote "$dsn" -tA -v ON_ERROR_STOP=1 -v slot="$resume" -v lsn="$target" -f "$mesh/resume-advance.sql" >/dev/null 2>&1 \
           || log "resume slot $resume: could not advance to $target at its provider (retrying at the next check)"
       done
@@ -150,6 +155,40 @@ restart_down_subscriptions() {
   done
 }
 
+# Providers that lost the slot this group streams from (this group was away longer than their max_slot_wal_keep_size):
+# for each subscription whose apply worker is not running, the provider's leader is asked at every check (a streaming
+# subscription has its slot); a lost one is recorded in the database and its subscription disabled
+# (resync-record.sql: it must not resume from a slot made afresh, which would skip the rows committed meanwhile), logged
+# once, and listed in the status as resync-needed=<group> until a re-sync removes the record. Unreachable: unknown, asked
+# again at the next check.
+check_lost_slots() {
+  [ -f "$mesh/resync.sql" ] || return 0
+  local out kind grp sub slot dsn wal recorded now='' slots=''
+  out=$(psql_in "$DPG_DATABASE" -tA -F $'\\t' -v ON_ERROR_STOP=1 -f "$mesh/resync.sql" 2>/dev/null) || return 0
+  while IFS=$'\\t' read -r kind grp sub slot dsn; do
+    case "$kind" in
+      recorded) now+="$grp"$'\\n'; slots+="$slot"$'\\n' ;;
+      check)
+        wal=$(timeout 20 runuser -u postgres -- env PGPASSFILE=${FILES.meshPgpass} PGCONNECT_TIMEOUT=5 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA \\
+          -v slot="$slot" <<<"SELECT wal_status FROM pg_replication_slots WHERE slot_name = :'slot'" 2>/dev/null) || continue
+        [ "$wal" = lost ] || continue
+        recorded=$(psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -v provider="$grp" -v sub="$sub" -v slot="$slot" \\
+          -f "$mesh/resync-record.sql" 2>&1) || { log "node group $grp lost slot $slot; recording it failed: $(tail -n 1 <<<"$recorded")"; continue; }
+        log "node group $grp lost slot $slot (wal_status lost: this group was away longer than $grp's max_slot_wal_keep_size):" \\
+          "rows $grp committed since $(grep -o 'recorded .*' <<<"$recorded" | cut -d' ' -f2) are missing here and can no longer be streamed;" \\
+          "subscription $sub disabled; re-sync needed (status: resync-needed=$grp)"
+        now+="$grp"$'\\n'; slots+="$slot"$'\\n' ;;
+    esac
+  done <<<"$out"
+  resync_slots=$slots
+  now=$(printf '%s' "$now" | sort -u)
+  if [ "$now" != "$resync_needed" ]; then
+    [ -z "$now" ] && log "no re-sync needed any more (was: $(tr '\\n' ' ' <<<"$resync_needed"))"
+    resync_needed=$now
+    [ \${#last_status[@]} -eq 3 ] && status "\${last_status[@]}"
+  fi
+}
+
 keep_dcs() {
   local out
   if out=$(${FILES.meshSync} dcs 2>&1); then
@@ -179,6 +218,9 @@ anti_entropy() {
 }
 anti_entropy_running() { [ -n "$anti_entropy_pid" ] && kill -0 "$anti_entropy_pid" 2>/dev/null; }
 anti_entropy_pid=''
+resync_needed=''
+resync_slots=''
+last_status=()
 next_anti_entropy=0
 dcs_pid=''
 dcs_failed=${FILES.runDir}/dcs-failed
@@ -255,6 +297,7 @@ while true; do
     if [ "$SECONDS" -ge "$next_restart_check" ]; then
       advance_resume_slots
       unpause_subscriptions
+      check_lost_slots
       # Something went missing since the last apply (a declared table created since, a dropped subscription): apply now.
       if [ "$(psql_in "$DPG_DATABASE" -tA -f "$mesh/verify.sql" 2>/dev/null)" != 0 ]; then next_apply=$SECONDS; fi
       next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))
@@ -264,7 +307,7 @@ while true; do
   else
     # Only the leader applies the mesh: say so once, so a status left from its time as leader is not taken as current.
     if [ "$was_primary" = 1 ] || [ "$reported_standby" = 0 ]; then
-      status not-leader 0 ''; anti_entropy_status 'state=not-leader'; reported_standby=1
+      resync_needed=''; resync_slots=''; status not-leader 0 ''; anti_entropy_status 'state=not-leader'; reported_standby=1
     fi
     was_primary=0
   fi

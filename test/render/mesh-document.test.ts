@@ -6,6 +6,8 @@ import { Cloud, DistributedPostgresProps, ReplicationEngine } from '../../lib';
 import { renderCloudConfig } from '../../lib/render';
 import { meshDocument, meshDocumentFiles } from '../../lib/render/mesh-document';
 import { RETAINED_WAL_REPORT_BYTES } from '../../lib/render/mesh';
+import { RESYNC_TABLE } from '../../lib/render/mesh/resync';
+import { meshKeeperScript } from '../../lib/render/mesh-keeper';
 import { FILES } from '../../lib/render/paths';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 import { rehearsalNativeFleet } from '../../stacks/rehearsal-native';
@@ -80,4 +82,28 @@ describe('the mesh document', () => {
     const alone = topologyOf({ ...pglogicalFleet(), nodeGroups: pglogicalFleet().nodeGroups.slice(0, 1) });
     expect(meshDocumentFiles(alone, alone.nodeGroups[0])['problems.sql']).toBeUndefined();
   });
+  test('resync.sql and resync-record.sql: the slots to ask each provider about, and how a lost one is recorded and its subscription disabled', () => {
+    const pglogical = topologyOf(pglogicalFleet());
+    const b = meshDocumentFiles(pglogical, pglogical.nodeGroups[1]);
+    expect(b['resync.sql']).toContain("JOIN (VALUES ('sub_b_a', 'a')) AS w(sub_name, grp)");
+    expect(b['resync.sql']).toContain(`SELECT 'recorded', provider, subscription, slot FROM ${RESYNC_TABLE}`);
+    expect(b['resync-record.sql']).toContain(`INSERT INTO ${RESYNC_TABLE} (provider, subscription, slot, applied_up_to)`);
+    expect(b['resync-record.sql']).toContain("SELECT pglogical.alter_subscription_disable(sub_name, true) FROM pglogical.subscription WHERE sub_name = :'sub' AND sub_enabled;");
+    const native = topologyOf(rehearsalNativeFleet());
+    const nb = meshDocumentFiles(native, native.nodeGroups[1]);
+    expect(nb['resync.sql']).toContain("'pg_' || s.oid AS origin");
+    // Only subscriptions whose apply worker is not running are asked about.
+    expect(nb['resync.sql']).toContain('NOT c.streaming');
+    expect(b['resync.sql']).toContain("st.status = 'replicating') AS streaming");
+    expect(nb['resync-record.sql']).toContain("SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname) FROM pg_subscription");
+    // A group that subscribes to no one has nothing to ask.
+    const alone = topologyOf({ ...pglogicalFleet(), nodeGroups: pglogicalFleet().nodeGroups.slice(0, 1) });
+    expect(meshDocumentFiles(alone, alone.nodeGroups[0])['resync.sql']).toBeUndefined();
+    // mesh-keeper asks on the leader at every check and lists what it recorded in the status file.
+    const keeper = meshKeeperScript();
+    expect(keeper).toContain('      check_lost_slots\n');
+    expect(keeper).toContain("[ -n \"$resync_needed\" ] && printf '%s\\n' \"$resync_needed\" | sed 's/^/resync-needed=/'");
+    expect(keeper).toContain("SELECT wal_status FROM pg_replication_slots WHERE slot_name = :'slot'");
+  });
 });
+

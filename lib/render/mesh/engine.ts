@@ -6,6 +6,7 @@
 import { RenderedParameter } from '../../declaration/managed-parameters';
 import { NodeGroup, Subscription, Topology } from '../../topology/topology';
 import { oneLine, sqlLiteral, sqlQualified, sqlRegclass } from '../quote';
+import type { ResyncSql } from './resync';
 
 /** An engine's postgresql.conf settings: only names the declaration reserves (see declaration/managed-parameters.ts). */
 export type EngineParameters = Partial<Record<RenderedParameter, string>>;
@@ -51,6 +52,8 @@ export interface MeshSql {
    * fleet holds before its first subscription (see join.ts). Absent where the engine cannot (native, Spock).
    */
   readonly joinFiles?: Record<string, string>;
+  /** Lost provider slots: what mesh-keeper records and disables (see resync.ts). Absent where the group subscribes to no one. */
+  readonly resync?: ResyncSql;
 }
 
 /**

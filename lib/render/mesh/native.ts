@@ -9,6 +9,7 @@ import { oneLine, sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray 
 import {
   EngineParameters, EngineRenderer, MeshSql, PatroniSlot, header, nameIn, ownSubscriptionPrefix, partitionsSql, publishedSets, subscribersOf, subscriptionsOf,
 } from './engine';
+import { resyncSql } from './resync';
 import { JOIN_PAUSE_LIMIT_SECONDS, joinFiles, joinPauseCleanupSql, joinPauseFunctionsSql, NATIVE_JOIN } from './join';
 
 const IN_THIS_DATABASE = 'subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())';
@@ -144,7 +145,15 @@ function nativeSql(topology: Topology, group: NodeGroup): MeshSql {
       '    WHERE r.srsubid = s.oid AND r.srrelid = to_regclass(d.rel)))']),
   ].join('\n') + ';\n';
   const join = joinFiles(topology, group, NATIVE_JOIN, (provider, sub) => NATIVE.subscriberSlot!(topology, provider, sub));
+  const resync = resyncSql(topology, group, {
+    subscriptions: `(SELECT s.subname::text AS sub_name, s.subslotname::text AS slot, s.subconninfo AS dsn, 'pg_' || s.oid AS origin,\n` +
+      '    EXISTS (SELECT 1 FROM pg_stat_subscription w WHERE w.subid = s.oid AND w.relid IS NULL AND w.pid IS NOT NULL) AS streaming\n' +
+      `    FROM pg_subscription s WHERE s.${IN_THIS_DATABASE})`,
+    disable: "SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname) FROM pg_subscription\n" +
+      `  WHERE ${IN_THIS_DATABASE} AND subname = :'sub' AND subenabled \\gexec\n`,
+  });
   return {
+    ...(resync ? { resync } : {}),
     ...(join ? { joinFiles: join } : {}),
     setup: setup.join('\n') + '\n',
     subscriptions: subscriptions.join('\n') + '\n',

@@ -5,6 +5,7 @@
  */
 import { NodeGroup, Topology } from '../../topology/topology';
 import { sqlIdent, sqlLiteral, sqlQualified, sqlRegclass, sqlTextArray } from '../quote';
+import { resyncSql } from './resync';
 import { MeshSql, ResumeSql, header, heldPartitions, nameIn, ownSubscriptionPrefix, partitionsSql, publishedSets, subscriptionsOf } from './engine';
 
 export interface PglogicalLikeApi {
@@ -275,7 +276,15 @@ export function pglogicalLikeSql(api: PglogicalLikeApi, extensions: string[], to
     `  WHERE status = 'down' AND ${api.restartsDownSubscriptions ? nameIn('subscription_name', names) : 'false'} ORDER BY 1;\n`;
   const restartSubscription = `SELECT ${s}.${api.disable}(:'sub', true);\nSELECT ${s}.${api.enable}(:'sub', true);\n`;
   const problems = api.problems(topology);
+  const resync = resyncSql(topology, group, {
+    // pglogical and Spock name the replication origin after the slot.
+    subscriptions: `(SELECT sub.sub_name::text AS sub_name, sub.sub_slot_name::text AS slot, i.if_dsn AS dsn, sub.sub_slot_name::text AS origin,\n` +
+      `    EXISTS (SELECT 1 FROM ${s}.${api.showStatus}() st WHERE st.subscription_name = sub.sub_name AND st.status = 'replicating') AS streaming\n` +
+      `    FROM ${s}.subscription sub JOIN ${s}.node_interface i ON i.if_id = sub.sub_origin_if)`,
+    disable: `SELECT ${s}.${api.disable}(sub_name, true) FROM ${s}.subscription WHERE sub_name = :'sub' AND sub_enabled;\n`,
+  });
   return {
+    ...(resync ? { resync } : {}),
     resume: resumeSql(api),
     setup: setup.join('\n') + '\n',
     subscriptions: subscriptions.join('\n') + '\n',

@@ -15,7 +15,7 @@
  */
 import { newSeed } from './boot-plan';
 import { campaign } from './campaign';
-import { DEFAULT_DRILLS, DRILLS, DrillName, OPT_IN_DRILLS } from './drills';
+import { DEFAULT_DRILLS, DRILLS, DrillName, LONG_PARTITION_DISK_MB, OPT_IN_DRILLS } from './drills';
 import { rehearse, SABOTAGES, Sabotage, TIMING_VARIANTS, TimingVariant } from './rehearse';
 import { BOOT_ORDERS, BootOrder } from './report';
 import {
@@ -42,6 +42,8 @@ const USAGE = `usage:
       --boot-spread S           with shuffle: hosts start at random offsets up to S seconds (default 0)
       --seed N                  seed of the boot order and offsets (default: random; printed and in the report)
       --runs N                  a campaign: N runs, shuffled boot, seeds seed..seed+N-1, spreads 0..--boot-spread s
+      --data-disk-mb N          each host's data disk is a file system of N MB (a tmpfs), so max_slot_wal_keep_size and the
+                                archive queue follow it (default: a directory of the rehearsal's tmpfs; long-partition: ${LONG_PARTITION_DISK_MB})
       --converge-timeout S      longest wait for all groups to hold the same rows after a drill (default 150)
       --logs DIR                copy every host's /var/log to DIR (on failure: cdktf.out/rehearsal-logs by default)
       --no-build                refuse when the stack's image is not built yet (default: build it, printing the time)
@@ -97,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
   let nextStack: string | undefined;
   let shrunkStack: string | undefined;
   let build = true;
+  let dataDiskMb: number | undefined;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -130,6 +133,10 @@ export async function main(argv: string[]): Promise<number> {
         if (!Number.isInteger(repeat) || repeat < 1) throw new UsageError('--repeat needs a whole number (1 or more)');
         break;
       case '--no-build': build = false; break;
+      case '--data-disk-mb':
+        dataDiskMb = Number(value());
+        if (!Number.isInteger(dataDiskMb) || dataDiskMb < 256) throw new UsageError('--data-disk-mb needs a whole number of MB (256 or more)');
+        break;
       case '--tolerate-orphans': tolerateOrphans = true; break;
       case '--next': nextStack = value(); break;
       case '--shrunk': shrunkStack = value(); break;
@@ -141,12 +148,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!stack) throw new UsageError('rehearse needs the synthesized stack directory, e.g. cdktf.out/stacks/rehearsal');
   if (runs !== undefined) {
-    const rows = await campaign({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, repeat, tolerateOrphans, nextStack, shrunkStack }, runs,
+    const rows = await campaign({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, repeat, tolerateOrphans, nextStack, shrunkStack, dataDiskMb }, runs,
       seed ?? newSeed(), bootSpreadS ?? 0);
     return rows.every((r) => r.verdict === 'pass') ? 0 : 1;
   }
   if (bootSpreadS && bootOrder !== 'shuffle') throw new UsageError('--boot-spread needs --boot-order shuffle');
-  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed, build, repeat, tolerateOrphans, nextStack, shrunkStack });
+  const report = await rehearse({ stack, drills, timingVariants, json, sabotage, rate, logsDir, convergeTimeoutS, bootOrder, bootSpreadS, seed, build, repeat, tolerateOrphans, nextStack, shrunkStack, dataDiskMb });
   return report.verdict === 'pass' ? 0 : 1;
 }
 

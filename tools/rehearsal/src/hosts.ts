@@ -104,6 +104,12 @@ export class TestHosts {
    * written there are what the machine finds at boot (the stand-ins' /etc/hosts entries and CA, see object-store.ts).
    */
   prepareRoot?: (name: string, upper: string, rootfs: string) => void;
+  /**
+   * Size of each host's data disk in MB: a tmpfs of that size (a file system of its own, as a cloud volume is), so
+   * what the machine computes from its disk (max_slot_wal_keep_size, pgBackRest's archive queue) follows it. Unset: a
+   * directory of the rehearsal's tmpfs (which the hosts share).
+   */
+  dataDiskMb?: number;
 
   constructor(
     readonly plan: NetworkPlan,
@@ -239,6 +245,10 @@ export class TestHosts {
     if (!existsSync(disk)) {
       // The data volume as the renderer's mount-data-disk leaves a fresh one: ext4 (lost+found), the image's
       // /var/lib/postgresql copied onto it, owned by postgres (the image's uid).
+      if (this.dataDiskMb !== undefined) {
+        mkdirSync(disk, { recursive: true });
+        await run('mount', ['-t', 'tmpfs', '-o', `size=${this.dataDiskMb}m,mode=0755`, 'dpg-data-disk', disk]);
+      }
       mkdirSync(path.join(disk, 'lost+found'), { recursive: true, mode: 0o700 });
       if (existsSync(path.join(rootfs, 'var/lib/postgresql'))) await run('cp', ['-a', `${rootfs}/var/lib/postgresql/.`, `${disk}/`]);
       if (readFileSync(path.join(rootfs, 'etc/passwd'), 'utf8').split('\n').some((l) => l.startsWith('postgres:'))) {
@@ -335,6 +345,7 @@ export class TestHosts {
    */
   async destroyMachine(name: string): Promise<void> {
     await this.crash(name);
+    if (this.dataDiskMb !== undefined) await run('umount', [this.diskDir(name)], { allowFail: true });
     rmSync(this.hostDir(name), { recursive: true, force: true });
   }
 

@@ -28,7 +28,7 @@ import { cleanupLeftovers, DEFAULT_WORKSPACE, Workspace } from './workspace';
 import {
   freeAddress, IMDS_IP, makeObjectStoreCertificates, ObjectStorePlan, planObjectStore, prepareRootForObjectStore, startObjectStore,
 } from './object-store';
-import { RESTORE_DRILLS } from './drills';
+import { LONG_PARTITION_DISK_MB, RESTORE_DRILLS } from './drills';
 
 export const SABOTAGES = ['drop-subscription', 'drop-delta-apply'] as const;
 export type Sabotage = (typeof SABOTAGES)[number];
@@ -66,6 +66,12 @@ export interface RehearseOptions {
   readonly shrunkStack?: string;
   /** Copy every host's /var/log here at the end (on failure always: into cdktf.out/rehearsal-logs when not given). */
   readonly logsDir?: string;
+  /**
+   * Each host's data disk as a file system of this many MB (what the machine sizes from it follows: its
+   * max_slot_wal_keep_size, the archive queue). @default a directory of the rehearsal's tmpfs; LONG_PARTITION_DISK_MB
+   * when long-partition runs
+   */
+  readonly dataDiskMb?: number;
   /** Build the image the stack needs when it is not cached (false: refuse instead). @default true */
   readonly build?: boolean;
   /** Where state lives and how namespaces are named. @default DEFAULT_WORKSPACE (/srv/dpg-rehearsal, dpgr-) */
@@ -201,6 +207,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   }
   const stack = readSynthesizedStack(options.stack);
   const fleet = readFleet(stack);
+  // long-partition needs a small retention budget: a small disk, from which each member computes it at boot.
+  const dataDiskMb = options.dataDiskMb ?? (drills.includes('long-partition') ? LONG_PARTITION_DISK_MB : undefined);
   const report: RehearsalReport = {
     stack: stack.file,
     fleet: fleet.name,
@@ -216,7 +224,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       'packages: preinstalled in the image the hosts boot from (cloud-init packages/apt modules not run)',
       'systemd: tools/rehearsal/assets/standin/systemd.py as PID 1 of each host (systemctl/journalctl stand-ins)',
       `secret store: ${'<rehearsal dir>/secrets/NAME'} read by a replaced secret-backend`,
-      'data disk: a per-host directory bind-mounted on /var/lib/postgresql',
+      dataDiskMb === undefined ? 'data disk: a per-host directory bind-mounted on /var/lib/postgresql'
+        : `data disk: a per-host tmpfs of ${dataDiskMb} MB bind-mounted on /var/lib/postgresql (max_slot_wal_keep_size and the archive queue are computed from it at boot)`,
       ...[...new Set(fleet.machines.flatMap((m) => m.config.skippedKeys.map((k) => `cloud-config ${k.key}: ${k.why}`)))],
     ],
     drills: [],
@@ -295,6 +304,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
   const hosts = new TestHosts(networkPlan(fleet, objectStore, spare), log, workspace, { name: image.name, rootfs: image.rootfs });
   const certs = s3 ? await makeObjectStoreCertificates(s3) : undefined;
   if (s3 && certs) hosts.prepareRoot = (_name, upper, rootfs) => prepareRootForObjectStore(s3, certs.ca, upper, rootfs);
+  hosts.dataDiskMb = dataDiskMb;
   for (const problem of (await Promise.all(fleet.machines.map((m) => validateUserData(hosts, m)))).filter((p): p is string => !!p)) {
     report.problems.push(problem);
   }
@@ -357,7 +367,8 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
       const checkAntiEntropy = () => antiEntropyAfterDrills(hosts, access, fleet, report, log, options.tolerateOrphans ?? false);
       let antiEntropyChecked = false;
       for (const drill of drills) {
-        if (drill === 'remove-group' && !options.sabotage) {
+        // ... and before long-partition, which leaves its node group needing a re-sync (its rows differ by design).
+        if ((drill === 'remove-group' || drill === 'long-partition') && !options.sabotage && !antiEntropyChecked) {
           await checkAntiEntropy();
           antiEntropyChecked = true;
         }

@@ -78,6 +78,67 @@ export interface BackupFigures {
   readonly violations: string[];
 }
 
+/** long-partition: one provider member's pg_wal during the cut. */
+export interface LongPartitionMember {
+  readonly host: string;
+  /** Largest pg_wal seen (du -sb), and how many segments were waiting to be archived at that sample. */
+  maxPgWalBytes: number;
+  readyAtMax: number;
+  samples: number;
+  /** Samples over the bound (segments waiting to be archived not counted). */
+  overBound: number;
+}
+
+/** long-partition: a logical slot on a provider's leader during the cut. */
+export interface LongPartitionSlot {
+  readonly slot: string;
+  /** One the cut group streams from (or its resume slot). */
+  readonly forCutGroup: boolean;
+  /** Most WAL it held (current LSN - restart_lsn) while not lost. */
+  maxRetainedBytes: number;
+  lastStatus: string;
+  /** Seconds from the cut until its wal_status was first seen `lost`. */
+  lostAfterS?: number;
+}
+
+/** long-partition: a provider group of the cut one, its budget and what its members' pg_wal reached. */
+export interface LongPartitionProvider {
+  readonly group: string;
+  /** max_slot_wal_keep_size (computed at boot from the data disk). */
+  readonly budgetBytes: number;
+  /** max_wal_size during the cut (set by the drill through Patroni). */
+  readonly maxWalSizeBytes: number;
+  readonly walKeepSizeBytes: number;
+  readonly segmentBytes: number;
+  /** pgBackRest's archive-push-queue-max (written at boot from the data disk), if the group archives. */
+  readonly archiveQueueMaxBytes?: number;
+  /** budget + max_wal_size + wal_keep_size + 2 segments: what pg_wal may hold beyond the segments waiting to be archived. */
+  boundBytes: number;
+  /** WAL written on its leader during the cut. */
+  walWrittenBytes: number;
+  maxPgWalBytes?: number;
+  /** Most WAL a slot not lost held. */
+  maxSlotRetainedBytes?: number;
+  /** Seconds from the cut until every slot of the cut group there was lost. */
+  lostAfterS?: number;
+  readonly members: LongPartitionMember[];
+  readonly slots: LongPartitionSlot[];
+}
+
+export interface LongPartitionFigures {
+  readonly cutGroup: string;
+  readonly cutSeconds: number;
+  readonly providers: LongPartitionProvider[];
+  /** Seconds from the heal until the cut group's mesh.status listed resync-needed for every provider that lost its slot. */
+  readonly detectedAfterS?: number;
+  /** The cut group's acknowledged rows present at each provider at the end. */
+  readonly cutRowsReached: Record<string, number>;
+  /** The anti-entropy check's state on the cut group's leader at the end (`dirty` while it lacks rows). */
+  readonly antiEntropy?: string;
+  /** Acknowledged rows of the providers the cut group lacks (no automatic re-sync yet), by when they were acknowledged. */
+  readonly gap: { rows: number; beforeCut: number; duringCut: number; afterHeal: number };
+}
+
 export interface DrillResult {
   readonly drill: string;
   /** Patroni timing profile the drill ran under, e.g. `fast (ttl 20, loop_wait 2, retry_timeout 9)`. */
@@ -115,6 +176,8 @@ export interface DrillResult {
   repairs?: Record<string, number>;
   /** Values that contradict the acknowledged writes (an id generated twice or decoding to the wrong member). */
   wrongValues?: number;
+  /** long-partition's figures (pg_wal against the budget, slots lost, detection, the known gap). */
+  longPartition?: LongPartitionFigures;
   /** backup-restore's figures. */
   backup?: BackupFigures;
   splitBrain: boolean;

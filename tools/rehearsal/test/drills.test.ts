@@ -5,16 +5,17 @@ import { crashMoments } from '../src/drills/failover-campaign';
 import { lsnValue } from '../src/drills/windows';
 
 test('every drill, in order', () => {
-  expect(DRILLS).toEqual(['baseline', 'metrics', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore']);
+  expect(DRILLS).toEqual(['baseline', 'metrics', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard', 'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore', 'long-partition']);
   expect(FAILOVER_DRILLS.every((d) => DRILLS.includes(d))).toBe(true);
 });
 
-test('the window drills, the failover campaign, mesh-update, late-group, add-group, remove-group and backup-restore run only when named', () => {
-  expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore']);
+test('the window drills, the failover campaign, mesh-update, late-group, add-group, remove-group, backup-restore and long-partition run only when named', () => {
+  expect(OPT_IN_DRILLS).toEqual(['subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore', 'long-partition']);
   expect(DEFAULT_DRILLS).toEqual(['baseline', 'metrics', 'kill-postgres', 'kill-leader-member', 'lose-etcd', 'replace-member', 'replace-leader-member', 'interrupted-bootstrap', 'partition', 'conflict', 'delta-apply', 'snowflake', 'geoshard']);
 });
 
-test('drills run as named, but late-group first and remove-group last', () => {
+test('drills run as named, but late-group first, long-partition (it leaves a group needing a re-sync) and remove-group last', () => {
+  expect(runOrder(['long-partition', 'remove-group', 'baseline'])).toEqual(['baseline', 'long-partition', 'remove-group']);
   expect(runOrder(['remove-group', 'baseline', 'late-group', 'partition'])).toEqual(['late-group', 'baseline', 'partition', 'remove-group']);
   expect(runOrder(['partition', 'baseline'])).toEqual(['partition', 'baseline']);
   expect(runOrder(['baseline', 'remove-group', 'add-group'])).toEqual(['add-group', 'baseline', 'remove-group']);

@@ -18,6 +18,7 @@ import { DrillEnv, newResult, now } from './harness';
 import { killLeaderMember } from './kill-leader-member';
 import { killPostgres } from './kill-postgres';
 import { lateGroup } from './late-group';
+import { longPartition } from './long-partition';
 import { meshUpdate } from './mesh-update';
 import { metrics } from './metrics';
 import { removeGroup } from './remove-group';
@@ -29,6 +30,7 @@ import { failoverCampaign } from './failover-campaign';
 import { providerWindow, subscriberWindow } from './windows';
 
 export type { DrillEnv } from './harness';
+export { LONG_PARTITION_DISK_MB } from './long-partition';
 export { profileLabel, waitHealthy } from './harness';
 
 const RUNNERS = {
@@ -53,6 +55,7 @@ const RUNNERS = {
   'add-group': addGroup,
   'remove-group': removeGroup,
   'backup-restore': backupRestore,
+  'long-partition': longPartition,
 } satisfies Record<string, (env: DrillEnv) => Promise<DrillResult>>;
 
 export type DrillName = keyof typeof RUNNERS;
@@ -62,11 +65,13 @@ export const DRILLS = Object.keys(RUNNERS) as readonly DrillName[];
  * Drills run only when named with --drills: the failover windows of issue 12 (they fail until those windows are
  * closed, and CI runs every default drill), the failover campaign (minutes per crash), mesh-update (it needs --next)
  * late-group and add-group (they change how the fleet boots: its last node group is held back and the drill runs
- * first; add-group needs --shrunk) and remove-group (it needs --shrunk, and destroys a node group's machines: it runs
- * last).
+ * first; add-group needs --shrunk), remove-group (it needs --shrunk, and destroys a node group's machines: it runs
+ * last) and long-partition (minutes of bulk writes on small data disks, and it leaves its node group needing a re-sync:
+ * it runs after the others but remove-group).
  */
 export const OPT_IN_DRILLS: readonly DrillName[] = [
   'subscriber-window', 'provider-window', 'failover-campaign', 'mesh-update', 'late-group', 'add-group', 'remove-group', 'backup-restore',
+  'long-partition',
 ];
 /**
  * Drills that restore a node group's backup on a spare test host (planned at boot beside the fleet, booted by the
@@ -77,14 +82,15 @@ export const RESTORE_DRILLS: readonly DrillName[] = ['backup-restore'];
 export const HOLD_BACK_DRILLS: readonly DrillName[] = ['late-group', 'add-group'];
 /**
  * The order named drills run in: as named, but late-group and add-group first (they hold the fleet's last node group
- * back at boot) and remove-group last (it destroys a node group's machines).
+ * back at boot), long-partition (it leaves a node group needing a re-sync) and remove-group (it destroys a node
+ * group's machines) last.
  */
 export function runOrder(named: readonly DrillName[]): DrillName[] {
   if (HOLD_BACK_DRILLS.every((d) => named.includes(d))) {
     throw new Error(`${HOLD_BACK_DRILLS.join(' and ')} both hold the fleet's last node group back at boot: run them in separate rehearsals`);
   }
   const first: DrillName[] = [...HOLD_BACK_DRILLS];
-  const last: DrillName[] = ['remove-group'];
+  const last: DrillName[] = ['long-partition', 'remove-group'];
   return [...first.filter((d) => named.includes(d)), ...named.filter((d) => !first.includes(d) && !last.includes(d)),
     ...last.filter((d) => named.includes(d))];
 }
