@@ -107,6 +107,8 @@ function planOf(fleet: import('../lib').DistributedPostgres, libraryJson: any): 
     ]),
     postgresSources: summarizeCidrs([...t.network.fleetCidrs, ...t.network.clientCidrs]),
     patroniSources: summarizeCidrs(t.network.fleetCidrs),
+    ...(t.monitoring.enabled ? { scrapeSources: summarizeCidrs([...t.network.fleetCidrs, ...t.monitoring.scrapeCidrs]) } : {}),
+    scrapeCidrs: t.monitoring.scrapeCidrs,
     fleetCidrs: t.network.fleetCidrs,
     clientCidrs: t.network.clientCidrs,
     awsVpcs: t.network.awsVpcs.map((v) => ({ region: v.region, cidrs: v.cidrs, groups: v.nodeGroups, egressSubnet: v.egressSubnetCidr })),

@@ -94,6 +94,9 @@ export interface PlainPlan {
   /** Postgres sources (fleet + clients) and Patroni sources (fleet), already merged into few blocks. */
   postgresSources: string[];
   patroniSources: string[];
+  /** Exporter scrape sources (fleet + monitoring ranges, merged) when the fleet's monitoring is on, and the monitoring ranges. */
+  scrapeSources?: string[];
+  scrapeCidrs: string[];
   fleetCidrs: string[];
   clientCidrs: string[];
   awsVpcs: { region: string; cidrs: string[]; groups: string[]; egressSubnet: string }[];
@@ -269,6 +272,10 @@ export class PlainStack extends TerraformStack {
         plan.postgresSources.forEach((c) => rule('pg', 5432, 5432, c));
         plan.patroniSources.forEach((c) => rule('patroni', 8008, 8008, c));
         rule('etcd', 2379, 2380, g.cidr);
+        if (plan.scrapeSources) {
+          plan.scrapeSources.forEach((c) => rule('postgres-exporter', 9187, 9187, c));
+          plan.scrapeSources.forEach((c) => rule('node-exporter', 9100, 9100, c));
+        }
         new VpcSecurityGroupEgressRule(scope, `sg-${g.name}-egress`, { ...p, securityGroupId: sg.id, ipProtocol: '-1', cidrIpv4: '0.0.0.0/0' });
         amis[g.region] ??= new DataAwsAmi(scope, `ami-${g.region}`, { ...p, owners: ['099720109477'], mostRecent: true, filter: [{ name: 'name', values: ['ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*'] }] });
         const ami = amis[g.region];
@@ -295,6 +302,7 @@ export class PlainStack extends TerraformStack {
         fw('patroni', ['8008'], plan.fleetCidrs);
         fw('hc', ['8008'], ['130.211.0.0/22', '35.191.0.0/16']);
         fw('etcd', ['2379-2380'], [g.cidr]);
+        if (plan.scrapeSources) fw('metrics', ['9100', '9187'], [...plan.fleetCidrs, ...plan.scrapeCidrs]);
         const byZone: Record<string, ComputeInstance[]> = {};
         for (const m of g.machines) {
           const disk = m.data ? new ComputeDisk(scope, `d-${m.name}`, { provider: google, name: `${m.name}-data`, zone: m.zone, size: g.disk.sizeGiB, type: g.disk.type }) : undefined;
