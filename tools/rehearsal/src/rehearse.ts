@@ -354,7 +354,7 @@ export async function rehearse(options: RehearseOptions): Promise<RehearsalRepor
         tolerateOrphans: options.tolerateOrphans ?? false, nextStack: options.nextStack, shrunkStack: options.shrunkStack, lateBoot,
         provision: async (host) => applyUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir), 600_000),
         provisionStart: async (host) => (await startUserData(hosts, await bootReplacement(host), localSecretBackend(secrets.dir))) ?? Date.now(),
-        objectStore: s3, spareHost: spare?.name,
+        objectStore: s3, spareHost: spare?.name, stackDir: path.dirname(stack.file),
       };
       if (options.sabotage) await sabotage(options.sabotage, hosts, access, fleet, log);
       log(tableHeader());

@@ -137,6 +137,12 @@ export interface LongPartitionFigures {
   readonly antiEntropy?: string;
   /** Acknowledged rows of the providers the cut group lacks (no automatic re-sync yet), by when they were acknowledged. */
   readonly gap: { rows: number; beforeCut: number; duringCut: number; afterHeal: number };
+  /**
+   * What monitoring showed after the heal: the series the exporters served (`dpg_mesh_resync_needed` on the cut
+   * group's leader, `dpg_slot_info{wal_status="lost"}` on each provider's), and the stack's alerts the real promtool
+   * fired on them (absent when promtool or the rules file is not there).
+   */
+  monitoring?: { resyncNeededSeries: string[]; lostSlotSeries: string[]; firingAlerts?: string[] };
 }
 
 export interface DrillResult {

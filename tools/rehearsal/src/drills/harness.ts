@@ -55,6 +55,8 @@ export interface DrillEnv {
   readonly objectStore?: ObjectStorePlan;
   /** A spare test host (the fleet's image, outside its mesh, not booted yet) for the restore drills. */
   readonly spareHost?: string;
+  /** The synthesized stack's directory (its cdk.tf.json, and the alerts.rules.yml synth writes beside it). */
+  readonly stackDir?: string;
 }
 
 export function profileLabel(name: string, t: { ttl: number; loopWait: number; retryTimeout: number }): string {

@@ -23,8 +23,10 @@
  */
 import { literal } from '../db';
 import { FleetGroup } from '../fleet';
-import { DrillResult, LongPartitionProvider } from '../report';
+import { DrillResult, LongPartitionFigures, LongPartitionProvider } from '../report';
 import { sleep, waitFor } from '../shell';
+import { firingAlerts, Scraped } from './alert-check';
+import { EXPORTER_PORTS, find, scrapeExporter } from './metrics';
 import { DrillEnv, finish, machineByIp, newResult, notApplicable, now, startLoad, step, waitForLeader, waitHealthy } from './harness';
 
 /** Each host's data disk with this drill (MB): max_slot_wal_keep_size is 20 % of it by default (about 102 MB). */
@@ -120,6 +122,7 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
   let t0 = 0;
   let t1 = 0;
   let detectedAfterS: number | undefined;
+  let monitoring: LongPartitionFigures['monitoring'];
   try {
     await sleep(3000);
     for (const p of providers) [[p.startLsn]] = await env.access.query(p.group.name, 'SELECT pg_current_wal_lsn()');
@@ -237,6 +240,7 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
     if (detectedAt !== undefined && Number(logged || 0) !== expected.length) {
       violations.push(`${cut.name}: mesh-keeper logged a lost slot ${logged || 0} time(s), expected once per provider (${expected.length})`);
     }
+    monitoring = await monitoringAfterHeal(env, r, cut, cutLeaderIp, providers.filter((p) => expected.includes(p.group.name)), violations);
   } finally {
     generating = false;
     sampling = false;
@@ -326,7 +330,7 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
   }
   r.longPartition = {
     antiEntropy,
-    cutGroup: cut.name, cutSeconds: Number((t1 - t0).toFixed(1)), providers: providers.map((p) => p.figures), detectedAfterS, cutRowsReached, gap,
+    cutGroup: cut.name, cutSeconds: Number((t1 - t0).toFixed(1)), providers: providers.map((p) => p.figures), detectedAfterS, cutRowsReached, gap, monitoring,
   };
   try {
     await waitHealthy(env);
@@ -355,4 +359,61 @@ async function failWith(r: DrillResult, started: number, violations: string[]): 
   // finish() judges convergence; the known gap is not a failure here, everything else is.
   result.status = violations.length > 0 || result.lostRows > 0 || result.duplicatedRows > 0 || result.splitBrain ? 'fail' : 'pass';
   return result;
+}
+
+/** The alerts a long partition must fire once its slots are lost: the cut group needs a re-sync, a provider's slot is lost. */
+const EXPECTED_ALERTS = ['DpgMeshResyncNeeded', 'DpgSlotLost'];
+/** How long the exporters may take to show it (mesh-keeper writes its textfile every 10 s). */
+const MONITORING_WAIT_MS = 60_000;
+
+/**
+ * Monitoring after the heal, as Prometheus would see it: the cut group's leader serves `dpg_mesh_resync_needed` 1 for
+ * each provider that lost its slot, each such provider's leader serves `dpg_slot_info{wal_status="lost"}` 1 for the
+ * cut group's slot, and the stack's `alerts.rules.yml` fires DpgMeshResyncNeeded and DpgSlotLost on exactly those
+ * series (the real promtool). Clearing them needs the re-sync, which does not exist yet.
+ */
+async function monitoringAfterHeal(env: DrillEnv, r: DrillResult, cut: FleetGroup, cutLeaderIp: string, lost: Provider[],
+  violations: string[]): Promise<LongPartitionFigures['monitoring']> {
+  if (lost.length === 0) return undefined;
+  const ng = { node_group: cut.name };
+  let cutNode: string | undefined;
+  const resyncSeries = async () => {
+    cutNode = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.node);
+    return cutNode === undefined ? [] : lost.filter((p) => find(cutNode!, 'dpg_mesh_resync_needed', { ...ng, provider_group: p.group.name }).includes(1)).map((p) => p.group.name);
+  };
+  let shown: string[] = [];
+  await waitFor('dpg_mesh_resync_needed on the cut group\'s leader', MONITORING_WAIT_MS, async () => ((shown = await resyncSeries()).length === lost.length ? true : undefined), 2000)
+    .catch(() => undefined);
+  if (shown.length !== lost.length) {
+    violations.push(`${cut.name}: its leader's node_exporter does not serve dpg_mesh_resync_needed 1 for ${lost.filter((p) => !shown.includes(p.group.name)).map((p) => p.group.name).join(', ')}` +
+      `${cutNode === undefined ? ' (no HTTPS answer on 9100)' : ''}`);
+  }
+  const scraped: Scraped[] = cutNode === undefined ? [] : [{ instance: `${cutLeaderIp}:${EXPORTER_PORTS.node}`, text: cutNode }];
+  const cutPg = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.postgres);
+  if (cutPg !== undefined) scraped.push({ instance: `${cutLeaderIp}:${EXPORTER_PORTS.postgres}`, text: cutPg });
+  const lostSeries: string[] = [];
+  for (const p of lost) {
+    const pg = await scrapeExporter(env, p.group.name, p.leaderIp, EXPORTER_PORTS.postgres);
+    const node = await scrapeExporter(env, p.group.name, p.leaderIp, EXPORTER_PORTS.node);
+    if (pg !== undefined) scraped.push({ instance: `${p.leaderIp}:${EXPORTER_PORTS.postgres}`, text: pg });
+    if (node !== undefined) scraped.push({ instance: `${p.leaderIp}:${EXPORTER_PORTS.node}`, text: node });
+    if (pg !== undefined && find(pg, 'dpg_slot_info', { node_group: p.group.name, peer_group: cut.name, wal_status: 'lost' }).includes(1)) lostSeries.push(p.group.name);
+    else violations.push(`${p.group.name}: its leader's postgres_exporter does not serve dpg_slot_info{peer_group="${cut.name}",wal_status="lost"} 1${pg === undefined ? ' (no HTTPS answer on 9187)' : ''}`);
+  }
+  step(env, r, `monitoring: ${cut.name}'s leader serves dpg_mesh_resync_needed 1 for ${shown.join(', ') || 'none'}; ` +
+    `dpg_slot_info{wal_status="lost"} 1 for ${cut.name}'s slot on ${lostSeries.join(', ') || 'none'}`);
+  const rules = env.stackDir ? `${env.stackDir}/alerts.rules.yml` : '';
+  const firing = await firingAlerts(rules, scraped, EXPECTED_ALERTS).catch((e) => {
+    violations.push(`alert check: ${(e as Error).message}`);
+    return new Map<string, string[]>();
+  });
+  if (firing === undefined) {
+    r.notes.push(`alerts not evaluated: no promtool (Debian's prometheus package) or no ${rules || 'stack directory'}`);
+    return { resyncNeededSeries: shown, lostSlotSeries: lostSeries };
+  }
+  for (const alert of EXPECTED_ALERTS) {
+    if (!firing.has(alert)) violations.push(`${alert} did not fire on the exporters' series (promtool test rules on ${rules})`);
+  }
+  step(env, r, `alerts (promtool on the stack's alerts.rules.yml and the scraped series): ${[...firing.entries()].map(([a, l]) => `${a} x${l.length}`).join(', ') || 'none'} firing`);
+  return { resyncNeededSeries: shown, lostSlotSeries: lostSeries, firingAlerts: [...firing.keys()].sort() };
 }

@@ -11,20 +11,28 @@ import { DrillResult } from '../report';
 import { waitFor } from '../shell';
 import { DrillEnv, finish, newResult, notApplicable, now, settle, startLoad, step } from './harness';
 
-const PORTS = { postgres: 9187, node: 9100 };
+export const EXPORTER_PORTS = { postgres: 9187, node: 9100 };
+const PORTS = EXPORTER_PORTS;
 /** How long a member may take to serve every series (anti-entropy and mesh state come from loops of their own). */
 const WAIT_MS = 120_000;
 
 /** `name{labels} value` lines of an exposition, as [name, labels text, value]. */
-function series(text: string): [string, string, number][] {
+export function series(text: string): [string, string, number][] {
   return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(l);
     return m ? [m[1], m[2] ?? '', Number(m[3])] as [string, string, number] : ['', '', NaN];
   });
 }
 
-function find(text: string, name: string, labels: Record<string, string>): number[] {
+export function find(text: string, name: string, labels: Record<string, string>): number[] {
   return series(text).filter(([n, l]) => n === name && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`))).map(([, , v]) => v);
+}
+
+/** One exporter's exposition, scraped over HTTPS with the fleet's CA from the group's client (undefined: no answer). */
+export async function scrapeExporter(env: DrillEnv, group: string, ip: string, port: number): Promise<string | undefined> {
+  const out = await env.hosts.clientExec(group, ['curl', '-sS', '--fail', '--max-time', '10', '--cacert', env.access.caFile, `https://${ip}:${port}/metrics`],
+    { allowFail: true, timeoutMs: 20_000 });
+  return out.code === 0 ? out.stdout : undefined;
 }
 
 export async function metrics(env: DrillEnv): Promise<DrillResult> {
@@ -43,16 +51,11 @@ export async function metrics(env: DrillEnv): Promise<DrillResult> {
     return notApplicable(r, started, `${first.machine.name} boots a golden image without prometheus-postgres-exporter (the image must hold it)`);
   }
   const problems: string[] = [];
-  const ca = env.access.caFile;
   for (const g of env.fleet.groups) {
     for (const m of g.members) {
       const ip = m.machine.privateIp;
       const name = m.machine.name;
-      const scrape = async (port: number) => {
-        const out = await env.hosts.clientExec(g.name, ['curl', '-sS', '--fail', '--max-time', '10', '--cacert', ca, `https://${ip}:${port}/metrics`],
-          { allowFail: true, timeoutMs: 20_000 });
-        return out.code === 0 ? out.stdout : undefined;
-      };
+      const scrape = (port: number) => scrapeExporter(env, g.name, ip, port);
       const missing = (pg: string, node: string): string[] => {
         const out: string[] = [];
         const need = (text: string, metric: string, labels: Record<string, string>, ok: (v: number) => boolean = () => true) => {
