@@ -9,6 +9,7 @@
 import { ANTI_ENTROPY_AFTER_LEADER_CHANGE_SECONDS } from './anti-entropy';
 import { MESH_SYNC_SECONDS } from './mesh-document';
 import { meshMetricsShell } from './metrics';
+import { RESYNC_SETTLE_SECONDS } from './mesh/resync';
 import { FILES } from './paths';
 
 /** How often the resume slots, paused subscriptions and the mesh's completeness are checked. */
@@ -42,6 +43,7 @@ status() {
   install -d -m 0755 ${FILES.stateDir}
   last_status=("$1" "$2" "$3")
   { printf 'state=%s\\nmissing=%s\\n' "$1" "$2"; [ -n "$3" ] && printf '%s\\n' "$3" | sed 's/^/problem=/'
+    [ -n "$resync_problem" ] && printf 'problem=%s\\n' "$resync_problem"
     [ -n "$resync_needed" ] && printf '%s\\n' "$resync_needed" | sed 's/^/resync-needed=/'
     printf 'repairs=%s\\n' "$(grep -c . ${FILES.repairsLog} 2>/dev/null || echo 0)"
     printf 'updated=%s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; } > ${FILES.meshStatus}.tmp && mv -f ${FILES.meshStatus}.tmp ${FILES.meshStatus}
@@ -189,6 +191,30 @@ check_lost_slots() {
   fi
 }
 
+# The re-sync (join.ts): once a lost slot has been recorded for ${RESYNC_SETTLE_SECONDS} s, resync-prepare.sql drops this group's
+# subscriptions and its join record; apply_mesh's join.sql then copies this group's rows anew from its source (the
+# copied tables locked against writes meanwhile, readers go on) and deletes the records, and the subscriptions are made
+# as usual. Where the re-sync cannot be automatic (no such file, or both directions lost changes) the status says so.
+resync_group() {
+  [ -n "$resync_needed" ] || { resync_problem=''; return 0; }
+  local out why
+  if [ ! -f "$mesh/resync-prepare.sql" ]; then
+    why="re-sync needed from $(tr '\\n' ' ' <<<"$resync_needed")is not automatic for this group's engine and conflict policy: re-sync by hand (README: Re-sync)"
+    [ "$resync_problem" = "$why" ] || log "$why"
+    resync_problem=$why; return 0
+  fi
+  out=$(psql_in "$DPG_DATABASE" -tA -f "$mesh/resync-prepare.sql" 2>&1) || { log "re-sync: preparing failed: $(tail -n 1 <<<"$out")"; return 0; }
+  case "$out" in
+    prepared*)
+      log "re-sync from $(tr '\\n' ' ' <<<"$resync_needed")started: this group's subscriptions and join record dropped; join.sql copies its rows anew"
+      resync_problem=''; next_apply=$SECONDS ;;
+    decision*)
+      why="re-sync \${out#decision: }"
+      [ "$resync_problem" = "$why" ] || log "$why"
+      resync_problem=$why ;;
+  esac
+}
+
 keep_dcs() {
   local out
   if out=$(${FILES.meshSync} dcs 2>&1); then
@@ -219,6 +245,7 @@ anti_entropy() {
 anti_entropy_running() { [ -n "$anti_entropy_pid" ] && kill -0 "$anti_entropy_pid" 2>/dev/null; }
 anti_entropy_pid=''
 resync_needed=''
+resync_problem=''
 resync_slots=''
 last_status=()
 next_anti_entropy=0
@@ -298,6 +325,7 @@ while true; do
       advance_resume_slots
       unpause_subscriptions
       check_lost_slots
+      resync_group
       # Something went missing since the last apply (a declared table created since, a dropped subscription): apply now.
       if [ "$(psql_in "$DPG_DATABASE" -tA -f "$mesh/verify.sql" 2>/dev/null)" != 0 ]; then next_apply=$SECONDS; fi
       next_restart_check=$((SECONDS + ${KEEPER_INTERVAL_SECONDS}))

@@ -136,10 +136,83 @@ describe('a node group joining a running fleet (PostgreSQL 15 + pglogical 2, joi
     expect(value('c', "SELECT count(*) FROM items WHERE v IN ('a-updated', 'b-updated', 'b-updated-again', 'a-updated-last')")).toBe('27');
 
     // Joined once: a second run copies nothing and says nothing; the copy was never sent on to a or b (its origin).
-    expect(joinAtC()).toMatchObject({ code: 0, stdout: '' });
+    expect(joinAtC()).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(value('c', 'SELECT count(*) FROM distributed_postgres.joined')).toBe('1');
     expect(value('c', 'SELECT count(*) FROM distributed_postgres.join_rows')).toBe('0');
   }, 240_000);
+
+  test('a group whose slots its providers lost re-syncs by the join path: their inserts, updates and deletes of the cut, its own rows kept', async () => {
+    // After the first test: a, b and c form the mesh. c is cut off: nothing flows either way.
+    const subs: [Group, string][] = [['c', 'sub_c_a'], ['c', 'sub_c_b'], ['a', 'sub_a_c'], ['b', 'sub_b_c']];
+    for (const [g, sub] of subs) value(g, `SELECT pglogical.alter_subscription_disable('${sub}', true)`);
+    // During the cut: a and b insert, update and delete; c writes rows of its own (they reach a and b after the heal).
+    value('a', "INSERT INTO items SELECT g, 'a-cut' FROM generate_series(301, 320) g");
+    value('a', "UPDATE items SET v = 'a-cut-updated' WHERE id BETWEEN 11 AND 20");
+    value('b', "DELETE FROM items WHERE id BETWEEN 121 AND 130");
+    value('b', "INSERT INTO items SELECT g, 'b-cut' FROM generate_series(321, 340) g");
+    value('c', "INSERT INTO items SELECT g, 'c-cut' FROM generate_series(341, 350) g");
+    await until('a and b to agree', () => (rows('a') === rows('b') && value('a', 'SELECT count(*) FROM items') === '291' ? true : undefined));
+    // a and b write WAL past a small budget: c's slots there (idle) are lost; their slots for each other keep up.
+    for (const g of ['a', 'b'] as Group[]) {
+      value(g, "ALTER SYSTEM SET max_slot_wal_keep_size = '64MB'");
+      value(g, 'SELECT pg_reload_conf()');
+      value(g, 'CREATE TABLE IF NOT EXISTS filler (x int)');
+    }
+    const status = (g: Group, slot: string) => value(g, `SELECT coalesce(wal_status, '-') FROM pg_replication_slots WHERE slot_name = '${slot}'`);
+    for (let i = 0; i < 12 && !(status('a', slotFor('a', 'c')) === 'lost' && status('b', slotFor('b', 'c')) === 'lost'); i++) {
+      for (const g of ['a', 'b'] as Group[]) value(g, 'INSERT INTO filler SELECT generate_series(1, 1000); SELECT pg_switch_wal()');
+      await new Promise((r) => setTimeout(r, 500));
+      for (const g of ['a', 'b'] as Group[]) value(g, 'CHECKPOINT');
+    }
+    expect([status('a', slotFor('a', 'c')), status('b', slotFor('b', 'c'))]).toEqual(['lost', 'lost']);
+    expect([status('a', slotFor('a', 'b')), status('b', slotFor('b', 'a'))]).not.toContain('lost');
+    for (const g of ['a', 'b'] as Group[]) { value(g, 'ALTER SYSTEM RESET max_slot_wal_keep_size'); value(g, 'SELECT pg_reload_conf()'); }
+
+    // The heal: c's rows flow to a and b; c's own subscriptions can only fail. What mesh-keeper records (resync.sql's
+    // check, the provider's wal_status, resync-record.sql), with the settle time already behind it.
+    value('a', "SELECT pglogical.alter_subscription_enable('sub_a_c', true)");
+    value('b', "SELECT pglogical.alter_subscription_enable('sub_b_c', true)");
+    await until('c\'s cut rows at a and b', () => (['a', 'b'].every((g) => value(g as Group, "SELECT count(*) FROM items WHERE v = 'c-cut'") === '10') ? true : undefined));
+    for (const p of ['a', 'b'] as Group[]) {
+      const recorded = run('c', `\\set provider ${p}\n\\set sub sub_c_${p}\n\\set slot ${slotFor(p, 'c')}\n${shipped('c', 'resync-record.sql')}`);
+      expect(recorded).toMatchObject({ code: 0, stderr: '' });
+    }
+    expect(value('c', "SELECT string_agg(provider, ',' ORDER BY provider) FROM distributed_postgres.resync_needed")).toBe('a,b');
+    const prepare = () => servers.c.psql('app', [], shipped('c', 'resync-prepare.sql'));
+    // Not before the settle time: nothing is dropped.
+    expect(prepare()).toMatchObject({ code: 0, stdout: '' });
+    value('c', "UPDATE distributed_postgres.resync_needed SET detected_at = detected_at - interval '1 hour'");
+    expect(prepare()).toMatchObject({ code: 0, stdout: 'prepared\n' });
+    expect(value('c', 'SELECT count(*) FROM pglogical.subscription')).toBe('0');
+    expect(value('c', 'SELECT count(*) FROM distributed_postgres.joined')).toBe('0');
+    expect(prepare()).toMatchObject({ code: 0, stdout: '' });
+
+    // join.sql re-syncs: drops the lost slots (Patroni, played here, recreates a missing permanent slot), waits for
+    // the gate, replaces c's rows by a's in one transaction. Writes at a meanwhile are streamed after.
+    const phases = new Set<string>();
+    const copied = await until('the re-sync', () => {
+      const out = joinAtC();
+      if (out.code !== 0 && !/re-sync: the sources have not confirmed/.test(out.stderr)) throw new Error(`join.sql failed: ${out.stderr}`);
+      for (const [g, p] of [['a', slotFor('a', 'c')], ['b', slotFor('b', 'c')]] as [Group, string][]) {
+        if (value(g, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${p}'`) === '0') { phases.add(`${g} slot dropped`); permanentSlot(g, 'c'); }
+      }
+      if (out.stdout.startsWith('copied')) expect(out.stderr).toBe('');
+      return out.stdout.startsWith('copied') ? out.stdout : undefined;
+    });
+    expect(phases).toEqual(new Set(['a slot dropped', 'b slot dropped']));
+    expect(copied.trim()).toBe('copied 301 rows from node group a (re-sync)');
+    expect(value('c', 'SELECT count(*) FROM distributed_postgres.resync_needed')).toBe('0');
+    value('a', "UPDATE items SET v = 'a-after-resync' WHERE id IN (1, 341)");
+    value('b', "INSERT INTO items VALUES (351, 'b-after-resync')");
+    expect(run('c', shipped('c', 'subscriptions.sql')).stderr).not.toMatch(/ERROR/);
+    value('c', "INSERT INTO items VALUES (352, 'c-after-resync')");
+    await until('every group to hold the same rows after the re-sync', () =>
+      (rows('a') === rows('b') && rows('b') === rows('c') && value('c', 'SELECT count(*) FROM items') === '303' ? true : undefined));
+    expect(value('c', "SELECT count(*) FROM items WHERE v IN ('a-cut-updated', 'a-cut', 'b-cut', 'c-cut') OR id BETWEEN 121 AND 130")).toBe('59');
+    // The replaced rows were never sent on: a and b have exactly c's own rows once, and the re-sync's DELETE did not reach them.
+    expect(value('a', "SELECT count(*) FROM items WHERE v = 'c-cut'")).toBe('9');
+    expect(joinAtC()).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  }, 300_000);
 
   test('a group of a first formation (no declared table at its sources yet) has nothing to copy', () => {
     // A fresh database on c's server stands for a group whose sources hold no table: a fleet's first boot.

@@ -26,7 +26,8 @@
 import { NodeGroup, Subscription, Topology } from '../../topology/topology';
 import { FILES } from '../paths';
 import { oneLine, sqlIdent, sqlLiteral, sqlTextArray } from '../quote';
-import { ownSubscriptionPrefix, publishedSets, subscriptionsOf } from './engine';
+import { ownSubscriptionPrefix, publishedSets, resumeSlotName, subscriptionsOf } from './engine';
+import { RESYNC_SETTLE_SECONDS, RESYNC_TABLE, RESYNC_TABLE_SQL } from './resync';
 
 /** The replication origin the copied rows are committed under (so they are never sent on to the other groups). */
 export const JOIN_ORIGIN = 'dpg_join';
@@ -54,17 +55,28 @@ export interface JoinFlavour {
    * nothing arrives twice (native has no conflict resolution). pglogical: the copy is older than every streamed change.
    */
   readonly exact: boolean;
+  /**
+   * Drops this group's own subscriptions (names starting with `prefix`) for a re-sync, leaving the providers' slots to
+   * the re-sync (pglogical drops the remote slot while the provider answers; Patroni recreates a dropped permanent slot).
+   */
+  dropOwnSubscriptions(prefix: string): string;
 }
 
 export const PGLOGICAL_JOIN: JoinFlavour = {
   ownSubscriptions: (prefix) => `EXISTS (SELECT 1 FROM pglogical.subscription\n    WHERE starts_with(sub_name::text, ${sqlLiteral(prefix)}))`,
   exact: false,
+  dropOwnSubscriptions: (prefix) => 'SELECT pglogical.drop_subscription(sub_name, true) FROM pglogical.subscription\n' +
+    `  WHERE starts_with(sub_name::text, ${sqlLiteral(prefix)});`,
 };
 
 export const NATIVE_JOIN: JoinFlavour = {
   ownSubscriptions: (prefix) => 'EXISTS (SELECT 1 FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())\n' +
     `    AND starts_with(subname::text, ${sqlLiteral(prefix)}))`,
   exact: true,
+  // Without a slot first, so DROP SUBSCRIPTION neither connects to the provider nor needs to run outside a transaction.
+  dropOwnSubscriptions: (prefix) => "SELECT format('ALTER SUBSCRIPTION %I DISABLE', subname), format('ALTER SUBSCRIPTION %I SET (slot_name = NONE)', subname),\n" +
+    "    format('DROP SUBSCRIPTION %I', subname) FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())\n" +
+    `    AND starts_with(subname::text, ${sqlLiteral(prefix)}) \\gexec`,
 };
 
 export interface JoinSource {
@@ -86,6 +98,86 @@ export function joinSources(topology: Topology, group: NodeGroup): JoinSource[] 
     if (tables.length > 0) sources.push({ provider, dsn: sub.providerDsn, tables: [...new Set(tables)].sort() });
   }
   return sources;
+}
+
+/** How long a re-sync waits for the application's transactions on the copied tables before it tries again later. */
+export const RESYNC_LOCK_TIMEOUT_SECONDS = 10;
+/** How long a re-sync waits for the sources to confirm this group's changes (its gate) before it tries again later. */
+export const RESYNC_GATE_SECONDS = 20;
+
+/**
+ * The slots at this group that its join sources stream from: a re-sync replaces this group's rows by a source's, so
+ * each source must first hold every change this group made (confirmed on these slots). Undefined when a source does
+ * not subscribe to this group (its copy could not hold this group's own rows): no automatic re-sync then.
+ */
+export function resyncGateSlots(topology: Topology, group: NodeGroup,
+  slotAt: (provider: NodeGroup, sub: Subscription) => string): string[] | undefined {
+  const slots: string[] = [];
+  for (const source of joinSources(topology, group)) {
+    const back = topology.subscriptions.find((s) => s.subscriber === source.provider.name && s.provider === group.name);
+    if (!back) return undefined;
+    slots.push(slotAt(group, back));
+  }
+  return slots.length ? slots : undefined;
+}
+
+/**
+ * The re-sync's gate, inside the transaction that locked the copied tables: waits until every source has confirmed
+ * this group's WAL up to now (a message is written so the senders move past it even when nothing else is), or fails
+ * (and the re-sync is tried again later). A lost gate slot means the source lacks changes of this group that only
+ * this group has: replacing its rows would lose them, so the re-sync stops for a decision.
+ */
+function resyncGateSql(slots: string[]): string {
+  return `DO $dpg$
+DECLARE target pg_lsn := pg_current_wal_lsn(); lagging text; lost text;
+BEGIN
+  PERFORM pg_logical_emit_message(false, 'distributed_postgres', 're-sync gate');
+  FOR i IN 1..${RESYNC_GATE_SECONDS * 10} LOOP
+    SELECT string_agg(w.slot || ' (' || coalesce(s.wal_status, 'missing') || ')', ', ' ORDER BY w.slot),
+        string_agg(w.slot, ', ' ORDER BY w.slot) FILTER (WHERE s.wal_status = 'lost')
+      INTO lagging, lost FROM unnest(${sqlTextArray(slots)}) w(slot) LEFT JOIN pg_replication_slots s ON s.slot_name = w.slot
+      WHERE s.slot_name IS NULL OR s.wal_status = 'lost' OR s.confirmed_flush_lsn IS NULL OR s.confirmed_flush_lsn < target;
+    EXIT WHEN lagging IS NULL;
+    IF lost IS NOT NULL THEN
+      RAISE EXCEPTION 're-sync needs a decision: this group lost the slot(s) % too (both directions lost changes)', lost;
+    END IF;
+    IF i = ${RESYNC_GATE_SECONDS * 10} THEN
+      RAISE EXCEPTION 're-sync: the sources have not confirmed this group''s changes up to % within ${RESYNC_GATE_SECONDS} s: %', target, lagging;
+    END IF;
+    PERFORM pg_sleep(0.1);
+  END LOOP;
+END $dpg$;`;
+}
+
+/**
+ * resync-prepare.sql (run by mesh-keeper on the group's leader as postgres, see resync.ts): once a re-sync has been
+ * needed for RESYNC_SETTLE_SECONDS, drops this group's subscriptions and its join record, so join.sql joins again as a
+ * re-sync. Prints \`prepared\`, or \`decision: <why>\` when the re-sync cannot be automatic, or nothing.
+ */
+export function resyncPrepareSql(group: NodeGroup, flavour: JoinFlavour, gate: string[]): string {
+  const prefix = ownSubscriptionPrefix(group);
+  return [
+    `-- ${oneLine(`Re-sync of node group '${group.name}': drops its subscriptions and its join record, so join.sql copies again.`)}`,
+    '\\set ON_ERROR_STOP on',
+    '\\o /dev/null',
+    'SET client_min_messages = warning;',
+    RESYNC_TABLE_SQL,
+    'CREATE TABLE IF NOT EXISTS distributed_postgres.joined (source text NOT NULL, copied bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());',
+    `-- Due once the first record is ${RESYNC_SETTLE_SECONDS} s old (a partition that heals and breaks again does not start it), and not yet prepared.`,
+    `SELECT EXISTS (SELECT 1 FROM ${RESYNC_TABLE} WHERE detected_at < now() - interval '${RESYNC_SETTLE_SECONDS} seconds')\n` +
+    `  AND (EXISTS (SELECT 1 FROM distributed_postgres.joined) OR ${flavour.ownSubscriptions(prefix)}) AS due \\gset`,
+    '\\if :due',
+    "-- A source that lost this group's changes too (its slot here is lost): both directions lost changes.",
+    `SELECT string_agg(slot_name, ', ' ORDER BY slot_name) AS lost FROM pg_replication_slots WHERE slot_name = ANY (${sqlTextArray(gate)}) AND wal_status = 'lost' \\gset`,
+    '\\if :{?lost}',
+    '\\echo decision: the slot(s) :lost of the copy source(s) here are lost too: both directions lost changes, and replacing the rows of this group would lose its own; re-sync by hand (README: Re-sync)',
+    '\\q',
+    '\\endif',
+    flavour.dropOwnSubscriptions(prefix),
+    'DELETE FROM distributed_postgres.joined;',
+    '\\echo prepared',
+    '\\endif',
+  ].join('\n') + '\n';
 }
 
 /** The file a source's copy runs from (mesh document names are `[a-z0-9-]+.sql`). */
@@ -178,6 +270,7 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
   // would need a second point). Such a group gets no join (DPG-ADD-WITHOUT-ROWS says so when it is added).
   if (sources.length === 0 || (flavour.exact && sources.length > 1)) return undefined;
   const subs = subscriptionsOf(topology, group);
+  const gate = resyncGateSlots(topology, group, slotAt);
   const local = `host=${FILES.socketDir} port=${topology.postgres.port} dbname=${topology.postgres.database}`;
   const groupOf = (name: string) => topology.nodeGroups.find((g) => g.name === name)!;
   const subOf = (subscriber: string, provider: string) =>
@@ -198,6 +291,23 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
     '\\q',
     '\\endif',
   ];
+  if (gate !== undefined) {
+    // A re-sync (resync.ts): resync-prepare.sql dropped this group's subscriptions and its join record; join again.
+    // (Before the check of subscriptions made before this file existed, which would take them for a join.)
+    lines.splice(lines.indexOf('-- Subscriptions made before this file existed (an earlier version): that group has its rows.'), 0,
+      RESYNC_TABLE_SQL,
+      `SELECT EXISTS (SELECT 1 FROM ${RESYNC_TABLE}) AS resync,\n` +
+      `  NOT EXISTS (SELECT 1 FROM distributed_postgres.joined) AND ${flavour.ownSubscriptions(ownSubscriptionPrefix(group))} AS unprepared \\gset`,
+      '\\if :resync',
+      '\\if :unprepared',
+      // (No apostrophe in an \echo: psql reads its quotes even in a branch it skips.)
+      '\\echo waiting: re-sync: the subscriptions of this group are still there (resync-prepare.sql drops them first)',
+      '\\q',
+      '\\endif',
+      '\\endif');
+  } else {
+    lines.push("SELECT false AS resync \\gset");
+  }
   const connect = (dsn: string) => `\\connect ${sqlLiteral(dsn)}`;
   // 1. Which declared tables each source has (none anywhere: a first formation, nothing to copy).
   sources.forEach((source, i) => {
@@ -209,6 +319,7 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
     `SELECT ${sources.map((_, i) => `:'tables_${i + 1}' = ''`).join(' AND ')} AS nothing \\gset`,
     '\\if :nothing',
     "INSERT INTO distributed_postgres.joined (source, copied) VALUES ('no declared table at the sources yet: nothing to copy', 0);",
+    ...(gate === undefined ? [] : ['\\if :resync', `DELETE FROM ${RESYNC_TABLE};`, '\\endif']),
     '\\q',
     '\\endif',
     '-- The application creates its tables here first (its deploy\'s migration); the copy needs them.',
@@ -228,7 +339,14 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
     });
     lines.push(`-- Node group ${oneLine(provider.name)}: its slot for this group${checks.length ? ', and the sources\' positions there' : ''}.`,
       connect(sub.providerDsn),
+      ...(gate === undefined ? [] : [
+        '\\if :resync',
+        '-- Re-sync: the slots this group lost there are dropped (Patroni recreates its permanent slots at the current position).',
+        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN (${sqlLiteral(own)}, ${sqlLiteral(resumeSlotName(own))})\n` +
+        "  AND wal_status = 'lost' AND NOT active;",
+        '\\endif']),
       `SELECT CASE WHEN n.slot_name IS NULL THEN ${sqlLiteral(`node group ${provider.name} has no slot ${own} for this group yet (its leader writes it once it holds its new mesh document)`)}` +
+      `\n    WHEN n.wal_status = 'lost' THEN ${sqlLiteral(`node group ${provider.name}'s slot ${own} for this group is lost`)}` +
       checks.map((c, k) => `\n    WHEN s${k}.confirmed_flush_lsn IS NULL OR s${k}.confirmed_flush_lsn < n.confirmed_flush_lsn THEN ` +
         sqlLiteral(`node group ${c.source} has not yet confirmed node group ${provider.name}'s changes up to where its slot for this group starts`)).join('') +
       ' END AS wait\n' +
@@ -240,14 +358,12 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
       '\\endif');
   }
   // 3. The copy: each source's rows into a local table, then into the tables in one transaction.
-  lines.push(connect(local),
-    'CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.join_rows (rel text NOT NULL, r text NOT NULL);',
-    'TRUNCATE distributed_postgres.join_rows;');
-  sources.forEach((source, i) => {
+  const copy = sources.map((source, i) => {
     const dsn = flavour.exact ? `${source.dsn} replication=database` : source.dsn;
     const program = `psql -X -q -tA -v ON_ERROR_STOP=1 -f ${FILES.meshDir}/${joinCopyFile(i)} "${dsn}"`;
-    lines.push(`\\copy distributed_postgres.join_rows (rel, r) FROM PROGRAM ${sqlLiteral(program)}`);
+    return `\\copy distributed_postgres.join_rows (rel, r) FROM PROGRAM ${sqlLiteral(program)}`;
   });
+  const advance: string[] = [];
   if (flavour.exact) {
     // Each other provider's slot for this group starts where the source's copy ends for that provider's changes.
     const source = sources[0];
@@ -255,34 +371,79 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
       const viaSource = subOf(source.provider.name, sub.provider);
       if (!viaSource) continue;
       const v = `position_${groupOf(sub.provider).replicationNodeName}`;
-      lines.push(connect(source.dsn),
+      advance.push(connect(source.dsn),
         `SELECT position AS ${v} FROM distributed_postgres.join_positions WHERE joiner = ${sqlLiteral(group.name)} AND sub_name = ${sqlLiteral(viaSource.name)} AND position IS NOT NULL \\gset`,
         `\\if :{?${v}}`,
         connect(sub.providerDsn),
         `SELECT pg_replication_slot_advance(slot_name, :'${v}') FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(slotAt(groupOf(sub.provider), sub))} AND confirmed_flush_lsn < :'${v}'::pg_lsn;`,
         '\\endif');
     }
-    lines.push(connect(local));
+    advance.push(connect(local));
   }
   const names = sources.map((s) => s.provider.name).join(', ');
-  lines.push(
+  const origin = [
     `SELECT pg_replication_origin_create(${sqlLiteral(JOIN_ORIGIN)}) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = ${sqlLiteral(JOIN_ORIGIN)});`,
     `SELECT pg_replication_origin_session_setup(${sqlLiteral(JOIN_ORIGIN)});`,
-    'BEGIN;',
-    'SET LOCAL session_replication_role = replica;',
-    `SELECT pg_replication_origin_xact_setup('0/0', ${sqlLiteral(JOIN_COMMIT_TIME)});`,
-    "SELECT format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM distributed_postgres.join_rows j, json_populate_record(NULL::%s, j.r::json) x '\n" +
+  ];
+  const asJoinOrigin = ['SET LOCAL session_replication_role = replica;', `SELECT pg_replication_origin_xact_setup('0/0', ${sqlLiteral(JOIN_COMMIT_TIME)});`];
+  const insert = "SELECT format('INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM distributed_postgres.join_rows j, json_populate_record(NULL::%s, j.r::json) x '\n" +
     "    || 'WHERE j.rel = %L ON CONFLICT DO NOTHING', d.reg, a.cols, a.vals, d.reg, d.rel)\n" +
     '  FROM (SELECT DISTINCT rel, to_regclass(rel) AS reg FROM distributed_postgres.join_rows) d,\n' +
     "    LATERAL (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS cols, string_agg('x.' || quote_ident(attname), ', ' ORDER BY attnum) AS vals\n" +
-    "      FROM pg_attribute WHERE attrelid = d.reg AND attnum > 0 AND NOT attisdropped AND attgenerated = '') a \\gexec",
+    "      FROM pg_attribute WHERE attrelid = d.reg AND attnum > 0 AND NOT attisdropped AND attgenerated = '') a \\gexec";
+  const report = ['\\o', "SELECT format('copied %s rows from %s', copied, source) FROM distributed_postgres.joined;"];
+  const join = [
+    connect(local),
+    'SET client_min_messages = warning;',
+    'CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.join_rows (rel text NOT NULL, r text NOT NULL);',
+    'TRUNCATE distributed_postgres.join_rows;',
+    ...copy,
+    ...advance,
+    ...origin,
+    'BEGIN;',
+    ...asJoinOrigin,
+    insert,
     `INSERT INTO distributed_postgres.joined (source, copied) SELECT ${sqlLiteral(`node group ${names}`)}, count(*) FROM distributed_postgres.join_rows;`,
     'TRUNCATE distributed_postgres.join_rows;',
     'COMMIT;',
     'SELECT pg_replication_origin_session_reset();',
-    '\\o',
-    "SELECT format('copied %s rows from %s', copied, source) FROM distributed_postgres.joined;",
-  );
+    ...report,
+  ];
+  if (gate === undefined) {
+    lines.push(...join);
+    return lines.join('\n') + '\n';
+  }
+  // A re-sync replaces this group's rows of the copied tables by the source's. The tables are locked against writes
+  // (readers go on) from before the gate until the commit: every change this group made to them is at each source
+  // before its snapshot (the gate), and none is made after it, so replacing them loses none of this group's own.
+  const tables = `unnest(string_to_array(${all}, ',')) t WHERE t <> ''`;
+  const done = [`INSERT INTO distributed_postgres.joined (source, copied) VALUES (${sqlLiteral(`node group ${names} (re-sync)`)}, :copied);`,
+    `DELETE FROM ${RESYNC_TABLE};`];
+  const resync = [
+    connect(local),
+    'SET client_min_messages = warning;',
+    'CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.join_rows (rel text NOT NULL, r text NOT NULL);',
+    ...origin,
+    'BEGIN;',
+    `SET LOCAL lock_timeout = '${RESYNC_LOCK_TIMEOUT_SECONDS}s';`,
+    `SELECT format('LOCK TABLE %s IN EXCLUSIVE MODE', string_agg(to_regclass(t)::text, ', ')) FROM ${tables} \\gexec`,
+    resyncGateSql(gate),
+    'TRUNCATE distributed_postgres.join_rows;',
+    ...copy,
+    ...asJoinOrigin,
+    `SELECT format('DELETE FROM %s', to_regclass(t)) FROM ${tables} \\gexec`,
+    insert,
+    'SELECT count(*) AS copied FROM distributed_postgres.join_rows \\gset',
+    'TRUNCATE distributed_postgres.join_rows;',
+    // The exact flavour's slot positions come after the commit (they need other connections); until they are set the
+    // re-sync is not finished: its records stay, and a failure before re-runs the whole re-sync.
+    ...(advance.length ? [] : done),
+    'COMMIT;',
+    'SELECT pg_replication_origin_session_reset();',
+    ...(advance.length ? [...advance, 'BEGIN;', ...done, 'COMMIT;'] : []),
+    ...report,
+  ];
+  lines.push('\\if :resync', ...resync, '\\else', ...join, '\\endif');
   return lines.join('\n') + '\n';
 }
 
@@ -296,8 +457,10 @@ export function joinFiles(topology: Topology, group: NodeGroup, flavour: JoinFla
   const join = joinSql(topology, group, flavour, slotAt);
   if (join === undefined) return undefined;
   const subs = subscriptionsOf(topology, group);
+  const gate = resyncGateSlots(topology, group, slotAt);
   return {
     'join.sql': join,
+    ...(gate === undefined ? {} : { 'resync-prepare.sql': resyncPrepareSql(group, flavour, gate) }),
     ...Object.fromEntries(joinSources(topology, group).map((source, i) => [joinCopyFile(i),
       joinCopySql(source, flavour, group, slotAt(source.provider, subs.find((sub) => sub.provider === source.provider.name)!))])),
   };

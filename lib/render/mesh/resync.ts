@@ -44,11 +44,20 @@ export interface ResyncCatalog {
   readonly disable: string;
 }
 
-const TABLE = `SET client_min_messages = warning;
-CREATE SCHEMA IF NOT EXISTS distributed_postgres;
+/**
+ * How long a re-sync waits after the first lost slot was recorded before it starts (resync-prepare.sql): a partition
+ * that heals and breaks again does not start one, and the need is visible (status, metric, alert) meanwhile.
+ */
+export const RESYNC_SETTLE_SECONDS = 60;
+
+/** The table's DDL (idempotent). */
+export const RESYNC_TABLE_SQL = `CREATE SCHEMA IF NOT EXISTS distributed_postgres;
 CREATE TABLE IF NOT EXISTS ${RESYNC_TABLE} (
   provider text PRIMARY KEY, subscription name NOT NULL, slot name NOT NULL,
   applied_up_to pg_lsn, detected_at timestamptz NOT NULL DEFAULT now());`;
+
+const TABLE = `SET client_min_messages = warning;
+${RESYNC_TABLE_SQL}`;
 
 export function resyncSql(topology: Topology, group: NodeGroup, catalog: ResyncCatalog): ResyncSql | undefined {
   const subs = subscriptionsOf(topology, group);

@@ -135,8 +135,15 @@ export interface LongPartitionFigures {
   readonly cutRowsReached: Record<string, number>;
   /** The anti-entropy check's state on the cut group's leader at the end (`dirty` while it lacks rows). */
   readonly antiEntropy?: string;
-  /** Acknowledged rows of the providers the cut group lacks (no automatic re-sync yet), by when they were acknowledged. */
+  /** Acknowledged rows of the providers the cut group lacks at the end (0 once the re-sync ran), by when they were acknowledged. */
   readonly gap: { rows: number; beforeCut: number; duringCut: number; afterHeal: number };
+  /**
+   * The automatic re-sync: seconds from the detection until the cut group's status listed no resync-needed and said
+   * complete again, and what its mesh-keeper logged of the copy (`copied N rows from node group X (re-sync)`).
+   */
+  resync?: { afterDetectionS?: number; copied?: string };
+  /** What monitoring showed once the re-sync finished: the alerts of `monitoring` that still fire (none expected). */
+  monitoringAfterResync?: { resyncNeededSeries: string[]; lostSlotSeries: string[]; firingAlerts?: string[] };
   /**
    * What monitoring showed after the heal: the series the exporters served (`dpg_mesh_resync_needed` on the cut
    * group's leader, `dpg_slot_info{wal_status="lost"}` on each provider's), and the stack's alerts the real promtool

@@ -41,6 +41,10 @@ const MAX_GAP_S = 30;
 const LOSS_TIMEOUT_S = 600;
 /** Longest wait after the heal for the cut group's status to say it needs a re-sync (s). */
 const DETECT_TIMEOUT_S = 120;
+/** The library's RESYNC_SETTLE_SECONDS (the rehearsal reads stacks, never the library): a re-sync starts this long after the detection. */
+const RESYNC_SETTLE_S = 60;
+/** Longest wait from the detection until the cut group re-synced (s): the settle time and the re-sync itself. */
+const RESYNC_TIMEOUT_S = RESYNC_SETTLE_S + 300;
 /** Margin of the pg_wal bound, in WAL segments (the segment being written and the next one, preallocated). */
 const MARGIN_SEGMENTS = 2;
 const SCRATCH = 'public.dpg_long_partition_scratch';
@@ -123,6 +127,8 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
   let t1 = 0;
   let detectedAfterS: number | undefined;
   let monitoring: LongPartitionFigures['monitoring'];
+  let monitoringAfterResync: LongPartitionFigures['monitoringAfterResync'];
+  let resync: LongPartitionFigures['resync'];
   try {
     await sleep(3000);
     for (const p of providers) [[p.startLsn]] = await env.access.query(p.group.name, 'SELECT pg_current_wal_lsn()');
@@ -227,8 +233,9 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
       detectedAfterS = Number((detectedAt - t1).toFixed(1));
       step(env, r, `${cut.name} (${leaderHost}): mesh.status lists ${expected.map((g) => `resync-needed=${g}`).join(', ')} ${(detectedAt - t1).toFixed(1)} s after the heal`);
     }
-    // The cut group keeps serving meanwhile: 20 s more of writes everywhere, then what the keeper did.
-    await sleep(20_000);
+    // The cut group keeps serving meanwhile: a few seconds more of writes everywhere, then what the keeper did (all
+    // inside the re-sync's settle time, as is the monitoring check below).
+    await sleep(5_000);
     const subsSql = env.fleet.engine === 'native' ? 'SELECT subname, subenabled FROM pg_subscription ORDER BY 1'
       : `SELECT sub_name, sub_enabled FROM ${env.fleet.engine === 'spock' ? 'spock' : 'pglogical'}.subscription ORDER BY 1`;
     const subs = await env.access.query(cut.name, subsSql).catch(() => []);
@@ -241,6 +248,24 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
       violations.push(`${cut.name}: mesh-keeper logged a lost slot ${logged || 0} time(s), expected once per provider (${expected.length})`);
     }
     monitoring = await monitoringAfterHeal(env, r, cut, cutLeaderIp, providers.filter((p) => expected.includes(p.group.name)), violations);
+
+    // The re-sync, by itself: RESYNC_SETTLE_S after the detection the cut group copies its rows anew from its source
+    // (writers keep writing everywhere, the cut group's too), then subscribes again.
+    if (detectedAt !== undefined) {
+      const resyncAt = await waitFor(`${cut.name}'s re-sync (mesh.status without resync-needed, state=complete)`, RESYNC_TIMEOUT_S * 1000, async () => {
+        status = (await env.hosts.exec(hostOf(await waitForLeader(env, cut.name)), ['cat', STATUS_FILE], { allowFail: true })).stdout;
+        const lines = status.split('\n');
+        return lines.includes('state=complete') && !lines.some((l) => l.startsWith('resync-needed=')) ? now() : undefined;
+      }, 2000).catch(() => undefined);
+      const copied = (await env.hosts.exec(leaderHost, ['sh', '-c', `grep -o 'copied [0-9]* rows from .* (re-sync)' ${KEEPER_LOG} | tail -n 1`], { allowFail: true })).stdout.trim();
+      resync = { afterDetectionS: resyncAt === undefined ? undefined : Number((resyncAt - detectedAt).toFixed(1)), copied: copied || undefined };
+      if (resyncAt === undefined) {
+        violations.push(`${cut.name}: not re-synced within ${RESYNC_TIMEOUT_S} s of the detection (mesh.status: ${status.trim().split('\n').join('; ')})`);
+      } else {
+        step(env, r, `${cut.name}: re-synced by itself ${resync.afterDetectionS} s after the detection (settle ${RESYNC_SETTLE_S} s): ${copied || 'no copy logged'}`);
+        monitoringAfterResync = await monitoringCleared(env, r, cut, providers.filter((p) => expected.includes(p.group.name)), violations);
+      }
+    }
   } finally {
     generating = false;
     sampling = false;
@@ -277,9 +302,9 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
   const cutKeys = cutWriter.acked.map((s) => `${cutWriter.spec.writer}:${s}`);
   let held = new Map<string, { keys: Set<string>; duplicated: number }>();
   const settleStart = now();
-  await waitFor(`${cut.name}'s rows at ${providers.map((p) => p.group.name).join(', ')}`, env.convergeTimeoutS * 1000, async () => {
+  await waitFor(`every acknowledged row at every group (${cut.name}'s at the providers, theirs at ${cut.name})`, env.convergeTimeoutS * 1000, async () => {
     held = new Map(await Promise.all(env.fleet.groups.map(async (g) => [g.name, await rowsAt(g)] as const)));
-    return providers.every((p) => cutKeys.every((k) => held.get(p.group.name)!.keys.has(k))) ? true : undefined;
+    return env.fleet.groups.every((g) => writers.every((w) => w.acked.every((s) => held.get(g.name)!.keys.has(`${w.spec.writer}:${s}`)))) ? true : undefined;
   }, 2000).catch(() => undefined);
   const gap = { rows: 0, beforeCut: 0, duringCut: 0, afterHeal: 0 };
   for (const g of env.fleet.groups) {
@@ -312,13 +337,13 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
     `(${(now() - settleStart).toFixed(1)} s after the writers stopped)`);
   r.converged = gap.rows === 0 && r.lostRows === 0;
   if (gap.rows > 0) {
-    r.notes.push(`KNOWN GAP (no automatic re-sync yet): ${cut.name} lacks ${gap.rows} acknowledged rows of ${providers.map((p) => p.group.name).join(', ')} ` +
-      `(${gap.beforeCut} acknowledged before the cut, ${gap.duringCut} during it, ${gap.afterHeal} after the heal): its slots there were lost and ` +
-      'its subscriptions stay disabled until it is re-synced; not counted as lost rows');
+    violations.push(`${cut.name} lacks ${gap.rows} acknowledged rows of ${providers.map((p) => p.group.name).join(', ')} after its re-sync ` +
+      `(${gap.beforeCut} acknowledged before the cut, ${gap.duringCut} during it, ${gap.afterHeal} after the heal)`);
   }
-  // Stale, not silently current: the fleet's anti-entropy check on the cut group's leader names what differs.
+  // Converged, values too: the fleet's anti-entropy check on the cut group's leader compares every replicated table
+  // with each peer (rows the re-sync replaced, deleted or kept), and must find nothing.
   let antiEntropy: string | undefined;
-  if (gap.rows > 0) {
+  {
     const leaderHost = hostOf(await waitForLeader(env, cut.name));
     const ae = await env.hosts.exec(leaderHost, ['sh', '-c', '. /etc/distributed-postgres/member.env && runuser -u postgres -- env PGPASSFILE=/var/lib/postgresql/.pgpass ' +
       `${ANTI_ENTROPY} "$DPG_PG_BIN/psql" "host=/var/run/postgresql port=$DPG_PG_PORT dbname=$DPG_DATABASE" /etc/distributed-postgres/mesh/anti-entropy.sql`],
@@ -326,11 +351,12 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
     antiEntropy = /^state=(.*)$/m.exec(ae.stdout)?.[1] ?? `not run (${(ae.stderr || ae.stdout).trim().split('\n').pop()})`;
     const findings = ae.stdout.split('\n').filter((l) => l.startsWith('finding='));
     step(env, r, `anti-entropy on ${leaderHost}: ${antiEntropy}${findings.length ? `: ${findings.slice(0, 2).join('; ').slice(0, 400)}` : ''}`);
-    if (antiEntropy !== 'dirty') violations.push(`${cut.name} lacks ${gap.rows} rows, but its anti-entropy check says ${antiEntropy} (expected dirty)`);
+    if (antiEntropy !== 'clean') violations.push(`${cut.name}: its anti-entropy check says ${antiEntropy} after the re-sync (expected clean)`);
   }
   r.longPartition = {
     antiEntropy,
     cutGroup: cut.name, cutSeconds: Number((t1 - t0).toFixed(1)), providers: providers.map((p) => p.figures), detectedAfterS, cutRowsReached, gap, monitoring,
+    resync, monitoringAfterResync,
   };
   try {
     await waitHealthy(env);
@@ -416,4 +442,50 @@ async function monitoringAfterHeal(env: DrillEnv, r: DrillResult, cut: FleetGrou
   }
   step(env, r, `alerts (promtool on the stack's alerts.rules.yml and the scraped series): ${[...firing.entries()].map(([a, l]) => `${a} x${l.length}`).join(', ') || 'none'} firing`);
   return { resyncNeededSeries: shown, lostSlotSeries: lostSeries, firingAlerts: [...firing.keys()].sort() };
+}
+
+/**
+ * Monitoring once the re-sync finished: the cut group's leader no longer serves `dpg_mesh_resync_needed`, no provider
+ * serves `dpg_slot_info{wal_status="lost"}` for the cut group (the re-sync dropped those slots; Patroni recreated them),
+ * and the real promtool fires neither DpgMeshResyncNeeded nor DpgSlotLost on the scraped series.
+ */
+async function monitoringCleared(env: DrillEnv, r: DrillResult, cut: FleetGroup, lost: Provider[],
+  violations: string[]): Promise<LongPartitionFigures['monitoringAfterResync']> {
+  if (lost.length === 0) return undefined;
+  const cutLeaderIp = await waitForLeader(env, cut.name);
+  let scraped: Scraped[] = [];
+  let resyncShown: string[] = [];
+  let lostShown: string[] = [];
+  const scrape = async () => {
+    scraped = [];
+    const node = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.node);
+    const cutPg = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.postgres);
+    if (node !== undefined) scraped.push({ instance: `${cutLeaderIp}:${EXPORTER_PORTS.node}`, text: node });
+    if (cutPg !== undefined) scraped.push({ instance: `${cutLeaderIp}:${EXPORTER_PORTS.postgres}`, text: cutPg });
+    resyncShown = node === undefined ? lost.map((p) => p.group.name)
+      : lost.filter((p) => find(node, 'dpg_mesh_resync_needed', { node_group: cut.name, provider_group: p.group.name }).includes(1)).map((p) => p.group.name);
+    lostShown = [];
+    for (const p of lost) {
+      const ip = await waitForLeader(env, p.group.name);
+      const pg = await scrapeExporter(env, p.group.name, ip, EXPORTER_PORTS.postgres);
+      const nodeP = await scrapeExporter(env, p.group.name, ip, EXPORTER_PORTS.node);
+      if (pg !== undefined) scraped.push({ instance: `${ip}:${EXPORTER_PORTS.postgres}`, text: pg });
+      if (nodeP !== undefined) scraped.push({ instance: `${ip}:${EXPORTER_PORTS.node}`, text: nodeP });
+      if (pg === undefined || find(pg, 'dpg_slot_info', { node_group: p.group.name, peer_group: cut.name, wal_status: 'lost' }).includes(1)) lostShown.push(p.group.name);
+    }
+    return resyncShown.length === 0 && lostShown.length === 0 ? true : undefined;
+  };
+  await waitFor('the re-sync\'s series to clear', MONITORING_WAIT_MS, scrape, 2000).catch(() => undefined);
+  if (resyncShown.length) violations.push(`${cut.name}: its leader still serves dpg_mesh_resync_needed 1 for ${resyncShown.join(', ')} after the re-sync (or no HTTPS answer)`);
+  if (lostShown.length) violations.push(`still a lost slot for ${cut.name} (or no HTTPS answer) after the re-sync on ${lostShown.join(', ')}`);
+  const rules = env.stackDir ? `${env.stackDir}/alerts.rules.yml` : '';
+  const firing = await firingAlerts(rules, scraped, EXPECTED_ALERTS).catch((e) => {
+    violations.push(`alert check after the re-sync: ${(e as Error).message}`);
+    return new Map<string, string[]>();
+  });
+  if (firing === undefined) return { resyncNeededSeries: resyncShown, lostSlotSeries: lostShown };
+  for (const alert of firing.keys()) violations.push(`${alert} still fires after the re-sync (promtool test rules on ${rules})`);
+  step(env, r, `monitoring after the re-sync: dpg_mesh_resync_needed ${resyncShown.length ? `still for ${resyncShown.join(', ')}` : 'gone'}, ` +
+    `lost slots ${lostShown.length ? `still on ${lostShown.join(', ')}` : 'gone'}; ${EXPECTED_ALERTS.join(' and ')} ${firing.size ? `still firing: ${[...firing.keys()].join(', ')}` : 'silent'} (promtool)`);
+  return { resyncNeededSeries: resyncShown, lostSlotSeries: lostShown, firingAlerts: [...firing.keys()].sort() };
 }
