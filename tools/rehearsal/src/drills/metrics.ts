@@ -11,6 +11,10 @@ import { DrillResult } from '../report';
 import { waitFor } from '../shell';
 import { DrillEnv, finish, newResult, notApplicable, now, settle, startLoad, step } from './harness';
 
+/**
+ * The exporters' ports, as the metrics contract states them. A copy: the rehearsal never imports the library (it judges
+ * what the library produced), so test/metrics.test.ts pins it to the library's `PORTS`.
+ */
 export const EXPORTER_PORTS = { postgres: 9187, node: 9100 };
 const PORTS = EXPORTER_PORTS;
 /** How long a member may take to serve every series (anti-entropy and mesh state come from loops of their own). */
