@@ -131,8 +131,12 @@ function instanceRegex(monitoring: Monitoring, group: NodeGroup): string {
   return `(${anyOf(hosts)}):(${monitoring.nodeExporterPort}|${monitoring.postgresExporterPort})`;
 }
 
-/** The fleet's Prometheus rules as data (one group, `<fleet>-distributed-postgres`). */
+/**
+ * The fleet's Prometheus rules as data (one group, `<fleet>-distributed-postgres`); no group when the fleet's
+ * monitoring is off (`monitoring.enabled` false): no member runs an exporter for a rule to read.
+ */
 export function alertRules(topology: Topology): AlertRulesFile {
+  if (!topology.monitoring.enabled) return { groups: [] };
   const fleet = topology.fleetName;
   const T = ALERT_THRESHOLDS;
   const all = topology.nodeGroups;
@@ -290,8 +294,12 @@ export function alertRules(topology: Topology): AlertRulesFile {
   return { groups: [{ name: `${fleet}-distributed-postgres`, rules }] };
 }
 
-/** The fleet's Prometheus rules file (YAML), as synth writes it to `alerts.rules.yml`; load it with `rule_files`. */
+/**
+ * The fleet's Prometheus rules file (YAML), as synth writes it to `alerts.rules.yml`; load it with `rule_files`. The
+ * empty string when the fleet's monitoring is off: there are no exporters to alert on, and synth writes no file.
+ */
 export function renderAlertRules(topology: Topology): string {
+  if (!topology.monitoring.enabled) return '';
   const doc = new Document(alertRules(topology), { version: '1.1' });
   doc.commentBefore = ` ${topology.fleetName}: Prometheus alerting rules of the distributed-postgres fleet (generated at synth; do not edit).\n` +
     ' Load with rule_files in prometheus.yml; the alerts are described in the README, section "Alerts".';

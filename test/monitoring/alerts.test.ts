@@ -165,6 +165,13 @@ describe('scope', () => {
 describe('which alerts a fleet gets', () => {
   const names = (t: Topology) => alertsOf(t).map((r) => r.alert);
 
+  test('a fleet without monitoring gets no rules: no exporters to read', () => {
+    const t = ledger();
+    const off: Topology = { ...t, monitoring: { ...t.monitoring, enabled: false } };
+    expect(alertRules(off)).toEqual({ groups: [] });
+    expect(renderAlertRules(off)).toBe('');
+  });
+
   test('the ledger gets every alert', () => {
     expect(names(ledger())).toEqual([
       'DpgNoLeader', 'DpgSplitBrain', 'DpgExporterDown',
