@@ -55,8 +55,8 @@ export interface NodeGroupEndpoint {
  * The declaration is validated in the constructor: every problem is reported at once, naming this
  * construct, and nothing is synthesized. Then it creates the cloud resources: networks, secrets, machines, load
  * balancers, DNS, and the interconnect between regions and clouds. Synth also writes a Mermaid picture of the
- * topology (`topology.mmd`) and the fleet's Prometheus alerting rules (`alerts.rules.yml`) next to the stack's
- * Terraform JSON.
+ * topology (`topology.mmd`) and, unless `monitoring.enabled` is false, the fleet's Prometheus alerting rules
+ * (`alerts.rules.yml`) next to the stack's Terraform JSON.
  */
 export class DistributedPostgres extends Construct {
   /** The resolved topology: names, placement, addresses, quorums and the replication mesh. */
@@ -65,7 +65,8 @@ export class DistributedPostgres extends Construct {
   public readonly diagram: string;
   /**
    * The fleet's Prometheus alerting rules, YAML (what synth writes to `alerts.rules.yml`): load them with `rule_files`
-   * where Prometheus scrapes the members' exporters (README "Alerts").
+   * where Prometheus scrapes the members' exporters (README "Alerts"). The empty string when `monitoring.enabled` is
+   * false: the members run no exporters, so there is nothing to alert on, and synth writes no rules file.
    */
   public readonly alertRules: string;
   /** Leader endpoints of every node group, in node group order. */
@@ -338,8 +339,9 @@ function writeLockAtSynth(fleet: DistributedPostgres, file: string, text: string
 /**
  * Writes the Mermaid picture and the alerting rules next to the stack's Terraform JSON at synth
  * (`cdktf.out/stacks/<stack>/topology.mmd` and `alerts.rules.yml`; `topology-<fleet>.mmd` and
- * `alerts-<fleet>.rules.yml` when one stack holds several fleets). cdktf calls custom synthesis of every construct
- * while synthesizing a stack (the mechanism TerraformAsset uses).
+ * `alerts-<fleet>.rules.yml` when one stack holds several fleets). A fleet without monitoring has no rules: its rules
+ * file is not written, and one an earlier synth left there is removed (it would alert on exporters that are gone).
+ * cdktf calls custom synthesis of every construct while synthesizing a stack (the mechanism TerraformAsset uses).
  */
 function writeFilesAtSynth(fleet: DistributedPostgres): void {
   addCustomSynthesis(fleet, {
@@ -350,7 +352,9 @@ function writeFilesAtSynth(fleet: DistributedPostgres): void {
       const stackFile = path.join(session.outdir, session.manifest.forStack(stack).synthesizedStackPath);
       fs.mkdirSync(path.dirname(stackFile), { recursive: true });
       fs.writeFileSync(path.join(path.dirname(stackFile), single ? 'topology.mmd' : `topology-${name}.mmd`), fleet.diagram);
-      fs.writeFileSync(path.join(path.dirname(stackFile), single ? 'alerts.rules.yml' : `alerts-${name}.rules.yml`), fleet.alertRules);
+      const rulesFile = path.join(path.dirname(stackFile), single ? 'alerts.rules.yml' : `alerts-${name}.rules.yml`);
+      if (fleet.alertRules === '') fs.rmSync(rulesFile, { force: true });
+      else fs.writeFileSync(rulesFile, fleet.alertRules);
     },
   });
 }

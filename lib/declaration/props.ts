@@ -733,7 +733,9 @@ export interface BackupProps {
  */
 export interface MonitoringProps {
   /**
-   * Whether every Postgres member runs the two exporters (and the firewall opens their ports to the scrapers).
+   * Whether every Postgres member runs the two exporters (and the firewall opens their ports to the scrapers). Off,
+   * the fleet has no alerting rules either: synth writes no `alerts.rules.yml` and `DistributedPostgres.alertRules`
+   * is the empty string.
    * @default true
    */
   readonly enabled?: boolean;

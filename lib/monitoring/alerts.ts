@@ -3,8 +3,8 @@
  * JSON as `alerts.rules.yml`, like `topology.mmd`). Pure and deterministic: the same topology gives the same bytes.
  *
  * The rules read only the metrics contract (`CONTRACT_METRICS`): the series every member's `prometheus-postgres-exporter`
- * (port 9187) and `prometheus-node-exporter` (port 9100) export, plus node_exporter's own filesystem metrics and
- * Prometheus's `up`. They are scoped to this fleet: the custom metrics by a `node_group=~"..."` matcher of the fleet's
+ * and `prometheus-node-exporter` export (on the ports of `topology.monitoring`), plus node_exporter's own filesystem
+ * metrics and Prometheus's `up`. They are scoped to this fleet: the custom metrics by a `node_group=~"..."` matcher of the fleet's
  * node groups, `up` and the filesystem metrics by the members' addresses (a recording rule, `dpg:exporter_up`, gives
  * each exporter target its node group), so two fleets scraped by one Prometheus do not mix (as long as their node
  * group names differ). No rule depends on a scrape job's name.
@@ -12,10 +12,7 @@
 import { Document } from 'yaml';
 import { FILES } from '../render/paths';
 import { postgresDataDir } from '../render/patroni';
-import { NodeGroup, Topology } from '../topology/topology';
-
-/** The exporters' ports on every member (the metrics contract). */
-export const EXPORTER_PORTS = { postgres: 9187, node: 9100 } as const;
+import { Monitoring, NodeGroup, Topology } from '../topology/topology';
 
 /** The data disk's mount point (node_exporter's `mountpoint` label). */
 export const DATA_MOUNTPOINT = FILES.postgresHome;
@@ -125,14 +122,21 @@ function str(value: string): string {
   return JSON.stringify(value);
 }
 
-/** The exporters of a node group's members: their `instance` label, by private address or DNS name, either port. */
-function instanceRegex(group: NodeGroup): string {
+/**
+ * The exporters of a node group's members: their `instance` label, by private address or DNS name, either port. The
+ * ports are the topology's (what the members listen on and the firewall opens), so the rules cannot match other ones.
+ */
+function instanceRegex(monitoring: Monitoring, group: NodeGroup): string {
   const hosts = [...group.members.map((m) => m.privateIp), ...group.members.map((m) => m.fqdn)];
-  return `(${anyOf(hosts)}):(${EXPORTER_PORTS.node}|${EXPORTER_PORTS.postgres})`;
+  return `(${anyOf(hosts)}):(${monitoring.nodeExporterPort}|${monitoring.postgresExporterPort})`;
 }
 
-/** The fleet's Prometheus rules as data (one group, `<fleet>-distributed-postgres`). */
+/**
+ * The fleet's Prometheus rules as data (one group, `<fleet>-distributed-postgres`); no group when the fleet's
+ * monitoring is off (`monitoring.enabled` false): no member runs an exporter for a rule to read.
+ */
 export function alertRules(topology: Topology): AlertRulesFile {
+  if (!topology.monitoring.enabled) return { groups: [] };
   const fleet = topology.fleetName;
   const T = ALERT_THRESHOLDS;
   const all = topology.nodeGroups;
@@ -162,7 +166,7 @@ export function alertRules(topology: Topology): AlertRulesFile {
 
   const rules: (RecordingRule | AlertingRule)[] = [{
     record: EXPORTER_UP_RECORD,
-    expr: all.map((g) => `label_replace(up{instance=~${str(instanceRegex(g))}}, "node_group", ${str(g.name)}, "", "")`).join('\nor\n'),
+    expr: all.map((g) => `label_replace(up{instance=~${str(instanceRegex(topology.monitoring, g))}}, "node_group", ${str(g.name)}, "", "")`).join('\nor\n'),
     labels: { fleet },
   }];
 
@@ -181,7 +185,7 @@ export function alertRules(topology: Topology): AlertRulesFile {
     `${up} == 0`, minutes(T.exporterDownMinutes),
     'Exporter {{ $labels.instance }} of node group {{ $labels.node_group }} is down',
     'Prometheus cannot scrape {{ $labels.instance }} (node group {{ $labels.node_group }}): the machine, the exporter or the network to it is down, and the other alerts are blind to it.',
-    `On the member: \`systemctl status prometheus-postgres-exporter prometheus-node-exporter\` (ports ${EXPORTER_PORTS.postgres} and ${EXPORTER_PORTS.node}, TLS, the member's private address); if the machine is gone, Patroni fails over (a leader's) and DpgNoLeader fires if no member of the group is left to lead.`));
+    `On the member: \`systemctl status prometheus-postgres-exporter prometheus-node-exporter\` (ports ${topology.monitoring.postgresExporterPort} and ${topology.monitoring.nodeExporterPort}, TLS, the member's private address); if the machine is gone, Patroni fails over (a leader's) and DpgNoLeader fires if no member of the group is left to lead.`));
 
   // Replication between node groups (on each provider's leader, per subscriber group).
   if (topology.subscriptions.length > 0) {
@@ -290,8 +294,12 @@ export function alertRules(topology: Topology): AlertRulesFile {
   return { groups: [{ name: `${fleet}-distributed-postgres`, rules }] };
 }
 
-/** The fleet's Prometheus rules file (YAML), as synth writes it to `alerts.rules.yml`; load it with `rule_files`. */
+/**
+ * The fleet's Prometheus rules file (YAML), as synth writes it to `alerts.rules.yml`; load it with `rule_files`. The
+ * empty string when the fleet's monitoring is off: there are no exporters to alert on, and synth writes no file.
+ */
 export function renderAlertRules(topology: Topology): string {
+  if (!topology.monitoring.enabled) return '';
   const doc = new Document(alertRules(topology), { version: '1.1' });
   doc.commentBefore = ` ${topology.fleetName}: Prometheus alerting rules of the distributed-postgres fleet (generated at synth; do not edit).\n` +
     ' Load with rule_files in prometheus.yml; the alerts are described in the README, section "Alerts".';

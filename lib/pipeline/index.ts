@@ -8,7 +8,8 @@
  *   (every file it holds once its scripts document is fetched), `encodeUserData` (as each cloud takes it),
  *   `topologyToMermaid`;
  * - topology -> monitoring: `renderAlertRules` (the Prometheus rules file synth writes), `alertRules` (the same as
- *   data), `ALERT_THRESHOLDS`, `CONTRACT_METRICS` (the metric names the rules may read), `EXPORTER_PORTS`;
+ *   data), `ALERT_THRESHOLDS`, `CONTRACT_METRICS` (the metric names the rules may read); the exporters' ports are the
+ *   topology's (`topology.monitoring`, defaults in the root's `PORTS`);
  * - Terraform JSON -> findings: `evaluateTerraformJson`, `evaluateTopology` (the policy pack without an Aspect);
  * - Terraform JSON -> a snapshot a reviewer can read: `toReviewableJson` (user-data, mesh and scripts documents decoded, cdktf metadata dropped).
  *
@@ -28,7 +29,7 @@ export {
 } from '../render';
 export type { EncodedUserData, MachineFile, MachineRole, MachineSummary } from '../render';
 export { topologyToMermaid } from '../diagram/mermaid';
-export { ALERT_THRESHOLDS, alertRules, CONTRACT_METRICS, DATA_MOUNTPOINT, EXPORTER_PORTS, EXPORTER_UP_RECORD, renderAlertRules } from '../monitoring/alerts';
+export { ALERT_THRESHOLDS, alertRules, CONTRACT_METRICS, DATA_MOUNTPOINT, EXPORTER_UP_RECORD, renderAlertRules } from '../monitoring/alerts';
 export type { AlertingRule, AlertRulesFile, AlertSeverity, RecordingRule } from '../monitoring/alerts';
 export { evaluateTerraformJson, evaluateTopology } from '../policy';
 export type { EvaluateJsonOptions } from '../policy';

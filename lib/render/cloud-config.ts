@@ -128,7 +128,7 @@ export function scriptsDocumentFiles(topology: Topology, group: NodeGroup): Scri
     ...(metricsEnabled(topology) ? [
       postgres(FILES.exporterWebConfig, '0644', exporterWebConfig()),
       postgres(exporterDropInPath(EXPORTER_UNITS.postgres), '0644', postgresExporterDropIn(topology)),
-      postgres(exporterDropInPath(EXPORTER_UNITS.node), '0644', nodeExporterDropIn(topology)),
+      postgres(exporterDropInPath(EXPORTER_UNITS.node), '0644', nodeExporterDropIn()),
       postgres(QUERIES_UNIT_FILES.path, '0644', queriesPathUnit()),
       postgres(QUERIES_UNIT_FILES.service, '0644', queriesRestartUnit()),
       postgres(FILES.exporterRoleSql, '0644', exporterRoleSql(topology)),

@@ -108,54 +108,70 @@ function libpqValue(value: string): string {
   return /^[A-Za-z0-9_.-]+$/.test(value) ? value : `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-const unitHeader = (what: string) => [
-  `# ${what}: distributed-postgres settings over the Debian unit (the package's /etc/default file is not read).`,
-  '# Rendered by cdktf-distributed-postgres: do not edit. HTTPS only, on this member\'s private address (member.env',
-  '# says --web.listen-address: a whole word, as systemd splits an unbraced variable).',
-];
+/** What one exporter's drop-in says of it; the rest of the drop-in is the same for both. */
+export interface ExporterDropInSpec {
+  /** The program's name, for the header. */
+  readonly name: string;
+  /** Its binary (the Debian package's). */
+  readonly binary: string;
+  /** The member.env variable holding its `--web.listen-address` flag (`exporterListenVars`). */
+  readonly listenVar: string;
+  /** Its flags after `--web.config.file`. */
+  readonly args: string[];
+  /** `[Unit]` lines after the conditions (ordering). */
+  readonly unitLines?: string[];
+  /** `[Service]` lines after the environment file (its own environment). */
+  readonly environment?: string[];
+}
 
 /**
- * The drop-in of `prometheus-postgres-exporter.service`. Written before the packages install: the package starts its
- * unit on install, and until the bootstrap has issued the member's certificate the condition keeps it from starting
- * (never on every address over plain HTTP, as the package's defaults would).
+ * The drop-in of a Debian exporter unit (from the scripts document; `exporterHoldDropIn` holds the unit until then).
+ * Until the bootstrap has issued the member's certificate its conditions keep the unit from starting (never on every
+ * address over plain HTTP, as the package's defaults would). The empty `EnvironmentFile=` and `ExecStart=` clear the
+ * package's own.
  */
-export function postgresExporterDropIn(topology: Topology): string {
+export function exporterDropIn(spec: ExporterDropInSpec): string {
   return [
-    ...unitHeader('postgres_exporter'),
+    `# ${spec.name}: distributed-postgres settings over the Debian unit (the package's /etc/default file is not read).`,
+    '# Rendered by cdktf-distributed-postgres: do not edit. HTTPS only, on this member\'s private address (member.env',
+    '# says --web.listen-address: a whole word, as systemd splits an unbraced variable).',
     '[Unit]',
     `ConditionPathExists=${FILES.prometheusKey}`,
     `ConditionPathExists=${FILES.exporterWebConfig}`,
-    'After=patroni.service',
+    ...(spec.unitLines ?? []),
     '',
     '[Service]',
     'EnvironmentFile=',
     `EnvironmentFile=${FILES.memberEnv}`,
-    `Environment=${JSON.stringify(`DATA_SOURCE_NAME=${postgresExporterDsn(topology)}`)}`,
+    ...(spec.environment ?? []),
     'ExecStart=',
-    'ExecStart=/usr/bin/prometheus-postgres-exporter $DPG_POSTGRES_EXPORTER_LISTEN \\',
-    `  --web.config.file=${FILES.exporterWebConfig} --extend.query-path=${FILES.postgresExporterQueries}`,
+    `ExecStart=${spec.binary} $${spec.listenVar} \\`,
+    `  ${[`--web.config.file=${FILES.exporterWebConfig}`, ...spec.args].join(' ')}`,
     'RestartSec=5',
     '',
   ].join('\n');
 }
 
-/** The drop-in of `prometheus-node-exporter.service` (see `postgresExporterDropIn`). */
-export function nodeExporterDropIn(_topology: Topology): string {
-  return [
-    ...unitHeader('node_exporter'),
-    '[Unit]',
-    `ConditionPathExists=${FILES.prometheusKey}`,
-    `ConditionPathExists=${FILES.exporterWebConfig}`,
-    '',
-    '[Service]',
-    'EnvironmentFile=',
-    `EnvironmentFile=${FILES.memberEnv}`,
-    'ExecStart=',
-    'ExecStart=/usr/bin/prometheus-node-exporter $DPG_NODE_EXPORTER_LISTEN \\',
-    `  --web.config.file=${FILES.exporterWebConfig} ${nodeExporterCollectorArgs().join(' ')}`,
-    'RestartSec=5',
-    '',
-  ].join('\n');
+/** The drop-in of `prometheus-postgres-exporter.service`: after Patroni, the DSN and the `dpg_*` queries. */
+export function postgresExporterDropIn(topology: Topology): string {
+  return exporterDropIn({
+    name: 'postgres_exporter',
+    binary: '/usr/bin/prometheus-postgres-exporter',
+    listenVar: 'DPG_POSTGRES_EXPORTER_LISTEN',
+    args: [`--extend.query-path=${FILES.postgresExporterQueries}`],
+    unitLines: ['After=patroni.service'],
+    environment: [`Environment=${JSON.stringify(`DATA_SOURCE_NAME=${postgresExporterDsn(topology)}`)}`],
+  });
+}
+
+/** The drop-in of `prometheus-node-exporter.service`: its collectors. */
+export function nodeExporterDropIn(): string {
+  return exporterDropIn({
+    name: 'node_exporter',
+    binary: '/usr/bin/prometheus-node-exporter',
+    listenVar: 'DPG_NODE_EXPORTER_LISTEN',
+    args: nodeExporterCollectorArgs(),
+  });
 }
 
 /** member.env's listen flags of the exporters (this machine's private address; a whole word each, for systemd). */

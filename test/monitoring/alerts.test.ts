@@ -139,6 +139,16 @@ describe('scope', () => {
     });
   });
 
+  test('the exporter ports are the topology\'s, not a copy of them', () => {
+    const t = ledger();
+    const moved: Topology = { ...t, monitoring: { ...t.monitoring, postgresExporterPort: 19187, nodeExporterPort: 19100 } };
+    const [record] = recordsOf(moved);
+    for (const term of record.expr.split('\nor\n')) expect(term).toMatch(/\):\(19100\|19187\)"\}/);
+    const down = alertsOf(moved).find((r) => r.alert === 'DpgExporterDown')!;
+    expect(down.annotations.runbook).toContain('ports 19187 and 19100');
+    expect(renderAlertRules(moved)).not.toMatch(/\b(9187|9100)\b/);
+  });
+
   test('a restored group is watched for its leader, slots and disk, not for a mesh it stands apart from', () => {
     const t = withRestoredGroup();
     const copy = t.nodeGroups.find((g) => g.restore)!.name;
@@ -154,6 +164,13 @@ describe('scope', () => {
 
 describe('which alerts a fleet gets', () => {
   const names = (t: Topology) => alertsOf(t).map((r) => r.alert);
+
+  test('a fleet without monitoring gets no rules: no exporters to read', () => {
+    const t = ledger();
+    const off: Topology = { ...t, monitoring: { ...t.monitoring, enabled: false } };
+    expect(alertRules(off)).toEqual({ groups: [] });
+    expect(renderAlertRules(off)).toBe('');
+  });
 
   test('the ledger gets every alert', () => {
     expect(names(ledger())).toEqual([

@@ -1,4 +1,7 @@
-/** Synth writes the alerting rules next to the stack's Terraform JSON, like topology.mmd, byte-identical every time. */
+/**
+ * Synth writes the alerting rules next to the stack's Terraform JSON, like topology.mmd, byte-identical every time; a
+ * fleet without monitoring gets none.
+ */
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { App, TerraformStack } from 'cdktf';
 import * as fs from 'fs';
@@ -13,9 +16,14 @@ const fleet = (name: string, fleetCidr: string): DistributedPostgresProps => ({
   network: { fleetCidr },
 });
 
-/** Synthesizes an app with one stack holding `fleets`; returns the stack's directory's files and the fleets. */
-function synth(fleets: DistributedPostgresProps[]): { files: Record<string, string>; constructs: DistributedPostgres[] } {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-alerts-'));
+const unmonitored = (name: string, fleetCidr: string): DistributedPostgresProps => ({ ...fleet(name, fleetCidr), monitoring: { enabled: false } });
+
+/**
+ * Synthesizes an app with one stack holding `fleets` into `outdir` (a new directory unless given, removed after);
+ * returns the stack's directory's files and the fleets.
+ */
+function synth(fleets: DistributedPostgresProps[], into?: string): { files: Record<string, string>; constructs: DistributedPostgres[] } {
+  const outdir = into ?? fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-alerts-'));
   try {
     const app = new App({ outdir });
     const stack = new TerraformStack(app, 'db');
@@ -26,7 +34,7 @@ function synth(fleets: DistributedPostgresProps[]): { files: Record<string, stri
     const files = Object.fromEntries(fs.readdirSync(dir).filter((f) => !f.endsWith('.json')).sort().map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
     return { files, constructs };
   } finally {
-    fs.rmSync(outdir, { recursive: true, force: true });
+    if (into === undefined) fs.rmSync(outdir, { recursive: true, force: true });
   }
 }
 
@@ -45,4 +53,24 @@ test('two fleets in one stack: alerts-<fleet>.rules.yml each, like topology-<fle
   expect(files['alerts-orders.rules.yml']).toBe(constructs[0].alertRules);
   expect(files['alerts-billing.rules.yml']).toBe(constructs[1].alertRules);
   expect(files['alerts-billing.rules.yml']).toContain('- name: billing-distributed-postgres\n');
+});
+
+test('monitoring off: no rules file and empty alertRules; an enabled fleet beside it still gets its file', () => {
+  const one = synth([unmonitored('orders', '10.64.0.0/12')]);
+  expect(Object.keys(one.files)).toEqual(['topology.mmd']);
+  expect(one.constructs[0].alertRules).toBe('');
+  const two = synth([unmonitored('orders', '10.64.0.0/12'), fleet('billing', '10.80.0.0/12')]);
+  expect(Object.keys(two.files)).toEqual(['alerts-billing.rules.yml', 'topology-billing.mmd', 'topology-orders.mmd']);
+  expect(two.constructs.map((c) => c.alertRules === '')).toEqual([true, false]);
+  expect(two.files['alerts-billing.rules.yml']).toBe(two.constructs[1].alertRules);
+});
+
+test('monitoring turned off: the rules file an earlier synth wrote is gone', () => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-alerts-'));
+  try {
+    expect(Object.keys(synth([fleet('orders', '10.64.0.0/12')], outdir).files)).toEqual(['alerts.rules.yml', 'topology.mmd']);
+    expect(Object.keys(synth([unmonitored('orders', '10.64.0.0/12')], outdir).files)).toEqual(['topology.mmd']);
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
 });

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { run } from '../shell';
+import { series } from './metrics';
 
 export const PROMTOOL = '/usr/bin/promtool';
 
@@ -18,14 +19,18 @@ export interface Scraped {
   readonly text: string;
 }
 
-/** Input series of one exposition: the fleet's own series (`dpg_*`) and the data disk's, labelled with the target. */
-function inputSeries(s: Scraped): { series: string; values: string }[] {
-  const out = [{ series: `up{instance="${s.instance}"}`, values: '1x20' }];
-  for (const line of s.text.split('\n')) {
-    const m = /^((?:dpg_|node_filesystem_)[a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || !Number.isFinite(Number(m[3]))) continue;
-    const labels = m[2] ? `${m[2].slice(0, -1)}${m[2].length > 2 ? ',' : ''}instance="${s.instance}"}` : `{instance="${s.instance}"}`;
-    out.push({ series: `${m[1]}${labels}`, values: `${Number(m[3])}x20` });
+/**
+ * Input series of one exposition: the fleet's own series (`dpg_*`) and the data disk's, labelled with the target, each
+ * constant for 10 minutes; the target's `up` first. Lines whose value is not a finite number (`NaN`, `+Inf`) are left out.
+ */
+export function inputSeries(s: Scraped): { series: string; values: string }[] {
+  const instance = `instance=${JSON.stringify(s.instance)}`;
+  const out = [{ series: `up{${instance}}`, values: '1x20' }];
+  for (const [name, labels, value] of series(s.text)) {
+    if (!/^(dpg_|node_filesystem_)/.test(name) || !Number.isFinite(value)) continue;
+    // The exposition allows a trailing comma in the label list; a series selector does not take two.
+    const own = labels.slice(1, -1).replace(/,\s*$/, '');
+    out.push({ series: `${name}{${own ? `${own},` : ''}${instance}}`, values: `${value}x20` });
   }
   return out;
 }

@@ -11,15 +11,22 @@ import { DrillResult } from '../report';
 import { waitFor } from '../shell';
 import { DrillEnv, finish, newResult, notApplicable, now, settle, startLoad, step } from './harness';
 
+/**
+ * The exporters' ports, as the metrics contract states them. A copy: the rehearsal never imports the library (it judges
+ * what the library produced), so test/metrics.test.ts pins it to the library's `PORTS`.
+ */
 export const EXPORTER_PORTS = { postgres: 9187, node: 9100 };
 const PORTS = EXPORTER_PORTS;
 /** How long a member may take to serve every series (anti-entropy and mesh state come from loops of their own). */
 const WAIT_MS = 120_000;
 
-/** `name{labels} value` lines of an exposition, as [name, labels text, value]. */
+/**
+ * `name{labels} value` lines of an exposition, as [name, labels text (with its braces, escapes kept), value]; a line
+ * that is not one gives ['', '', NaN]. Label values are read as quoted strings, so a `}` or `\"` inside one is part of it.
+ */
 export function series(text: string): [string, string, number][] {
   return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(l);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^}"]|"(?:[^"\\]|\\.)*")*\})?\s+(\S+)/.exec(l);
     return m ? [m[1], m[2] ?? '', Number(m[3])] as [string, string, number] : ['', '', NaN];
   });
 }
