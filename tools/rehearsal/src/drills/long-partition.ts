@@ -9,17 +9,17 @@
  *  - invalidated: the providers' slots for the cut group go to wal_status `lost`;
  *  - detected: after the heal, the cut group's mesh.status lists `resync-needed=<provider>` for each of them within
  *    DETECT_TIMEOUT_S, mesh-keeper logged it once and disabled the subscription, and the group's leader still serves;
- *  - rows: no acknowledged row is lost among the providers, and the cut group's own rows reach them (its slots at
- *    home survive: it wrote little);
- *  - flagged: the fleet's anti-entropy check on the cut group's leader finds it `dirty` (the rows it lacks).
- * The cut group cannot converge until a re-sync exists (not automatic yet): the rows it lacks are the known gap,
- * counted in the report (`longPartition.gap`) and named in the notes, and do not fail the drill; everything else does.
+ *  - monitoring: the exporters show it and the stack's alert rules fire on what they serve (the real promtool);
+ *  - re-synced: RESYNC_SETTLE_S after the detection the cut group re-syncs by itself (mesh-keeper, through the join
+ *    path), its status is complete without resync-needed again, and the series and alerts clear;
+ *  - rows: at the end every group holds every acknowledged row of every writer (the cut group's gap is 0), none twice;
+ *  - clean: the fleet's anti-entropy check on the cut group's leader finds nothing after the re-sync.
  *
  * The budget must be small (a minute of bulk writes, not hours): the rehearsal gives every host a small data disk
  * (`--data-disk-mb`, LONG_PARTITION_DISK_MB by default with this drill), from which each member computes its
  * max_slot_wal_keep_size at boot, as on a cloud disk; and for the cut the drill lowers max_wal_size on the providers
  * through Patroni's dynamic configuration, as an operator would (a 1 GB max_wal_size would outgrow such a disk),
- * and resets it afterwards. Opt-in; it leaves the cut group needing a re-sync, so it runs after the other drills.
+ * and resets it afterwards. Opt-in (the small data disks are for the whole run).
  */
 import { literal } from '../db';
 import { FleetGroup } from '../fleet';
@@ -291,8 +291,8 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
     }
   }
 
-  // Rows: the providers hold every acknowledged row of every writer but for the cut group's that has not reached them
-  // yet (waited for); the cut group lacks what its lost slots held back (the known gap).
+  // Rows: every group holds every acknowledged row of every writer (waited for, up to the convergence timeout); what the
+  // cut group still lacks of the providers' is the gap, which the re-sync must have closed.
   const cutWriter = writers.find((w) => w.spec.group === cut.name)!;
   const names = writers.map((w) => literal(w.spec.writer)).join(', ');
   const rowsAt = async (g: FleetGroup) => {
@@ -378,11 +378,11 @@ async function setMaxWalSize(env: DrillEnv, p: Provider, value: string | null): 
   }, 1000);
 }
 
-/** The verdict: any violation fails the drill (each named in the notes); the known gap alone does not. */
+/** The verdict: any violation fails the drill (each named in the notes), as do lost or duplicated rows and a split brain. */
 async function failWith(r: DrillResult, started: number, violations: string[]): Promise<DrillResult> {
   r.notes.push(...violations);
   const result = await finish(r, started);
-  // finish() judges convergence; the known gap is not a failure here, everything else is.
+  // finish() judges convergence over the whole drill; here the rows are judged at the end (a gap is a violation).
   result.status = violations.length > 0 || result.lostRows > 0 || result.duplicatedRows > 0 || result.splitBrain ? 'fail' : 'pass';
   return result;
 }
@@ -396,7 +396,7 @@ const MONITORING_WAIT_MS = 60_000;
  * Monitoring after the heal, as Prometheus would see it: the cut group's leader serves `dpg_mesh_resync_needed` 1 for
  * each provider that lost its slot, each such provider's leader serves `dpg_slot_info{wal_status="lost"}` 1 for the
  * cut group's slot, and the stack's `alerts.rules.yml` fires DpgMeshResyncNeeded and DpgSlotLost on exactly those
- * series (the real promtool). Clearing them needs the re-sync, which does not exist yet.
+ * series (the real promtool). They clear with the re-sync (`monitoringCleared`).
  */
 async function monitoringAfterHeal(env: DrillEnv, r: DrillResult, cut: FleetGroup, cutLeaderIp: string, lost: Provider[],
   violations: string[]): Promise<LongPartitionFigures['monitoring']> {
