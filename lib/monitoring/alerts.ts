@@ -220,8 +220,8 @@ export function alertRules(topology: Topology): AlertRulesFile {
     rules.push(alert('DpgMeshResyncNeeded', 'critical',
       `max by (node_group, provider_group) (${sel('dpg_mesh_resync_needed', inMesh)}) == 1`, '1m',
       'Node group {{ $labels.node_group }} must be re-synced from {{ $labels.provider_group }}',
-      'Node group {{ $labels.provider_group }} lost the slot {{ $labels.node_group }} streams from: the changes between are gone from its WAL, and {{ $labels.node_group }} misses them for good.',
-      'Re-sync the node group (README: the runbook for rebuilding a lost node group): remove it from the mesh and add it back with the fleet\'s rows.'));
+      'Node group {{ $labels.provider_group }} lost the slot {{ $labels.node_group }} streams from: the changes between are gone from its WAL, and {{ $labels.node_group }} serves stale rows of it until it is re-synced.',
+      'The group re-syncs by itself a minute after the detection and the alert clears (mesh-keeper logs `re-sync from ... started` and `join: copied ... (re-sync)`). If it stays, its mesh.status has a problem= line saying why (both directions lost changes, or no automatic re-sync for the engine): re-sync by hand (README: Re-sync).'));
   }
 
   // Slots (on each group's leader): the mesh's logical slots and the group's own physical slots.
