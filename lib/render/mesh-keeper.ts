@@ -204,6 +204,21 @@ resync_group() {
     resync_problem=$why; return 0
   fi
   out=$(psql_in "$DPG_DATABASE" -tA -f "$mesh/resync-prepare.sql" 2>&1) || { log "re-sync: preparing failed: $(tail -n 1 <<<"$out")"; return 0; }
+  if [ "\${out%% *}" = due ]; then
+    # Every provider must answer first: from the drop of the subscriptions until the join, the group receives nothing.
+    local dsn silent=''
+    while IFS= read -r dsn; do
+      dsn=\${dsn#due }
+      timeout 20 runuser -u postgres -- env PGPASSFILE=${FILES.meshPgpass} PGCONNECT_TIMEOUT=5 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -c 'SELECT 1' >/dev/null 2>&1 \\
+        || silent+="$(sed -n 's/.*host=\\([^ ]*\\).*/\\1/p' <<<"$dsn") "
+    done <<<"$out"
+    if [ -n "$silent" ]; then
+      [ "$resync_waiting" = "$silent" ] || log "re-sync waits: the provider(s) at $silent do not answer"
+      resync_waiting=$silent; return 0
+    fi
+    resync_waiting=''
+    out=$(psql_in "$DPG_DATABASE" -tA -v go=1 -f "$mesh/resync-prepare.sql" 2>&1) || { log "re-sync: preparing failed: $(tail -n 1 <<<"$out")"; return 0; }
+  fi
   case "$out" in
     prepared*)
       log "re-sync from $(tr '\\n' ' ' <<<"$resync_needed")started: this group's subscriptions and join record dropped; join.sql copies its rows anew"
@@ -246,6 +261,7 @@ anti_entropy_running() { [ -n "$anti_entropy_pid" ] && kill -0 "$anti_entropy_pi
 anti_entropy_pid=''
 resync_needed=''
 resync_problem=''
+resync_waiting=''
 resync_slots=''
 last_status=()
 next_anti_entropy=0

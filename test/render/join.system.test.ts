@@ -182,7 +182,10 @@ describe('a node group joining a running fleet (PostgreSQL 15 + pglogical 2, joi
     // Not before the settle time: nothing is dropped.
     expect(prepare()).toMatchObject({ code: 0, stdout: '' });
     value('c', "UPDATE distributed_postgres.resync_needed SET detected_at = detected_at - interval '1 hour'");
-    expect(prepare()).toMatchObject({ code: 0, stdout: 'prepared\n' });
+    // Due: it names the providers mesh-keeper must reach first, and drops nothing yet.
+    expect(prepare()).toMatchObject({ code: 0, stdout: `due ${servers.a.dsn('app')}\ndue ${servers.b.dsn('app')}\n` });
+    expect(value('c', 'SELECT count(*) FROM pglogical.subscription')).toBe('2');
+    expect(servers.c.psql('app', ['-v', 'go=1'], shipped('c', 'resync-prepare.sql'))).toMatchObject({ code: 0, stdout: 'prepared\n', stderr: '' });
     expect(value('c', 'SELECT count(*) FROM pglogical.subscription')).toBe('0');
     expect(value('c', 'SELECT count(*) FROM distributed_postgres.joined')).toBe('0');
     expect(prepare()).toMatchObject({ code: 0, stdout: '' });

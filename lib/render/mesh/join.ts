@@ -151,10 +151,11 @@ END $dpg$;`;
 
 /**
  * resync-prepare.sql (run by mesh-keeper on the group's leader as postgres, see resync.ts): once a re-sync has been
- * needed for RESYNC_SETTLE_SECONDS, drops this group's subscriptions and its join record, so join.sql joins again as a
- * re-sync. Prints \`prepared\`, or \`decision: <why>\` when the re-sync cannot be automatic, or nothing.
+ * needed for RESYNC_SETTLE_SECONDS, prints \`due <provider dsn>\` per provider; run again with psql variable \`go\` (once
+ * every provider answers), drops this group's subscriptions and its join record, so join.sql joins again as a re-sync,
+ * and prints \`prepared\`. Prints \`decision: <why>\` when the re-sync cannot be automatic, and nothing when none is due.
  */
-export function resyncPrepareSql(group: NodeGroup, flavour: JoinFlavour, gate: string[]): string {
+export function resyncPrepareSql(group: NodeGroup, flavour: JoinFlavour, gate: string[], providerDsns: string[]): string {
   const prefix = ownSubscriptionPrefix(group);
   return [
     `-- ${oneLine(`Re-sync of node group '${group.name}': drops its subscriptions and its join record, so join.sql copies again.`)}`,
@@ -173,9 +174,16 @@ export function resyncPrepareSql(group: NodeGroup, flavour: JoinFlavour, gate: s
     '\\echo decision: the slot(s) :lost of the copy source(s) here are lost too: both directions lost changes, and replacing the rows of this group would lose its own; re-sync by hand (README: Re-sync)',
     '\\q',
     '\\endif',
+    // Asked without `go` first: it prints the providers to reach, and the caller runs it again with -v go=1 once every
+    // one answers (the group has no subscription from the drop until the join is done).
+    '\\if :{?go}',
     flavour.dropOwnSubscriptions(prefix),
     'DELETE FROM distributed_postgres.joined;',
     '\\echo prepared',
+    '\\else',
+    '\\o',
+    `SELECT 'due ' || dsn FROM unnest(${sqlTextArray(providerDsns)}) dsn;`,
+    '\\endif',
     '\\endif',
   ].join('\n') + '\n';
 }
@@ -460,7 +468,7 @@ export function joinFiles(topology: Topology, group: NodeGroup, flavour: JoinFla
   const gate = resyncGateSlots(topology, group, slotAt);
   return {
     'join.sql': join,
-    ...(gate === undefined ? {} : { 'resync-prepare.sql': resyncPrepareSql(group, flavour, gate) }),
+    ...(gate === undefined ? {} : { 'resync-prepare.sql': resyncPrepareSql(group, flavour, gate, [...new Set(subs.map((sub) => sub.providerDsn))]) }),
     ...Object.fromEntries(joinSources(topology, group).map((source, i) => [joinCopyFile(i),
       joinCopySql(source, flavour, group, slotAt(source.provider, subs.find((sub) => sub.provider === source.provider.name)!))])),
   };
