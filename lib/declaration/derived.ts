@@ -26,9 +26,36 @@ export function defaultMaxNodeGroups(groups: number): number {
   return Math.min(MAX_NODE_GROUPS, Math.max(16, Math.ceil(groups / 8) * 8));
 }
 
-/** `max_slot_wal_keep_size` of a group's members, in MB: its share of the data disk. */
-export function walRetentionMb(dataDiskGiB: number, percent: number): number {
+/** A member's WAL budget, in MB: `replication.walRetentionPercent` of its data disk, the most pg_wal may hold. */
+export function walBudgetMb(dataDiskGiB: number, percent: number): number {
   return Math.floor((dataDiskGiB * 1024 * percent) / 100);
+}
+
+/** Postgres' defaults of the settings besides the slots that keep WAL in pg_wal (MB; wal_keep_size is Patroni's). */
+export const WAL_DEFAULTS_MB = { maxWalSize: 1024, walKeepSize: 128, segment: 16 } as const;
+
+/** A Postgres size setting in MB (a bare number is MB, as for max_wal_size and wal_keep_size); undefined if unreadable. */
+export function sizeSettingMb(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+)\s*(kB|MB|GB|TB)?\s*$/.exec(value);
+  if (!m) return undefined;
+  const factor = { kB: 1 / 1024, MB: 1, GB: 1024, TB: 1024 * 1024 }[m[2] ?? 'MB']!;
+  return Math.ceil(Number(m[1]) * factor);
+}
+
+/**
+ * What pg_wal holds besides the slots' WAL, in MB: up to max_wal_size since the last checkpoint (a slot is invalidated
+ * only at a checkpoint), wal_keep_size, and two segments (the one being written and the next, preallocated). The slots
+ * get the rest of the WAL budget, so pg_wal as a whole stays within it.
+ */
+export function walOverheadMb(parameters: Record<string, string>): number {
+  return (sizeSettingMb(parameters.max_wal_size) ?? WAL_DEFAULTS_MB.maxWalSize) +
+    (sizeSettingMb(parameters.wal_keep_size) ?? WAL_DEFAULTS_MB.walKeepSize) + 2 * WAL_DEFAULTS_MB.segment;
+}
+
+/** `max_slot_wal_keep_size` of a group's members, in MB: the WAL budget less what pg_wal holds besides the slots. */
+export function walRetentionMb(dataDiskGiB: number, percent: number, parameters: Record<string, string> = {}): number {
+  return walBudgetMb(dataDiskGiB, percent) - walOverheadMb(parameters);
 }
 
 /** Prefix of the CIDR carved for each node group out of the fleet CIDR. */

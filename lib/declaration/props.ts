@@ -440,10 +440,12 @@ export interface ReplicationProps {
    */
   readonly globalTables?: string[];
   /**
-   * The share of each member's data disk (in percent, 5 to 50) that replication slots may keep in `pg_wal` for a peer
-   * that is away (Postgres `max_slot_wal_keep_size`, for the mesh's logical slots and the group's own physical slots
-   * alike). A peer node group or a standby away longer than that loses its slot, and the member keeps serving
-   * instead of filling its disk: one region's outage never stops the others.
+   * The WAL budget: the share of each member's data disk (in percent, 5 to 50) that `pg_wal` may hold, computed at
+   * the member's first boot from the disk it really has. The replication slots (the mesh's logical slots and the
+   * group's own physical slots alike) may keep what the budget leaves after `max_wal_size`, `wal_keep_size` and two
+   * WAL segments (Postgres `max_slot_wal_keep_size`; 1184 MB less with the defaults): a peer node group or a standby
+   * away longer than that loses its slot, and the member keeps serving instead of filling its disk: one region's
+   * outage never stops the others. Synth refuses a budget that leaves the slots under 1 GiB (DPG-WAL-RETENTION).
    * @default 20
    */
   readonly walRetentionPercent?: number;

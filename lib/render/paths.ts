@@ -102,9 +102,10 @@ export function meshPlaceholder(key: string): string {
 }
 
 /**
- * A share of a disk in templates: `{{disk-share:PATH:PERCENT}}`, replaced at boot by materialize-secrets with PERCENT
- * of the size of the file system holding PATH, as `<n>MB` (so a value follows the disk the machine really has).
+ * A share of a disk in templates: `{{disk-share:PATH:PERCENT}}` or `{{disk-share:PATH:PERCENT-MINUS}}`, replaced at
+ * boot by materialize-secrets with PERCENT of the size of the file system holding PATH, less MINUS MB, as `<n>MB` (so
+ * a value follows the disk the machine really has; at least 16 MB, one segment, where the disk is too small).
  */
-export function diskSharePlaceholder(path: string, percent: number): string {
-  return `{{disk-share:${path}:${percent}}}`;
+export function diskSharePlaceholder(path: string, percent: number, minusMb = 0): string {
+  return `{{disk-share:${path}:${percent}${minusMb > 0 ? `-${minusMb}` : ''}}}`;
 }

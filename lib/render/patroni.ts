@@ -4,6 +4,7 @@
  * dynamic configuration, written once by the first member); member-local ones to `postgresql`.
  */
 import { MANAGED_PARAMETERS, RenderedParameter } from '../declaration/managed-parameters';
+import { walOverheadMb } from '../declaration/derived';
 import { groupCidrs, Member, NodeGroup, PORTS, Topology } from '../topology/topology';
 import { Machine } from './machine';
 import { archiveParameters } from './backup';
@@ -136,9 +137,10 @@ export function patroniConfig(machine: Machine): Record<string, unknown> {
     ssl_key_file: FILES.postgresKey,
     unix_socket_directories: FILES.socketDir,
     // Bounded retention: a peer group or standby away longer than this loses its slot rather than filling the data
-    // disk. The share of the disk the member really has, computed at its first boot (so resizing a disk in the
-    // declaration changes no machine's user-data).
-    max_slot_wal_keep_size: diskSharePlaceholder(FILES.postgresHome, topology.replication.walRetentionPercent),
+    // disk. The WAL budget (the declared share of the disk the member really has, computed at its first boot, so
+    // resizing a disk in the declaration changes no machine's user-data) less what pg_wal holds besides the slots
+    // (max_wal_size, wal_keep_size, two segments): pg_wal as a whole stays within the budget.
+    max_slot_wal_keep_size: diskSharePlaceholder(FILES.postgresHome, topology.replication.walRetentionPercent, walOverheadMb(topology.postgres.parameters)),
   };
   if (member.snowflakeNodeId > 0) localParameters['snowflake.node'] = member.snowflakeNodeId;
   return {

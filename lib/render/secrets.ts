@@ -75,7 +75,7 @@ sys.stdout.write(base64.b64decode(data).decode())
 /**
  * Writes the files that need secret values, on this machine, readable by their owner only:
  * - `yaml TEMPLATE OUT OWNER`: a YAML template whose `{{secret:NAME}}` strings become the values (Patroni's config),
- *   whose `{{disk-share:PATH:PERCENT}}` strings become that share of PATH's file system (`<n>MB`), and whose
+ *   whose `{{disk-share:PATH:PERCENT[-MINUS]}}` strings become that share of PATH's file system less MINUS MB (`<n>MB`), and whose
  *   `{{mesh:KEY}}` strings become that key of Patroni's part of the mesh document (`patroni.json`, by mesh-sync);
  * - `pgpass OUT OWNER USER NAME`: a one-line .pgpass for USER;
  * - `role-sql ROLE NAME ATTRIBUTES...`: prints SQL that creates/alters ROLE with a SCRAM verifier computed here,
@@ -98,7 +98,7 @@ import tempfile
 import yaml
 
 PLACEHOLDER = re.compile(r"^\\{\\{secret:([A-Za-z0-9_-]+)\\}\\}$")
-DISK_SHARE = re.compile(r"^\\{\\{disk-share:(/[A-Za-z0-9_./-]*):([0-9]{1,2})\\}\\}$")
+DISK_SHARE = re.compile(r"^\\{\\{disk-share:(/[A-Za-z0-9_./-]*):([0-9]{1,2})(?:-([0-9]{1,7}))?\\}\\}$")
 MESH = re.compile(r"^\\{\\{mesh:([a-z_]+)\\}\\}$")
 MESH_PART = "${FILES.meshDir}/patroni.json"
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -110,12 +110,13 @@ def secret(name):
     return out.decode().rstrip("\\n")
 
 
-def disk_share(path, percent):
-    # The file system that holds path (or its nearest existing parent), as Postgres sizes: whole MB.
+def disk_share(path, percent, minus):
+    # The file system that holds path (or its nearest existing parent), as Postgres sizes: whole MB; less minus MB,
+    # at least one segment (a disk smaller than the declaration allowed for).
     while not os.path.exists(path):
         path = os.path.dirname(path) or "/"
     st = os.statvfs(path)
-    return "%dMB" % (st.f_frsize * st.f_blocks * percent // 100 // (1024 * 1024))
+    return "%dMB" % max(16, st.f_frsize * st.f_blocks * percent // 100 // (1024 * 1024) - minus)
 
 
 def mesh_value(key):
@@ -138,7 +139,7 @@ def fill(node):
             return secret(match.group(1))
         match = DISK_SHARE.match(node)
         if match:
-            return disk_share(match.group(1), int(match.group(2)))
+            return disk_share(match.group(1), int(match.group(2)), int(match.group(3) or 0))
         match = MESH.match(node)
         if match:
             return mesh_value(match.group(1))

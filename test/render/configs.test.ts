@@ -91,7 +91,7 @@ describe.each([
   test('bounded WAL retention: slots keep at most the declared share of each member\'s data disk (computed at boot)', () => {
     for (const m of machines.filter((x) => x.role === 'postgres')) {
       const p = yamlFileOf(m.text, PATRONI);
-      expect(p.postgresql.parameters.max_slot_wal_keep_size).toBe(`{{disk-share:/var/lib/postgresql:${topology.replication.walRetentionPercent}}}`);
+      expect(p.postgresql.parameters.max_slot_wal_keep_size).toBe(`{{disk-share:/var/lib/postgresql:${topology.replication.walRetentionPercent}-1184}}`);
       expect(p.bootstrap.dcs.postgresql.parameters).not.toHaveProperty('max_slot_wal_keep_size');
     }
   });
@@ -250,6 +250,10 @@ test('bounded WAL retention follows replication.walRetentionPercent (20 by defau
     const member = topology.nodeGroups[0].members[0].name;
     return yamlFileOf(renderAll(topology).find((m) => m.name === member)!.text, PATRONI).postgresql.parameters.max_slot_wal_keep_size;
   };
-  expect(retention(fleet)).toBe('{{disk-share:/var/lib/postgresql:20}}');
-  expect(retention({ ...fleet, replication: { ...fleet.replication, walRetentionPercent: 10 } })).toBe('{{disk-share:/var/lib/postgresql:10}}');
+  // The share bounds pg_wal as a whole: the slots get it less max_wal_size (1 GB), wal_keep_size (Patroni's 128 MB)
+  // and two 16 MB segments, or less the declared values of those.
+  expect(retention(fleet)).toBe('{{disk-share:/var/lib/postgresql:20-1184}}');
+  expect(retention({ ...fleet, replication: { ...fleet.replication, walRetentionPercent: 10 } })).toBe('{{disk-share:/var/lib/postgresql:10-1184}}');
+  expect(retention({ ...fleet, postgres: { ...fleet.postgres, parameters: { max_wal_size: '2GB', wal_keep_size: '256' } } }))
+    .toBe('{{disk-share:/var/lib/postgresql:20-2336}}');
 });

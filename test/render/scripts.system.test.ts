@@ -204,8 +204,11 @@ describe('materialize-secrets', () => {
     // The WAL retention budget: the declared share of the file system that holds the data directory (here the test
     // machine's: /var/lib/postgresql exists where the postgres package is installed).
     const fsOfData = statfsSync('/var/lib/postgresql');
-    const percent = Number(/:(\d+)\}\}$/.exec(original.postgresql.parameters.max_slot_wal_keep_size)![1]);
-    expect(filled.postgresql.parameters.max_slot_wal_keep_size).toBe(`${Math.floor((fsOfData.blocks * fsOfData.bsize * percent) / 100 / 1048576)}MB`);
+    // less what pg_wal holds besides the slots (the placeholder's MINUS), at least one segment.
+    const [, percent, minus] = /:(\d+)-(\d+)\}\}$/.exec(original.postgresql.parameters.max_slot_wal_keep_size)!.map(Number);
+    expect(minus).toBe(1184);
+    expect(filled.postgresql.parameters.max_slot_wal_keep_size)
+      .toBe(`${Math.max(16, Math.floor((fsOfData.blocks * fsOfData.bsize * percent) / 100 / 1048576) - minus)}MB`);
     delete original.postgresql.parameters.max_slot_wal_keep_size;
     delete filled.postgresql.parameters.max_slot_wal_keep_size;
     for (const user of ['superuser', 'replication', 'rewind']) delete original.postgresql.authentication[user].password;

@@ -1,5 +1,5 @@
 /** The replication engine between node groups: conflict handling, delta-apply columns, snowflake ids. */
-import { defaultMaxNodeGroups, MAX_NODE_GROUPS, snowflakeIdsOf, walRetentionMb } from '../derived';
+import { defaultMaxNodeGroups, MAX_NODE_GROUPS, snowflakeIdsOf, walBudgetMb, walOverheadMb, walRetentionMb } from '../derived';
 import { ConflictPolicy, ReplicationEngine } from '../props';
 import { Finding } from '../spec';
 import { MAX_MEMBERS, PATTERNS } from './limits';
@@ -118,8 +118,12 @@ export const WAL_RETENTION: Rule = {
       return [finding('DPG-WAL-RETENTION', 'replication.walRetentionPercent', `${percent} is not a whole percent from 5 to 50 of the data disk. ` +
         'Fix: e.g. 20 (a peer away longer than what that holds loses its slots; above 50 the WAL of an absent peer can crowd out the data).')];
     }
-    return spec.nodeGroups.filter((g) => isInt(g.dataDisk.sizeGiB, 1, 65536) && walRetentionMb(g.dataDisk.sizeGiB, percent) < MIN_WAL_RETENTION_MB).map((g) =>
-      finding('DPG-WAL-RETENTION', `${g.path}.dataDisk.sizeGiB`, `${percent}% of ${g.dataDisk.sizeGiB} GiB keeps ${walRetentionMb(g.dataDisk.sizeGiB, percent)} MB of WAL for an absent peer: ` +
-        `its slots would be lost within minutes of a restart. Fix: a data disk of at least ${Math.ceil((MIN_WAL_RETENTION_MB * 100) / (percent * 1024))} GiB, or a larger replication.walRetentionPercent.`));
+    // The budget bounds pg_wal as a whole; the slots get what max_wal_size, wal_keep_size and two segments leave.
+    const overhead = walOverheadMb(spec.postgres.parameters);
+    return spec.nodeGroups.filter((g) => isInt(g.dataDisk.sizeGiB, 1, 65536) && walRetentionMb(g.dataDisk.sizeGiB, percent, spec.postgres.parameters) < MIN_WAL_RETENTION_MB).map((g) =>
+      finding('DPG-WAL-RETENTION', `${g.path}.dataDisk.sizeGiB`, `${percent}% of ${g.dataDisk.sizeGiB} GiB is a WAL budget of ${walBudgetMb(g.dataDisk.sizeGiB, percent)} MB, ` +
+        `of which max_wal_size, wal_keep_size and two segments take ${overhead} MB: ${Math.max(0, walRetentionMb(g.dataDisk.sizeGiB, percent, spec.postgres.parameters))} MB ` +
+        `are left for an absent peer's slots, and they would be lost within minutes of a restart. Fix: a data disk of at least ` +
+        `${Math.ceil(((MIN_WAL_RETENTION_MB + overhead) * 100) / (percent * 1024))} GiB, or a larger replication.walRetentionPercent.`));
   },
 };

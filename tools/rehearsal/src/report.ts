@@ -114,6 +114,12 @@ export interface LongPartitionProvider {
   readonly archiveQueueMaxBytes?: number;
   /** budget + max_wal_size + wal_keep_size + 2 segments: what pg_wal may hold beyond the segments waiting to be archived. */
   boundBytes: number;
+  /**
+   * The WAL budget: `replication.walRetentionPercent` of the member's data disk (its template's `{{disk-share:...}}`
+   * and the file system's size), which pg_wal as a whole must stay under; max_slot_wal_keep_size is what it leaves
+   * after max_wal_size (as the library assumes it: 1 GB by default), wal_keep_size and two segments.
+   */
+  walBudgetBytes?: number;
   /** WAL written on its leader during the cut. */
   walWrittenBytes: number;
   maxPgWalBytes?: number;

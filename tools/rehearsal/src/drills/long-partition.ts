@@ -2,9 +2,11 @@
  * A node group cut off for longer than the others' retention budget (issue 17): the last node group is cut off while
  * every group's writer keeps writing and the other groups (its providers) write WAL well past their
  * `max_slot_wal_keep_size` (bulk inserts into a scratch table no one replicates). Checked:
- *  - bounded: each provider member's pg_wal, sampled every second during the cut, stays under
- *    max_slot_wal_keep_size + max_wal_size + wal_keep_size + 2 segments (+ the segments still waiting to be archived
- *    at that sample, which pgBackRest's own queue bound caps); the report has the maximum next to each term;
+ *  - bounded: each provider member's pg_wal, sampled every second during the cut, stays under its WAL budget (the
+ *    declared share of its data disk, which the library's max_slot_wal_keep_size leaves room in for max_wal_size,
+ *    wal_keep_size and two segments) and under max_slot_wal_keep_size + the max_wal_size of the cut + wal_keep_size +
+ *    2 segments (both less the segments still waiting to be archived at that sample, which pgBackRest's own queue
+ *    bound caps); the report has the maximum next to each term;
  *  - serving: every group keeps taking writes (no gap over MAX_GAP_S), the cut group too;
  *  - invalidated: the providers' slots for the cut group go to wal_status `lost`;
  *  - detected: after the heal, the cut group's mesh.status lists `resync-needed=<provider>` for each of them within
@@ -29,8 +31,12 @@ import { firingAlerts, Scraped } from './alert-check';
 import { EXPORTER_PORTS, find, scrapeExporter } from './metrics';
 import { DrillEnv, finish, machineByIp, newResult, notApplicable, now, startLoad, step, waitForLeader, waitHealthy } from './harness';
 
-/** Each host's data disk with this drill (MB): max_slot_wal_keep_size is 20 % of it by default (about 102 MB). */
-export const LONG_PARTITION_DISK_MB = 512;
+/**
+ * Each host's data disk with this drill (MB): the WAL budget is 20 % of it by default (1331 MB), and
+ * max_slot_wal_keep_size what that leaves after max_wal_size (1 GB as the library assumes it), wal_keep_size (128 MB)
+ * and two segments: 147 MB.
+ */
+export const LONG_PARTITION_DISK_MB = 6656;
 /** max_wal_size on the providers during the cut (Patroni's dynamic configuration; reset afterwards). */
 export const LONG_PARTITION_MAX_WAL_SIZE_MB = 128;
 /** WAL each provider writes during the cut, in multiples of its budget + max_wal_size ("well past the budget"). */
@@ -49,6 +55,7 @@ const RESYNC_TIMEOUT_S = RESYNC_SETTLE_S + 300;
 const MARGIN_SEGMENTS = 2;
 const SCRATCH = 'public.dpg_long_partition_scratch';
 const STATUS_FILE = '/var/lib/distributed-postgres/mesh.status';
+const PATRONI_TEMPLATE = '/etc/distributed-postgres/patroni.yml.template';
 const KEEPER_LOG = '/var/log/standin/distributed-postgres-mesh.service.log';
 const ARCHIVE_QUEUE_CONF = '/etc/pgbackrest/conf.d/archive-queue.conf';
 const ANTI_ENTROPY = '/usr/local/lib/distributed-postgres/anti-entropy';
@@ -85,20 +92,26 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
       "pg_size_bytes(current_setting('wal_segment_size')), " +
       "current_setting('data_directory')");
     const queue = await env.hosts.exec(hostOf(leaderIp), ['cat', ARCHIVE_QUEUE_CONF], { allowFail: true });
+    // The WAL budget as the member computed it at boot: the template's share of the data directory's file system.
+    const share = await env.hosts.exec(hostOf(leaderIp), ['sh', '-c', `grep -o 'disk-share:[^}]*' ${PATRONI_TEMPLATE}; stat -f -c '%S %b' ${dataDir}`], { allowFail: true });
+    const [, percent] = /disk-share:[^:]*:(\d+)/.exec(share.stdout) ?? [];
+    const [, blockSize, blocks] = /^(\d+) (\d+)$/m.exec(share.stdout) ?? [];
+    const walBudgetBytes = percent && blocks ? Math.floor((Number(blockSize) * Number(blocks) * Number(percent)) / 100 / MB) * MB : undefined;
     const queueMb = /archive-push-queue-max=(\d+)MB/.exec(queue.stdout)?.[1];
     providers.push({
       group: g, leaderIp, dataDir,
       figures: {
         group: g.name, budgetBytes: Number(budget), maxWalSizeBytes: LONG_PARTITION_MAX_WAL_SIZE_MB * MB, walKeepSizeBytes: Number(walKeep),
         segmentBytes: Number(segment), archiveQueueMaxBytes: queueMb ? Number(queueMb) * MB : undefined,
-        boundBytes: 0, walWrittenBytes: 0, members: [], slots: [],
+        boundBytes: 0, walBudgetBytes, walWrittenBytes: 0, members: [], slots: [],
       },
     });
   }
   for (const p of providers) {
     const f = p.figures;
     f.boundBytes = f.budgetBytes + f.maxWalSizeBytes + f.walKeepSizeBytes + MARGIN_SEGMENTS * f.segmentBytes;
-    step(env, r, `${p.group.name}: max_slot_wal_keep_size ${mb(f.budgetBytes)} (computed at boot from its data disk), wal_keep_size ${mb(f.walKeepSizeBytes)}, ` +
+    step(env, r, `${p.group.name}: WAL budget ${f.walBudgetBytes === undefined ? 'unknown' : mb(f.walBudgetBytes)} (its share of the data disk), ` +
+      `max_slot_wal_keep_size ${mb(f.budgetBytes)} (computed at boot from it), wal_keep_size ${mb(f.walKeepSizeBytes)}, ` +
       `segments ${mb(f.segmentBytes)}, archive queue max ${f.archiveQueueMaxBytes === undefined ? '-' : mb(f.archiveQueueMaxBytes)}`);
     if (f.budgetBytes <= 0 || f.budgetBytes > 1024 * MB) {
       violations.push(`${p.group.name}: max_slot_wal_keep_size is ${f.budgetBytes} bytes: this drill needs a small budget (run with --data-disk-mb ${LONG_PARTITION_DISK_MB})`);
@@ -213,9 +226,14 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
       for (const m of f.members) {
         step(env, r, `${m.host}: pg_wal at most ${mb(m.maxPgWalBytes)} (${m.readyAtMax} segments waiting to be archived then; ${m.samples} samples) ` +
           `against a bound of ${mb(f.boundBytes)} = max_slot_wal_keep_size ${mb(f.budgetBytes)} + max_wal_size ${mb(f.maxWalSizeBytes)} + ` +
-          `wal_keep_size ${mb(f.walKeepSizeBytes)} + ${MARGIN_SEGMENTS} segments (+ segments waiting to be archived)`);
+          `wal_keep_size ${mb(f.walKeepSizeBytes)} + ${MARGIN_SEGMENTS} segments (+ segments waiting to be archived), and a WAL budget of ` +
+          `${f.walBudgetBytes === undefined ? 'unknown' : mb(f.walBudgetBytes)}`);
         if (m.samples === 0) violations.push(`${m.host}: pg_wal could not be sampled`);
         if (m.overBound > 0) violations.push(`${m.host}: pg_wal over its bound in ${m.overBound} of ${m.samples} samples (max ${mb(m.maxPgWalBytes)}, bound ${mb(f.boundBytes)})`);
+        if (f.walBudgetBytes === undefined) violations.push(`${m.host}: its WAL budget could not be read (${PATRONI_TEMPLATE}, the data disk)`);
+        else if (m.maxPgWalBytes - m.readyAtMax * f.segmentBytes > f.walBudgetBytes) {
+          violations.push(`${m.host}: pg_wal reached ${mb(m.maxPgWalBytes)} (${m.readyAtMax} segments waiting to be archived), over its WAL budget of ${mb(f.walBudgetBytes)}`);
+        }
       }
     }
 
