@@ -54,7 +54,7 @@ describe('mesh-sync with a stand-in secret backend', () => {
     writeFileSync(stored, doc.value);
     expect(sync().stdout).toContain(`generation ${doc.generation}`);
     expect(listing()).toEqual(['anti-entropy.sql', 'document-files', 'down-subscriptions.sql', 'generation', 'join-copy-1.sql', 'join.sql', 'patroni.json',
-      MESH_QUERIES_FILE, 'problems.sql', 'resume-marks.sql', 'resync-record.sql', 'resync.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
+      MESH_QUERIES_FILE, 'problems.sql', 'resume-marks.sql', 'resync-prepare.sql', 'resync-record.sql', 'resync.sql', 'setup.sql', 'subscriptions.sql', 'verify.sql']);
     expect(readFileSync(join(mesh, 'setup.sql'), 'utf8')).toContain('"app"."more"');
   });
 
