@@ -193,24 +193,38 @@ describe('a node group joining a running fleet (PostgreSQL 15 + pglogical 2, joi
     // join.sql re-syncs: drops the lost slots (Patroni, played here, recreates a missing permanent slot), waits for
     // the gate, replaces c's rows by a's in one transaction. Writes at a meanwhile are streamed after.
     const phases = new Set<string>();
-    const copied = await until('the re-sync', () => {
-      const out = joinAtC();
-      if (out.code !== 0 && !/re-sync: the sources have not confirmed/.test(out.stderr)) throw new Error(`join.sql failed: ${out.stderr}`);
+    const playPatroni = () => {
       for (const [g, p] of [['a', slotFor('a', 'c')], ['b', slotFor('b', 'c')]] as [Group, string][]) {
         if (value(g, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${p}'`) === '0') { phases.add(`${g} slot dropped`); permanentSlot(g, 'c'); }
       }
+    };
+    expect(joinAtC().stdout).toMatch(/^waiting: node group a has no slot/m);
+    playPatroni();
+    expect(phases).toEqual(new Set(['a slot dropped', 'b slot dropped']));
+    // The gate: while a (the copy source) does not take c's changes, c's rows are not replaced (a row c wrote since
+    // would be lost); join.sql fails after 20 s and is run again later.
+    value('a', "SELECT pglogical.alter_subscription_disable('sub_a_c', true)");
+    value('c', "INSERT INTO items VALUES (353, 'c-during-resync')");
+    const held = joinAtC();
+    expect(held.code).not.toBe(0);
+    expect(held.stderr).toMatch(/re-sync: the sources have not confirmed this group's changes up to .* within 20 s: pgl_app_c_sub_a_c/);
+    expect(value('c', "SELECT count(*) || ' ' || count(*) FILTER (WHERE id BETWEEN 121 AND 130) FROM items")).toBe('272 10');
+    value('a', "SELECT pglogical.alter_subscription_enable('sub_a_c', true)");
+    const copied = await until('the re-sync', () => {
+      const out = joinAtC();
+      if (out.code !== 0 && !/re-sync: the sources have not confirmed/.test(out.stderr)) throw new Error(`join.sql failed: ${out.stderr}`);
+      playPatroni();
       if (out.stdout.startsWith('copied')) expect(out.stderr).toBe('');
       return out.stdout.startsWith('copied') ? out.stdout : undefined;
     });
-    expect(phases).toEqual(new Set(['a slot dropped', 'b slot dropped']));
-    expect(copied.trim()).toBe('copied 301 rows from node group a (re-sync)');
+    expect(copied.trim()).toBe('copied 302 rows from node group a (re-sync)');
     expect(value('c', 'SELECT count(*) FROM distributed_postgres.resync_needed')).toBe('0');
     value('a', "UPDATE items SET v = 'a-after-resync' WHERE id IN (1, 341)");
     value('b', "INSERT INTO items VALUES (351, 'b-after-resync')");
     expect(run('c', shipped('c', 'subscriptions.sql')).stderr).not.toMatch(/ERROR/);
     value('c', "INSERT INTO items VALUES (352, 'c-after-resync')");
     await until('every group to hold the same rows after the re-sync', () =>
-      (rows('a') === rows('b') && rows('b') === rows('c') && value('c', 'SELECT count(*) FROM items') === '303' ? true : undefined));
+      (rows('a') === rows('b') && rows('b') === rows('c') && value('c', 'SELECT count(*) FROM items') === '304' ? true : undefined));
     expect(value('c', "SELECT count(*) FROM items WHERE v IN ('a-cut-updated', 'a-cut', 'b-cut', 'c-cut') OR id BETWEEN 121 AND 130")).toBe('59');
     // The replaced rows were never sent on: a and b have exactly c's own rows once, and the re-sync's DELETE did not reach them.
     expect(value('a', "SELECT count(*) FROM items WHERE v = 'c-cut'")).toBe('9');

@@ -431,6 +431,8 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
     connect(local),
     'SET client_min_messages = warning;',
     'CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.join_rows (rel text NOT NULL, r text NOT NULL);',
+    // The gate first without the lock (a source that lags or does not stream holds no writer back), then again with it.
+    resyncGateSql(gate),
     ...origin,
     'BEGIN;',
     `SET LOCAL lock_timeout = '${RESYNC_LOCK_TIMEOUT_SECONDS}s';`,
