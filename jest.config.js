@@ -6,6 +6,8 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
+  // Pure, stateless dependencies loaded by Node outside jest's per-file VM context (see the module's comment).
+  moduleNameMapper: { '^fflate$': '<rootDir>/test/native/fflate.js' },
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };
 const SYSTEM = '\\.system\\.test\\.ts$';

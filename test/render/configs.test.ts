@@ -6,6 +6,7 @@ import { pglogicalSlotName } from '../../lib/render/mesh';
 import { ledgerFleet, pglogicalFleet } from '../fixtures/fleets';
 import { fileOf, patroniWithMeshOf, renderAll, topologyOf, yamlFileOf } from './helpers';
 import { renderCloudConfig } from '../../lib/render';
+import { yamlText } from '../../lib/render/cloud-config';
 import { parse } from 'yaml';
 import { rehearsalSpockFleet } from '../../stacks/rehearsal-spock';
 
@@ -256,4 +257,23 @@ test('bounded WAL retention follows replication.walRetentionPercent (20 by defau
   expect(retention({ ...fleet, replication: { ...fleet.replication, walRetentionPercent: 10 } })).toBe('{{disk-share:/var/lib/postgresql:10-1184}}');
   expect(retention({ ...fleet, postgres: { ...fleet.postgres, parameters: { max_wal_size: '2GB', wal_keep_size: '256' } } }))
     .toBe('{{disk-share:/var/lib/postgresql:20-2336}}');
+});
+
+test('yamlText: the memo of texts by JSON keeps apart values that JSON writes alike and YAML does not', () => {
+  const comment = 'memo';
+  // Each pair: the same JSON, different YAML (or a value JSON cannot tell from another). The first of each is written first.
+  const pairs: [unknown, unknown, string][] = [
+    [{ a: 0 }, { a: -0 }, 'a: -0'],
+    [{ a: null }, { a: Infinity }, 'a: .inf'],
+    [{ a: '1970-01-01T00:00:00.000Z' }, { a: new Date(0) }, 'a: 1970-01-01'],
+    [{ a: {} }, { a: new Map([['x', 1]]) }, 'a: !!omap'],
+  ];
+  for (const [first, second, expected] of pairs) {
+    expect(yamlText(first, comment)).not.toContain(expected);
+    expect(yamlText(second, comment)).toContain(expected);
+  }
+  // The same value again: the same text; another comment: another text.
+  const config = parse(fileOf(renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-a-pg1'), '/etc/distributed-postgres/patroni.yml.template'));
+  expect(yamlText(structuredClone(config), comment)).toBe(yamlText(config, comment));
+  expect(yamlText(config, 'other')).toMatch(/^# other\n/);
 });

@@ -34,7 +34,31 @@ export interface RenderedMachine {
 }
 
 export function renderAll(topology: Topology): RenderedMachine[] {
-  return machinesOf(topology).map((m) => ({ name: m.name, role: m.role, nodeGroup: m.nodeGroup, text: renderCloudConfig(topology, m.name) }));
+  return machinesOf(topology).map((m) => ({ name: m.name, role: m.role, nodeGroup: m.nodeGroup, text: renderedText(topology, m.name) }));
+}
+
+const RENDERED = new WeakMap<Topology, Map<string, string>>();
+
+/**
+ * `renderCloudConfig`, once per topology object and machine in a test file: `renderAll` and the readers of a machine's
+ * files (`bootFilesOf`, `bootText`, ...) share it. Rendering is deterministic (user-data.test.ts renders twice from two
+ * separately resolved topologies and compares).
+ */
+export function renderedText(topology: Topology, machineName: string): string {
+  let byName = RENDERED.get(topology);
+  if (!byName) RENDERED.set(topology, byName = new Map());
+  let text = byName.get(machineName);
+  if (text === undefined) byName.set(machineName, text = renderCloudConfig(topology, machineName));
+  return text;
+}
+
+const USER_DATA_FILES = new Map<string, readonly (readonly [string, string])[]>();
+
+/** The [path, content] of each file of a cloud-config text's write_files, parsed once per distinct text. */
+function userDataFilesOf(text: string): readonly (readonly [string, string])[] {
+  let files = USER_DATA_FILES.get(text);
+  if (!files) USER_DATA_FILES.set(text, files = parseCloudConfig(text).write_files.map((f) => [f.path, f.content] as const));
+  return files;
 }
 
 /**
@@ -56,10 +80,19 @@ export function writtenFiles(fleets: DistributedPostgresProps[]): Map<string, st
 export function scriptsDocumentOfGroup(topology: Topology, groupName: string): { sha256: string; files: { path: string; permissions: string; when: string; content: string }[] } {
   const group = topology.nodeGroups.find((g) => g.name === groupName);
   if (!group) throw new Error(`no node group ${groupName}`);
-  const stored = JSON.parse(groupScriptsDocument(topology, group).value) as { format: string; sha256: string; gzip: string };
-  if (stored.format !== 'dpg-scripts/1') throw new Error(`scripts document format ${stored.format}`);
-  return { sha256: stored.sha256, files: JSON.parse(gunzipSync(Buffer.from(stored.gzip, 'base64')).toString('utf8')).files };
+  const value = groupScriptsDocument(topology, group).value;
+  let decoded = DECODED_DOCUMENTS.get(value);
+  if (!decoded) {
+    const stored = JSON.parse(value) as { format: string; sha256: string; gzip: string };
+    if (stored.format !== 'dpg-scripts/1') throw new Error(`scripts document format ${stored.format}`);
+    decoded = { sha256: stored.sha256, files: JSON.parse(gunzipSync(Buffer.from(stored.gzip, 'base64')).toString('utf8')).files };
+    DECODED_DOCUMENTS.set(value, decoded);
+  }
+  // Each caller gets file objects of its own.
+  return { sha256: decoded.sha256, files: decoded.files.map((f) => ({ ...f })) };
 }
+/** Each stored scripts document decoded once (every machine of a group reads the same one). */
+const DECODED_DOCUMENTS = new Map<string, ReturnType<typeof scriptsDocumentOfGroup>>();
 
 /**
  * Every file a machine holds once its bootstrap began, by path: its user-data's files, then the files of its group's
@@ -68,8 +101,7 @@ export function scriptsDocumentOfGroup(topology: Topology, groupName: string): {
 export function bootFilesOf(topology: Topology, machineName: string): Record<string, string> {
   const machine = machinesOf(topology).find((m) => m.name === machineName);
   if (!machine) throw new Error(`no machine ${machineName}`);
-  const text = renderCloudConfig(topology, machineName);
-  const files = Object.fromEntries(parseCloudConfig(text).write_files.map((f) => [f.path, f.content]));
+  const files: Record<string, string> = Object.fromEntries(userDataFilesOf(renderedText(topology, machineName)));
   const loader = files[FILES.loadScripts] ?? '';
   const when = JSON.parse(/^MACHINE, WHEN, STAMP = "[^"]*", (\[[^\]]*\])/m.exec(loader)?.[1] ?? '[]') as string[];
   const document = scriptsDocumentOfGroup(topology, machine.nodeGroup);
@@ -83,7 +115,7 @@ export function bootFilesOf(topology: Topology, machineName: string): Record<str
  * once its bootstrap began, for tests that read files out of a cloud-config text (`fileOf`). Not what the cloud gets.
  */
 export function bootCloudConfig(topology: Topology, machineName: string): string {
-  const doc = parseCloudConfig(renderCloudConfig(topology, machineName));
+  const doc = parseCloudConfig(renderedText(topology, machineName));
   const inUserData = new Set(doc.write_files.map((f) => f.path));
   const machine = machinesOf(topology).find((m) => m.name === machineName)!;
   // Each file with the mode the loader gives it (the document's own), as a machine would hold it.
@@ -106,7 +138,7 @@ export function machineFile(topology: Topology, machineName: string, path: strin
  */
 export function bootText(topology: Topology, machineName: string): string {
   const machine = machinesOf(topology).find((m) => m.name === machineName)!;
-  const text = renderCloudConfig(topology, machineName);
+  const text = renderedText(topology, machineName);
   const inUserData = new Set(parseCloudConfig(text).write_files.map((f) => f.path));
   const files = bootFilesOf(topology, machineName);
   const document = scriptsDocumentOfGroup(topology, machine.nodeGroup).files.filter((f) => !inUserData.has(f.path) && files[f.path] === f.content);
@@ -205,9 +237,13 @@ export function lineDiff(base: string, variant: string, context = 2): string {
   // Longest common subsequence table, from the ends (lengths fit 16 bits: cloud-configs are far below 65536 lines).
   const width = b.length + 1;
   const lcs = new Uint16Array((a.length + 1) * width);
+  // No global (Math.max) in the inner loop: under jest each global lookup goes through the test context's global
+  // object, which made this table 20 times slower than under plain Node (1.5 s of the snapshot tests).
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
-      lcs[i * width + j] = a[i] === b[j] ? lcs[(i + 1) * width + j + 1] + 1 : Math.max(lcs[(i + 1) * width + j], lcs[i * width + j + 1]);
+      const down = lcs[(i + 1) * width + j];
+      const right = lcs[i * width + j + 1];
+      lcs[i * width + j] = a[i] === b[j] ? lcs[(i + 1) * width + j + 1] + 1 : (down >= right ? down : right);
     }
   }
   const ops: { kind: ' ' | '-' | '+'; line: string; i: number; j: number }[] = [];

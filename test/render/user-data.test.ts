@@ -1,5 +1,6 @@
 /** Deterministic rendering and encoding; the clouds' user-data limits. */
 import { randomBytes } from 'crypto';
+import { gzipSync } from 'fflate';
 import { gunzipSync } from 'zlib';
 import { Cloud, DistributedPostgresProps, EtcdPlacement, ImageFlavour, PackageSource, ReplicationEngine } from '../../lib';
 import { encodeUserData, machinesOf, renderCloudConfig } from '../../lib/render';
@@ -69,6 +70,19 @@ describe('gzip', () => {
     const out = run('gzip', ['-dc'], { input: gzipDeterministic(Buffer.from(text)) });
     expect(out.code).toBe(0);
     expect(out.stdout).toBe(text);
+  });
+
+  test('a repeated input gets the same bytes as fflate gives afresh, in a buffer of its own (the memo of outputs)', () => {
+    const text = Buffer.from(renderCloudConfig(topologyOf(pglogicalFleet()), 'rehearse-a-pg1'));
+    expect(text.length).toBeGreaterThan(4096);
+    const fresh = Buffer.from(gzipSync(text, { level: 9, mem: 2, mtime: 0 }));
+    const first = gzipDeterministic(text);
+    expect(first.equals(fresh)).toBe(true);
+    first.fill(0);
+    const again = gzipDeterministic(Buffer.from(text));
+    expect(again).not.toBe(first);
+    expect(again.equals(fresh)).toBe(true);
+    expect(gzipDeterministic(text.toString('utf8')).equals(fresh)).toBe(true);
   });
 
   test('compresses a cloud-config to about a third', () => {

@@ -4,7 +4,10 @@
  */
 import { Cloud, DistributedPostgresProps } from '../../lib';
 import { ledgerFleet } from '../fixtures/fleets';
-import { fleetStack, ownedBy, synthJson, TfJson } from './helpers';
+import { fleetStack, ownedBy, synthesizedOnce, synthJson, TfJson } from './helpers';
+
+/** The ledger fleet as declared, synthesized once: the base each test compares a changed declaration with. */
+const ledger = (): TfJson => synthesizedOnce('ledger', () => fleetStack(ledgerFleet()).stack).json;
 
 function flatten(json: TfJson): Map<string, string> {
   const out = new Map<string, string>();
@@ -16,8 +19,9 @@ function flatten(json: TfJson): Map<string, string> {
   return out;
 }
 
-function changedKeys(before: DistributedPostgresProps, after: DistributedPostgresProps): { changed: string[]; added: string[]; removed: string[] } {
-  const a = flatten(synthJson(fleetStack(before).stack));
+/** What a changed declaration of the ledger fleet changes, adds and removes in the synthesized JSON. */
+function changedKeys(after: DistributedPostgresProps): { changed: string[]; added: string[]; removed: string[] } {
+  const a = flatten(ledger());
   const b = flatten(synthJson(fleetStack(after).stack));
   return {
     changed: [...a.keys()].filter((k) => b.has(k) && a.get(k) !== b.get(k)).sort(),
@@ -29,7 +33,7 @@ function changedKeys(before: DistributedPostgresProps, after: DistributedPostgre
 test("changing one node group's machine type changes only that group's machines", () => {
   const after = ledgerFleet();
   after.nodeGroups[1] = { ...after.nodeGroups[1], machineType: 'r6i.xlarge' };
-  const diff = changedKeys(ledgerFleet(), after);
+  const diff = changedKeys(after);
   expect(diff.added).toEqual([]);
   expect(diff.removed).toEqual([]);
   expect(diff.changed.map((k) => k.replace(/_[0-9A-F]{8}$/, ''))).toEqual([
@@ -43,7 +47,7 @@ test("changing one node group's machine type changes only that group's machines"
 test("changing one GCP group's data disk changes only that group's disks", () => {
   const after = ledgerFleet();
   after.nodeGroups[2] = { ...after.nodeGroups[2], dataDisk: { sizeGiB: 500 } };
-  const diff = changedKeys(ledgerFleet(), after);
+  const diff = changedKeys(after);
   expect(diff.added).toEqual([]);
   expect(diff.removed).toEqual([]);
   expect(diff.changed).toHaveLength(3);
@@ -57,7 +61,7 @@ test("changing one GCP group's data disk changes only that group's disks", () =>
 // replication.maxNodeGroups, so even the user-data of every existing machine stays byte for byte the same.
 test('adding a node group keeps every existing machine, disk, secret and address, user-data included', () => {
   const grown = { ...ledgerFleet(), nodeGroups: [...ledgerFleet().nodeGroups, { name: 'apse1', cloud: Cloud.AWS, region: 'ap-southeast-1' }] };
-  const before = synthJson(fleetStack(ledgerFleet()).stack);
+  const before = ledger();
   const after = synthJson(fleetStack(grown).stack);
   const stateful = ['aws_instance', 'aws_ebs_volume', 'aws_volume_attachment', 'aws_secretsmanager_secret', 'google_compute_instance',
     'google_compute_disk', 'google_compute_address', 'google_secret_manager_secret', 'terraform_data', 'aws_vpc', 'google_compute_network'];
