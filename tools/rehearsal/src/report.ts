@@ -195,7 +195,7 @@ export interface DrillResult {
   repairs?: Record<string, number>;
   /** Values that contradict the acknowledged writes (an id generated twice or decoding to the wrong member). */
   wrongValues?: number;
-  /** long-partition's figures (pg_wal against the budget, slots lost, detection, the known gap). */
+  /** long-partition's figures (pg_wal against the budget, slots lost, detection, the re-sync, the gap at the end). */
   longPartition?: LongPartitionFigures;
   /** backup-restore's figures. */
   backup?: BackupFigures;
