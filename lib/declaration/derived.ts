@@ -34,6 +34,9 @@ export function walBudgetMb(dataDiskGiB: number, percent: number): number {
 /** Postgres' defaults of the settings besides the slots that keep WAL in pg_wal (MB; wal_keep_size is Patroni's). */
 export const WAL_DEFAULTS_MB = { maxWalSize: 1024, walKeepSize: 128, segment: 16 } as const;
 
+/** The declared settings besides the slots that keep WAL in pg_wal (the WAL budget counts them). */
+export const WAL_SIZE_PARAMETERS = ['max_wal_size', 'wal_keep_size'] as const;
+
 /** A Postgres size setting in MB (a bare number is MB, as for max_wal_size and wal_keep_size); undefined if unreadable. */
 export function sizeSettingMb(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

@@ -260,6 +260,8 @@ export const BAD_INPUTS: readonly BadInput[] = [
     expected: [{ rule: 'DPG-WAL-RETENTION', fragment: /replication\.walRetentionPercent: 80 is not a whole percent from 5 to 50 of the data disk/ }] },
   { name: 'WAL retention budget of a small disk lost within minutes', category: 'impossible quorum', change: (p) => { p.nodeGroups[1].dataDisk = { sizeGiB: 4 }; },
     expected: [{ rule: 'DPG-WAL-RETENTION', fragment: /euw1\)\.dataDisk\.sizeGiB: 20% of 4 GiB is a WAL budget of 819 MB, of which max_wal_size, wal_keep_size and two segments take 1184 MB: 0 MB are left for an absent peer's slots.*Fix: a data disk of at least 11 GiB/ }] },
+  { name: 'a max_wal_size the WAL budget cannot count', category: 'engine/version mismatch', change: (p) => { p.postgres = { parameters: { max_wal_size: '1.5GB' } }; },
+    expected: [{ rule: 'DPG-WAL-RETENTION', fragment: /postgres\.parameters\.max_wal_size: "1\.5GB" is not a size the WAL budget can count.*Fix: a whole number with kB, MB, GB or TB, e.g\. 2GB/ }] },
   { name: 'an anti-entropy period of a fraction of a minute', category: 'engine/version mismatch', change: (p) => { p.replication.antiEntropyMinutes = 0.5; },
     expected: [{ rule: 'DPG-ANTI-ENTROPY', fragment: /replication\.antiEntropyMinutes: 0\.5 is not a whole number of minutes from 0 to 10080.*Fix: e\.g\. 60/ }] },
   { name: 'an anti-entropy column of a table that does not replicate', category: 'engine/version mismatch',

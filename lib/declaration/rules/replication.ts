@@ -1,5 +1,5 @@
 /** The replication engine between node groups: conflict handling, delta-apply columns, snowflake ids. */
-import { defaultMaxNodeGroups, MAX_NODE_GROUPS, snowflakeIdsOf, walBudgetMb, walOverheadMb, walRetentionMb } from '../derived';
+import { defaultMaxNodeGroups, MAX_NODE_GROUPS, sizeSettingMb, snowflakeIdsOf, walBudgetMb, walOverheadMb, walRetentionMb, WAL_SIZE_PARAMETERS } from '../derived';
 import { ConflictPolicy, ReplicationEngine } from '../props';
 import { Finding } from '../spec';
 import { MAX_MEMBERS, PATTERNS } from './limits';
@@ -118,7 +118,13 @@ export const WAL_RETENTION: Rule = {
       return [finding('DPG-WAL-RETENTION', 'replication.walRetentionPercent', `${percent} is not a whole percent from 5 to 50 of the data disk. ` +
         'Fix: e.g. 20 (a peer away longer than what that holds loses its slots; above 50 the WAL of an absent peer can crowd out the data).')];
     }
-    // The budget bounds pg_wal as a whole; the slots get what max_wal_size, wal_keep_size and two segments leave.
+    // The budget bounds pg_wal as a whole; the slots get what max_wal_size, wal_keep_size and two segments leave, so
+    // their declared sizes must be readable (an unread one would be taken at its default and the budget overrun).
+    const unread = WAL_SIZE_PARAMETERS.filter((name) => spec.postgres.parameters[name] !== undefined && sizeSettingMb(spec.postgres.parameters[name]) === undefined);
+    if (unread.length > 0) {
+      return unread.map((name) => finding('DPG-WAL-RETENTION', `postgres.parameters.${name}`, `${JSON.stringify(spec.postgres.parameters[name])} is not a size ` +
+        `the WAL budget can count (replication.walRetentionPercent leaves the slots what ${name} does not take). Fix: a whole number with kB, MB, GB or TB, e.g. 2GB.`));
+    }
     const overhead = walOverheadMb(spec.postgres.parameters);
     return spec.nodeGroups.filter((g) => isInt(g.dataDisk.sizeGiB, 1, 65536) && walRetentionMb(g.dataDisk.sizeGiB, percent, spec.postgres.parameters) < MIN_WAL_RETENTION_MB).map((g) =>
       finding('DPG-WAL-RETENTION', `${g.path}.dataDisk.sizeGiB`, `${percent}% of ${g.dataDisk.sizeGiB} GiB is a WAL budget of ${walBudgetMb(g.dataDisk.sizeGiB, percent)} MB, ` +
