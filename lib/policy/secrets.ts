@@ -7,7 +7,7 @@
 import { gunzipSync } from 'zlib';
 import { decodeBase64Text, decodeValue, documentsOf, isCloudConfig, TextSource } from './user-data';
 import { isReference } from './network';
-import { TextMemo } from './memo';
+import { TextMemo } from '../memo';
 
 /** Attributes whose value is a secret: they must come from a reference (random_password, a secret store), never a literal. */
 export const SECRET_ATTRIBUTES: readonly string[] = [

@@ -6,7 +6,7 @@
  */
 import { parseYamlText } from './simple-yaml';
 import { ConfigDocument, documentsOf, TextSource } from './user-data';
-import { TextMemo } from './memo';
+import { TextMemo } from '../memo';
 
 function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;

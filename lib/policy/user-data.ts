@@ -6,7 +6,7 @@
  */
 import { gunzipSync } from 'zlib';
 import { parseYamlText } from './simple-yaml';
-import { TextMemo } from './memo';
+import { TextMemo } from '../memo';
 
 /** A piece of text found in a block, with where it came from. */
 export interface TextSource {

@@ -4,7 +4,7 @@
  * literals for file contents, so the text reads well in a pull request).
  */
 import { Document, Scalar, visit } from 'yaml';
-import { TextMemo } from '../policy/memo';
+import { TextMemo } from '../memo';
 import { compactFile } from './compact';
 import { Machine } from './machine';
 import { NodeGroup, Topology } from '../topology/topology';

@@ -9,33 +9,24 @@
  * Level 9 in pure JS costs about 10 ms per scripts document, and a process that resolves a fleet again (the lock's
  * synth after validation, a second stack of the same groups, the tests: 1,800 calls for 1,000 distinct inputs, 16 s of
  * `npm test`'s CPU) gzips the same text again. So each output is kept by the SHA-256 of its input (a hash costs a few
- * per cent of the gzip), at most `GZIP_MEMO_BYTES` of outputs, oldest first out; callers get a copy of their own.
+ * per cent of the gzip), at most `GZIP_MEMO_BYTES` of outputs, least recently used first out; callers get a copy of
+ * their own.
  */
 import { createHash } from 'crypto';
 import { gzipSync } from 'fflate';
+import { TextMemo } from '../memo';
 
 /** Inputs below this are gzipped each time (hashing would cost about what it saves). */
 const MEMO_MIN_INPUT = 4096;
 /** At most this many bytes of gzipped outputs are kept. */
 export const GZIP_MEMO_BYTES = 8 * 1024 * 1024;
-const memo = new Map<string, Buffer>();
-let memoBytes = 0;
+const memo = new TextMemo<Buffer>(GZIP_MEMO_BYTES, 64, (_key, out) => out.length);
 
 export function gzipDeterministic(data: Uint8Array | string): Buffer {
   const input = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   if (input.length < MEMO_MIN_INPUT) return gzip(input);
-  const key = createHash('sha256').update(input).digest('base64');
-  const known = memo.get(key);
-  if (known !== undefined) return Buffer.from(known);
-  const out = gzip(input);
-  memo.set(key, Buffer.from(out));
-  memoBytes += out.length;
-  for (const [oldest, value] of memo) {
-    if (memoBytes <= GZIP_MEMO_BYTES) break;
-    memo.delete(oldest);
-    memoBytes -= value.length;
-  }
-  return out;
+  // The memo's copy stays its own: each caller gets a fresh one.
+  return Buffer.from(memo.get(createHash('sha256').update(input).digest('base64'), () => gzip(input)));
 }
 
 function gzip(input: Uint8Array): Buffer {

@@ -5,7 +5,7 @@
 import { secretsInText } from '../../lib/policy/secrets';
 import { tlsProblemsInBootText, tlsProblemsInDocument } from '../../lib/policy/tls';
 import { documentsOf } from '../../lib/policy/user-data';
-import { TextMemo } from '../../lib/policy/memo';
+import { TextMemo } from '../../lib/memo';
 
 const CLOUD_CONFIG = [
   '#cloud-config',
@@ -70,4 +70,20 @@ test('the cache holds at most its size in characters, least recently used out fi
   get('f'.repeat(11));
   get('f'.repeat(11));
   expect(computed).toBe(8);
+});
+
+test('a memo bounded by its values\' weight keeps the most recently used within it, and computes again what it let go', () => {
+  const memo = new TextMemo<string>(10, 8, (_key, value) => value.length);
+  let computed = 0;
+  const get = (key: string, value: string) => memo.get(key, () => { computed++; return value; });
+  get('a', 'xxxx');
+  get('b', 'yyyy');
+  expect(get('a', 'changed')).toBe('xxxx');
+  get('c', 'zzzz'); // 12 > 10: b, the least recently used, goes
+  expect(computed).toBe(3);
+  expect(get('a', 'again')).toBe('xxxx');
+  expect(get('c', 'again')).toBe('zzzz');
+  expect(get('b', 'new')).toBe('new');
+  expect(get('a-key-too-long', 'v')).toBe('v');
+  expect(get('a-key-too-long', 'w')).toBe('w');
 });
