@@ -7,8 +7,8 @@ import * as path from 'path';
 
 const LIB = path.resolve(__dirname, '../../lib');
 /** Top to bottom. */
-const LAYERS = ['index', 'pipeline', 'distributed-postgres', 'cloud', 'monitoring', 'render', 'policy', 'diagram', 'topology', 'declaration', 'net'];
-const PURE = ['monitoring', 'render', 'diagram', 'topology', 'declaration', 'net'];
+const LAYERS = ['index', 'pipeline', 'distributed-postgres', 'cloud', 'monitoring', 'render', 'policy', 'diagram', 'topology', 'declaration', 'net', 'memo'];
+const PURE = ['monitoring', 'render', 'diagram', 'topology', 'declaration', 'net', 'memo'];
 
 function layerOf(file: string): string {
   return path.relative(LIB, file).split(path.sep)[0].replace(/\.ts$/, '');
