@@ -283,6 +283,20 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
   const groupOf = (name: string) => topology.nodeGroups.find((g) => g.name === name)!;
   const subOf = (subscriber: string, provider: string) =>
     topology.subscriptions.find((s) => s.subscriber === subscriber && s.provider === provider);
+  // A re-sync (resync.ts): resync-prepare.sql dropped this group's subscriptions and its join record; join again. Checked
+  // before the subscriptions made before this file existed, which would be taken for a join.
+  const resyncCheck = gate === undefined ? [] : [
+    RESYNC_TABLE_SQL,
+    `SELECT EXISTS (SELECT 1 FROM ${RESYNC_TABLE}) AS resync,\n` +
+    `  NOT EXISTS (SELECT 1 FROM distributed_postgres.joined) AND ${flavour.ownSubscriptions(ownSubscriptionPrefix(group))} AS unprepared \\gset`,
+    '\\if :resync',
+    '\\if :unprepared',
+    // (No apostrophe in an \echo: psql reads its quotes even in a branch it skips.)
+    '\\echo waiting: re-sync: the subscriptions of this group are still there (resync-prepare.sql drops them first)',
+    '\\q',
+    '\\endif',
+    '\\endif',
+  ];
   const lines = [
     `-- ${oneLine(`Joining the mesh with the rows the fleet holds: node group '${group.name}' of fleet '${topology.fleetName}'.`)}`,
     '-- Rendered by cdktf-distributed-postgres; run by mesh-keeper on the group\'s leader before its first subscription.',
@@ -291,6 +305,7 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
     'SET client_min_messages = warning;',
     'CREATE SCHEMA IF NOT EXISTS distributed_postgres;',
     'CREATE TABLE IF NOT EXISTS distributed_postgres.joined (source text NOT NULL, copied bigint NOT NULL, at timestamptz NOT NULL DEFAULT now());',
+    ...resyncCheck,
     '-- Subscriptions made before this file existed (an earlier version): that group has its rows.',
     "INSERT INTO distributed_postgres.joined (source, copied) SELECT 'subscribed before the join existed', 0\n" +
     `  WHERE NOT EXISTS (SELECT 1 FROM distributed_postgres.joined) AND ${flavour.ownSubscriptions(ownSubscriptionPrefix(group))};`,
@@ -299,23 +314,6 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
     '\\q',
     '\\endif',
   ];
-  if (gate !== undefined) {
-    // A re-sync (resync.ts): resync-prepare.sql dropped this group's subscriptions and its join record; join again.
-    // (Before the check of subscriptions made before this file existed, which would take them for a join.)
-    lines.splice(lines.indexOf('-- Subscriptions made before this file existed (an earlier version): that group has its rows.'), 0,
-      RESYNC_TABLE_SQL,
-      `SELECT EXISTS (SELECT 1 FROM ${RESYNC_TABLE}) AS resync,\n` +
-      `  NOT EXISTS (SELECT 1 FROM distributed_postgres.joined) AND ${flavour.ownSubscriptions(ownSubscriptionPrefix(group))} AS unprepared \\gset`,
-      '\\if :resync',
-      '\\if :unprepared',
-      // (No apostrophe in an \echo: psql reads its quotes even in a branch it skips.)
-      '\\echo waiting: re-sync: the subscriptions of this group are still there (resync-prepare.sql drops them first)',
-      '\\q',
-      '\\endif',
-      '\\endif');
-  } else {
-    lines.push("SELECT false AS resync \\gset");
-  }
   const connect = (dsn: string) => `\\connect ${sqlLiteral(dsn)}`;
   // 1. Which declared tables each source has (none anywhere: a first formation, nothing to copy).
   sources.forEach((source, i) => {
@@ -400,10 +398,14 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
     "    LATERAL (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS cols, string_agg('x.' || quote_ident(attname), ', ' ORDER BY attnum) AS vals\n" +
     "      FROM pg_attribute WHERE attrelid = d.reg AND attnum > 0 AND NOT attisdropped AND attgenerated = '') a \\gexec";
   const report = ['\\o', "SELECT format('copied %s rows from %s', copied, source) FROM distributed_postgres.joined;"];
-  const join = [
+  // Back on this group's leader (client settings go with each \\connect), where the copied rows are kept a moment.
+  const rowsTable = [
     connect(local),
     'SET client_min_messages = warning;',
     'CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.join_rows (rel text NOT NULL, r text NOT NULL);',
+  ];
+  const join = [
+    ...rowsTable,
     'TRUNCATE distributed_postgres.join_rows;',
     ...copy,
     ...advance,
@@ -428,9 +430,7 @@ export function joinSql(topology: Topology, group: NodeGroup, flavour: JoinFlavo
   const done = [`INSERT INTO distributed_postgres.joined (source, copied) VALUES (${sqlLiteral(`node group ${names} (re-sync)`)}, :copied);`,
     `DELETE FROM ${RESYNC_TABLE};`];
   const resync = [
-    connect(local),
-    'SET client_min_messages = warning;',
-    'CREATE UNLOGGED TABLE IF NOT EXISTS distributed_postgres.join_rows (rel text NOT NULL, r text NOT NULL);',
+    ...rowsTable,
     // The gate first without the lock (a source that lags or does not stream holds no writer back), then again with it.
     resyncGateSql(gate),
     ...origin,
