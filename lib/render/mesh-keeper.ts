@@ -54,6 +54,8 @@ ${meshMetricsShell()}
 [ -e ${FILES.repairsLog} ] || install -o postgres -g postgres -m 0644 /dev/null ${FILES.repairsLog}
 # psql to another group's leader as the mesh user (password from the mesh .pgpass).
 psql_remote() { local dsn=$1; shift; as_postgres env PGPASSFILE=${FILES.meshPgpass} "$DPG_PG_BIN/psql" -X -q "$dsn" "$@"; }
+# The same, bounded (5 s to connect, 20 s in all): for a question to a provider that may not answer.
+psql_remote_bounded() { local dsn=$1; shift; timeout 20 runuser -u postgres -- env PGPASSFILE=${FILES.meshPgpass} PGCONNECT_TIMEOUT=5 "$DPG_PG_BIN/psql" -X -q "$dsn" "$@"; }
 
 is_primary() { [ "$(psql_in postgres -tA -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; }
 
@@ -171,7 +173,7 @@ check_lost_slots() {
     case "$kind" in
       recorded) now+="$grp"$'\\n'; slots+="$slot"$'\\n' ;;
       check)
-        wal=$(timeout 20 runuser -u postgres -- env PGPASSFILE=${FILES.meshPgpass} PGCONNECT_TIMEOUT=5 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA \\
+        wal=$(psql_remote_bounded "$dsn" -tA \\
           -v slot="$slot" <<<"SELECT wal_status FROM pg_replication_slots WHERE slot_name = :'slot'" 2>/dev/null) || continue
         [ "$wal" = lost ] || continue
         recorded=$(psql_in "$DPG_DATABASE" -tA -v ON_ERROR_STOP=1 -v provider="$grp" -v sub="$sub" -v slot="$slot" \\
@@ -209,7 +211,7 @@ resync_group() {
     local dsn silent=''
     while IFS= read -r dsn; do
       dsn=\${dsn#due }
-      timeout 20 runuser -u postgres -- env PGPASSFILE=${FILES.meshPgpass} PGCONNECT_TIMEOUT=5 "$DPG_PG_BIN/psql" -X -q "$dsn" -tA -c 'SELECT 1' >/dev/null 2>&1 \\
+      psql_remote_bounded "$dsn" -tA -c 'SELECT 1' >/dev/null 2>&1 \\
         || silent+="$(sed -n 's/.*host=\\([^ ]*\\).*/\\1/p' <<<"$dsn") "
     done <<<"$out"
     if [ -n "$silent" ]; then
