@@ -265,7 +265,7 @@ export async function longPartition(env: DrillEnv): Promise<DrillResult> {
     if (detectedAt !== undefined && Number(logged || 0) !== expected.length) {
       violations.push(`${cut.name}: mesh-keeper logged a lost slot ${logged || 0} time(s), expected once per provider (${expected.length})`);
     }
-    monitoring = await monitoringAfterHeal(env, r, cut, cutLeaderIp, providers.filter((p) => expected.includes(p.group.name)), violations);
+    monitoring = await monitoringAfterHeal(env, r, cut, providers.filter((p) => expected.includes(p.group.name)), violations);
 
     // The re-sync, by itself: RESYNC_SETTLE_S after the detection the cut group copies its rows anew from its source
     // (writers keep writing everywhere, the cut group's too), then subscribes again.
@@ -410,100 +410,102 @@ const EXPECTED_ALERTS = ['DpgMeshResyncNeeded', 'DpgSlotLost'];
 /** How long the exporters may take to show it (mesh-keeper writes its textfile every 10 s). */
 const MONITORING_WAIT_MS = 60_000;
 
+/** What the exporters of the cut group's leader and of each provider's leader show of a lost slot, as Prometheus would. */
+interface LostSlotSeries {
+  /** Every exposition, labelled with its `instance`, for promtool. */
+  readonly scraped: Scraped[];
+  /** Providers for which the cut group's leader serves `dpg_mesh_resync_needed` 1. */
+  readonly resyncNeeded: string[];
+  /** Providers whose leader serves `dpg_slot_info{peer_group=<cut group>,wal_status="lost"}` 1. */
+  readonly lostSlot: string[];
+  /** Exporters (`host:port`) that gave no HTTPS answer. */
+  readonly silent: string[];
+}
+
+async function scrapeLostSlotSeries(env: DrillEnv, cut: FleetGroup, lost: Provider[]): Promise<LostSlotSeries> {
+  const scraped: Scraped[] = [];
+  const silent: string[] = [];
+  const scrape = async (group: string, ip: string, port: number) => {
+    const text = await scrapeExporter(env, group, ip, port);
+    if (text === undefined) silent.push(`${ip}:${port}`);
+    else scraped.push({ instance: `${ip}:${port}`, text });
+    return text;
+  };
+  const cutIp = await waitForLeader(env, cut.name);
+  const cutNode = await scrape(cut.name, cutIp, EXPORTER_PORTS.node);
+  await scrape(cut.name, cutIp, EXPORTER_PORTS.postgres);
+  const resyncNeeded = cutNode === undefined ? [] : lost.map((p) => p.group.name)
+    .filter((g) => find(cutNode, 'dpg_mesh_resync_needed', { node_group: cut.name, provider_group: g }).includes(1));
+  const lostSlot: string[] = [];
+  for (const p of lost) {
+    const ip = await waitForLeader(env, p.group.name);
+    const pg = await scrape(p.group.name, ip, EXPORTER_PORTS.postgres);
+    await scrape(p.group.name, ip, EXPORTER_PORTS.node);
+    if (pg !== undefined && find(pg, 'dpg_slot_info', { node_group: p.group.name, peer_group: cut.name, wal_status: 'lost' }).includes(1)) lostSlot.push(p.group.name);
+  }
+  return { scraped, resyncNeeded, lostSlot, silent };
+}
+
+/** The stack's alerts among EXPECTED_ALERTS that the real promtool fires on `scraped`; undefined (and a note) without promtool. */
+async function expectedAlertsFiring(env: DrillEnv, r: DrillResult, scraped: Scraped[], violations: string[]): Promise<Map<string, string[]> | undefined> {
+  const rules = env.stackDir ? `${env.stackDir}/alerts.rules.yml` : '';
+  const firing = await firingAlerts(rules, scraped, EXPECTED_ALERTS).catch((e) => {
+    violations.push(`alert check (promtool test rules on ${rules}): ${(e as Error).message}`);
+    return new Map<string, string[]>();
+  });
+  if (firing === undefined) r.notes.push(`alerts not evaluated: no promtool (Debian's prometheus package) or no ${rules || 'stack directory'}`);
+  return firing;
+}
+
 /**
  * Monitoring after the heal, as Prometheus would see it: the cut group's leader serves `dpg_mesh_resync_needed` 1 for
  * each provider that lost its slot, each such provider's leader serves `dpg_slot_info{wal_status="lost"}` 1 for the
  * cut group's slot, and the stack's `alerts.rules.yml` fires DpgMeshResyncNeeded and DpgSlotLost on exactly those
  * series (the real promtool). They clear with the re-sync (`monitoringCleared`).
  */
-async function monitoringAfterHeal(env: DrillEnv, r: DrillResult, cut: FleetGroup, cutLeaderIp: string, lost: Provider[],
+async function monitoringAfterHeal(env: DrillEnv, r: DrillResult, cut: FleetGroup, lost: Provider[],
   violations: string[]): Promise<LongPartitionFigures['monitoring']> {
   if (lost.length === 0) return undefined;
-  const ng = { node_group: cut.name };
-  let cutNode: string | undefined;
-  const resyncSeries = async () => {
-    cutNode = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.node);
-    return cutNode === undefined ? [] : lost.filter((p) => find(cutNode!, 'dpg_mesh_resync_needed', { ...ng, provider_group: p.group.name }).includes(1)).map((p) => p.group.name);
-  };
-  let shown: string[] = [];
-  await waitFor('dpg_mesh_resync_needed on the cut group\'s leader', MONITORING_WAIT_MS, async () => ((shown = await resyncSeries()).length === lost.length ? true : undefined), 2000)
-    .catch(() => undefined);
-  if (shown.length !== lost.length) {
-    violations.push(`${cut.name}: its leader's node_exporter does not serve dpg_mesh_resync_needed 1 for ${lost.filter((p) => !shown.includes(p.group.name)).map((p) => p.group.name).join(', ')}` +
-      `${cutNode === undefined ? ' (no HTTPS answer on 9100)' : ''}`);
-  }
-  const scraped: Scraped[] = cutNode === undefined ? [] : [{ instance: `${cutLeaderIp}:${EXPORTER_PORTS.node}`, text: cutNode }];
-  const cutPg = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.postgres);
-  if (cutPg !== undefined) scraped.push({ instance: `${cutLeaderIp}:${EXPORTER_PORTS.postgres}`, text: cutPg });
-  const lostSeries: string[] = [];
-  for (const p of lost) {
-    const pg = await scrapeExporter(env, p.group.name, p.leaderIp, EXPORTER_PORTS.postgres);
-    const node = await scrapeExporter(env, p.group.name, p.leaderIp, EXPORTER_PORTS.node);
-    if (pg !== undefined) scraped.push({ instance: `${p.leaderIp}:${EXPORTER_PORTS.postgres}`, text: pg });
-    if (node !== undefined) scraped.push({ instance: `${p.leaderIp}:${EXPORTER_PORTS.node}`, text: node });
-    if (pg !== undefined && find(pg, 'dpg_slot_info', { node_group: p.group.name, peer_group: cut.name, wal_status: 'lost' }).includes(1)) lostSeries.push(p.group.name);
-    else violations.push(`${p.group.name}: its leader's postgres_exporter does not serve dpg_slot_info{peer_group="${cut.name}",wal_status="lost"} 1${pg === undefined ? ' (no HTTPS answer on 9187)' : ''}`);
-  }
-  step(env, r, `monitoring: ${cut.name}'s leader serves dpg_mesh_resync_needed 1 for ${shown.join(', ') || 'none'}; ` +
-    `dpg_slot_info{wal_status="lost"} 1 for ${cut.name}'s slot on ${lostSeries.join(', ') || 'none'}`);
-  const rules = env.stackDir ? `${env.stackDir}/alerts.rules.yml` : '';
-  const firing = await firingAlerts(rules, scraped, EXPECTED_ALERTS).catch((e) => {
-    violations.push(`alert check: ${(e as Error).message}`);
-    return new Map<string, string[]>();
-  });
-  if (firing === undefined) {
-    r.notes.push(`alerts not evaluated: no promtool (Debian's prometheus package) or no ${rules || 'stack directory'}`);
-    return { resyncNeededSeries: shown, lostSlotSeries: lostSeries };
-  }
+  let shown = await scrapeLostSlotSeries(env, cut, lost);
+  await waitFor('the lost slot\'s series', MONITORING_WAIT_MS, async () => {
+    shown = await scrapeLostSlotSeries(env, cut, lost);
+    return shown.resyncNeeded.length === lost.length && shown.lostSlot.length === lost.length ? true : undefined;
+  }, 2000).catch(() => undefined);
+  const missing = (got: string[]) => lost.map((p) => p.group.name).filter((g) => !got.includes(g)).join(', ');
+  const silent = shown.silent.length ? ` (no HTTPS answer from ${shown.silent.join(', ')})` : '';
+  if (shown.resyncNeeded.length !== lost.length) violations.push(`${cut.name}: its leader's node_exporter does not serve dpg_mesh_resync_needed 1 for ${missing(shown.resyncNeeded)}${silent}`);
+  if (shown.lostSlot.length !== lost.length) violations.push(`${missing(shown.lostSlot)}: the leader's postgres_exporter does not serve dpg_slot_info{peer_group="${cut.name}",wal_status="lost"} 1${silent}`);
+  step(env, r, `monitoring: ${cut.name}'s leader serves dpg_mesh_resync_needed 1 for ${shown.resyncNeeded.join(', ') || 'none'}; ` +
+    `dpg_slot_info{wal_status="lost"} 1 for ${cut.name}'s slot on ${shown.lostSlot.join(', ') || 'none'}`);
+  const firing = await expectedAlertsFiring(env, r, shown.scraped, violations);
+  if (firing === undefined) return { resyncNeededSeries: shown.resyncNeeded, lostSlotSeries: shown.lostSlot };
   for (const alert of EXPECTED_ALERTS) {
-    if (!firing.has(alert)) violations.push(`${alert} did not fire on the exporters' series (promtool test rules on ${rules})`);
+    if (!firing.has(alert)) violations.push(`${alert} did not fire on the exporters' series (promtool test rules on the stack's alerts.rules.yml)`);
   }
   step(env, r, `alerts (promtool on the stack's alerts.rules.yml and the scraped series): ${[...firing.entries()].map(([a, l]) => `${a} x${l.length}`).join(', ') || 'none'} firing`);
-  return { resyncNeededSeries: shown, lostSlotSeries: lostSeries, firingAlerts: [...firing.keys()].sort() };
+  return { resyncNeededSeries: shown.resyncNeeded, lostSlotSeries: shown.lostSlot, firingAlerts: [...firing.keys()].sort() };
 }
 
 /**
  * Monitoring once the re-sync finished: the cut group's leader no longer serves `dpg_mesh_resync_needed`, no provider
  * serves `dpg_slot_info{wal_status="lost"}` for the cut group (the re-sync dropped those slots; Patroni recreated them),
- * and the real promtool fires neither DpgMeshResyncNeeded nor DpgSlotLost on the scraped series.
+ * every exporter answers, and the real promtool fires neither DpgMeshResyncNeeded nor DpgSlotLost on the scraped series.
  */
 async function monitoringCleared(env: DrillEnv, r: DrillResult, cut: FleetGroup, lost: Provider[],
   violations: string[]): Promise<LongPartitionFigures['monitoringAfterResync']> {
   if (lost.length === 0) return undefined;
-  const cutLeaderIp = await waitForLeader(env, cut.name);
-  let scraped: Scraped[] = [];
-  let resyncShown: string[] = [];
-  let lostShown: string[] = [];
-  const scrape = async () => {
-    scraped = [];
-    const node = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.node);
-    const cutPg = await scrapeExporter(env, cut.name, cutLeaderIp, EXPORTER_PORTS.postgres);
-    if (node !== undefined) scraped.push({ instance: `${cutLeaderIp}:${EXPORTER_PORTS.node}`, text: node });
-    if (cutPg !== undefined) scraped.push({ instance: `${cutLeaderIp}:${EXPORTER_PORTS.postgres}`, text: cutPg });
-    resyncShown = node === undefined ? lost.map((p) => p.group.name)
-      : lost.filter((p) => find(node, 'dpg_mesh_resync_needed', { node_group: cut.name, provider_group: p.group.name }).includes(1)).map((p) => p.group.name);
-    lostShown = [];
-    for (const p of lost) {
-      const ip = await waitForLeader(env, p.group.name);
-      const pg = await scrapeExporter(env, p.group.name, ip, EXPORTER_PORTS.postgres);
-      const nodeP = await scrapeExporter(env, p.group.name, ip, EXPORTER_PORTS.node);
-      if (pg !== undefined) scraped.push({ instance: `${ip}:${EXPORTER_PORTS.postgres}`, text: pg });
-      if (nodeP !== undefined) scraped.push({ instance: `${ip}:${EXPORTER_PORTS.node}`, text: nodeP });
-      if (pg === undefined || find(pg, 'dpg_slot_info', { node_group: p.group.name, peer_group: cut.name, wal_status: 'lost' }).includes(1)) lostShown.push(p.group.name);
-    }
-    return resyncShown.length === 0 && lostShown.length === 0 ? true : undefined;
-  };
-  await waitFor('the re-sync\'s series to clear', MONITORING_WAIT_MS, scrape, 2000).catch(() => undefined);
-  if (resyncShown.length) violations.push(`${cut.name}: its leader still serves dpg_mesh_resync_needed 1 for ${resyncShown.join(', ')} after the re-sync (or no HTTPS answer)`);
-  if (lostShown.length) violations.push(`still a lost slot for ${cut.name} (or no HTTPS answer) after the re-sync on ${lostShown.join(', ')}`);
-  const rules = env.stackDir ? `${env.stackDir}/alerts.rules.yml` : '';
-  const firing = await firingAlerts(rules, scraped, EXPECTED_ALERTS).catch((e) => {
-    violations.push(`alert check after the re-sync: ${(e as Error).message}`);
-    return new Map<string, string[]>();
-  });
-  if (firing === undefined) return { resyncNeededSeries: resyncShown, lostSlotSeries: lostShown };
-  for (const alert of firing.keys()) violations.push(`${alert} still fires after the re-sync (promtool test rules on ${rules})`);
-  step(env, r, `monitoring after the re-sync: dpg_mesh_resync_needed ${resyncShown.length ? `still for ${resyncShown.join(', ')}` : 'gone'}, ` +
-    `lost slots ${lostShown.length ? `still on ${lostShown.join(', ')}` : 'gone'}; ${EXPECTED_ALERTS.join(' and ')} ${firing.size ? `still firing: ${[...firing.keys()].join(', ')}` : 'silent'} (promtool)`);
-  return { resyncNeededSeries: resyncShown, lostSlotSeries: lostShown, firingAlerts: [...firing.keys()].sort() };
+  let shown = await scrapeLostSlotSeries(env, cut, lost);
+  await waitFor('the re-sync\'s series to clear', MONITORING_WAIT_MS, async () => {
+    shown = await scrapeLostSlotSeries(env, cut, lost);
+    return shown.resyncNeeded.length === 0 && shown.lostSlot.length === 0 && shown.silent.length === 0 ? true : undefined;
+  }, 2000).catch(() => undefined);
+  if (shown.silent.length) violations.push(`no HTTPS answer after the re-sync from ${shown.silent.join(', ')}`);
+  if (shown.resyncNeeded.length) violations.push(`${cut.name}: its leader still serves dpg_mesh_resync_needed 1 for ${shown.resyncNeeded.join(', ')} after the re-sync`);
+  if (shown.lostSlot.length) violations.push(`still a lost slot for ${cut.name} after the re-sync on ${shown.lostSlot.join(', ')}`);
+  const firing = await expectedAlertsFiring(env, r, shown.scraped, violations);
+  if (firing === undefined) return { resyncNeededSeries: shown.resyncNeeded, lostSlotSeries: shown.lostSlot };
+  for (const alert of firing.keys()) violations.push(`${alert} still fires after the re-sync (promtool test rules on the stack's alerts.rules.yml)`);
+  step(env, r, `monitoring after the re-sync: dpg_mesh_resync_needed ${shown.resyncNeeded.length ? `still for ${shown.resyncNeeded.join(', ')}` : 'gone'}, ` +
+    `lost slots ${shown.lostSlot.length ? `still on ${shown.lostSlot.join(', ')}` : 'gone'}; ${EXPECTED_ALERTS.join(' and ')} ${firing.size ? `still firing: ${[...firing.keys()].join(', ')}` : 'silent'} (promtool)`);
+  return { resyncNeededSeries: shown.resyncNeeded, lostSlotSeries: shown.lostSlot, firingAlerts: [...firing.keys()].sort() };
 }
