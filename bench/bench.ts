@@ -146,7 +146,9 @@ function median(values: number[]): number {
 }
 
 function main(): void {
-  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-bench-'));
+  // BENCH_WORKDIR=DIR keeps the cases' plans and outputs there (to profile one child: README "Benchmark").
+  const kept = process.env.BENCH_WORKDIR;
+  const workdir = kept ? (fs.mkdirSync(kept, { recursive: true }), kept) : fs.mkdtempSync(path.join(os.tmpdir(), 'dpg-bench-'));
   const rows: string[][] = [];
   const sizes: string[][] = [];
   let mismatch = false;
@@ -174,7 +176,7 @@ function main(): void {
         `${lm.toFixed(0)} MiB`, `${pm.toFixed(0)} MiB`, `${(lm / pm).toFixed(2)}x`]);
     }
   } finally {
-    fs.rmSync(workdir, { recursive: true, force: true });
+    if (!kept) fs.rmSync(workdir, { recursive: true, force: true });
   }
   const header = ['case', 'resources', 'library wall', 'plain wall', 'ratio', 'library peak RSS', 'plain peak RSS', 'ratio'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

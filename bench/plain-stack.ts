@@ -170,10 +170,12 @@ export class PlainStack extends TerraformStack {
         if (seeds[s]) new SecretsmanagerSecretVersion(scope, `secret-${v.region}-${s}-v`, { ...p, secretId: secret.id, secretString: seeds[s] });
         return secret;
       });
+      // Each group's role reads the fleet's secrets and its own group's documents.
+      const documents: Record<string, SecretsmanagerSecret[]> = {};
       for (const d of plan.documents.filter((x) => v.groups.includes(x.group))) {
         const secret = new SecretsmanagerSecret(scope, `doc-${d.name}`, { ...p, name: d.name });
         new SecretsmanagerSecretVersion(scope, `doc-${d.name}-v`, { ...p, secretId: secret.id, secretString: d.value });
-        secrets.push(secret);
+        (documents[d.group] ??= []).push(secret);
       }
       const buckets: Record<string, { arn: string; key: string }> = {};
       for (const b of plan.buckets.filter((x) => x.cloud === 'aws' && x.region === v.region)) {
@@ -193,7 +195,7 @@ export class PlainStack extends TerraformStack {
         const name = `${f}-${g.name}-db`;
         const assume = new DataAwsIamPolicyDocument(scope, `assume-${g.name}`, { provider: p.provider, statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }] }] });
         const role = new IamRole(scope, `role-${g.name}`, { provider: p.provider, name, assumeRolePolicy: assume.json });
-        const read = new DataAwsIamPolicyDocument(scope, `read-${g.name}`, { provider: p.provider, statement: [{ actions: ['secretsmanager:GetSecretValue'], resources: secrets.map((s) => s.arn) }] });
+        const read = new DataAwsIamPolicyDocument(scope, `read-${g.name}`, { provider: p.provider, statement: [{ actions: ['secretsmanager:GetSecretValue'], resources: [...secrets, ...(documents[g.name] ?? [])].map((s) => s.arn) }] });
         new IamRolePolicy(scope, `policy-${g.name}`, { provider: p.provider, role: role.id, policy: read.json });
         const repo = plan.repositories.find((r) => r.group === g.name);
         if (repo) {
@@ -232,10 +234,11 @@ export class PlainStack extends TerraformStack {
         gsecrets.push(secret);
       }
       const gcpGroups = new Set(plan.groups.filter((x) => x.cloud === 'gcp').map((g) => g.name));
+      const gdocuments: Record<string, SecretManagerSecret[]> = {};
       for (const d of plan.documents.filter((x) => gcpGroups.has(x.group))) {
         const secret = new SecretManagerSecret(scope, `gdoc-${d.name}`, { provider: google, secretId: d.name, replication: { auto: {} } });
         new SecretManagerSecretVersion(scope, `gdoc-${d.name}-v`, { provider: google, secret: secret.id, secretData: d.value });
-        gsecrets.push(secret);
+        (gdocuments[d.group] ??= []).push(secret);
       }
       const gbuckets: Record<string, StorageBucket> = {};
       for (const b of plan.buckets.filter((x) => x.cloud === 'gcp')) {
@@ -247,7 +250,7 @@ export class PlainStack extends TerraformStack {
       for (const g of plan.groups.filter((x) => x.cloud === 'gcp')) {
         const account = new ServiceAccount(scope, `sa-${g.name}`, { provider: google, accountId: `${f}-${g.name}-db` });
         sas[g.name] = account;
-        gsecrets.forEach((secret, i) => new SecretManagerSecretIamMember(scope, `gsecret-iam-${g.name}-${i}`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: account.member }));
+        [...gsecrets, ...(gdocuments[g.name] ?? [])].forEach((secret, i) => new SecretManagerSecretIamMember(scope, `gsecret-iam-${g.name}-${i}`, { provider: google, secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member: account.member }));
         const repo = plan.repositories.find((r) => r.group === g.name);
         if (repo) {
           const folder = new StorageManagedFolder(scope, `gfolder-${g.name}`, { provider: google, bucket: gbuckets[repo.bucket].name, name: `${repo.prefix}/` });

@@ -157,7 +157,7 @@ export class DistributedPostgres extends Construct {
             backupBucket: group.backup || group.restore ? awsBackups.get(group.region) : undefined,
             userData: (machine) => userData.of(machine),
             addDnsRecord,
-            bootAfter: awsSecrets.get(group.region)!.readableAfter,
+            bootAfter: awsSecrets.get(group.region)!.readableBy(group).readableAfter,
           });
         } else {
           new GcpNodeGroup(this, groupId, {
@@ -168,7 +168,7 @@ export class DistributedPostgres extends Construct {
             backupBucket: group.backup || group.restore ? gcp!.backups.get(group.region) : undefined,
             userData: (machine) => userData.of(machine),
             addDnsRecord,
-            bootAfter: gcp!.secrets.readableAfter,
+            bootAfter: gcp!.secrets.readableBy(group).readableAfter,
           });
         }
       }

@@ -1,7 +1,7 @@
 /**
  * The identity of one node group's AWS machines: an IAM role and instance profile of the group alone, so that what
- * its machines may reach is exactly what that group needs. They read the fleet's secrets of their region (as every
- * machine of the region does: the secrets, the TLS CA and the groups' documents) and reach their own repository in the
+ * its machines may reach is exactly what that group needs. They read the fleet's secrets of their region (the
+ * passwords and the TLS CA, as every machine of the region does) and their own group's mesh and scripts documents, and reach their own repository in the
  * region's backup bucket, the prefix `<fleet>/<group>/`, and nothing else: no other group's backups, even in the same
  * bucket. A role shared by the region's groups could not say that (IAM has no condition on "the caller's node group").
  */
@@ -65,7 +65,7 @@ export class AwsGroupIdentity extends Construct {
     const readSecrets = new DataAwsIamPolicyDocument(this, 'read-secrets', {
       provider: target.provider,
       statement: [
-        { sid: 'ReadFleetSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secrets.secrets.map((s) => s.arn) },
+        { sid: 'ReadFleetSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secrets.readableBy(group).secrets.map((s) => s.arn) },
         // A customer-managed key: decrypting those secrets needs the key too, and only through Secrets Manager.
         ...(secrets.keyArn === undefined ? [] : [{
           sid: 'DecryptFleetSecrets',

@@ -9,7 +9,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { Topology } from '../../topology/topology';
+import { NodeGroup, Topology } from '../../topology/topology';
 import { AwsRegionTarget, awsTags, inRegion } from './region';
 
 export interface AwsFleetSecretsProps {
@@ -35,12 +35,23 @@ export interface AwsFleetSecretsProps {
   readonly scriptsDocuments?: Record<string, string>;
 }
 
+/** What one node group's machines read in their region: the secrets, and the versions that hold their values. */
+export interface AwsGroupSecrets {
+  readonly secrets: SecretsmanagerSecret[];
+  /** What the group's machines need before they boot: those secrets' values (they retry, but not forever). */
+  readonly readableAfter: TerraformResource[];
+}
+
 export class AwsFleetSecrets extends Construct {
+  /** Every secret and document of the region, in creation order. */
   public readonly secrets: SecretsmanagerSecret[];
   /** The region's customer-managed key of the secrets (absent: Secrets Manager's default key). */
   public readonly keyArn?: string;
-  /** What a machine needs before it boots: the secret values (it retries, but not forever). */
+  /** Every value of the region (the secrets' and the documents'). */
   public readonly readableAfter: TerraformResource[] = [];
+  /** Each secret's name, and its version when Terraform writes its value. */
+  private readonly named: { readonly name: string; readonly secret: SecretsmanagerSecret; readonly version?: TerraformResource }[] = [];
+  private readonly fleetSecretNames: ReadonlySet<string>;
 
   constructor(scope: Construct, id: string, props: AwsFleetSecretsProps) {
     super(scope, id);
@@ -51,6 +62,7 @@ export class AwsFleetSecrets extends Construct {
     const keyArn = topology.encryption?.awsKmsKeys[target.region];
     this.keyArn = keyArn;
     const kmsKey = keyArn === undefined ? {} : { kmsKeyId: keyArn };
+    this.fleetSecretNames = new Set(topology.secrets.all);
     this.secrets = topology.secrets.all.map((name) => {
       const secret = new SecretsmanagerSecret(this, name, {
         ...where,
@@ -60,9 +72,10 @@ export class AwsFleetSecrets extends Construct {
         tags: awsTags(name, fleet),
       });
       const value = generatedValues[name];
-      if (value !== undefined) {
-        this.readableAfter.push(new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: secret.id, secretString: value }));
-      }
+      const version = value === undefined ? undefined
+        : new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: secret.id, secretString: value });
+      if (version) this.readableAfter.push(version);
+      this.named.push({ name, secret, version });
       return secret;
     });
     const documents = [
@@ -78,7 +91,18 @@ export class AwsFleetSecrets extends Construct {
         tags: awsTags(name, fleet),
       });
       this.secrets.push(document);
-      this.readableAfter.push(new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: document.id, secretString: value }));
+      const version = new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: document.id, secretString: value });
+      this.readableAfter.push(version);
+      this.named.push({ name, secret: document, version });
     }
+  }
+
+  /**
+   * The fleet's secrets and `group`'s own mesh and scripts documents: all that its machines read (a machine never
+   * reads another group's documents, so a role's policy and a machine's dependencies do not grow with the fleet).
+   */
+  public readableBy(group: NodeGroup): AwsGroupSecrets {
+    const own = this.named.filter((n) => this.fleetSecretNames.has(n.name) || n.name === group.meshDocument || n.name === group.scriptsDocument);
+    return { secrets: own.map((n) => n.secret), readableAfter: own.flatMap((n) => n.version ?? []) };
   }
 }

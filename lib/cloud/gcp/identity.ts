@@ -1,6 +1,6 @@
 /**
  * The identity of one node group's GCP machines: a service account of the group alone. It may read the fleet's
- * secrets (one binding per secret, as every machine of the fleet) and use its own repository, the managed folder
+ * secrets and its own group's mesh and scripts documents (one binding per secret; no other group's documents) and use its own repository, the managed folder
  * `<fleet>/<group>/` of its region's backup bucket (`roles/storage.objectUser` there: list, read, create, overwrite and
  * delete objects under that name, nothing on the bucket itself), and nothing else: no project-level role, no other
  * group's folder. A service account shared by the fleet's groups could not say that.
@@ -53,10 +53,10 @@ export class GcpGroupIdentity extends Construct {
       // 6 to 30 characters: `<fleet>-<group>-db`, shortened with a digest when longer.
       accountId: boundedName(`${group.patroniScope}-db`, 30),
       displayName: `${fleet} node group ${group.name} (distributed-postgres)`,
-      description: `Reads the fleet's secrets${backup ? ` and its own backups under ${managedFolderName(group.backup!.path)}` : ''}` +
+      description: `Reads the fleet's secrets, its group's documents${backup ? ` and its own backups under ${managedFolderName(group.backup!.path)}` : ''}` +
         `${restore ? ` and node group ${group.restore!.sourceGroup}'s backups under ${managedFolderName(group.restore!.path)}` : ''}; no other permission.`,
     });
-    for (const { name, secret } of secrets.secrets) {
+    for (const { name, secret } of secrets.readableBy(group).secrets) {
       this.readableAfter.push(new SecretManagerSecretIamMember(this, `read-${name}`, {
         provider,
         secretId: secret.id,

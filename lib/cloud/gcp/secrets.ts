@@ -1,13 +1,15 @@
 /**
  * The fleet's secrets in Google Secret Manager (automatic replication). Each node group's machines run as the group's
- * own service account (`GcpGroupIdentity`), which is granted reading each of these secrets, and nothing at project level.
+ * own service account (`GcpGroupIdentity`), which is granted reading the fleet's secrets and its own group's two
+ * documents (`readableBy`), and nothing at project level: a machine never reads another group's documents, so the
+ * grants grow with the fleet, not with its square.
  */
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { Topology } from '../../topology/topology';
+import { NodeGroup, Topology } from '../../topology/topology';
 
 export interface GcpFleetSecretsProps {
   readonly topology: Topology;
@@ -28,11 +30,20 @@ export interface GcpFleetSecretsProps {
   readonly scriptsDocuments?: Record<string, string>;
 }
 
+/** What one node group's machines read: the secrets with their names, and the versions that hold their values. */
+export interface GcpGroupSecrets {
+  readonly secrets: { readonly name: string; readonly secret: SecretManagerSecret }[];
+  /** What the group's machines need before they boot: those secrets' values. */
+  readonly readableAfter: TerraformResource[];
+}
+
 export class GcpFleetSecrets extends Construct {
   /** Every secret and document with its name, in creation order. */
   public readonly secrets: { readonly name: string; readonly secret: SecretManagerSecret }[] = [];
-  /** What a machine needs before it boots: the secret values. */
+  /** Every value (the secrets' and the documents'). */
   public readonly readableAfter: TerraformResource[] = [];
+  private readonly fleetSecretNames: ReadonlySet<string>;
+  private readonly versions = new Map<string, TerraformResource>();
 
   constructor(scope: Construct, id: string, props: GcpFleetSecretsProps) {
     super(scope, id);
@@ -40,6 +51,7 @@ export class GcpFleetSecrets extends Construct {
     const fleet = topology.fleetName;
     const documents = { ...props.meshDocuments, ...props.scriptsDocuments };
     const secretsKey = topology.encryption?.gcpSecretsKmsKeyName;
+    this.fleetSecretNames = new Set(topology.secrets.all);
     for (const name of [...topology.secrets.all, ...Object.keys(documents).sort()]) {
       const secret = new SecretManagerSecret(this, name, {
         provider,
@@ -50,8 +62,17 @@ export class GcpFleetSecrets extends Construct {
       this.secrets.push({ name, secret });
       const value = generatedValues[name] ?? documents[name];
       if (value !== undefined) {
-        this.readableAfter.push(new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value }));
+        const version = new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value });
+        this.readableAfter.push(version);
+        this.versions.set(name, version);
       }
     }
+  }
+
+  /** The fleet's secrets and `group`'s own mesh and scripts documents: all that its machines read, in creation order. */
+  public readableBy(group: NodeGroup): GcpGroupSecrets {
+    const own = (name: string) => this.fleetSecretNames.has(name) || name === group.meshDocument || name === group.scriptsDocument;
+    const secrets = this.secrets.filter((s) => own(s.name));
+    return { secrets, readableAfter: secrets.flatMap((s) => this.versions.get(s.name) ?? []) };
   }
 }

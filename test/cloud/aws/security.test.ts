@@ -170,11 +170,17 @@ describe.each(FLEETS)('%s', (name, props) => {
     const { json, topology } = fleet(name, props);
     for (const [, r] of resourcesOf(json, 'aws_instance')) {
       const group = r.tags['distributed-postgres:node-group'];
-      const versions = resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => v.region === r.region).map(([id]) => `aws_secretsmanager_secret_version.${id}`);
-      // 5 generated passwords, the CA (unless an operator fills it) and the mesh and scripts documents of each group in the region.
+      const own = topology.nodeGroups.find((g) => g.name === group)!;
+      const versions = resourcesOf(json, 'aws_secretsmanager_secret_version').filter(([, v]) => v.region === r.region);
+      const nameOf = (v: any) => resourcesOf(json, 'aws_secretsmanager_secret').find(([id]) => v.secret_id === `\${aws_secretsmanager_secret.${id}.id}`)![1].name;
+      const readable = versions.filter(([, v]) => !/-(mesh|scripts)-/.test(nameOf(v)) || [own.meshDocument, own.scriptsDocument].includes(nameOf(v)))
+        .map(([id]) => `aws_secretsmanager_secret_version.${id}`);
+      // 5 generated passwords, the CA (unless an operator fills it) and its own group's mesh and scripts documents; not
+      // the other groups' documents, which its machines never read.
       const ca = topology.secrets.tlsCaSource === 'terraform' ? 1 : 0;
-      expect(versions).toHaveLength(5 + ca + 2 * topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === r.region).length);
-      expect(r.depends_on).toEqual(expect.arrayContaining(versions));
+      expect(readable).toHaveLength(5 + ca + 2);
+      expect(r.depends_on).toEqual(expect.arrayContaining(readable));
+      expect(r.depends_on.filter((d: string) => d.startsWith('aws_secretsmanager_secret_version.')).sort()).toEqual([...readable].sort());
       // Reading the secrets and using its own backup repository: both policies of its own group's role.
       const policies = r.depends_on.filter((d: string) => d.startsWith('aws_iam_role_policy.'));
       expect(policies).toHaveLength(2);
@@ -183,21 +189,25 @@ describe.each(FLEETS)('%s', (name, props) => {
     }
   });
 
-  test('each node group has its own role, which may read exactly the fleet secrets of its region', () => {
+  test("each node group has its own role, which may read exactly the fleet secrets of its region and its own group's documents", () => {
     const { json, topology } = fleet(name, props);
     const awsGroups = topology.nodeGroups.filter((g) => g.cloud === 'aws');
     expect(resourcesOf(json, 'aws_iam_role').map(([, r]) => r.name).sort()).toEqual(awsGroups.map((g) => `${g.patroniScope}-db`).sort());
     expect(resourcesOf(json, 'aws_iam_instance_profile').map(([, r]) => r.name).sort()).toEqual(awsGroups.map((g) => `${g.patroniScope}-db`).sort());
     const documents = Object.entries(json.data!.aws_iam_policy_document).filter(([id]) => id.includes('read-secrets'));
     expect(documents).toHaveLength(awsGroups.length);
-    for (const [, doc] of documents) {
+    for (const [id, doc] of documents) {
+      const group = awsGroups.find((g) => ownedBy(id, `group-${g.name}`))!;
       const region = doc.statement[0].resources[0].match(/aws-([a-z0-9-]+)_secrets/)[1];
+      expect(region).toBe(group.region);
       expect(doc.statement).toHaveLength(1);
       expect(doc.statement[0].actions).toEqual(['secretsmanager:GetSecretValue']);
       const secrets = resourcesOf(json, 'aws_secretsmanager_secret').filter(([, s]) => s.region === region);
       const documents = topology.nodeGroups.filter((g) => g.cloud === 'aws' && g.region === region).flatMap((g) => [g.meshDocument, g.scriptsDocument]);
       expect(secrets.map(([, s]) => s.name).sort()).toEqual([...topology.secrets.all, ...documents].sort());
-      expect([...doc.statement[0].resources].sort()).toEqual(secrets.map(([id]) => `\${aws_secretsmanager_secret.${id}.arn}`).sort());
+      const readable = [...topology.secrets.all, group.meshDocument, group.scriptsDocument];
+      expect([...doc.statement[0].resources].sort())
+        .toEqual(secrets.filter(([, s]) => readable.includes(s.name)).map(([sid]) => `\${aws_secretsmanager_secret.${sid}.arn}`).sort());
     }
     for (const [, role] of resourcesOf(json, 'aws_iam_role')) expect(role.managed_policy_arns).toBeUndefined();
     expect(resourcesOf(json, 'aws_iam_role_policy_attachment')).toEqual([]);

@@ -146,23 +146,28 @@ describe.each(FLEETS)('%s', (name, props) => {
   test("machines are created after the secret values and their own group's permissions and repository", () => {
     const { json, topology } = fleet(name, props);
     const documents = topology.nodeGroups.filter((g) => g.cloud === 'gcp').length;
-    const versions = resourcesOf(json, 'google_secret_manager_secret_version').map(([id]) => `google_secret_manager_secret_version.${id}`);
+    const all = resourcesOf(json, 'google_secret_manager_secret_version');
     // 5 generated passwords, the CA (unless an operator fills it) and a mesh and a scripts document per GCP group.
     const ca = topology.secrets.tlsCaSource === 'terraform' ? 1 : 0;
-    expect(versions).toHaveLength(5 + ca + 2 * documents);
+    expect(all).toHaveLength(5 + ca + 2 * documents);
+    const secretIdOf = (v: any) => resourcesOf(json, 'google_secret_manager_secret').find(([id]) => v.secret === `\${google_secret_manager_secret.${id}.id}`)![1].secret_id;
     for (const [, r] of resourcesOf(json, 'google_compute_instance')) {
       const group = topology.nodeGroups.find((g) => g.name === r.labels['distributed-postgres-node-group'])!;
       const own = (type: string) => resourcesOf(json, type).filter(([id]) => ownedBy(id, `group-${group.name}`)).map(([id]) => `${type}.${id}`);
+      // The fleet's secrets and its own group's two documents; not the other groups' documents, never read by its machines.
+      const readable = [...topology.secrets.all, group.meshDocument, group.scriptsDocument];
+      const versions = all.filter(([, v]) => readable.includes(secretIdOf(v))).map(([id]) => `google_secret_manager_secret_version.${id}`);
+      expect(versions).toHaveLength(5 + ca + 2);
       const readers = own('google_secret_manager_secret_iam_member');
-      // A reader per secret and document (6 secrets and 2 documents per GCP group).
-      expect(readers).toHaveLength(6 + 2 * documents);
+      // A reader per secret (6) and per document of its own group (2).
+      expect(readers).toHaveLength(6 + 2);
       const backup = group.backup ? [...own('google_storage_managed_folder'), ...own('google_storage_managed_folder_iam_member')] : [];
       expect(backup).toHaveLength(group.backup ? 2 : 0);
       expect([...r.depends_on].sort()).toEqual([...versions, ...readers, ...backup].sort());
     }
   });
 
-  test("each group's service account may read exactly the fleet secrets and has no project role", () => {
+  test("each group's service account may read exactly the fleet secrets and its own group's documents, and has no project role", () => {
     const { json, topology } = fleet(name, props);
     const secrets = resourcesOf(json, 'google_secret_manager_secret');
     expect(secrets.map(([, s]) => s.secret_id).sort())
@@ -170,12 +175,14 @@ describe.each(FLEETS)('%s', (name, props) => {
     for (const [, s] of secrets) expect(s.replication).toEqual({ auto: {} });
     const gcpGroups = topology.nodeGroups.filter((g) => g.cloud === 'gcp');
     const members = resourcesOf(json, 'google_secret_manager_secret_iam_member');
-    expect(members).toHaveLength(secrets.length * gcpGroups.length);
+    expect(members).toHaveLength((topology.secrets.all.length + 2) * gcpGroups.length);
     for (const g of gcpGroups) {
       const [saId] = resourcesOf(json, 'google_service_account').find(([id]) => ownedBy(id, `group-${g.name}`))!;
       const own = members.filter(([id]) => ownedBy(id, `group-${g.name}`)).map(([, m]) => m);
       for (const m of own) expect(m).toMatchObject({ role: 'roles/secretmanager.secretAccessor', member: `\${google_service_account.${saId}.member}` });
-      expect(own.map((m) => m.secret_id).sort()).toEqual(secrets.map(([id]) => `\${google_secret_manager_secret.${id}.id}`).sort());
+      const readable = [...topology.secrets.all, g.meshDocument, g.scriptsDocument];
+      expect(own.map((m) => m.secret_id).sort())
+        .toEqual(secrets.filter(([, s]) => readable.includes(s.secret_id)).map(([id]) => `\${google_secret_manager_secret.${id}.id}`).sort());
     }
     for (const type of Object.keys(json.resource)) expect(type).not.toMatch(/^google_project_iam|^google_.*_iam_(binding|policy)$/);
   });
