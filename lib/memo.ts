@@ -21,6 +21,8 @@ export class TextMemo<R> {
 
   /** `compute()`'s value for `key` (the full input of a pure computation), computed once while it stays cached. */
   public get(key: string, compute: () => R): R {
+    // A key that would not be held is not looked up either: hashing a long text costs as much as a pass over it.
+    if (key.length > this.maxKeyChars) return compute();
     const hit = this.entries.get(key);
     if (hit !== undefined || this.entries.has(key)) {
       // Most recently used last.
@@ -29,7 +31,6 @@ export class TextMemo<R> {
       return hit as R;
     }
     const value = compute();
-    if (key.length > this.maxKeyChars) return value;
     const weight = this.weigh(key, value);
     this.entries.set(key, value);
     this.weights.set(key, weight);

@@ -8,9 +8,9 @@
  */
 import {
   AnnotationMetadataEntryType, Aspects, DefaultTokenResolver, IAspect, StringConcat, TerraformDataSource, TerraformElement,
-  TerraformResource, TerraformStack, Tokenization,
+  TerraformResource, TerraformStack, Token, Tokenization,
 } from 'cdktf';
-import { IConstruct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { blocksOf, evaluateBlocks, evaluateTopology, POLICY_RULES } from './evaluate';
 import { isTopology } from './topology-rules';
 import { IBlockRule, PolicyLevel, PolicyReport, PolicyRule, TerraformBlock } from './types';
@@ -163,9 +163,53 @@ export class PolicyPack implements IAspect {
   }
 }
 
-/** An element's Terraform JSON fragment with its tokens resolved. */
-function resolved(element: TerraformElement): unknown {
-  return Tokenization.resolve(element.toTerraform(), { scope: TerraformStack.of(element), preparing: false, resolver: RESOLVER });
+/** An element's Terraform JSON fragment with its tokens resolved (what `cdktf synth` writes for it). */
+export function resolved(element: TerraformElement): unknown {
+  return resolveWhereNeeded(element.toTerraform(), TerraformStack.of(element));
+}
+
+/**
+ * `Tokenization.resolve(value)`, with cdktf's resolver called only on the parts that may hold a token. cdktf's resolve
+ * makes two closures for every key and value and tests every string against three patterns, so resolving each element
+ * of a 100-group fleet once more for the pack cost about as much as the synth's own resolve; most of a fragment is
+ * plain JSON. A string may hold a token when it has a marker (`${TfToken[`, `#{TfToken[`, `&{TfToken[`) or a number
+ * token (a double near -1.9e+289, written with `e+`); an object when it is resolvable or a key has a marker; an array
+ * when an element may hold a token (list tokens are resolved by the whole array). Those parts go to cdktf's resolve
+ * whole, the rest is copied, so the result is the same (test/policy/resolve.test.ts compares both on every element of
+ * the reference stacks).
+ */
+function resolveWhereNeeded(value: unknown, scope: TerraformStack): unknown {
+  const full = (v: unknown) => Tokenization.resolve(v, { scope, preparing: false, resolver: RESOLVER });
+  const walk = (v: unknown, depth = 0): unknown => {
+    if (typeof v === 'string') return mayHoldToken(v) ? full(v) : v;
+    if (typeof v === 'number') return Token.isUnresolved(v) ? full(v) : v;
+    if (typeof v !== 'object' || v === null || v instanceof Date) return v;
+    // What cdktf refuses (a construct, a cycle) is refused with cdktf's own error.
+    if (depth > 100 || Construct.isConstruct(v)) return full(v);
+    if (Array.isArray(v)) {
+      if (v.some((item) => (typeof item === 'string' && mayHoldToken(item)) || (typeof item === 'number' && Token.isUnresolved(item)))) return full(v);
+      const out: unknown[] = [];
+      for (const item of v) {
+        const r = walk(item, depth + 1);
+        if (r !== undefined) out.push(r);
+      }
+      return out;
+    }
+    if (Tokenization.isResolvable(v)) return full(v);
+    const keys = Object.keys(v);
+    if (keys.some(mayHoldToken)) return full(v);
+    const out: Record<string, unknown> = {};
+    for (const k of keys) {
+      const r = walk((v as Record<string, unknown>)[k], depth + 1);
+      if (r !== undefined) out[k] = r;
+    }
+    return out;
+  };
+  return walk(value);
+}
+
+function mayHoldToken(text: string): boolean {
+  return text.includes('TfToken[') || /e\+\d/.test(text);
 }
 
 /**

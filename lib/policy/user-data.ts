@@ -57,12 +57,13 @@ const DECODED = new TextMemo<string | undefined>(64 << 10, 64 << 10);
 
 /** Decodes base64 (and gzip inside it) to text, or undefined when it is not base64 of text. */
 export function decodeBase64Text(value: string): string | undefined {
-  return DECODED.get(value, () => decodeBase64TextOnce(value));
+  // Most strings are no base64 at all (names, ids, ARNs): said without hashing them for the memo.
+  const compact = /\s/.test(value) ? value.replace(/\s+/g, '') : value;
+  if (compact.length < 8 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
+  return DECODED.get(value, () => decodeBase64TextOnce(compact));
 }
 
-function decodeBase64TextOnce(value: string): string | undefined {
-  const compact = value.replace(/\s+/g, '');
-  if (compact.length < 8 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
+function decodeBase64TextOnce(compact: string): string | undefined {
   const bytes = Buffer.from(compact, 'base64');
   let text: string;
   if (bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
