@@ -1,7 +1,11 @@
-/** Tokens made while a fleet is built keep short creation stacks; errors keep theirs; the formatter is put back. */
+/**
+ * Tokens made while a fleet is built carry no creation stack (or the nearest frames, or cdktf's own, as
+ * DPG_CREATION_STACKS says); errors keep theirs; cdktf's capture and the stack formatter are put back.
+ */
 import { App, TerraformStack, Tokenization } from 'cdktf';
+import * as cdktfStackTrace from 'cdktf/lib/tokens/private/stack-trace';
 import { captureStackTrace } from 'cdktf/lib/tokens/private/stack-trace';
-import { CREATION_STACK_FRAMES, shortCreationStacks } from '../../lib/cloud/creation-stacks';
+import { CREATION_STACK_FRAMES, creationStackFrames, shortCreationStacks, shortFormattedStacks } from '../../lib/cloud/creation-stacks';
 import { DistributedPostgres } from '../../lib';
 import { ledgerFleet } from '../fixtures/fleets';
 import { fleetStack } from '../stacks/helpers';
@@ -10,16 +14,43 @@ function deep(n: number, at: () => string[]): string[] {
   return n === 0 ? at() : deep(n - 1, at);
 }
 
-test('inside: a capture on a plain object keeps the nearest frames; an Error keeps its whole stack', () => {
+function withSetting<T>(value: string | undefined, run: () => T): T {
+  const before = process.env.DPG_CREATION_STACKS;
+  if (value === undefined) delete process.env.DPG_CREATION_STACKS;
+  else process.env.DPG_CREATION_STACKS = value;
+  try {
+    return run();
+  } finally {
+    if (before === undefined) delete process.env.DPG_CREATION_STACKS;
+    else process.env.DPG_CREATION_STACKS = before;
+  }
+}
+
+test('the setting: none by default, a number of frames, or full', () => {
+  expect(CREATION_STACK_FRAMES).toBe(0);
+  expect(withSetting(undefined, creationStackFrames)).toBe(0);
+  expect(withSetting('7', creationStackFrames)).toBe(7);
+  expect(withSetting(' full ', creationStackFrames)).toBe('full');
+  expect(withSetting('lots', creationStackFrames)).toBe(0);
+});
+
+test.each([
+  ['cdktf\'s capture swapped, no frames', () => shortCreationStacks(0), 0, true],
+  ['cdktf\'s capture swapped, 5 frames', () => shortCreationStacks(5), 5, true],
+  ['the fallback formatter, 5 frames', () => shortFormattedStacks(5), 5, false],
+])('inside (%s): a capture keeps the nearest frames only; an Error keeps its whole stack', (_how, install, frames, swaps) => {
   const before = Error.prepareStackTrace;
+  const capture = cdktfStackTrace.captureStackTrace;
   const full = deep(40, () => captureStackTrace());
   expect(full.length).toBeGreaterThan(40);
-  const restore = shortCreationStacks();
+  const restore = install();
+  // cdktf 0.21's module is where the swap looks for it (else the fallback would run and no time would be saved).
+  if (swaps) expect(cdktfStackTrace.captureStackTrace).not.toBe(capture);
   try {
     const short = deep(40, () => captureStackTrace());
-    expect(short).toHaveLength(CREATION_STACK_FRAMES);
+    expect(short).toHaveLength(frames);
     // The nearest frames: this file's.
-    expect(short[0]).toContain('creation-stacks.test.ts');
+    if (frames > 0) expect(short[0]).toContain('creation-stacks.test.ts');
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 100;
     try {
@@ -33,23 +64,50 @@ test('inside: a capture on a plain object keeps the nearest frames; an Error kee
     restore();
   }
   expect(Error.prepareStackTrace).toBe(before);
+  expect(cdktfStackTrace.captureStackTrace).toBe(capture);
+  expect(deep(40, () => captureStackTrace()).length).toBeGreaterThan(40);
 });
 
-test('a fleet built: tokens made in it have short stacks, and the formatter is the one before', () => {
+test('full: cdktf\'s capture is left alone', () => {
+  const capture = cdktfStackTrace.captureStackTrace;
+  const restore = shortCreationStacks('full');
+  expect(cdktfStackTrace.captureStackTrace).toBe(capture);
+  expect(deep(40, () => captureStackTrace()).length).toBeGreaterThan(40);
+  restore();
+  expect(cdktfStackTrace.captureStackTrace).toBe(capture);
+});
+
+/** The creation stack of a token the fleet made while it was built (its role's assume-role policy: assume.json). */
+function fleetTokenStack(setting: string | undefined): string[] {
   const before = Error.prepareStackTrace;
-  const { fleet } = fleetStack(ledgerFleet());
+  const capture = cdktfStackTrace.captureStackTrace;
+  const { fleet } = withSetting(setting, () => fleetStack(ledgerFleet()));
   expect(Error.prepareStackTrace).toBe(before);
-  // A token of the fleet's: its creation stack (cdktf's Intrinsic keeps it) starts inside this library.
+  expect(cdktfStackTrace.captureStackTrace).toBe(capture);
   const role = fleet.node.findAll().find((c) => (c as any).terraformResourceType === 'aws_iam_role') as any;
-  // (assume.json, made while the fleet was built; role.arn would be made now, outside)
-  const token = Tokenization.reverseString(role.assumeRolePolicyInput).tokens[0] as any;
-  expect(token.creationStack.join('\n')).toContain('identity');
-  expect(token.creationStack.length).toBeLessThanOrEqual(CREATION_STACK_FRAMES);
+  // (role.arn would be made now, outside the fleet: assume.json was made inside)
+  return (Tokenization.reverseString(role.assumeRolePolicyInput).tokens[0] as any).creationStack;
+}
+
+test('a fleet built: its tokens carry no creation stack, and the capture and formatter are the ones before', () => {
+  expect(fleetTokenStack(undefined)).toEqual([]);
 });
 
-test('a fleet refused at validation puts the formatter back too', () => {
+test('DPG_CREATION_STACKS=7: a fleet\'s tokens name the line of the library that made them', () => {
+  const stack = fleetTokenStack('7');
+  expect(stack).toHaveLength(7);
+  expect(stack.join('\n')).toContain('identity');
+});
+
+test('DPG_CREATION_STACKS=full: a fleet\'s tokens carry cdktf\'s whole stack', () => {
+  expect(fleetTokenStack('full').length).toBeGreaterThan(10);
+});
+
+test('a fleet refused at validation puts the capture and formatter back too', () => {
   const before = Error.prepareStackTrace;
+  const capture = cdktfStackTrace.captureStackTrace;
   const stack = new TerraformStack(new App(), 'test');
   expect(() => new DistributedPostgres(stack, 'bad', { ...ledgerFleet(), nodeGroups: [] })).toThrow();
   expect(Error.prepareStackTrace).toBe(before);
+  expect(cdktfStackTrace.captureStackTrace).toBe(capture);
 });
