@@ -7,5 +7,5 @@ module.exports = {
   // Its system tests (test hosts, the systemd stand-in) run in the root config's `system` project.
   testPathIgnorePatterns: ['/node_modules/', '\\.system\\.test\\.ts$'],
   // Transpile only, as the root's config does: `npm test` type-checks once first (tsconfig.json covers src and test).
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  transform: { '^.+\\.ts$': '<rootDir>/../../test/transform.js' },
 };
