@@ -2,12 +2,14 @@
 // What the library's projects share. Transpile only (tsconfig's isolatedModules; no type check per file: `npm test`
 // runs `tsc --noEmit` once first), with sucrase (test/transform.js): pure JavaScript, where @swc/jest's per-platform
 // binaries are not all on the registry this project installs from (`npm ci` rejects its lock).
+const { nativeModuleMapper } = require('./test/native/modules');
+
 const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': '<rootDir>/test/transform.js' },
   setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
   // Pure, stateless dependencies loaded by Node outside jest's per-file VM context (see the module's comment).
-  moduleNameMapper: { '^fflate$': '<rootDir>/test/native/fflate.js' },
+  moduleNameMapper: { '^fflate$': '<rootDir>/test/native/fflate.js', ...nativeModuleMapper() },
   snapshotFormat: { escapeString: false, printBasicPrototype: false },
 };
 const SYSTEM = '\\.system\\.test\\.ts$';
