@@ -175,16 +175,18 @@ export function resolved(element: TerraformElement): unknown {
  * plain JSON. A string may hold a token when it has a marker (`${TfToken[`, `#{TfToken[`, `&{TfToken[`) or a number
  * token (a double near -1.9e+289, written with `e+`); an object when it is resolvable or a key has a marker; an array
  * when an element may hold a token (list tokens are resolved by the whole array). Those parts go to cdktf's resolve
- * whole, the rest is copied, so the result is the same (test/policy/resolve.test.ts compares both on every element of
- * the reference stacks).
+ * whole, the rest is copied, so the result is the same (test/policy/reference-stacks.test.ts compares both on every
+ * element of the reference stacks and on tokens of every kind).
  */
 function resolveWhereNeeded(value: unknown, scope: TerraformStack): unknown {
   const full = (v: unknown) => Tokenization.resolve(v, { scope, preparing: false, resolver: RESOLVER });
-  const walk = (v: unknown, depth = 0): unknown => {
+  const walk = (v: unknown, depth: number): unknown => {
     if (typeof v === 'string') return mayHoldToken(v) ? full(v) : v;
     if (typeof v === 'number') return Token.isUnresolved(v) ? full(v) : v;
+    // What cdktf refuses (a function, a construct, a cycle) is refused with cdktf's own error (its path aside: the
+    // pack reports it on the element, and the synth itself then fails with the path).
+    if (typeof v === 'function') return full(v);
     if (typeof v !== 'object' || v === null || v instanceof Date) return v;
-    // What cdktf refuses (a construct, a cycle) is refused with cdktf's own error.
     if (depth > 100 || Construct.isConstruct(v)) return full(v);
     if (Array.isArray(v)) {
       if (v.some((item) => (typeof item === 'string' && mayHoldToken(item)) || (typeof item === 'number' && Token.isUnresolved(item)))) return full(v);
@@ -205,7 +207,7 @@ function resolveWhereNeeded(value: unknown, scope: TerraformStack): unknown {
     }
     return out;
   };
-  return walk(value);
+  return walk(value, 0);
 }
 
 function mayHoldToken(text: string): boolean {

@@ -83,3 +83,28 @@ describe('the pack reads each element as cdktf resolves it', () => {
     for (const e of elements) expect([e.node.path, resolved(e)]).toEqual([e.node.path, full(e)]);
   });
 });
+
+test('what cdktf refuses to resolve, the pack refuses with the same error (the path in it aside)', () => {
+  const full = (e: TerraformElement) => Tokenization.resolve(e.toTerraform(), { scope: TerraformStack.of(e), preparing: false, resolver: new DefaultTokenResolver(new StringConcat()) });
+  const scope = new TerraformStack(Testing.app(), 'refused');
+  const element = new TerraformOutput(scope, 'out', { value: 'x' });
+  const cases: unknown[] = [{ a: () => 1 }, { nested: [{ f() { return 2; } }] }];
+  for (const value of cases) {
+    (element as unknown as { toTerraform: () => unknown }).toTerraform = () => ({ output: { out: { value } } });
+    let message = '';
+    try {
+      full(element);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/function/i);
+    const pathAside = (text: string) => text.replace(/ at '[^']*'/, ' at PATH');
+    let packMessage = '';
+    try {
+      resolved(element);
+    } catch (e) {
+      packMessage = (e as Error).message;
+    }
+    expect(pathAside(packMessage)).toBe(pathAside(message));
+  }
+});
