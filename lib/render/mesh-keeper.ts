@@ -431,6 +431,12 @@ touch ${FILES.runDir}/role-changed 2>/dev/null || true
  * resume slot, so the rows in between are sent again. Never fails the promotion: a provider it cannot reach is logged
  * and left (the anti-entropy check reports what that leaves).
  */
+/**
+ * How long pre-promote keeps trying to set a subscriber's origin back: longer than an apply worker's connect to its
+ * provider's host list with one host dead (connect_timeout 5 s per host, 3 hosts), which holds the origin throughout.
+ */
+export const ORIGIN_REWIND_SECONDS = 40;
+
 export function prePromoteScript(): string {
   return `#!/bin/bash
 # Patroni pre_promote: rewinds provider slots that moved past what this member holds (see mesh-keeper's resume slots).
@@ -479,13 +485,17 @@ done
 # As a provider, last: this member's WAL ends here, where its new timeline will start. A subscriber group whose origin is
 # past it applied commits this member never received (the old leader sent them before its standbys had them); set
 # back, it does not skip this member's next commits as already applied. Each attempt ends the process the previous one
-# found holding the origin; the subscription is enabled again in any case.
+# found holding the origin; the subscription is enabled again in any case. An apply worker that started before the
+# subscription was disabled holds the origin until its connect gives up, and ending it does not interrupt a connect:
+# with one host of its provider's list dead, that is connect_timeout per host (measured: 10 s, from 1 s after the
+# disable; six attempts over 9 s lost 15-17 rows in CI twice). So the attempts go on for up to ${ORIGIN_REWIND_SECONDS} s.
 end=$(local_psql -c "SELECT pg_last_wal_replay_lsn()" 2>/dev/null)
 for dsn in $(subscribers | tr ' ' '|'); do
   dsn=$(echo "$dsn" | tr '|' ' ')
   at=$(echo "$dsn" | sed 's/.*host=\\([^ ]*\\).*/\\1/')
   pid=0
-  for attempt in 1 2 3 4 5 6; do
+  deadline=$(( $(date +%s) + ${ORIGIN_REWIND_SECONDS} ))
+  while :; do
     [ -n "$end" ] && [ -n "$node" ] || break
     out=$(remote "$dsn" -v lsn="$end" -v pid="$pid" -v only_enable=false -v only_disable=false 2>&1) \\
       || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
@@ -493,7 +503,10 @@ for dsn in $(subscribers | tr ' ' '|'); do
       *rewound*) record "origin for $node at $at: set back from $(echo "$out" | awk '/rewound/ {print $2}') to $end (promoted provider's end of WAL)"; break ;;
       *ahead*)
         pid=$(echo "$out" | sed -n 's/.*already active for PID \\([0-9]*\\).*/\\1/p' | tail -n 1); [ -n "$pid" ] || pid=0
-        [ "$attempt" = 6 ] && record "origin for $node at $at: past $end, could not be set back ($(echo "$out" | grep ERROR | tail -n 1))"
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+          record "origin for $node at $at: past $end, could not be set back in ${ORIGIN_REWIND_SECONDS} s ($(echo "$out" | grep ERROR | tail -n 1))"
+          break
+        fi
         sleep 1 ;;
       *) break ;;
     esac
