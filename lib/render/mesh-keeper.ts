@@ -494,17 +494,18 @@ for dsn in $(subscribers | tr ' ' '|'); do
   dsn=$(echo "$dsn" | tr '|' ' ')
   at=$(echo "$dsn" | sed 's/.*host=\\([^ ]*\\).*/\\1/')
   pid=0
-  deadline=$(( $(date +%s) + ${ORIGIN_REWIND_SECONDS} ))
+  started=$(date +%s); deadline=$(( started + ${ORIGIN_REWIND_SECONDS} )); attempts=0
   while :; do
     [ -n "$end" ] && [ -n "$node" ] || break
+    attempts=$(( attempts + 1 ))
     out=$(remote "$dsn" -v lsn="$end" -v pid="$pid" -v only_enable=false -v only_disable=false 2>&1) \\
       || { log "subscriber at $at not reachable; its origin for $node not checked"; break; }
     case "$out" in
-      *rewound*) record "origin for $node at $at: set back from $(echo "$out" | awk '/rewound/ {print $2}') to $end (promoted provider's end of WAL)"; break ;;
+      *rewound*) record "origin for $node at $at: set back from $(echo "$out" | awk '/rewound/ {print $2}') to $end (promoted provider's end of WAL; attempt $attempts, $(( $(date +%s) - started )) s)"; break ;;
       *ahead*)
         pid=$(echo "$out" | sed -n 's/.*already active for PID \\([0-9]*\\).*/\\1/p' | tail -n 1); [ -n "$pid" ] || pid=0
         if [ "$(date +%s)" -ge "$deadline" ]; then
-          record "origin for $node at $at: past $end, could not be set back in ${ORIGIN_REWIND_SECONDS} s ($(echo "$out" | grep ERROR | tail -n 1))"
+          record "origin for $node at $at: past $end, could not be set back in ${ORIGIN_REWIND_SECONDS} s, $attempts attempts ($(echo "$out" | grep ERROR | tail -n 1))"
           break
         fi
         sleep 1 ;;
