@@ -388,6 +388,14 @@ export interface GroupExistingNetwork {
 }
 
 /** The ranges a node group's machines have addresses in: its CIDR, or an existing AWS network's subnets. */
+/**
+ * The secret-store names a node group's machines read: the fleet's secrets and their own group's mesh and scripts
+ * documents, never another group's (so a group's grants and its machines' dependencies do not grow with the fleet).
+ */
+export function secretsReadBy(topology: Topology, group: NodeGroup): ReadonlySet<string> {
+  return new Set([...topology.secrets.all, group.meshDocument, group.scriptsDocument]);
+}
+
 export function groupCidrs(group: NodeGroup): string[] {
   return group.existingNetwork && group.cloud === 'aws' ? [...new Set(group.subnets.map((s) => s.cidr))] : [group.cidr];
 }

@@ -9,7 +9,7 @@ import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from '@cdktf/provider-aws/lib/secretsmanager-secret-version';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { NodeGroup, Topology } from '../../topology/topology';
+import { NodeGroup, secretsReadBy, Topology } from '../../topology/topology';
 import { AwsRegionTarget, awsTags, inRegion } from './region';
 
 export interface AwsFleetSecretsProps {
@@ -47,11 +47,9 @@ export class AwsFleetSecrets extends Construct {
   public readonly secrets: SecretsmanagerSecret[];
   /** The region's customer-managed key of the secrets (absent: Secrets Manager's default key). */
   public readonly keyArn?: string;
-  /** Every value of the region (the secrets' and the documents'). */
-  public readonly readableAfter: TerraformResource[] = [];
   /** Each secret's name, and its version when Terraform writes its value. */
   private readonly named: { readonly name: string; readonly secret: SecretsmanagerSecret; readonly version?: TerraformResource }[] = [];
-  private readonly fleetSecretNames: ReadonlySet<string>;
+  private readonly topology: Topology;
 
   constructor(scope: Construct, id: string, props: AwsFleetSecretsProps) {
     super(scope, id);
@@ -62,7 +60,7 @@ export class AwsFleetSecrets extends Construct {
     const keyArn = topology.encryption?.awsKmsKeys[target.region];
     this.keyArn = keyArn;
     const kmsKey = keyArn === undefined ? {} : { kmsKeyId: keyArn };
-    this.fleetSecretNames = new Set(topology.secrets.all);
+    this.topology = topology;
     this.secrets = topology.secrets.all.map((name) => {
       const secret = new SecretsmanagerSecret(this, name, {
         ...where,
@@ -74,7 +72,6 @@ export class AwsFleetSecrets extends Construct {
       const value = generatedValues[name];
       const version = value === undefined ? undefined
         : new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: secret.id, secretString: value });
-      if (version) this.readableAfter.push(version);
       this.named.push({ name, secret, version });
       return secret;
     });
@@ -92,7 +89,6 @@ export class AwsFleetSecrets extends Construct {
       });
       this.secrets.push(document);
       const version = new SecretsmanagerSecretVersion(this, `${name}-value`, { ...where, secretId: document.id, secretString: value });
-      this.readableAfter.push(version);
       this.named.push({ name, secret: document, version });
     }
   }
@@ -102,7 +98,8 @@ export class AwsFleetSecrets extends Construct {
    * reads another group's documents, so a role's policy and a machine's dependencies do not grow with the fleet).
    */
   public readableBy(group: NodeGroup): AwsGroupSecrets {
-    const own = this.named.filter((n) => this.fleetSecretNames.has(n.name) || n.name === group.meshDocument || n.name === group.scriptsDocument);
+    const read = secretsReadBy(this.topology, group);
+    const own = this.named.filter((n) => read.has(n.name));
     return { secrets: own.map((n) => n.secret), readableAfter: own.flatMap((n) => n.version ?? []) };
   }
 }

@@ -9,7 +9,7 @@ import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-s
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { TerraformResource } from 'cdktf';
 import { Construct } from 'constructs';
-import { NodeGroup, Topology } from '../../topology/topology';
+import { NodeGroup, secretsReadBy, Topology } from '../../topology/topology';
 
 export interface GcpFleetSecretsProps {
   readonly topology: Topology;
@@ -40,9 +40,7 @@ export interface GcpGroupSecrets {
 export class GcpFleetSecrets extends Construct {
   /** Every secret and document with its name, in creation order. */
   public readonly secrets: { readonly name: string; readonly secret: SecretManagerSecret }[] = [];
-  /** Every value (the secrets' and the documents'). */
-  public readonly readableAfter: TerraformResource[] = [];
-  private readonly fleetSecretNames: ReadonlySet<string>;
+  private readonly topology: Topology;
   private readonly versions = new Map<string, TerraformResource>();
 
   constructor(scope: Construct, id: string, props: GcpFleetSecretsProps) {
@@ -51,7 +49,7 @@ export class GcpFleetSecrets extends Construct {
     const fleet = topology.fleetName;
     const documents = { ...props.meshDocuments, ...props.scriptsDocuments };
     const secretsKey = topology.encryption?.gcpSecretsKmsKeyName;
-    this.fleetSecretNames = new Set(topology.secrets.all);
+    this.topology = topology;
     for (const name of [...topology.secrets.all, ...Object.keys(documents).sort()]) {
       const secret = new SecretManagerSecret(this, name, {
         provider,
@@ -63,7 +61,6 @@ export class GcpFleetSecrets extends Construct {
       const value = generatedValues[name] ?? documents[name];
       if (value !== undefined) {
         const version = new SecretManagerSecretVersion(this, `${name}-value`, { provider, secret: secret.id, secretData: value });
-        this.readableAfter.push(version);
         this.versions.set(name, version);
       }
     }
@@ -71,8 +68,8 @@ export class GcpFleetSecrets extends Construct {
 
   /** The fleet's secrets and `group`'s own mesh and scripts documents: all that its machines read, in creation order. */
   public readableBy(group: NodeGroup): GcpGroupSecrets {
-    const own = (name: string) => this.fleetSecretNames.has(name) || name === group.meshDocument || name === group.scriptsDocument;
-    const secrets = this.secrets.filter((s) => own(s.name));
+    const read = secretsReadBy(this.topology, group);
+    const secrets = this.secrets.filter((s) => read.has(s.name));
     return { secrets, readableAfter: secrets.flatMap((s) => this.versions.get(s.name) ?? []) };
   }
 }
